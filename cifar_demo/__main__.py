@@ -1,0 +1,211 @@
+"""Command line: `python -m cifar_demo train|eval|predict|bench`, the same engine as the app."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import fields
+from pathlib import Path
+
+from .models import NETS
+
+EXIT_BAD_INPUT = 2
+
+
+class UserError(Exception):
+    """Bad arguments or bad input: printed as one line, exit status 2, no traceback."""
+
+
+def _print_json(payload: dict) -> None:
+    print(json.dumps(payload), flush=True)
+
+
+def _per_class_table(classes: list[str], per_class: dict[str, float]) -> str:
+    width = max(len(c) for c in classes)
+    return "\n".join(f"Accuracy for class: {c:<{width}} is {100 * per_class[c]:.1f} %" for c in classes)
+
+
+def _load_data(args):
+    from .data import DataNotFoundError, load_dataset
+
+    try:
+        return load_dataset(args.data, download=not args.no_download,
+                            progress=lambda f, m: print(f"  {m}", file=sys.stderr, flush=True))
+    except DataNotFoundError as error:
+        raise UserError(str(error)) from None
+
+
+def cmd_train(args) -> dict:
+    from tqdm import tqdm
+
+    from .training import TrainConfig, TrainingJob, preset
+
+    overrides = {f.name: getattr(args, f.name) for f in fields(TrainConfig)
+                 if f.name != "model" and getattr(args, f.name, None) is not None}
+    if args.no_augment:
+        overrides["augment"] = False
+    try:
+        config = preset(args.model, **overrides)
+        config.validate()
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    data = _load_data(args)
+    bars: dict = {}
+
+    def on_event(event: str, job: TrainingJob) -> None:
+        progress = job.progress
+        if event == "step":
+            bar = bars.get(progress["epoch"])
+            if bar is None:
+                per_epoch = progress["steps"] // config.epochs
+                bar = bars[progress["epoch"]] = tqdm(total=per_epoch, desc=f"epoch {progress['epoch']}/{config.epochs}",
+                                                     unit="step", file=sys.stderr, leave=False)
+            bar.n = progress["step"] - (progress["epoch"] - 1) * (progress["steps"] // config.epochs)
+            bar.set_postfix(loss=f"{job.history.steps[-1]['smooth_loss']:.3f}",
+                            img_s=f"{progress['images_per_second']:,.0f}", refresh=True)
+        elif event == "epoch":
+            for bar in bars.values():
+                bar.close()
+            bars.clear()
+            last = job.history.epochs[-1]
+            print(f"epoch {last['epoch']:g}/{config.epochs}: test accuracy {100 * last['test_accuracy']:.1f}% "
+                  f"(test loss {last['test_loss']:.3f}, {last['seconds']:.0f} s)", file=sys.stderr, flush=True)
+
+    job = TrainingJob(config, data, out=args.out, on_event=on_event).run()
+    if job.state == "failed":
+        print(f"training failed: {job.message}", file=sys.stderr)
+        if job.error_traceback:
+            print(job.error_traceback, file=sys.stderr)
+        sys.exit(1)
+    print(f"\n{job.message}", file=sys.stderr)
+    print(_per_class_table(data.classes, job.result["per_class"]), file=sys.stderr)
+    return {**job.result, "checkpoint": str(job.checkpoint_path) if job.checkpoint_path else None}
+
+
+def _load(path: str):
+    from .checkpoints import CheckpointError, load_checkpoint
+
+    try:
+        return load_checkpoint(path)
+    except CheckpointError as error:
+        raise UserError(str(error)) from None
+
+
+def cmd_eval(args) -> dict:
+    from .device import pick_device
+    from .evaluation import evaluate
+
+    checkpoint = _load(args.checkpoint)
+    data = _load_data(args)
+    if list(data.classes) != list(checkpoint.classes):
+        raise UserError(f"Checkpoint '{args.checkpoint}' was trained on classes {checkpoint.classes}, "
+                        f"but the data has {data.classes}.")
+    device = pick_device(args.device)
+    started = time.perf_counter()
+    result = evaluate(checkpoint.model.to(device), data.test, data.classes, checkpoint.meta["mean"],
+                      checkpoint.meta["std"], device=device,
+                      test_time_flip=checkpoint.meta.get("config", {}).get("test_time_flip", False))
+    seconds = time.perf_counter() - started
+    per_class = dict(zip(data.classes, result.per_class))
+    print(f"Accuracy of the network on the {len(data.test):,} test images: {100 * result.accuracy:.2f} %",
+          file=sys.stderr)
+    print(_per_class_table(data.classes, per_class), file=sys.stderr)
+    return {"test_accuracy": result.accuracy, "per_class": per_class, "seconds": seconds,
+            "images_per_second": len(data.test) / seconds}
+
+
+def cmd_predict(args) -> dict:
+    from .images import ImageError
+    from .inference import classify
+
+    checkpoint = _load(args.checkpoint)
+    predictions = []
+    for image in args.images:
+        try:
+            prediction = classify(checkpoint, image, k=3)
+        except (ImageError, OSError) as error:
+            raise UserError(f"{image}: {error}") from None
+        print(f"{image}: " + ", ".join(f"{c} {p:.1%}" for c, p in prediction.top), file=sys.stderr)
+        predictions.append({"image": image, "top": [[c, p] for c, p in prediction.top]})
+    return {"predictions": predictions}
+
+
+def cmd_bench(args) -> dict:
+    from .bench import run_benchmark
+
+    return run_benchmark(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m cifar_demo", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def with_data(p):
+        p.add_argument("--data", help="CIFAR-10 folder, picture folder or archive (default: $CIFAR_DEMO_DATA or ./data)")
+        p.add_argument("--no-download", action="store_true", help="never try to download CIFAR-10")
+        p.add_argument("--device", default="auto", help="auto (default), cpu, cuda or mps")
+
+    def with_json(p):
+        p.add_argument("--json", action="store_true", help="end with one JSON line on stdout")
+
+    train = commands.add_parser("train", help="train a net and save a checkpoint")
+    with_data(train)
+    with_json(train)
+    train.add_argument("--model", default="lenet", choices=list(NETS), help="which net (default lenet)")
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--batch-size", type=int, dest="batch_size")
+    train.add_argument("--lr", type=float, help="peak learning rate")
+    train.add_argument("--momentum", type=float)
+    train.add_argument("--weight-decay", type=float, dest="weight_decay")
+    train.add_argument("--optimizer", choices=["sgd", "adam"])
+    train.add_argument("--schedule", choices=["onecycle", "constant"])
+    train.add_argument("--label-smoothing", type=float, dest="label_smoothing")
+    train.add_argument("--no-augment", action="store_true", help="no random crop or flip")
+    train.add_argument("--seed", type=int)
+    train.add_argument("--out", default=None, help="checkpoint file to write (default checkpoints/<model>-<date>-<time>.pt)")
+
+    evaluate = commands.add_parser("eval", help="test accuracy of a checkpoint, overall and per class")
+    with_data(evaluate)
+    with_json(evaluate)
+    evaluate.add_argument("--checkpoint", required=True)
+
+    predict = commands.add_parser("predict", help="top 3 classes for each picture")
+    with_json(predict)
+    predict.add_argument("--checkpoint", required=True)
+    predict.add_argument("images", nargs="+")
+
+    bench = commands.add_parser("bench", help="training speed against the tutorial's pipeline, side by side")
+    with_data(bench)
+    with_json(bench)
+    bench.add_argument("--budget-minutes", type=float, default=10.0, dest="budget_minutes")
+    bench.add_argument("--quick", action="store_true", help="a tiny run that only proves the benchmark works")
+    return parser
+
+
+COMMANDS = {"train": cmd_train, "eval": cmd_eval, "predict": cmd_predict, "bench": cmd_bench}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return EXIT_BAD_INPUT if exit_.code else 0
+    if args.command == "train" and args.out is None:
+        args.out = f"checkpoints/{args.model}-{time.strftime('%Y%m%d-%H%M%S')}.pt"
+    try:
+        payload = COMMANDS[args.command](args)
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    if getattr(args, "json", False):
+        _print_json(payload)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""How good is a net: accuracy overall and per class, the confusion matrix, predictions for any slice."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import nn
+
+from .data import ImageSet, normalize
+from .device import autocast
+
+
+@dataclass
+class EvalResult:
+    accuracy: float
+    loss: float
+    per_class: list[float]
+    confusion: torch.Tensor  # (K, K) counts: row = true class, column = predicted class
+    predictions: torch.Tensor  # (N,) predicted class of every picture
+
+
+@torch.inference_mode()
+def predict_logits(model: nn.Module, images: torch.Tensor, mean, std, device: torch.device | None = None,
+                   batch_size: int = 1000, test_time_flip: bool = False,
+                   should_stop: Callable[[], bool] | None = None) -> torch.Tensor:
+    """Logits for uint8 pictures, in big batches; with test_time_flip, averaged with the mirror image's."""
+    device = device or next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    outputs = []
+    try:
+        for start in range(0, len(images), batch_size):
+            if should_stop and should_stop():
+                raise InterruptedError("evaluation stopped")
+            batch = normalize(images[start:start + batch_size].to(device), mean, std)
+            with autocast(device):
+                logits = model(batch).float()
+                if test_time_flip:
+                    logits = (logits + model(batch.flip(3)).float()) / 2
+            outputs.append(logits.cpu())
+    finally:
+        model.train(was_training)
+    return torch.cat(outputs) if outputs else torch.zeros(0, 0)
+
+
+def confusion_matrix(predictions: torch.Tensor, labels: torch.Tensor, num_classes: int) -> torch.Tensor:
+    return torch.bincount(labels * num_classes + predictions, minlength=num_classes ** 2).view(num_classes, num_classes)
+
+
+def per_class_accuracy(confusion: torch.Tensor) -> list[float]:
+    """Share of each true class predicted right (the tutorial's closing table); 0 for an empty class."""
+    totals = confusion.sum(dim=1).clamp_min(1)
+    return (confusion.diag().float() / totals).tolist()
+
+
+def most_confused_pairs(confusion: torch.Tensor, classes: list[str], k: int = 3) -> list[tuple[str, str, int]]:
+    """(true class, predicted class, count) of the k biggest off-diagonal cells."""
+    off = confusion.clone()
+    off.fill_diagonal_(0)
+    counts, flat = off.flatten().topk(min(k, off.numel()))
+    n = len(classes)
+    return [(classes[i // n], classes[i % n], int(c)) for c, i in zip(counts.tolist(), flat.tolist()) if c > 0]
+
+
+def evaluate(model: nn.Module, data: ImageSet, classes: list[str], mean, std, device: torch.device | None = None,
+             test_time_flip: bool = False, should_stop: Callable[[], bool] | None = None) -> EvalResult:
+    logits = predict_logits(model, data.images, mean, std, device, test_time_flip=test_time_flip,
+                            should_stop=should_stop)
+    predictions = logits.argmax(dim=1)
+    confusion = confusion_matrix(predictions, data.labels, len(classes))
+    return EvalResult(
+        accuracy=(predictions == data.labels).float().mean().item(),
+        loss=nn.functional.cross_entropy(logits, data.labels).item(),
+        per_class=per_class_accuracy(confusion),
+        confusion=confusion,
+        predictions=predictions,
+    )

@@ -1,0 +1,207 @@
+"""The app's shared state in one place, behind one lock: the data, the models, the active model, the job."""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .checkpoints import CHECKPOINT_DIR, Checkpoint, CheckpointError, checkpoint_path, list_checkpoints, load_checkpoint
+from .data import Dataset, DataNotFoundError, load_dataset
+from .device import device_name, pick_device
+from .evaluation import EvalResult, evaluate, predict_logits
+from .inference import Prediction, classify
+from .plots import labelled_grid
+from .training import TrainConfig, TrainingJob
+
+RUNS_DIR_NAME = "runs"  # trained checkpoints go to checkpoints/runs/, apart from the shipped ones
+
+
+class JobRunning(Exception):
+    """A second Train while one runs: one job per server."""
+
+
+class NoModel(Exception):
+    """No checkpoint is active yet."""
+
+
+@dataclass
+class BrowsePage:
+    grid: "object"  # PIL image
+    summary: str
+    offset: int
+    total: int
+
+
+class Lab:
+    def __init__(self, data_path: str | Path | None = None, checkpoint: str | Path | None = None,
+                 device: str = "auto", checkpoint_dir: str | Path = CHECKPOINT_DIR, download: bool = True):
+        self.data_path = data_path
+        self.download = download
+        self.device = pick_device(device)
+        self.device_label = device_name(self.device)
+        self.checkpoint_dir = Path(checkpoint_dir)
+        self.runs_dir = self.checkpoint_dir / RUNS_DIR_NAME
+        self._lock = threading.RLock()      # guards the fields below
+        self._data_lock = threading.Lock()  # one loader at a time; others wait for its result
+        self._data: Dataset | None = None
+        self.models: dict[str, Checkpoint] = {}
+        self.active: Checkpoint | None = None
+        self.job: TrainingJob | None = None
+        self._predictions: dict[str, torch.Tensor] = {}  # test-set predictions per model path
+        self.notice = ""
+        for found in list_checkpoints(self.checkpoint_dir) + list_checkpoints(self.runs_dir):
+            self.models[str(found.path)] = found
+        if checkpoint:
+            try:
+                self.add_model(load_checkpoint(checkpoint), activate=True)
+            except CheckpointError as error:
+                self.notice = str(error)
+        if self.active is None and self.models:
+            self.active = max(self.models.values(), key=lambda c: c.meta.get("test_accuracy") or 0.0)
+
+    # ------------------------------------------------------------ data
+
+    def data(self, progress=None) -> Dataset:
+        """Loaded on first use, once; raises DataNotFoundError with a paragraph a teacher can act on."""
+        with self._data_lock:
+            if self._data is None:
+                self._data = load_dataset(self.data_path, download=self.download, progress=progress)
+            return self._data
+
+    @property
+    def data_loaded(self) -> bool:
+        return self._data is not None
+
+    # ------------------------------------------------------------ models
+
+    def add_model(self, checkpoint: Checkpoint, activate: bool = False) -> None:
+        checkpoint.model.to(self.device).eval()
+        with self._lock:
+            self.models[str(checkpoint.path)] = checkpoint
+            if activate:
+                self.active = checkpoint
+
+    def activate(self, path: str) -> Checkpoint:
+        with self._lock:
+            if path not in self.models:
+                raise NoModel(f"No model '{path}' is known; choose one from the list.")
+            self.active = self.models[path]
+            return self.active
+
+    def model_choices(self) -> list[tuple[str, str]]:
+        """(label, path) pairs, best first: for the model switcher."""
+        with self._lock:
+            ordered = sorted(self.models.values(), key=lambda c: -(c.meta.get("test_accuracy") or 0.0))
+            return [(c.label, str(c.path)) for c in ordered]
+
+    def require_model(self) -> Checkpoint:
+        active = self.active  # one read: a reader keeps this model even if training swaps in another
+        if active is None:
+            raise NoModel("No trained model yet: train one in the Train tab, or start the app with --checkpoint FILE.")
+        return active
+
+    def header(self) -> str:
+        active = self.active
+        model = (f"{active.meta['model']} · test accuracy {active.meta['test_accuracy']:.1%} · from {active.path.name}"
+                 if active and active.meta.get("test_accuracy") is not None
+                 else f"{active.meta['model']} · from {active.path.name}" if active else "none yet")
+        return f"Device: {self.device_label} · Active model: {model}"
+
+    # ------------------------------------------------------------ training
+
+    def start_training(self, config: TrainConfig, name: str | None = None) -> TrainingJob:
+        config.validate()
+        with self._lock:
+            if self.job is not None and not self.job.done:
+                raise JobRunning("A training run is already in progress: stop it first, or watch it here.")
+            run_name = name or f"{config.model}-{time.strftime('%Y%m%d-%H%M%S')}"
+            out = checkpoint_path(run_name, self.runs_dir)
+            config.device = str(self.device)
+            self.job = TrainingJob(config, self.data, out=out, on_event=self._on_job_event, run_name=run_name)
+            return self.job.start()
+
+    def stop_training(self) -> bool:
+        with self._lock:
+            job = self.job
+        if job is None or job.done:
+            return False
+        job.stop()
+        return True
+
+    def _on_job_event(self, event: str, job: TrainingJob) -> None:
+        if event == "end" and job.checkpoint_path:
+            try:  # reload from disk: every tab switches to exactly what was saved, in one assignment
+                self.add_model(load_checkpoint(job.checkpoint_path), activate=True)
+            except CheckpointError as error:
+                self.notice = str(error)
+
+    def status(self) -> dict:
+        job = self.job
+        if job is None:
+            return {"state": "idle", "message": "", "progress": {}, "history": {"steps": [], "epochs": []},
+                    "config": None, "result": {}, "checkpoint": None, "run": None}
+        return job.snapshot()
+
+    # ------------------------------------------------------------ actions on the active model
+
+    def classify(self, image, k: int = 5) -> Prediction:
+        return classify(self.require_model(), image, k=min(k, len(self.require_model().classes)))
+
+    def test_predictions(self, checkpoint: Checkpoint) -> torch.Tensor:
+        """Predictions of a model on the whole test set, computed once per model."""
+        key = str(checkpoint.path)
+        with self._lock:
+            cached = self._predictions.get(key)
+        if cached is None:
+            data = self.data()
+            logits = predict_logits(checkpoint.model, data.test.images, checkpoint.meta["mean"], checkpoint.meta["std"])
+            cached = logits.argmax(dim=1)
+            with self._lock:
+                self._predictions[key] = cached
+        return cached
+
+    def browse(self, offset: int = 0, count: int = 16, true_class: str | None = None,
+               only_mistakes: bool = False) -> BrowsePage:
+        """A page of the test set, each picture labelled with the truth and the active model's guess."""
+        data = self.data()
+        checkpoint = self.active
+        predicted = self.test_predictions(checkpoint) if checkpoint else None
+        keep = torch.ones(len(data.test), dtype=torch.bool)
+        if true_class:
+            if true_class not in data.classes:
+                raise ValueError(f"Unknown class '{true_class}'; the classes are {', '.join(data.classes)}.")
+            keep &= data.test.labels == data.classes.index(true_class)
+        if only_mistakes and predicted is not None:
+            keep &= predicted != data.test.labels
+        index = keep.nonzero().flatten()
+        total = len(index)
+        if total == 0:
+            raise ValueError("No test pictures match this filter.")
+        offset = offset % total
+        page = index[offset:offset + count]
+        truth = data.test.labels[page].tolist()
+        guesses = predicted[page].tolist() if predicted is not None else None
+        grid = labelled_grid(data.test.images[page], truth, guesses, data.classes)
+        shown = f"pictures {offset + 1}-{offset + len(page)} of {total:,}"
+        if guesses is None:
+            return BrowsePage(grid, f"{shown} · no model yet, showing the true classes only", offset, total)
+        correct = sum(t == g for t, g in zip(truth, guesses))
+        return BrowsePage(grid, f"{correct}/{len(page)} correct in this batch · {shown}", offset, total)
+
+    def evaluate(self, progress=None) -> tuple[Checkpoint, EvalResult]:
+        checkpoint = self.require_model()
+        data = self.data(progress)
+        if list(data.classes) != list(checkpoint.classes):
+            raise ValueError(f"The active model knows the classes {', '.join(checkpoint.classes)}, "
+                             f"but the data has {', '.join(data.classes)}: train a model on this data first.")
+        result = evaluate(checkpoint.model, data.test, data.classes, checkpoint.meta["mean"], checkpoint.meta["std"],
+                          test_time_flip=checkpoint.meta.get("config", {}).get("test_time_flip", False))
+        with self._lock:
+            self._predictions[str(checkpoint.path)] = result.predictions
+        return checkpoint, result
+
+
+__all__ = ["Lab", "JobRunning", "NoModel", "BrowsePage", "DataNotFoundError", "CheckpointError"]

@@ -1,0 +1,128 @@
+"""Pictures for people: training curves, per-class bars, the confusion matrix and the labelled test grid."""
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display: figures are rendered to images
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib import font_manager
+from matplotlib.figure import Figure
+from PIL import Image, ImageDraw, ImageFont
+from torchvision.utils import make_grid
+
+CORRECT, WRONG = "#1a7f37", "#cf222e"
+plt.rcParams.update({"font.size": 14, "axes.titlesize": 16, "axes.labelsize": 14, "axes.spines.top": False,
+                     "axes.spines.right": False, "figure.dpi": 100})
+
+
+def loss_figure(history: dict, title: str = "Training loss") -> Figure:
+    """Raw loss faint behind, smoothed loss bold in front, against step."""
+    fig, ax = plt.subplots(figsize=(8, 4.2), layout="constrained")
+    steps = history.get("steps", [])
+    if steps:
+        x = [s["step"] for s in steps]
+        ax.plot(x, [s["loss"] for s in steps], color="#1f6feb", alpha=0.25, linewidth=1, label="loss")
+        ax.plot(x, [s["smooth_loss"] for s in steps], color="#1f6feb", linewidth=2.5, label="smoothed")
+        ax.legend(loc="upper right", frameon=False)
+    else:
+        ax.text(0.5, 0.5, "Click Train to watch the loss fall", ha="center", va="center",
+                transform=ax.transAxes, color="gray")
+    ax.set(title=title, xlabel="step", ylabel="cross-entropy loss")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def accuracy_figure(history: dict, title: str = "Test accuracy after each epoch") -> Figure:
+    fig, ax = plt.subplots(figsize=(8, 4.2), layout="constrained")
+    epochs = history.get("epochs", [])
+    if epochs:
+        x = [e["epoch"] for e in epochs]
+        y = [100 * e["test_accuracy"] for e in epochs]
+        ax.plot(x, y, "o-", color="#8250df", linewidth=2.5, markersize=8)
+        for xi, yi in zip(x, y):
+            ax.annotate(f"{yi:.1f}%", (xi, yi), textcoords="offset points", xytext=(0, 10), ha="center")
+        ax.set_xlim(0, max(x) + 0.5)
+    ax.set_ylim(0, 100)
+    ax.set(title=title, xlabel="epoch", ylabel="accuracy (%)")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def per_class_figure(per_class: list[float], classes: list[str], title: str = "Accuracy per class") -> Figure:
+    """The tutorial's closing table as a bar chart, readable from the back of a room."""
+    fig, ax = plt.subplots(figsize=(10, 5), layout="constrained")
+    values = [100 * v for v in per_class]
+    chance = 100 / max(1, len(classes))
+    colors = [CORRECT if v >= 50 else "#bf8700" if v >= chance * 2 else WRONG for v in values]
+    bars = ax.bar(classes, values, color=colors)
+    ax.bar_label(bars, labels=[f"{v:.0f}%" for v in values], padding=3, fontsize=13)
+    ax.axhline(chance, color="gray", linestyle="--", linewidth=1.5)
+    ax.text(len(classes) - 0.5, chance + 1.5, f"chance {chance:.0f}%", ha="right", color="gray", fontsize=12)
+    ax.set_ylim(0, 110)
+    ax.set(title=title, ylabel="accuracy (%)")
+    ax.tick_params(axis="x", labelrotation=30 if len(classes) > 6 else 0)
+    return fig
+
+
+def confusion_figure(confusion: torch.Tensor, classes: list[str]) -> Figure:
+    """Counts of true class (rows) against predicted class (columns); the diagonal is what went right."""
+    matrix = confusion.numpy() if isinstance(confusion, torch.Tensor) else np.asarray(confusion)
+    size = max(6, 0.75 * len(classes) + 2)
+    fig, ax = plt.subplots(figsize=(size + 1, size), layout="constrained")
+    image = ax.imshow(matrix, cmap="Blues")
+    fig.colorbar(image, ax=ax, shrink=0.8)
+    ticks = range(len(classes))
+    ax.set_xticks(ticks, classes, rotation=45, ha="right")
+    ax.set_yticks(ticks, classes)
+    ax.set(xlabel="predicted class", ylabel="true class", title="Confusion matrix")
+    ax.spines[:].set_visible(False)
+    threshold = matrix.max() / 2 if matrix.size else 0
+    if len(classes) <= 12:
+        for (i, j), count in np.ndenumerate(matrix):
+            ax.text(j, i, str(count), ha="center", va="center", fontsize=10,
+                    color="white" if count > threshold else "black")
+    return fig
+
+
+def figure_to_image(fig: Figure) -> Image.Image:
+    """Render and close, so figures made every second do not pile up in memory."""
+    fig.canvas.draw()
+    image = Image.frombuffer("RGBA", fig.canvas.get_width_height(), fig.canvas.buffer_rgba()).convert("RGB")
+    plt.close(fig)
+    return image
+
+
+def _font(size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(font_manager.findfont("DejaVu Sans:bold"), size)
+
+
+def labelled_grid(images: torch.Tensor, truth: list[int], predicted: list[int] | None, classes: list[str],
+                  columns: int = 8, scale: int = 4) -> Image.Image:
+    """make_grid of uint8 pictures, each captioned with its true class and the prediction (green/red)."""
+    tile = 32 * scale
+    big = torch.nn.functional.interpolate(images.float(), scale_factor=scale, mode="nearest").to(torch.uint8)
+    grid = make_grid(big, nrow=columns, padding=6, pad_value=255)
+    picture = Image.fromarray(grid.permute(1, 2, 0).numpy())
+    rows = (len(images) + columns - 1) // columns
+    caption = 44
+    canvas = Image.new("RGB", (picture.width, picture.height + rows * caption), "white")
+    draw = ImageDraw.Draw(canvas)
+    font = _font(17)
+    for r in range(rows):  # make_grid puts each tile at a fixed pitch; open a caption band under every row
+        band = picture.crop((0, r * (tile + 6), picture.width, (r + 1) * (tile + 6) + 6))
+        canvas.paste(band, (0, r * (tile + 6 + caption)))
+    for i, true in enumerate(truth):
+        r, c = divmod(i, columns)
+        x = 6 + c * (tile + 6)
+        y = 6 + r * (tile + 6 + caption) + tile + 2
+        if predicted is None:
+            draw.text((x, y), classes[true], fill="black", font=font)
+            continue
+        ok = predicted[i] == true
+        color = CORRECT if ok else WRONG
+        draw.rectangle((x - 4, y - tile - 6, x + tile + 3, y - 3), outline=color, width=4)
+        draw.text((x, y), classes[true], fill="black", font=font)
+        draw.text((x, y + 20), ("✓ " if ok else "✗ ") + classes[predicted[i]], fill=color, font=font)
+    return canvas

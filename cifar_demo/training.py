@@ -1,0 +1,309 @@
+"""The training job: a plain loop in a background thread that any reader can watch and stop."""
+from __future__ import annotations
+
+import math
+import threading
+import time
+import traceback
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import nn
+
+from .data import Dataset, ImageSet, train_batches
+from .device import autocast, pick_device, seed_everything
+from .evaluation import evaluate
+from .models import create_model
+
+STATES = ("idle", "running", "finished", "stopped", "failed")
+
+
+@dataclass
+class TrainConfig:
+    model: str = "lenet"
+    epochs: int = 2
+    batch_size: int = 64
+    lr: float = 0.02
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    optimizer: str = "sgd"          # "sgd" (with momentum, Nesterov) or "adam"
+    schedule: str = "onecycle"      # "onecycle" (linear warm-up then linear decay) or "constant"
+    label_smoothing: float = 0.0
+    augment: bool = True
+    test_time_flip: bool = False    # average the logits of each test picture and its mirror image
+    seed: int = 0
+    device: str = "auto"
+
+    def validate(self) -> None:
+        problems = []
+        if self.epochs < 1:
+            problems.append("epochs must be at least 1")
+        if self.batch_size < 1:
+            problems.append("batch size must be at least 1")
+        if not self.lr > 0:
+            problems.append("learning rate must be above 0")
+        if self.optimizer not in ("sgd", "adam"):
+            problems.append("optimizer must be 'sgd' or 'adam'")
+        if self.schedule not in ("onecycle", "constant"):
+            problems.append("schedule must be 'onecycle' or 'constant'")
+        if not 0 <= self.label_smoothing < 1:
+            problems.append("label smoothing must be in [0, 1)")
+        if problems:
+            raise ValueError("Invalid training settings: " + "; ".join(problems) + ".")
+
+
+# Recipes that work out of the box, per net and device type. The CPU ones are tuned for a 2-core laptop.
+PRESETS: dict[str, dict] = {
+    "lenet": dict(batch_size=64, lr=0.02, weight_decay=5e-4, augment=False, epochs=2),
+    "smallcnn": dict(batch_size=64, lr=0.02, weight_decay=5e-4, augment=False, epochs=2),
+    "fastnet": dict(batch_size=256, lr=0.2, weight_decay=5e-4, label_smoothing=0.2, augment=True,
+                    test_time_flip=True, epochs=8),
+    "resnet": dict(batch_size=512, lr=0.4, weight_decay=5e-4, label_smoothing=0.2, augment=True,
+                   test_time_flip=True, epochs=10),
+}
+
+
+def preset(model: str, **overrides) -> TrainConfig:
+    """The recommended config for a net; keyword arguments override single settings."""
+    return replace(TrainConfig(model=model, **PRESETS.get(model, {})), **overrides)
+
+
+def default_model_for(device: torch.device) -> str:
+    return "resnet" if device.type == "cuda" else "fastnet"
+
+
+def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    decay = [p for p in model.parameters() if p.ndim > 1]
+    no_decay = [p for p in model.parameters() if p.ndim <= 1]  # BatchNorm and biases: decay only hurts them
+    groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    if config.optimizer == "adam":
+        return torch.optim.AdamW(groups, lr=config.lr)
+    return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum, nesterov=config.momentum > 0)
+
+
+def lr_factor(config: TrainConfig, step: int, total_steps: int) -> float:
+    """One-cycle: warm up over the first fifth, then decay linearly to zero (Smith; Page's ResNet-9)."""
+    if config.schedule == "constant":
+        return 1.0
+    warmup = max(1, total_steps // 5)
+    if step < warmup:
+        return (step + 1) / warmup
+    return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
+
+
+class TrainingStopped(Exception):
+    pass
+
+
+class TrainingDiverged(Exception):
+    pass
+
+
+@dataclass
+class History:
+    steps: list[dict] = field(default_factory=list)   # every few steps: step, epoch, loss, smooth_loss, lr, images_per_second
+    epochs: list[dict] = field(default_factory=list)  # every epoch: epoch, test_loss, test_accuracy, seconds
+
+
+class TrainingJob:
+    """One training run: start() puts it in a thread, stop() ends it within a batch, snapshot() reads it."""
+
+    def __init__(self, config: TrainConfig, data: Dataset | Callable[[], Dataset], out: str | Path | None = None,
+                 on_event: Callable[[str, "TrainingJob"], None] | None = None, run_name: str | None = None):
+        config.validate()
+        self.config = config
+        self._data = data
+        self.out = Path(out) if out else None
+        self.on_event = on_event or (lambda event, job: None)
+        self.run_name = run_name or f"{config.model}-{time.strftime('%Y%m%d-%H%M%S')}"
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.state = "idle"
+        self.message = ""
+        self.error_traceback = ""
+        self.history = History()
+        self.progress = {"epoch": 0, "epochs": config.epochs, "step": 0, "steps": 0, "fraction": 0.0,
+                         "images_per_second": 0.0, "eta_seconds": None, "elapsed_seconds": 0.0}
+        self.result: dict = {}
+        self.model: nn.Module | None = None
+        self.checkpoint_path: Path | None = None
+
+    # ------------------------------------------------------------ control
+
+    def start(self) -> "TrainingJob":
+        with self._lock:
+            if self.state != "idle":
+                raise RuntimeError("This job has already been started.")
+            self.state = "running"
+            self.message = "starting"
+        self._thread = threading.Thread(target=self.run, name=f"train-{self.run_name}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if self._thread:
+            self._thread.join(timeout)
+            return not self._thread.is_alive()
+        return self.state != "running"
+
+    @property
+    def done(self) -> bool:
+        return self.state in ("finished", "stopped", "failed")
+
+    def snapshot(self) -> dict:
+        """A consistent copy of everything a reader may show, safe to take at any moment."""
+        with self._lock:
+            return {
+                "run": self.run_name, "state": self.state, "message": self.message,
+                "config": asdict(self.config), "progress": dict(self.progress),
+                "history": {"steps": [dict(s) for s in self.history.steps],
+                            "epochs": [dict(e) for e in self.history.epochs]},
+                "result": dict(self.result),
+                "checkpoint": str(self.checkpoint_path) if self.checkpoint_path else None,
+            }
+
+    def _set(self, **fields) -> None:
+        with self._lock:
+            for key, value in fields.items():
+                setattr(self, key, value)
+
+    # ------------------------------------------------------------ the run
+
+    def run(self) -> "TrainingJob":
+        """Train to the end in the calling thread (the CLI calls this; start() calls it in a thread)."""
+        with self._lock:
+            self.state = "running"
+        try:
+            self._train()
+            self._finish("stopped" if self._stop.is_set() else "finished")
+        except (TrainingStopped, InterruptedError):
+            self._finish("stopped")
+        except TrainingDiverged as error:
+            self._set(state="failed", message=str(error))
+        except torch.OutOfMemoryError:
+            self._set(state="failed", message=f"Out of memory on {self.config.device}: lower the batch size "
+                      f"(now {self.config.batch_size}) or choose a smaller net.")
+        except Exception as error:
+            self._set(state="failed", message=f"{type(error).__name__}: {error}", error_traceback=traceback.format_exc())
+        self.on_event("end", self)
+        return self
+
+    def _train(self) -> None:
+        config = self.config
+        self._set(message="loading data")
+        data = self._data() if callable(self._data) else self._data
+        self.data = data
+        device = pick_device(config.device)
+        generator = seed_everything(config.seed)
+        model = create_model(config.model, len(data.classes)).to(device)
+        if device.type == "cuda":
+            model = model.to(memory_format=torch.channels_last)
+        self.model = model
+        optimizer = make_optimizer(model, config)
+        loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+        steps_per_epoch = math.ceil(len(data.train) / config.batch_size)
+        total_steps = steps_per_epoch * config.epochs
+        log_every = max(1, min(25, steps_per_epoch // 20))  # ~20 points an epoch; each read is a device sync
+        train_images = data.train if device.type == "cpu" else _to_device(data.train, device)
+        self._set(progress={**self.progress, "steps": total_steps}, message="training")
+
+        step, smooth, self._started = 0, None, time.perf_counter()
+        window_loss, window_steps, window_images, window_start = torch.zeros((), device=device), 0, 0, time.perf_counter()
+        for epoch in range(config.epochs):
+            model.train()
+            for images, labels in train_batches(train_images, config.batch_size, data.mean, data.std,
+                                                generator, config.augment, device):
+                if self._stop.is_set():
+                    raise TrainingStopped
+                for group in optimizer.param_groups:
+                    group["lr"] = config.lr * lr_factor(config, step, total_steps)
+                with autocast(device):
+                    loss = loss_fn(model(images), labels)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                window_loss += loss.detach()  # summed on the device: no sync until it is read below
+                window_steps += 1
+                window_images += len(labels)
+                step += 1
+                if window_steps == log_every or step == total_steps:
+                    mean_loss = window_loss.item() / window_steps
+                    if not math.isfinite(mean_loss):
+                        raise TrainingDiverged(
+                            f"Training diverged: the loss became {mean_loss} at step {step:,} (epoch {epoch + 1}). "
+                            f"The learning rate {config.lr:g} is too high for this net; try {config.lr / 10:g}. "
+                            "Nothing was saved.")
+                    smooth = mean_loss if smooth is None else 0.9 * smooth + 0.1 * mean_loss
+                    now = time.perf_counter()
+                    speed = window_images / max(now - window_start, 1e-9)
+                    elapsed = now - self._started
+                    with self._lock:
+                        self.history.steps.append({
+                            "step": step, "epoch": step / steps_per_epoch, "loss": mean_loss, "smooth_loss": smooth,
+                            "lr": optimizer.param_groups[0]["lr"], "images_per_second": speed})
+                        self.progress.update(epoch=epoch + 1, step=step, fraction=step / total_steps,
+                                             images_per_second=speed, elapsed_seconds=elapsed,
+                                             eta_seconds=elapsed / step * (total_steps - step))
+                    window_loss.zero_()
+                    window_steps, window_images, window_start = 0, 0, now
+                    self.on_event("step", self)
+            self._evaluate(step / steps_per_epoch, stoppable=True)
+            self.on_event("epoch", self)
+
+    def _evaluate(self, epochs_done: float, stoppable: bool = False) -> None:
+        """Test accuracy of the current weights, recorded in the history and the result."""
+        data, config = self.data, self.config
+        result = evaluate(self.model, data.test, data.classes, data.mean, data.std,
+                          device=next(self.model.parameters()).device, test_time_flip=config.test_time_flip,
+                          should_stop=self._stop.is_set if stoppable else None)
+        seconds = time.perf_counter() - self._started
+        with self._lock:
+            self.history.epochs.append({"epoch": epochs_done, "test_loss": result.loss,
+                                        "test_accuracy": result.accuracy, "seconds": seconds})
+            self.progress.update(elapsed_seconds=seconds)
+            self.result = {"test_accuracy": result.accuracy, "per_class": dict(zip(data.classes, result.per_class)),
+                           "seconds": seconds, "images_per_second": len(data.train) * epochs_done / seconds,
+                           "epochs_done": epochs_done}
+
+    def _finish(self, state: str) -> None:
+        from .checkpoints import save_checkpoint  # imported here: checkpoints reads TrainConfig from this module
+
+        if self.model is None or not self.history.steps:
+            self._set(state=state, message="stopped before the first step; nothing was saved")
+            return
+        last_step = self.history.steps[-1]["epoch"]
+        if not self.history.epochs or self.history.epochs[-1]["epoch"] < last_step:
+            self._set(message="measuring test accuracy")
+            self._evaluate(last_step)  # a run stopped mid-epoch still saves an honest accuracy
+        if self.out:
+            self._set(message="saving checkpoint")
+            save_checkpoint(self.out, self.model, self.checkpoint_metadata())
+            self.checkpoint_path = self.out
+        saved = f"saved to {self.out}" if self.out else "not saved"
+        accuracy = self.result.get("test_accuracy")
+        summary = f"test accuracy {accuracy:.1%}, " if accuracy is not None else ""
+        self._set(state=state, message=f"{state}: {summary}{saved}")
+
+    def checkpoint_metadata(self) -> dict:
+        data = self.data
+        return {
+            "model": self.config.model, "classes": list(data.classes),
+            "mean": list(data.mean), "std": list(data.std),
+            "config": asdict(self.config), "epochs_done": self.result.get("epochs_done", 0),
+            "test_accuracy": self.result.get("test_accuracy"),
+            "per_class": self.result.get("per_class", {}),
+            "history": {"steps": list(self.history.steps), "epochs": list(self.history.epochs)},
+            "data_source": data.source, "run": self.run_name,
+        }
+
+
+
+def _to_device(images: ImageSet, device: torch.device) -> ImageSet:
+    """The whole uint8 training set on the GPU once: 150 MB there saves a copy every batch."""
+    return ImageSet(images.images.to(device), images.labels.to(device))
