@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import time
 from dataclasses import fields
@@ -72,7 +73,8 @@ def cmd_train(args) -> dict:
             print(f"epoch {last['epoch']:g}/{config.epochs}: test accuracy {100 * last['test_accuracy']:.1f}% "
                   f"(test loss {last['test_loss']:.3f}, {last['seconds']:.0f} s)", file=sys.stderr, flush=True)
 
-    job = TrainingJob(config, data, out=args.out, on_event=on_event).run()
+    command = "python -m cifar_demo " + " ".join(shlex.quote(a) for a in args.argv)
+    job = TrainingJob(config, data, out=args.out, on_event=on_event, notes={"command": command}).run()
     if job.state == "failed":
         print(f"training failed: {job.message}", file=sys.stderr)
         if job.error_traceback:
@@ -133,8 +135,12 @@ def cmd_predict(args) -> dict:
 
 def cmd_bench(args) -> dict:
     from .bench import run_benchmark
+    from .data import DataNotFoundError
 
-    return run_benchmark(args)
+    try:
+        return run_benchmark(args)
+    except DataNotFoundError as error:
+        raise UserError(str(error)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -163,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--label-smoothing", type=float, dest="label_smoothing")
     train.add_argument("--no-augment", action="store_true", help="no random crop or flip")
     train.add_argument("--seed", type=int)
-    train.add_argument("--out", default=None, help="checkpoint file to write (default checkpoints/<model>-<date>-<time>.pt)")
+    train.add_argument("--out", default=None, help="checkpoint file to write (default checkpoints/runs/<model>-<date>-<time>.pt)")
 
     evaluate = commands.add_parser("eval", help="test accuracy of a checkpoint, overall and per class")
     with_data(evaluate)
@@ -192,8 +198,9 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
         return EXIT_BAD_INPUT if exit_.code else 0
+    args.argv = sys.argv[1:] if argv is None else list(argv)
     if args.command == "train" and args.out is None:
-        args.out = f"checkpoints/{args.model}-{time.strftime('%Y%m%d-%H%M%S')}.pt"
+        args.out = f"checkpoints/runs/{args.model}-{time.strftime('%Y%m%d-%H%M%S')}.pt"
     try:
         payload = COMMANDS[args.command](args)
     except UserError as error:

@@ -6,6 +6,7 @@ import os
 import pickle
 import tarfile
 import zipfile
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -213,6 +214,7 @@ def _entries_from_archive(path: Path) -> list[_Entry]:
 
 
 def _decode_entries(entries: list[_Entry], source: str, progress: Progress) -> Dataset:
+    entries = sorted(entries, key=lambda e: (e.split, e.label, PurePosixPath(e.name).name))  # same order from any source
     classes = sorted({e.label for e in entries if e.split == "train"})
     if not classes:
         raise DataNotFoundError(f"'{source}' has a train/ folder but no pictures in train/<class>/ sub-folders.")
@@ -224,7 +226,7 @@ def _decode_entries(entries: list[_Entry], source: str, progress: Progress) -> D
     def decode(entry: _Entry) -> np.ndarray | None:
         try:
             return np.asarray(to_square_rgb(open_image(entry.read()), 32)).transpose(2, 0, 1)
-        except (ImageError, OSError):
+        except (ImageError, OSError, zipfile.BadZipFile, zlib.error, EOFError):  # a damaged zip member too
             return None
 
     decoded: list[np.ndarray | None] = []

@@ -6,71 +6,169 @@ import os
 import warnings
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
-MAX_PIXELS = 64_000_000  # ~ an 8000x8000 photo; larger ones are refused before decoding
+MAX_PIXELS = 64_000_000  # ~ 8000x8000, counted after JPEG draft scaling; larger pictures are refused undecoded
+JPEG_DRAFT_SIZE = (256, 256)  # big photos decode at 1/2..1/8 scale, never below this: far less memory and time
+FORMATS = "PNG, JPEG, GIF, WebP, BMP, TIFF"
+BAND_PIXELS = 2_000_000  # big pictures are shrunk a band at a time: no second full-size copy is ever made
+SIXTEEN_BIT = ("I;16", "I;16B", "I;16L", "I;16N")
+_EXIF_TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+                   4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270,
+                   7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_90}
 
 
 class ImageError(ValueError):
     """A file that cannot be used as a picture; the message says why in plain words."""
 
 
-def open_image(source, max_bytes: int = MAX_UPLOAD_BYTES) -> Image.Image:
-    """Open a path, bytes or PIL image, refusing non-images, truncated files and decompression bombs."""
-    if isinstance(source, Image.Image):
-        image = source
-    else:
-        if isinstance(source, (str, os.PathLike)):
+def _file_too_big(size: int, max_bytes: int) -> ImageError:
+    return ImageError(f"The file is {size / 2**20:.1f} MB; pictures up to {max_bytes / 2**20:.0f} MB are accepted.")
+
+
+def read_upload(source: str | os.PathLike | bytes, max_bytes: int = MAX_UPLOAD_BYTES) -> bytes:
+    """The file's bytes, refusing empty and oversized uploads before anything is decoded."""
+    if isinstance(source, (str, os.PathLike)):
+        try:
             size = os.path.getsize(source)
             if size > max_bytes:
-                raise ImageError(f"The file is {size / 2**20:.0f} MB; pictures up to {max_bytes // 2**20} MB are accepted.")
+                raise _file_too_big(size, max_bytes)
             with open(source, "rb") as f:
-                source = f.read()
-        if len(source) == 0:
-            raise ImageError("The file is empty (0 bytes).")
-        if len(source) > max_bytes:
-            raise ImageError(f"The file is {len(source) / 2**20:.0f} MB; pictures up to {max_bytes // 2**20} MB are accepted.")
+                source = f.read(max_bytes + 1)
+        except OSError as error:
+            raise ImageError(f"The file '{source}' could not be read ({error.strerror or error}).") from None
+    if not isinstance(source, (bytes, bytearray, memoryview)):
+        raise ImageError(f"A picture cannot be read from a {type(source).__name__}.")
+    if len(source) == 0:
+        raise ImageError("The file is empty (0 bytes).")
+    if len(source) > max_bytes:
+        raise _file_too_big(len(source), max_bytes)
+    return bytes(source)
+
+
+def _identify(data: bytes) -> Image.Image:
+    """Read only the header; PIL's own size limit is relaxed here because MAX_PIXELS is checked after draft."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # size warnings (MAX_PIXELS is checked after draft) and corrupt EXIF
+            image = Image.open(io.BytesIO(data))
+            if image.format == "JPEG":
+                image.draft("RGB", JPEG_DRAFT_SIZE)
+    except Image.DecompressionBombError:
+        raise ImageError(f"The picture is far too large (over {2 * (Image.MAX_IMAGE_PIXELS or 0) / 1e6:.0f} "
+                         f"megapixels); up to {MAX_PIXELS / 1e6:.0f} megapixels are accepted.") from None
+    except Exception:  # PIL's format plugins raise many kinds of errors on malformed headers
+        hint = " SVG is a drawing format: export it as PNG first." if b"<svg" in data[:2048].lower() else ""
+        raise ImageError(f"This file is not a picture format that can be read ({FORMATS}).{hint}") from None
+    return image
+
+
+def open_image(source, max_bytes: int = MAX_UPLOAD_BYTES) -> Image.Image:
+    """Open a path, bytes, array or PIL image, refusing non-images, truncated files and decompression bombs."""
+    if source is None:
+        raise ImageError("No picture was given.")
+    if isinstance(source, Image.Image):
+        image = source
+    elif isinstance(source, np.ndarray):
         try:
-            image = Image.open(io.BytesIO(source))
-        except UnidentifiedImageError:
-            hint = " SVG is a drawing format: export it as PNG first." if b"<svg" in source[:1024] else ""
-            raise ImageError(f"This file is not a picture format that can be read (PNG, JPEG, GIF, WebP, BMP, TIFF).{hint}") from None
+            image = Image.fromarray(source)
+        except (TypeError, ValueError) as error:
+            raise ImageError(f"This array is not a picture ({error}).") from None
+    else:
+        image = _identify(read_upload(source, max_bytes))
     width, height = image.size
     if width * height > MAX_PIXELS:
         raise ImageError(f"The picture is {width}x{height} pixels ({width * height / 1e6:.0f} megapixels); "
                          f"up to {MAX_PIXELS / 1e6:.0f} megapixels are accepted.")
+    if width == 0 or height == 0:
+        raise ImageError(f"The picture is {width}x{height} pixels: it has nothing to show.")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            if image.format == "JPEG":
-                image.draft("RGB", (256, 256))  # decode big photos at 1/2..1/8 scale: far less memory and time
-            image.load()
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning, Image.DecompressionBombError) as error:
+        image.load()
+    except Exception as error:  # truncated data, broken compression streams, plugin bugs: all one answer
         raise ImageError(f"The picture could not be decoded ({error}); the file may be truncated or damaged.") from None
     return image
 
 
-def to_rgb(image: Image.Image) -> Image.Image:
-    """Upright RGB: EXIF rotation applied, transparency onto white, 16-bit and float scaled to 8 bits."""
-    image = ImageOps.exif_transpose(image)
-    if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
-        array = np.asarray(image, dtype=np.float64)
-        top = 65535.0 if image.mode.startswith("I") and array.max() > 255 else max(float(array.max()), 1.0)
-        top = 255.0 if top <= 255 else top
-        image = Image.fromarray(np.clip(array / top * 255, 0, 255).astype(np.uint8), "L")
-    if image.mode == "P" and "transparency" in image.info:
-        image = image.convert("RGBA")
-    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(background, rgba)
-    return image.convert("RGB")
+def exif_transpose_method(image: Image.Image) -> Image.Transpose | None:
+    """How to turn the stored pixels upright, per the EXIF orientation a camera wrote; broken EXIF counts as none."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # PIL warns about corrupt EXIF, which photos often carry
+            return _EXIF_TRANSPOSE.get(image.getexif().get(ExifTags.Base.Orientation))
+    except Exception:  # EXIF parsing is best effort: the picture itself is fine
+        return None
+
+
+def _white_level(image: Image.Image) -> float:
+    """The value that becomes white when a 16-bit, 32-bit or float grey picture is shown in 8 bits."""
+    if image.mode in SIXTEEN_BIT:
+        return 65535.0
+    if image.mode not in ("I", "F"):
+        return 255.0
+    high = float(image.getextrema()[1])
+    if image.mode == "F" and high <= 1.0:
+        return 1.0
+    return 255.0 if high <= 255 else 65535.0 if high <= 65535 else high
+
+
+def _eight_bit(image: Image.Image, white: float) -> Image.Image:
+    """High-depth greys scaled so `white` becomes 255; 1-bit to grey; palettes expanded, keeping transparency."""
+    if image.mode in SIXTEEN_BIT or image.mode in ("I", "F"):
+        array = np.asarray(image, dtype=np.float32) * np.float32(255 / white)
+        return Image.fromarray(np.clip(array, 0, 255).astype(np.uint8), "L")
+    if image.mode == "1":
+        return image.convert("L")
+    if image.mode == "P":
+        return image.convert("RGBA" if image.has_transparency_data else "RGB")
+    if image.mode in ("RGBa", "PA"):
+        return image.convert("RGBA")
+    return image
+
+
+def _shrink(image: Image.Image, short_side: int, white: float) -> Image.Image:
+    """8-bit, box-averaged by a whole factor while the short side stays at least `short_side`, band by band."""
+    factor = min(image.size) // short_side
+    if factor < 2:
+        return _eight_bit(image, white)
+    width, height = (image.size[0] // factor) * factor, (image.size[1] // factor) * factor
+    band = factor * max(1, BAND_PIXELS // (width * factor))
+    pieces = [_eight_bit(image.crop((0, top, width, min(top + band, height))), white).reduce(factor)
+              for top in range(0, height, band)]
+    small = Image.new(pieces[0].mode, (width // factor, height // factor))
+    for index, piece in enumerate(pieces):
+        small.paste(piece, (0, index * band // factor))
+    return small
+
+
+def _onto_white(image: Image.Image) -> Image.Image:
+    """RGB, with transparent parts shown on white (as a browser shows them), not on black."""
+    if image.mode in ("RGBA", "LA"):
+        background = Image.new("RGB", image.size, (255, 255, 255))
+        background.paste(image.convert("RGB"), mask=image.getchannel("A"))
+        return background
+    try:
+        return image.convert("RGB")
+    except ValueError as error:
+        raise ImageError(f"Pictures in colour mode '{image.mode}' cannot be used ({error}).") from None
+
+
+def to_rgb(image: Image.Image, short_side: int | None = None) -> Image.Image:
+    """Upright RGB: EXIF rotation applied, transparency onto white, 16-bit and float scaled to 8 bits.
+
+    With `short_side`, a big picture is first box-averaged down toward it, which keeps memory small.
+    """
+    method = exif_transpose_method(image)
+    white = _white_level(image)
+    image = _shrink(image, short_side, white) if short_side else _eight_bit(image, white)
+    if method is not None:
+        image = image.transpose(method)
+    return _onto_white(image)
 
 
 def to_square_rgb(image: Image.Image, size: int = 32) -> Image.Image:
     """Scale the short side to `size` and centre-crop: the picture the net actually sees."""
-    image = to_rgb(image)
+    image = to_rgb(image, short_side=4 * size)
     if image.size == (size, size):
         return image
-    return ImageOps.fit(image, (size, size), method=Image.Resampling.LANCZOS, reducing_gap=3.0)
+    return ImageOps.fit(image, (size, size), method=Image.Resampling.LANCZOS)

@@ -32,7 +32,7 @@ def classify(checkpoint: Checkpoint, image, k: int = 5) -> Prediction:
     tensor, seen = picture_tensor(image)
     logits = predict_logits(checkpoint.model, tensor, checkpoint.meta["mean"], checkpoint.meta["std"])
     probabilities = torch.softmax(logits[0], dim=0)
-    values, indices = probabilities.topk(min(k, len(probabilities)))
+    values, indices = probabilities.topk(max(1, min(k, len(probabilities))))
     classes = checkpoint.classes
     return Prediction([(classes[i], float(p)) for p, i in zip(values.tolist(), indices.tolist())], seen)
 

@@ -1,12 +1,14 @@
 """The app's shared state in one place, behind one lock: the data, the models, the active model, the job."""
 from __future__ import annotations
 
+import random
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from PIL import Image
 
 from .checkpoints import CHECKPOINT_DIR, Checkpoint, CheckpointError, checkpoint_path, list_checkpoints, load_checkpoint
 from .data import Dataset, DataNotFoundError, load_dataset
@@ -168,7 +170,8 @@ class Lab:
         """A page of the test set, each picture labelled with the truth and the active model's guess."""
         data = self.data()
         checkpoint = self.active
-        predicted = self.test_predictions(checkpoint) if checkpoint else None
+        fits = checkpoint is not None and list(checkpoint.classes) == list(data.classes)
+        predicted = self.test_predictions(checkpoint) if fits else None
         keep = torch.ones(len(data.test), dtype=torch.bool)
         if true_class:
             if true_class not in data.classes:
@@ -187,9 +190,17 @@ class Lab:
         grid = labelled_grid(data.test.images[page], truth, guesses, data.classes)
         shown = f"pictures {offset + 1}-{offset + len(page)} of {total:,}"
         if guesses is None:
-            return BrowsePage(grid, f"{shown} · no model yet, showing the true classes only", offset, total)
+            why = "no model yet" if checkpoint is None else "the active model was trained on other classes"
+            return BrowsePage(grid, f"{shown} · {why}, showing the true classes only", offset, total)
         correct = sum(t == g for t, g in zip(truth, guesses))
         return BrowsePage(grid, f"{correct}/{len(page)} correct in this batch · {shown}", offset, total)
+
+    def random_test_picture(self) -> tuple[Image.Image, str]:
+        """A test picture and its true class, for the Classify tab's "random test image" button."""
+        data = self.data()
+        index = random.randrange(len(data.test))
+        picture = Image.fromarray(data.test.images[index].permute(1, 2, 0).numpy())
+        return picture, data.classes[int(data.test.labels[index])]
 
     def evaluate(self, progress=None) -> tuple[Checkpoint, EvalResult]:
         checkpoint = self.require_model()

@@ -126,3 +126,69 @@ def labelled_grid(images: torch.Tensor, truth: list[int], predicted: list[int] |
         draw.text((x, y), classes[true], fill="black", font=font)
         draw.text((x, y + 20), ("✓ " if ok else "✗ ") + classes[predicted[i]], fill=color, font=font)
     return canvas
+
+
+def tile_grid(tiles: torch.Tensor, columns: int = 8, tile: int = 96) -> Image.Image:
+    """Float (N, 3, h, w) tiles in [0, 1] on white, each enlarged by nearest neighbour to about `tile` pixels."""
+    scale = max(1, tile // tiles.shape[-1])
+    big = torch.nn.functional.interpolate(tiles.float(), scale_factor=scale, mode="nearest")
+    grid = make_grid(big, nrow=min(columns, len(tiles)), padding=6, pad_value=1.0)
+    return Image.fromarray((grid.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy())
+
+
+def titled(image: Image.Image, title: str, size: int = 18) -> Image.Image:
+    """A title band above a picture, so a grid still says what it is when shown on its own."""
+    font = _font(size)
+    band = size + 16
+    canvas = Image.new("RGB", (max(image.width, int(font.getlength(title)) + 12), image.height + band), "white")
+    ImageDraw.Draw(canvas).text((6, 6), title, fill="black", font=font)
+    canvas.paste(image, (0, band))
+    return canvas
+
+
+def colour_maps(maps: torch.Tensor, cmap: str = "viridis") -> torch.Tensor:
+    """(N, h, w) values to (N, 3, h, w) colours, each map scaled to its own range: its pattern, not its size."""
+    low = maps.amin(dim=(1, 2), keepdim=True)
+    scaled = (maps - low) / (maps.amax(dim=(1, 2), keepdim=True) - low).clamp_min(1e-8)
+    return torch.from_numpy(matplotlib.colormaps[cmap](scaled.numpy())[..., :3]).permute(0, 3, 1, 2).float()
+
+
+def heat_overlay(picture: Image.Image, heatmap: np.ndarray, size: int = 256) -> Image.Image:
+    """A [0, 1] heat map over the enlarged picture, more opaque where it is warm so cold areas stay visible."""
+    heat = np.asarray(Image.fromarray((heatmap * 255).round().astype(np.uint8)).resize(
+        (size, size), Image.Resampling.BILINEAR), dtype=np.float64) / 255
+    colours = matplotlib.colormaps["jet"](heat)[..., :3]
+    base = np.asarray(picture.convert("RGB").resize((size, size), Image.Resampling.NEAREST), dtype=np.float64) / 255
+    alpha = (0.15 + 0.55 * heat)[..., None]
+    return Image.fromarray((255 * ((1 - alpha) * base + alpha * colours)).round().astype(np.uint8))
+
+
+def run_label(net: str, epochs: float, accuracy: float | None) -> str:
+    """'lenet · 2 epochs · 57.9%': how a run is named in a legend or a menu."""
+    count = f"{epochs:g} epoch" + ("" if epochs == 1 else "s")
+    return " · ".join([net, count] + ([f"{accuracy:.1%}"] if accuracy is not None else []))
+
+
+def runs_figure(runs: list[tuple[str, dict]], title: str = "Runs compared") -> Figure:
+    """Smoothed loss and test accuracy of several runs against epoch, so runs with other batch sizes line up."""
+    fig, (loss_ax, accuracy_ax) = plt.subplots(1, 2, figsize=(12, 4.8), layout="constrained")
+    for n, (label, history) in enumerate(runs):
+        colour = f"C{n % 10}"
+        steps, epochs = history.get("steps", []), history.get("epochs", [])
+        loss_ax.plot([s["epoch"] for s in steps], [s["smooth_loss"] for s in steps], color=colour,
+                     linewidth=2.2, label=label)
+        accuracy_ax.plot([e["epoch"] for e in epochs], [100 * e["test_accuracy"] for e in epochs], "o-",
+                         color=colour, linewidth=2.2, markersize=6, label=label)
+    if runs:
+        fig.legend(*loss_ax.get_legend_handles_labels(), loc="outside lower center", ncols=min(3, len(runs)),
+                   frameon=False)
+    else:
+        loss_ax.text(0.5, 0.5, "Train a model or pick runs to compare", ha="center", va="center",
+                     transform=loss_ax.transAxes, color="gray")
+    loss_ax.set(title="Smoothed training loss", xlabel="epoch", ylabel="cross-entropy loss")
+    accuracy_ax.set(title="Test accuracy", xlabel="epoch", ylabel="accuracy (%)", ylim=(0, 100))
+    for ax in (loss_ax, accuracy_ax):
+        ax.set_xlim(left=0)
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
+    return fig

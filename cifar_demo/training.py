@@ -111,13 +111,15 @@ class TrainingJob:
     """One training run: start() puts it in a thread, stop() ends it within a batch, snapshot() reads it."""
 
     def __init__(self, config: TrainConfig, data: Dataset | Callable[[], Dataset], out: str | Path | None = None,
-                 on_event: Callable[[str, "TrainingJob"], None] | None = None, run_name: str | None = None):
+                 on_event: Callable[[str, "TrainingJob"], None] | None = None, run_name: str | None = None,
+                 notes: dict | None = None):
         config.validate()
         self.config = config
         self._data = data
         self.out = Path(out) if out else None
         self.on_event = on_event or (lambda event, job: None)
         self.run_name = run_name or f"{config.model}-{time.strftime('%Y%m%d-%H%M%S')}"
+        self.notes = notes or {}  # extra metadata for the checkpoint, e.g. the command that trained it
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -299,7 +301,7 @@ class TrainingJob:
             "test_accuracy": self.result.get("test_accuracy"),
             "per_class": self.result.get("per_class", {}),
             "history": {"steps": list(self.history.steps), "epochs": list(self.history.epochs)},
-            "data_source": data.source, "run": self.run_name,
+            "data_source": data.source, "run": self.run_name, **self.notes,
         }
 
 

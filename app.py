@@ -1,0 +1,501 @@
+"""The classroom page: train a net and watch it learn, browse its guesses, classify a photo, evaluate it.
+
+UI wiring only: every piece of machine learning goes through `cifar_demo.lab.Lab` and the core.
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import random
+import sys
+import tempfile
+import threading
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no telemetry: set before gradio is imported
+
+import gradio as gr
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+
+from cifar_demo.evaluation import most_confused_pairs
+from cifar_demo.images import MAX_UPLOAD_BYTES, ImageError
+from cifar_demo.inference import enlarge
+from cifar_demo.lab import DataNotFoundError, JobRunning, Lab, NoModel
+from cifar_demo.models import describe_nets
+from cifar_demo.plots import accuracy_figure, confusion_figure, figure_to_image, loss_figure, per_class_figure
+from cifar_demo.training import default_model_for, preset
+
+INTRO = ("### Teach a small neural network to recognise ten kinds of pictures, watch it learn, "
+         "then try it on your own photos.")
+ALL_CLASSES = "all classes"
+GRID_SIZES = [16, 32, 64]
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+AUTH_ENV = "CIFAR_DEMO_AUTH"
+CSS = """
+.gradio-container { font-size: 18px; }
+#header p { font-size: 20px; margin: 0; }
+.big textarea, .big input { font-size: 22px !important; font-weight: 600; }
+.pixels img, #picture img { image-rendering: pixelated; }
+.quiet:has(textarea:placeholder-shown) { display: none; }  /* an empty message line takes no room */
+#picture img { width: 100%; height: 100%; object-fit: contain; }  /* a 32x32 test picture fills the box */
+"""
+
+_figure_lock = threading.Lock()  # pyplot keeps global state: one figure at a time, whichever thread asks
+
+
+def render(make_figure: Callable[[], Figure]):
+    """A matplotlib chart as a PIL image, drawn under the figure lock."""
+    with _figure_lock:
+        return figure_to_image(make_figure())
+
+
+class SharedChart:
+    """A chart drawn once per change into a PNG that every open page shares: a timer tick costs no drawing."""
+
+    def __init__(self, folder: Path, name: str, keep: int = 8):
+        self.folder, self.name = folder, name
+        self._lock = threading.Lock()
+        self._key: object = None
+        self._files: deque[Path] = deque()
+        self._keep = keep  # pages still fetching an older file find it there
+        self._count = itertools.count()
+
+    def get(self, key: object, make_figure: Callable[[], Figure]) -> str:
+        with self._lock:
+            if key != self._key or not self._files:
+                path = self.folder / f"{self.name}-{next(self._count)}.png"
+                with _figure_lock:
+                    figure = make_figure()
+                    figure.savefig(path)
+                    plt.close(figure)
+                self._files.append(path)
+                while len(self._files) > self._keep:
+                    self._files.popleft().unlink(missing_ok=True)
+                self._key = key
+            return str(self._files[-1])
+
+
+# ---------------------------------------------------------------- words for people
+
+
+def clock(seconds: float) -> str:
+    """80 -> '1:20', 4000 -> '1:06:40'."""
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def status_line(status: dict, active_path: str | None = None) -> str:
+    """One line readable from the back of a class: 'epoch 3/10 · step 1,200/3,910 · 4,300 img/s · ETA 1:20'."""
+    state, message, progress = status["state"], status["message"], status["progress"]
+    if state == "idle":
+        return "Ready: pick a net and click Train. The loss curve appears within seconds."
+    if state == "failed":
+        return f"Training failed. {message}"
+    if state in ("finished", "stopped"):
+        now_active = " · now the active model in every tab" if (
+            status["checkpoint"] and status["checkpoint"] == active_path) else ""
+        return f"{message[:1].upper()}{message[1:]}{now_active}"
+    if not progress.get("step"):
+        return f"{status['run']}: {message}…"
+    parts = [f"epoch {progress['epoch']}/{progress['epochs']}", f"step {progress['step']:,}/{progress['steps']:,}",
+             f"{progress['images_per_second']:,.0f} img/s"]
+    if progress.get("eta_seconds") is not None:
+        parts.append(f"ETA {clock(progress['eta_seconds'])}")
+    accuracies = [e["test_accuracy"] for e in status["history"]["epochs"]]
+    if accuracies:
+        parts.append(f"best {max(accuracies):.1%}")
+    if message != "training":
+        parts.append(message)
+    return " · ".join(parts)
+
+
+def header_text(lab: Lab) -> str:
+    notice = f"  \n⚠ {lab.notice}" if lab.notice else ""
+    return escape_markdown(lab.header() + notice)
+
+
+def escape_markdown(text: str) -> str:
+    """Paths and class names shown as typed, not as Markdown or HTML."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    for char in "\\`*_[]#|":
+        text = text.replace(char, "\\" + char)
+    return text
+
+
+def active_path(lab: Lab) -> str | None:
+    return str(lab.active.path) if lab.active else None
+
+
+def net_choices() -> list[tuple[str, str]]:
+    return [(f"{name} · {size(parameters)} parameters · {description}", name)
+            for name, description, parameters in describe_nets()]
+
+
+def size(count: int) -> str:
+    """62006 -> '62k', 6573120 -> '6.6M'."""
+    return f"{count / 1e6:.1f}M" if count >= 1e6 else f"{count / 1e3:.0f}k"
+
+
+def classroom_net(lab: Lab) -> str:
+    """The GPU recipe on a GPU; elsewhere LeNet, whose loss visibly falls within seconds on a laptop."""
+    return default_model_for(lab.device) if lab.device.type == "cuda" else "lenet"
+
+
+# ---------------------------------------------------------------- the picture input
+
+
+def pass_files_through(image: gr.Image) -> gr.Image:
+    """Hand uploads to the core untouched, so its checks say what is wrong with a file (gr.Image alone fails on a
+    non-image with a bare PIL error). Set on the instance: subclassing gr.Image makes gradio write app.pyi here."""
+    standard = image.preprocess
+
+    def preprocess(payload):
+        if payload is not None and payload.path and not (payload.url or "").startswith("data:"):
+            return str(payload.path)
+        return standard(payload)
+
+    image.preprocess = preprocess
+    return image
+
+
+# ---------------------------------------------------------------- tabs
+
+
+@dataclass
+class TrainTab:
+    status: gr.Textbox
+    loss: gr.Image
+    accuracy: gr.Image
+
+
+def build_train_tab(lab: Lab) -> TrainTab:
+    defaults = preset(classroom_net(lab))
+    with gr.Tab("Train"):
+        with gr.Row():
+            with gr.Column(scale=2, min_width=360):
+                net = gr.Dropdown(net_choices(), value=defaults.model, label="Net")
+                with gr.Row():
+                    epochs = gr.Number(defaults.epochs, label="Epochs", precision=0, minimum=1, maximum=1000)
+                    batch_size = gr.Number(defaults.batch_size, label="Batch size", precision=0, minimum=1,
+                                           maximum=8192)
+                with gr.Row():
+                    lr = gr.Number(defaults.lr, label="Learning rate", minimum=0, step=0.001)
+                    seed = gr.Number(defaults.seed, label="Seed", precision=0, minimum=0)
+                optimizer = gr.Radio([("SGD with momentum", "sgd"), ("Adam", "adam")], value=defaults.optimizer,
+                                     label="Optimizer")
+                augment = gr.Checkbox(defaults.augment, label="Augment (random crops and mirror images)")
+                with gr.Row():
+                    train = gr.Button("Train", variant="primary", size="lg")
+                    stop = gr.Button("Stop", variant="stop", size="lg")
+            with gr.Column(scale=5):
+                status = gr.Textbox(status_line(lab.status()), show_label=False, interactive=False,
+                                    elem_classes="big", container=False)
+                loss = gr.Image(label="Training loss", show_label=False, interactive=False, format="png",
+                                buttons=["fullscreen"])
+                accuracy = gr.Image(label="Test accuracy", show_label=False, interactive=False, format="png",
+                                    buttons=["fullscreen"])
+
+    def start(net: str, epochs: int, batch_size: int, lr: float, optimizer: str, augment: bool, seed: int) -> str:
+        """Start training in the background and return at once; follow it with /status, end it with /stop."""
+        config = preset(net, epochs=int(epochs), batch_size=int(batch_size), lr=float(lr), optimizer=optimizer,
+                        augment=bool(augment), seed=int(seed))
+        try:
+            lab.start_training(config)
+        except (JobRunning, ValueError) as error:
+            raise gr.Error(str(error), title="Training not started") from None
+        return status_line(lab.status())
+
+    def halt() -> str:
+        """Stop the running job after the current batch; it still saves what it has learnt."""
+        if not lab.stop_training():
+            return "No training run is in progress."
+        return "Stopping after this batch…"
+
+    def fill_preset(name: str):
+        config = preset(name)
+        return config.epochs, config.batch_size, config.lr, config.optimizer, config.augment
+
+    net.input(fill_preset, net, [epochs, batch_size, lr, optimizer, augment], api_visibility="private")
+    train.click(start, [net, epochs, batch_size, lr, optimizer, augment, seed], status, api_name="train")
+    stop.click(halt, None, status, api_name="stop", concurrency_limit=None)
+    return TrainTab(status, loss, accuracy)
+
+
+def build_browse_tab(lab: Lab) -> None:
+    with gr.Tab("Browse") as tab:
+        with gr.Row():
+            count = gr.Radio(GRID_SIZES, value=GRID_SIZES[0], label="Pictures per page")
+            true_class = gr.Dropdown([ALL_CLASSES] + known_classes(lab), value=ALL_CLASSES, label="True class",
+                                     allow_custom_value=True)
+            only_mistakes = gr.Checkbox(False, label="Only mistakes")
+        with gr.Row():
+            previous = gr.Button("◀ Previous")
+            shuffle = gr.Button("Random")
+            following = gr.Button("Next ▶")
+        summary = gr.Textbox(show_label=False, interactive=False, elem_classes="big", container=False)
+        grid = gr.Image(show_label=False, interactive=False, format="png", buttons=["fullscreen"])
+        offset = gr.Number(0, precision=0, visible=False)
+
+    def browse(offset: int, count: int, true_class: str, only_mistakes: bool, progress=gr.Progress()):
+        """A page of test pictures labelled with truth (black) and the active model's guess (green/red)."""
+        chosen = None if true_class in (None, "", ALL_CLASSES) else true_class
+        try:
+            lab.data(progress=progress)
+            page = lab.browse(int(offset or 0), int(count), chosen, bool(only_mistakes))
+        except (DataNotFoundError, ValueError) as error:
+            return None, str(error), offset
+        return page.grid, page.summary, page.offset
+
+    def moved(where: Callable[[int, int], int]) -> Callable:
+        def handler(offset, count, true_class, only_mistakes, progress=gr.Progress()):
+            return browse(where(int(offset or 0), int(count)), count, true_class, only_mistakes, progress)
+        return handler
+
+    def refresh_classes():
+        return gr.update(choices=[ALL_CLASSES] + known_classes(lab))
+
+    controls = [offset, count, true_class, only_mistakes]
+    shown = [grid, summary, offset]
+    tab.select(browse, controls, shown, api_name="browse").then(
+        refresh_classes, None, true_class, api_visibility="private")
+    moves = {previous: lambda at, step: at - step, following: lambda at, step: at + step,
+             shuffle: lambda at, step: random.randrange(1 << 30)}  # Lab.browse wraps any offset around
+    for button, where in moves.items():
+        button.click(moved(where), controls, shown, api_visibility="private")
+    for control in (count, true_class, only_mistakes):
+        control.input(moved(lambda at, step: 0), controls, shown, api_visibility="private")
+
+
+def known_classes(lab: Lab) -> list[str]:
+    if lab.data_loaded:
+        return list(lab.data().classes)
+    return list(lab.active.classes) if lab.active else []
+
+
+def build_classify_tab(lab: Lab) -> None:
+    with gr.Tab("Classify"):
+        with gr.Row():
+            with gr.Column():
+                picture = pass_files_through(gr.Image(
+                    type="filepath", sources=["upload", "webcam", "clipboard"], height=360, elem_id="picture",
+                    label="Your picture: drop, paste, upload or take one with the webcam"))
+                sample = gr.Button("Random test picture")
+                truth = gr.Textbox(show_label=False, interactive=False, container=False, placeholder=" ",
+                                   elem_classes=["big", "quiet"])
+            with gr.Column():
+                top = gr.Label(num_top_classes=5, label="What the net thinks")
+                seen = gr.Image(label="What the net sees: 32x32 pixels", interactive=False, format="png",
+                                height=280, elem_classes="pixels")
+                message = gr.Textbox(show_label=False, interactive=False, container=False, placeholder=" ",
+                                     elem_classes=["big", "quiet"])
+
+    def classify(picture: str | None):
+        """Top-5 classes with probabilities, the 32x32 picture the net saw, and a message if it was no picture."""
+        if picture is None:
+            return None, None, ""
+        try:
+            prediction = lab.classify(picture)
+        except (ImageError, NoModel, OSError) as error:
+            return None, None, str(error)
+        return prediction.as_dict(), enlarge(prediction.seen), ""
+
+    def random_picture():
+        try:
+            image, label = lab.random_test_picture()
+        except DataNotFoundError as error:
+            return gr.skip(), str(error)
+        return image, f"True class: {label}"
+
+    picture.change(classify, picture, [top, seen, message], api_name="classify", concurrency_limit=4)
+    picture.input(lambda: "", None, truth, api_visibility="private")
+    sample.click(random_picture, None, [picture, truth], api_visibility="private")
+
+
+def build_evaluate_tab(lab: Lab) -> None:
+    with gr.Tab("Evaluate"):
+        run = gr.Button("Evaluate the active model on the whole test set", variant="primary", size="lg")
+        summary = gr.Textbox(show_label=False, interactive=False, container=False, placeholder=" ",
+                             elem_classes=["big", "quiet"])
+        accuracy = gr.Number(label="Test accuracy (0 to 1)", visible=False)
+        per_class = gr.Image(show_label=False, interactive=False, format="png", buttons=["fullscreen"])
+        confusion = gr.Image(show_label=False, interactive=False, format="png", buttons=["fullscreen"])
+
+    def evaluate(progress=gr.Progress()):
+        """Overall test accuracy (0 to 1), a summary, the per-class bar chart and the confusion matrix."""
+        try:
+            data = lab.data(progress=progress)
+            progress(0.5, desc=f"classifying {len(data.test):,} test pictures")
+            checkpoint, result = lab.evaluate()
+        except (DataNotFoundError, NoModel, ValueError) as error:
+            return None, str(error), None, None
+        pairs = most_confused_pairs(result.confusion, data.classes)
+        right = int(result.confusion.diag().sum())
+        lines = [f"Test accuracy {result.accuracy:.1%}: {right:,} of {len(data.test):,} pictures right "
+                 f"({checkpoint.meta['model']}, {checkpoint.path.name})"]
+        if pairs:
+            lines.append("Most confused: " + "; ".join(f"{t} taken for {p} {n:,} times" for t, p, n in pairs))
+        return (result.accuracy, "\n".join(lines),
+                render(lambda: per_class_figure(result.per_class, data.classes)),
+                render(lambda: confusion_figure(result.confusion, data.classes)))
+
+    run.click(evaluate, None, [accuracy, summary, per_class, confusion], api_name="evaluate")
+
+
+# ---------------------------------------------------------------- the page
+
+
+def build_app(lab: Lab) -> gr.Blocks:
+    """The whole page around one Lab; every browser and API client shares its job and its active model."""
+    with gr.Blocks(title="CIFAR-10 classroom lab", analytics_enabled=False, delete_cache=(3600, 3600)) as app:
+        gr.Markdown(INTRO)
+        with gr.Row(equal_height=True):
+            header = gr.Markdown(header_text(lab), elem_id="header")
+            model = gr.Dropdown(lab.model_choices(), value=active_path(lab), label="Active model",
+                                scale=0, min_width=420, allow_custom_value=True)
+        with gr.Tabs():
+            train = build_train_tab(lab)
+            build_browse_tab(lab)
+            build_classify_tab(lab)
+            build_evaluate_tab(lab)
+            # The "Inside the net" tab from cifar_demo/explain.py goes here, after Evaluate.
+        seen = gr.State({})
+        ticked = [header, model, train.status, train.loss, train.accuracy, seen]
+        refresh = make_refresh(lab)
+        gr.Timer(1.0).tick(refresh, seen, ticked, api_visibility="private", concurrency_limit=None,
+                           show_progress="hidden")
+        app.load(refresh, seen, ticked, api_visibility="private", concurrency_limit=None, show_progress="hidden")
+        select_model = add_api(lab)
+
+        def choose(checkpoint: str) -> str:
+            select_model(checkpoint)
+            return header_text(lab)
+
+        model.input(choose, model, header, api_visibility="private")
+    return app
+
+
+def make_refresh(lab: Lab) -> Callable:
+    """The timer's work for one page: the header, the model list, the status line and the two charts."""
+    folder = Path(tempfile.mkdtemp(prefix="cifar-demo-charts-"))
+    loss_chart, accuracy_chart = SharedChart(folder, "loss"), SharedChart(folder, "accuracy")
+
+    def refresh(last: dict):
+        """Send each page only what changed since its last tick: most ticks send nothing."""
+        status = lab.status()
+        history, run = status["history"], status["run"]
+        now = {"header": header_text(lab), "models": (tuple(lab.model_choices()), active_path(lab)),
+               "status": status_line(status, active_path(lab)),
+               "loss": (run, len(history["steps"])), "accuracy": (run, len(history["epochs"]))}
+        changed = {key: now[key] != last.get(key) for key in now}
+        choices, active = now["models"]
+        return (
+            now["header"] if changed["header"] else gr.skip(),
+            gr.update(choices=list(choices), value=active) if changed["models"] else gr.skip(),
+            now["status"] if changed["status"] else gr.skip(),
+            loss_chart.get(now["loss"], lambda: loss_figure(history)) if changed["loss"] else gr.skip(),
+            accuracy_chart.get(now["accuracy"], lambda: accuracy_figure(history)) if changed["accuracy"] else gr.skip(),
+            now,
+        )
+
+    return refresh
+
+
+def add_api(lab: Lab) -> Callable[[str], str]:
+    """The endpoints that have no button of their own: /status, /models and /select_model (returned for the UI)."""
+
+    def select_model(checkpoint: str) -> str:
+        """Make `checkpoint` (a path from /models) the active model of every tab; returns the new header."""
+        try:
+            lab.activate(checkpoint)
+        except NoModel as error:
+            raise gr.Error(str(error)) from None
+        return lab.header()
+
+    def models() -> dict:
+        """The models to choose from (label and checkpoint path, best first) and the active one's path."""
+        return {"active": active_path(lab),
+                "choices": [{"label": label, "checkpoint": path} for label, path in lab.model_choices()]}
+
+    def job_status() -> dict:
+        """The training job as plain data: state, message, progress, history, config, result, checkpoint."""
+        snapshot = lab.status()
+        return {**snapshot, "status_line": status_line(snapshot, active_path(lab)),
+                "active_model": active_path(lab), "device": lab.device_label}
+
+    gr.api(select_model, api_name="select_model")
+    gr.api(models, api_name="models", concurrency_limit=None)
+    gr.api(job_status, api_name="status", concurrency_limit=None)
+    return select_model
+
+
+def serve(app: gr.Blocks, **options) -> tuple:
+    """launch() with the page's look and limits; options override or add launch() arguments."""
+    settings = dict(theme=gr.themes.Soft(text_size=gr.themes.sizes.text_lg), css=CSS, show_error=True,
+                    max_file_size=MAX_UPLOAD_BYTES, footer_links=["api"], run_history=False,
+                    enable_monitoring=False)
+    return app.queue(default_concurrency_limit=1).launch(**{**settings, **options})
+
+
+# ---------------------------------------------------------------- command line
+
+
+def parse_auth(text: str | None) -> tuple[str, str] | None:
+    """'USER:PASS' to a pair; the password may contain ':'."""
+    if not text:
+        return None
+    user, colon, password = text.partition(":")
+    if not (user and colon and password):
+        raise ValueError(f"--auth (or {AUTH_ENV}) must look like USER:PASSWORD, both non-empty.")
+    return user, password
+
+
+def exposure_warning(host: str, auth: tuple[str, str] | None) -> str | None:
+    """Said at start-up when the page is reachable from other machines."""
+    if host in LOCAL_HOSTS:
+        return None
+    if auth:
+        return f"listening on {host}: every machine that can reach this one sees the login page."
+    return (f"listening on {host}: anyone who can reach this machine can open the page and train, stop and "
+            "classify. Add --auth USER:PASSWORD to require a login.")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description="The CIFAR-10 classroom lab in your browser.")
+    parser.add_argument("--data", help="CIFAR-10 folder, picture folder or archive "
+                                       "(default: $CIFAR_DEMO_DATA or ./data)")
+    parser.add_argument("--checkpoint", help="a trained checkpoint to make the active model")
+    parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda or mps")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default 127.0.0.1: this machine only)")
+    parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument("--share", action="store_true", help="also publish a temporary public link (needs internet)")
+    parser.add_argument("--auth", default=os.environ.get(AUTH_ENV),
+                        help=f"USER:PASSWORD to protect the page and the API (or set {AUTH_ENV})")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        auth = parse_auth(args.auth)
+        lab = Lab(data_path=args.data, checkpoint=args.checkpoint, device=args.device)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    warning = exposure_warning(args.host, auth)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
+    if lab.notice:
+        print(f"warning: {lab.notice}", file=sys.stderr)
+    serve(build_app(lab), server_name=args.host, server_port=args.port, share=args.share, auth=auth)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,277 @@
+"""The training-speed benchmark: the tutorial's pipeline and the project's, measured side by side in one run."""
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import platform
+import resource
+import sys
+import tarfile
+import tempfile
+import time
+import zipfile
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Iterator
+
+import torch
+from torch import nn
+
+from .data import Dataset, ImageSet, _find_batches_dir, _find_image_tree, load_dataset
+from .device import cpu_name, pick_device
+from .evaluation import evaluate
+from .models import create_model
+from .training import TrainingJob, default_model_for, preset
+
+TUTORIAL_ACCURACY = 0.545  # the tutorial's test accuracy after its 2 epochs (issue 4)
+TUTORIAL_EPOCHS = 2
+TUTORIAL_TRAIN_IMAGES = 50_000  # the tutorial's 2 epochs are over CIFAR-10's 50,000 training pictures
+BUDGET_SAFETY = 0.95  # epochs are sized to this share of the budget: the shared machine's speed wanders
+
+
+@dataclass
+class BenchSettings:
+    warmup_batches: int = 20        # tutorial batches run before the clock starts (worker start-up, first allocations)
+    timed_batches: int = 300        # tutorial batches timed
+    probe_steps: int = 30           # preset steps timed to size the epoch count to the budget
+    probe_test_images: int = 2000   # test pictures evaluated to time the per-epoch evaluation
+    train_subset: int | None = None  # quick mode trains on a slice, only to prove the pipeline runs
+    test_subset: int | None = None
+    budget_minutes: float = 10.0
+
+
+def settings_for(args) -> BenchSettings:
+    if args.quick:
+        return BenchSettings(warmup_batches=2, timed_batches=10, probe_steps=3, probe_test_images=64,
+                             train_subset=512, test_subset=256, budget_minutes=min(args.budget_minutes, 0.05))
+    return BenchSettings(budget_minutes=args.budget_minutes)
+
+
+# ---------------------------------------------------------------- the tutorial's pipeline
+
+
+@contextlib.contextmanager
+def picture_folder(source: Path) -> Iterator[Path]:
+    """The folder holding train/<class>/ pictures: the source itself, or an archive unpacked to a temp folder."""
+    if source.is_dir():
+        yield _find_image_tree(source) or source
+        return
+    with tempfile.TemporaryDirectory(prefix="cifar-demo-bench-") as tmp:
+        if source.name.lower().endswith(".zip"):
+            with zipfile.ZipFile(source) as archive:
+                archive.extractall(tmp)
+        else:
+            with tarfile.open(source) as archive:
+                archive.extractall(tmp, filter="data")
+        yield _find_image_tree(Path(tmp)) or Path(tmp)
+
+
+def tutorial_train_set(root: Path):
+    """The tutorial's training set with its per-picture PIL transforms: ImageFolder, or torchvision's CIFAR10."""
+    from torchvision import datasets, transforms
+
+    transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))])
+    batches = _find_batches_dir(root)
+    if batches is not None and batches.name == "cifar-10-batches-py":
+        return datasets.CIFAR10(str(batches.parent), train=True, download=False, transform=transform)
+    return datasets.ImageFolder(str(root / "train"), transform=transform)
+
+
+def _endless(loader) -> Iterator:
+    while True:
+        yield from loader
+
+
+def tutorial_images_per_second(source: Path, settings: BenchSettings) -> float:
+    """The tutorial's training loop as written there, timed over a few hundred batches after a warm-up."""
+    from torch.utils.data import DataLoader
+
+    with picture_folder(source) as root:
+        train_set = tutorial_train_set(root)
+        loader = DataLoader(train_set, batch_size=4, shuffle=True, num_workers=2)
+        torch.manual_seed(0)
+        net = create_model("lenet", len(train_set.classes))
+        criterion = nn.CrossEntropyLoss()
+        optimizer = torch.optim.SGD(net.parameters(), lr=0.001, momentum=0.9)
+        running_loss, images, started = 0.0, 0, time.perf_counter()
+        for i, (inputs, labels) in enumerate(_endless(loader)):
+            if i == settings.warmup_batches:
+                images, started = 0, time.perf_counter()
+            if i == settings.warmup_batches + settings.timed_batches:
+                break
+            optimizer.zero_grad()
+            loss = criterion(net(inputs), labels)
+            loss.backward()
+            optimizer.step()
+            running_loss += loss.item()  # the tutorial reads the loss every step; so does its timing
+            images += len(labels)
+        return images / (time.perf_counter() - started)
+
+
+# ---------------------------------------------------------------- the project's runs
+
+
+def subset(data: Dataset, train: int | None, test: int | None, seed: int = 0) -> Dataset:
+    """A random slice of each split, with the full set's normalization."""
+    generator = torch.Generator().manual_seed(seed)
+
+    def take(images: ImageSet, count: int | None) -> ImageSet:
+        if count is None or count >= len(images):
+            return images
+        index = torch.randperm(len(images), generator=generator)[:count]
+        return ImageSet(images.images[index], images.labels[index])
+
+    return replace(data, train=take(data.train, train), test=take(data.test, test))
+
+
+def lenet_to_tutorial_accuracy(data: Dataset, device: str) -> dict:
+    """The project's lenet with its preset, stopped at the first epoch whose test accuracy reaches the tutorial's."""
+    def stop_when_reached(event: str, job: TrainingJob) -> None:
+        if event == "epoch" and job.history.epochs[-1]["test_accuracy"] >= TUTORIAL_ACCURACY:
+            job.stop()
+
+    config = preset("lenet", device=device)
+    job = TrainingJob(config, data, on_event=stop_when_reached, run_name="bench-lenet").run()
+    if job.state == "failed":
+        raise RuntimeError(f"lenet training failed: {job.message}")
+    reached = next((e for e in job.history.epochs if e["test_accuracy"] >= TUTORIAL_ACCURACY), None)
+    last = reached or job.history.epochs[-1]
+    return {"config": asdict(config), "epochs": job.history.epochs,
+            "seconds_to_accuracy": reached["seconds"] if reached else None,
+            "images_per_second": len(data.train) * last["epoch"] / last["seconds"]}
+
+
+def measured_epoch_seconds(model: str, data: Dataset, settings: BenchSettings, device: str) -> float:
+    """Seconds one epoch of the preset takes here, training plus its test evaluation, from a short probe."""
+    config = preset(model, device=device, epochs=1)
+    probe = subset(data, config.batch_size * settings.probe_steps, settings.probe_test_images, seed=1)
+    job = TrainingJob(config, probe, run_name="bench-probe").run()
+    if job.state == "failed":
+        raise RuntimeError(f"{model} probe failed: {job.message}")
+    windows = job.history.steps[min(3, len(job.history.steps) - 1):]  # the first steps pay for warm-up
+    seconds_per_image = sum(1 / w["images_per_second"] for w in windows) / len(windows)
+    started = time.perf_counter()
+    evaluate(job.model, probe.test, probe.classes, probe.mean, probe.std, test_time_flip=config.test_time_flip)
+    seconds_per_test_image = (time.perf_counter() - started) / len(probe.test)
+    return len(data.train) * seconds_per_image + len(data.test) * seconds_per_test_image
+
+
+def preset_within_budget(data: Dataset, settings: BenchSettings, device: str) -> dict:
+    """The device's preset, its epochs sized so its one-cycle schedule completes within the budget."""
+    model = default_model_for(pick_device(device))
+    budget = settings.budget_minutes * 60
+    epoch_seconds = measured_epoch_seconds(model, data, settings, device)
+    epochs = max(1, math.floor(budget * BUDGET_SAFETY / epoch_seconds))
+
+    def stop_at_budget(event: str, job: TrainingJob) -> None:
+        if event == "step" and job.progress["elapsed_seconds"] > budget:
+            job.stop()  # a backstop for a machine that slowed down: the accuracy reported is the one at the budget
+
+    config = preset(model, device=device, epochs=epochs)
+    job = TrainingJob(config, data, on_event=stop_at_budget, run_name=f"bench-{model}").run()
+    if job.state == "failed":
+        raise RuntimeError(f"{model} training failed: {job.message}")
+    return {"model": model, "config": asdict(config), "epochs": job.history.epochs,
+            "estimated_epoch_seconds": epoch_seconds, "stopped_at_budget": job.state == "stopped",
+            "test_accuracy": job.result["test_accuracy"], "seconds": job.result["seconds"],
+            "images_per_second": job.result["images_per_second"]}
+
+
+# ---------------------------------------------------------------- the machine and the report
+
+
+def machine() -> dict:
+    import torchvision
+
+    return {"cpu": cpu_name(), "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+            "torch": torch.__version__, "torchvision": torchvision.__version__,
+            "python": platform.python_version(), "system": platform.platform()}
+
+
+def peak_rss_mb() -> float:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes on macOS, KiB on Linux
+
+
+def _seconds(value: float | None) -> str:
+    return f"{value:,.1f} s" if value is not None else "not reached"
+
+
+def report_table(result: dict) -> str:
+    """The figures side by side, for a person; the JSON line carries the same numbers for a program."""
+    m = result["machine"]
+    rows = [
+        ("", "tutorial pipeline", "project lenet"),
+        ("images/s (training)", f"{result['tutorial_images_per_second']:,.1f}", f"{result['lenet_images_per_second']:,.0f}"),
+        (f"time to {TUTORIAL_ACCURACY:.1%} test accuracy", _seconds(result["tutorial_seconds_to_accuracy"]) + " (2 epochs)",
+         _seconds(result["lenet_seconds_to_tutorial_accuracy"])),
+        ("speed-up", "1x", f"{result['speedup_to_tutorial_accuracy']:,.1f}x" if result["speedup_to_tutorial_accuracy"] else "-"),
+    ]
+    width = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, width)).rstrip() for row in rows]
+    lines += [
+        f"CPU preset '{result['preset']}' within {result['preset_budget_minutes']:g} min: "
+        f"{result['preset_test_accuracy']:.1%} test accuracy after {result['preset_epochs_done']:g} epochs "
+        f"in {result['preset_training_seconds']:,.1f} s ({result['preset_images_per_second']:,.0f} images/s)"
+        + (", stopped at the budget" if result["preset_stopped_at_budget"] else ""),
+        f"data set load from the cache: {result['cached_load_seconds']:.2f} s; peak memory (RSS): {result['peak_rss_mb']:,.0f} MB",
+        f"machine: {m['cpu']}, {m['cores']} cores, {m['torch_threads']} torch threads, torch {m['torch']}, "
+        f"torchvision {m['torchvision']}, Python {m['python']}",
+    ]
+    return "\n".join(lines)
+
+
+def run_benchmark(args) -> dict:
+    """Every figure of issue 4 from one run on one machine; prints the table and returns the figures."""
+    settings = settings_for(args)
+    say = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731
+    source = Path(args.data) if args.data else None
+    say("loading the data set (decoding on the first run)")
+    started = time.perf_counter()
+    load_dataset(source, download=not args.no_download)
+    first_load = time.perf_counter() - started
+    started = time.perf_counter()
+    data = load_dataset(source, download=not args.no_download)
+    cached_load = time.perf_counter() - started
+    data = subset(data, settings.train_subset, settings.test_subset)
+
+    say(f"tutorial pipeline: {settings.timed_batches} batches of 4 after {settings.warmup_batches} to warm up")
+    tutorial_rate = tutorial_images_per_second(Path(data.source), settings)
+    tutorial_seconds = TUTORIAL_EPOCHS * TUTORIAL_TRAIN_IMAGES / tutorial_rate
+    say(f"  {tutorial_rate:,.1f} images/s: 2 epochs would take {tutorial_seconds:,.0f} s")
+
+    say(f"project lenet until {TUTORIAL_ACCURACY:.1%} test accuracy")
+    lenet = lenet_to_tutorial_accuracy(data, args.device)
+    say(f"  {_seconds(lenet['seconds_to_accuracy'])} ({lenet['images_per_second']:,.0f} images/s)")
+
+    say(f"CPU preset within {settings.budget_minutes:g} minutes")
+    best = preset_within_budget(data, settings, args.device)
+    seconds_to = lenet["seconds_to_accuracy"]
+    result = {
+        "tutorial_images_per_second": tutorial_rate,
+        "tutorial_seconds_to_accuracy": tutorial_seconds,
+        "lenet_images_per_second": lenet["images_per_second"],
+        "lenet_seconds_to_tutorial_accuracy": seconds_to,
+        "speedup_to_tutorial_accuracy": tutorial_seconds / seconds_to if seconds_to else None,
+        "lenet_epochs": lenet["epochs"],
+        "lenet_config": lenet["config"],
+        "preset": best["model"],
+        "preset_config": best["config"],
+        "preset_budget_minutes": settings.budget_minutes,
+        "preset_test_accuracy": best["test_accuracy"],
+        "preset_training_seconds": best["seconds"],
+        "preset_images_per_second": best["images_per_second"],
+        "preset_epochs_done": best["epochs"][-1]["epoch"],
+        "preset_estimated_epoch_seconds": best["estimated_epoch_seconds"],
+        "preset_stopped_at_budget": best["stopped_at_budget"],
+        "preset_epochs": best["epochs"],
+        "first_load_seconds": first_load,
+        "cached_load_seconds": cached_load,
+        "peak_rss_mb": peak_rss_mb(),
+        "machine": machine(),
+        "quick": bool(args.quick),
+        "target_accuracy": TUTORIAL_ACCURACY,
+    }
+    say("\n" + report_table(result))
+    return result

@@ -1,0 +1,268 @@
+"""The page driven the way a script or a second browser would: gradio_client against an app in this process."""
+from __future__ import annotations
+
+import shutil
+import socket
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError, AuthenticationError
+from PIL import Image
+
+from app import build_app, exposure_warning, main, parse_auth, serve, status_line
+from cifar_demo.lab import Lab
+from conftest import TINY_CLASSES
+
+ENDPOINTS = {"/train", "/stop", "/status", "/browse", "/classify", "/evaluate", "/select_model", "/models"}
+TRAIN = dict(net="lenet", epochs=30, batch_size=8, lr=0.05, optimizer="sgd", augment=False, seed=0)
+AUTH = ("teacher", "s3cret:pass")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(lab: Lab, **options):
+    port = free_port()
+    app = build_app(lab)
+    serve(app, server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **options)
+    return app, f"http://127.0.0.1:{port}/"
+
+
+def wait_until_done(client: Client, timeout: float = 300) -> tuple[dict, list[dict]]:
+    """Poll /status until the job leaves 'running'; returns the last status and every one seen."""
+    seen = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = client.predict(api_name="/status")
+        seen.append(status)
+        if status["state"] not in ("running", "idle"):
+            return status, seen
+        time.sleep(0.1)
+    raise AssertionError(f"the job did not end within {timeout} s: {seen[-1]['state']} {seen[-1]['message']}")
+
+
+def wait_for_steps(client: Client, timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = client.predict(api_name="/status")
+        if status["history"]["steps"]:
+            return status
+        assert status["state"] == "running", status["message"]
+        time.sleep(0.05)
+    raise AssertionError("training produced no step")
+
+
+def sample_picture(tree: Path) -> Path:
+    return next((tree / "test" / TINY_CLASSES[0]).glob("*.png"))
+
+
+@pytest.fixture(scope="module")
+def served(tiny_tree, trained_checkpoint, tmp_path_factory):
+    """The app on the tiny data set, with a net trained on it already in its checkpoint folder."""
+    folder = tmp_path_factory.mktemp("app-checkpoints")
+    shutil.copy(trained_checkpoint.path, folder / "tiny.pt")
+    lab = Lab(data_path=tiny_tree, checkpoint_dir=folder, download=False, device="cpu")
+    app, url = start(lab)
+    yield lab, Client(url, verbose=False), url
+    lab.stop_training()
+    app.close()
+
+
+@pytest.fixture(scope="module")
+def served_without_data(trained_checkpoint, tmp_path_factory, monkeypatch_module):
+    """The app with a checkpoint but no data anywhere, no download, and a login required."""
+    monkeypatch_module.setenv("CIFAR_DEMO_DATA", "")
+    folder = tmp_path_factory.mktemp("shipped")
+    shutil.copy(trained_checkpoint.path, folder / "shipped.pt")
+    lab = Lab(data_path=tmp_path_factory.mktemp("empty") / "no-data-here", checkpoint_dir=folder,
+              download=False, device="cpu")
+    app, url = start(lab, auth=AUTH)
+    yield lab, Client(url, auth=AUTH, verbose=False), url
+    lab.stop_training()
+    app.close()
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+# ---------------------------------------------------------------- the page and its API
+
+
+def test_page_serves_and_names_every_endpoint_with_plain_parameters(served):
+    _, client, url = served
+    page = httpx.get(url)
+    assert page.status_code == 200 and "<html" in page.text.lower()
+    api = client.view_api(return_format="dict", print_info=False)
+    assert ENDPOINTS <= set(api["named_endpoints"])
+    train = api["named_endpoints"]["/train"]["parameters"]
+    assert [p["parameter_name"] for p in train] == list(TRAIN)
+    assert "lenet" in train[0]["python_type"]["type"]
+
+
+def test_training_runs_to_finished_and_its_checkpoint_becomes_active(served):
+    lab, client, _ = served
+    client.predict(*TRAIN.values(), api_name="/train")
+    final, seen = wait_until_done(client)
+    assert final["state"] == "finished", final["message"]
+    lengths = [len(s["history"]["steps"]) for s in seen]
+    assert lengths == sorted(lengths), "the history never shrinks"
+    assert any(0 < n < lengths[-1] for n in lengths), "a poll saw the history part-way"
+    assert len(final["history"]["epochs"]) == TRAIN["epochs"]
+    checkpoint = Path(final["checkpoint"])
+    assert checkpoint.is_file() and checkpoint.name in final["message"]
+    models = client.predict(api_name="/models")
+    assert models["active"] == str(checkpoint) == final["active_model"]
+    assert str(checkpoint) in [c["checkpoint"] for c in models["choices"]]
+    assert "active model" in final["status_line"]
+    assert checkpoint.name in lab.header()
+
+
+def test_second_train_is_refused_classify_answers_and_stop_ends_the_run(served, tiny_tree):
+    _, client, _ = served
+    client.predict(*{**TRAIN, "epochs": 1000}.values(), api_name="/train")
+    running = wait_for_steps(client)
+    label, _, _ = client.predict(handle_file(str(sample_picture(tiny_tree))), api_name="/classify")
+    assert len(label["confidences"]) == len(TINY_CLASSES), "classification answers while a job trains"
+    with pytest.raises(AppError, match="already in progress"):
+        client.predict(*TRAIN.values(), api_name="/train")
+    assert client.predict(api_name="/status")["run"] == running["run"], "the refused call started nothing"
+    assert "Stopping" in client.predict(api_name="/stop")
+    final, _ = wait_until_done(client, timeout=60)
+    assert final["state"] == "stopped"
+    assert final["progress"]["step"] < final["progress"]["steps"]
+    assert client.predict(api_name="/stop") == "No training run is in progress."
+
+
+def test_classify_returns_top_classes_that_sum_to_one(served, tiny_tree):
+    _, client, _ = served
+    label, seen, message = client.predict(handle_file(str(sample_picture(tiny_tree))), api_name="/classify")
+    confidences = label["confidences"]
+    assert [c["label"] for c in confidences] and {c["label"] for c in confidences} == set(TINY_CLASSES)
+    assert sum(c["confidence"] for c in confidences) == pytest.approx(1.0, abs=1e-4)
+    assert label["label"] == confidences[0]["label"]
+    assert Image.open(seen).size == (256, 256) and message == ""
+
+
+def test_classify_explains_a_file_that_is_not_a_picture_and_keeps_serving(served, tiny_tree, tmp_path):
+    _, client, _ = served
+    fake = tmp_path / "photo.jpg"
+    fake.write_bytes(b"this is not a picture at all" * 20)
+    label, seen, message = client.predict(handle_file(str(fake)), api_name="/classify")
+    assert not label and seen is None and "not a picture" in message
+    label, _, _ = client.predict(handle_file(str(sample_picture(tiny_tree))), api_name="/classify")
+    assert len(label["confidences"]) == len(TINY_CLASSES)
+
+
+def test_browse_returns_a_grid_of_the_requested_size(served):
+    lab, client, _ = served
+    sizes = {}
+    for count in (16, 32):
+        grid, summary, offset = client.predict(0, count, "all classes", False, api_name="/browse")
+        sizes[count] = Image.open(grid).size
+        assert sizes[count] == lab.browse(0, count).grid.size
+        assert "correct in this batch" in summary and offset == 0
+    assert sizes[32][1] > sizes[16][1]
+    grid, summary, _ = client.predict(3, 16, TINY_CLASSES[1], True, api_name="/browse")
+    assert grid is not None or "No test pictures" in summary
+
+
+def test_browse_wraps_around_and_refuses_an_unknown_class(served):
+    _, client, _ = served
+    total = len(TINY_CLASSES) * 12
+    _, summary, offset = client.predict(total + 5, 16, "all classes", False, api_name="/browse")
+    assert offset == 5 and f"of {total}" in summary
+    grid, summary, _ = client.predict(0, 16, "unicorn", False, api_name="/browse")
+    assert grid is None and "Unknown class 'unicorn'" in summary
+
+
+def test_evaluate_returns_accuracy_and_charts(served):
+    lab, client, _ = served
+    accuracy, summary, per_class, confusion = client.predict(api_name="/evaluate")
+    assert 0.0 <= accuracy <= 1.0
+    assert f"{accuracy:.1%}" in summary and lab.active.path.name in summary
+    for chart in (per_class, confusion):
+        assert min(Image.open(chart).size) > 200
+
+
+def test_select_model_switches_every_tab_and_refuses_unknown_paths(served):
+    lab, client, _ = served
+    choices = client.predict(api_name="/models")["choices"]
+    assert len(choices) >= 2
+    for choice in choices:
+        header = client.predict(choice["checkpoint"], api_name="/select_model")
+        assert Path(choice["checkpoint"]).name in header
+        assert client.predict(api_name="/models")["active"] == choice["checkpoint"] == str(lab.active.path)
+    with pytest.raises(AppError, match="No model"):
+        client.predict("/nowhere/x.pt", api_name="/select_model")
+
+
+# ---------------------------------------------------------------- no data, login required
+
+
+def test_without_data_the_page_serves_behind_its_login(served_without_data):
+    _, _, url = served_without_data
+    assert httpx.get(url).status_code == 200  # the login page
+    assert httpx.get(url + "config").status_code == 401
+    assert httpx.post(url + "gradio_api/call/status", json={"data": []}).status_code == 401
+    with pytest.raises(AuthenticationError):
+        Client(url, verbose=False)
+    assert httpx.post(url + "login", data={"username": AUTH[0], "password": "wrong"}).status_code != 200
+    assert httpx.post(url + "login", data={"username": AUTH[0], "password": AUTH[1]}).status_code == 200
+
+
+def test_without_data_classify_still_answers(served_without_data, tiny_tree):
+    lab, client, _ = served_without_data
+    assert lab.active is not None and lab.active.path.name == "shipped.pt"
+    label, _, message = client.predict(handle_file(str(sample_picture(tiny_tree))), api_name="/classify")
+    assert len(label["confidences"]) == len(TINY_CLASSES) and message == ""
+
+
+def test_without_data_browse_evaluate_and_train_give_the_friendly_paragraph(served_without_data):
+    _, client, _ = served_without_data
+    grid, summary, _ = client.predict(0, 16, "all classes", False, api_name="/browse")
+    assert grid is None and "--data" in summary and "internet" in summary
+    accuracy, summary, per_class, _ = client.predict(api_name="/evaluate")
+    assert accuracy is None and per_class is None and "--data" in summary
+    client.predict(*TRAIN.values(), api_name="/train")
+    final, _ = wait_until_done(client, timeout=60)
+    assert final["state"] == "failed" and "--data" in final["message"]
+    assert final["status_line"].startswith("Training failed.")
+
+
+# ---------------------------------------------------------------- words and options
+
+
+def test_status_line_reads_like_the_issue_says():
+    status = {"state": "running", "message": "training", "run": "r",
+              "progress": {"epoch": 3, "epochs": 10, "step": 1200, "steps": 3910, "images_per_second": 4321.0,
+                           "eta_seconds": 80.2},
+              "history": {"steps": [], "epochs": [{"test_accuracy": 0.65}, {"test_accuracy": 0.712}]},
+              "checkpoint": None}
+    assert status_line(status) == "epoch 3/10 · step 1,200/3,910 · 4,321 img/s · ETA 1:20 · best 71.2%"
+    loading = {**status, "message": "loading data", "progress": {"step": 0}}
+    assert status_line(loading) == "r: loading data…"
+
+
+def test_auth_parsing():
+    assert parse_auth("teacher:s3cret:pass") == AUTH
+    assert parse_auth(None) is None
+    for bad in ("teacher", ":pw", "teacher:"):
+        with pytest.raises(ValueError, match="USER:PASSWORD"):
+            parse_auth(bad)
+
+
+def test_start_up_warns_when_the_page_is_open_to_the_network(capsys):
+    assert exposure_warning("127.0.0.1", None) is None
+    assert "--auth" in exposure_warning("0.0.0.0", None)
+    assert "login page" in exposure_warning("0.0.0.0", AUTH)
+    assert main(["--auth", "no-colon-here"]) == 2
+    assert "USER:PASSWORD" in capsys.readouterr().err

@@ -1,0 +1,95 @@
+import json
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+from cifar_demo.__main__ import main
+from conftest import REPO
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, dict | None, str]:
+    """main() in this process: exit status, the last stdout line as JSON (if any), stderr."""
+    status = main(list(argv))
+    captured = capsys.readouterr()
+    lines = captured.out.strip().splitlines()
+    return status, json.loads(lines[-1]) if lines else None, captured.err
+
+
+@pytest.fixture(scope="module")
+def cli_checkpoint(tiny_tree, tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "cli.pt"
+    status = main(["train", "--data", str(tiny_tree), "--model", "smallcnn", "--epochs", "3", "--batch-size", "16",
+                   "--lr", "0.05", "--no-download", "--out", str(out), "--json"])
+    assert status == 0
+    return out
+
+
+def test_train_prints_progress_and_ends_with_json(tiny_tree, tmp_path, capsys):
+    out = tmp_path / "lenet.pt"
+    status, payload, err = run_cli(capsys, "train", "--data", str(tiny_tree), "--model", "lenet", "--epochs", "2",
+                                   "--batch-size", "16", "--no-download", "--out", str(out), "--json")
+    assert status == 0
+    assert set(payload) >= {"test_accuracy", "per_class", "seconds", "images_per_second", "checkpoint"}
+    assert 0 <= payload["test_accuracy"] <= 1 and payload["checkpoint"] == str(out) and out.is_file()
+    assert set(payload["per_class"]) == {"circle", "square", "stripes"}
+    assert "epoch 2/2: test accuracy" in err and "Accuracy for class: circle" in err
+
+
+def test_eval_reproduces_the_training_accuracy(cli_checkpoint, tiny_tree, capsys):
+    from cifar_demo.checkpoints import load_checkpoint
+
+    recorded = load_checkpoint(cli_checkpoint).meta["test_accuracy"]
+    status, payload, err = run_cli(capsys, "eval", "--data", str(tiny_tree), "--checkpoint", str(cli_checkpoint),
+                                   "--no-download", "--json")
+    assert status == 0
+    assert abs(payload["test_accuracy"] - recorded) <= 0.002
+    assert "Accuracy of the network on the 36 test images" in err
+
+
+def test_predict_answers_for_odd_image_modes(cli_checkpoint, tmp_path, capsys):
+    pictures = {"rgba.png": Image.new("RGBA", (40, 30), (255, 0, 0, 128)),
+                "gray.jpg": Image.new("L", (50, 50), 128),
+                "cmyk.jpg": Image.new("CMYK", (33, 33), (0, 255, 255, 0))}
+    paths = []
+    for name, picture in pictures.items():
+        picture.save(tmp_path / name)
+        paths.append(str(tmp_path / name))
+    status, payload, _ = run_cli(capsys, "predict", "--checkpoint", str(cli_checkpoint), *paths, "--json")
+    assert status == 0
+    assert [p["image"] for p in payload["predictions"]] == paths
+    for prediction in payload["predictions"]:
+        assert len(prediction["top"]) == 3
+        assert sum(p for _, p in prediction["top"]) <= 1.0 + 1e-6
+
+
+def test_bad_input_exits_2_with_a_message_naming_the_file(cli_checkpoint, tiny_tree, tmp_path, capsys):
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(cli_checkpoint.read_bytes()[:500])
+    status, payload, err = run_cli(capsys, "eval", "--data", str(tiny_tree), "--checkpoint", str(truncated))
+    assert status == 2 and payload is None and str(truncated) in err
+
+    missing = tmp_path / "no-such-folder"
+    status, _, err = run_cli(capsys, "train", "--data", str(missing), "--no-download", "--epochs", "1")
+    assert status == 2 and str(missing) in err and "Traceback" not in err
+
+    not_a_picture = tmp_path / "notes.jpg"
+    not_a_picture.write_text("hello")
+    status, _, err = run_cli(capsys, "predict", "--checkpoint", str(cli_checkpoint), str(not_a_picture))
+    assert status == 2 and str(not_a_picture) in err
+
+    status, _, _ = run_cli(capsys, "train", "--model", "alexnet")
+    assert status == 2
+    status, _, err = run_cli(capsys, "train", "--data", str(tiny_tree), "--epochs", "0", "--no-download")
+    assert status == 2 and "epochs" in err
+
+
+def test_a_real_process_exits_2_without_a_traceback(tmp_path):
+    """The one subprocess here: exit status and stderr as a shell sees them."""
+    broken = tmp_path / "broken.pt"
+    broken.write_bytes(b"PK\x03\x04 not a checkpoint")
+    result = subprocess.run([sys.executable, "-m", "cifar_demo", "predict", "--checkpoint", str(broken), "x.png"],
+                            cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2
+    assert str(broken) in result.stderr and "Traceback" not in result.stderr

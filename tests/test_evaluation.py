@@ -1,0 +1,49 @@
+import torch
+
+from cifar_demo.evaluation import (confusion_matrix, evaluate, most_confused_pairs, per_class_accuracy,
+                                   predict_logits)
+
+
+def test_confusion_matrix_rows_are_truth_columns_are_predictions():
+    labels = torch.tensor([0, 0, 1, 1, 2, 2])
+    predictions = torch.tensor([0, 1, 1, 1, 0, 2])
+    confusion = confusion_matrix(predictions, labels, 3)
+    assert confusion.tolist() == [[1, 1, 0], [0, 2, 0], [1, 0, 1]]
+    assert per_class_accuracy(confusion) == [0.5, 1.0, 0.5]
+
+
+def test_empty_class_scores_zero_instead_of_dividing_by_zero():
+    assert per_class_accuracy(torch.tensor([[2, 0], [0, 0]])) == [1.0, 0.0]
+
+
+def test_most_confused_pairs_are_the_biggest_mistakes_first():
+    confusion = torch.tensor([[9, 4, 0], [1, 8, 0], [0, 7, 3]])
+    pairs = most_confused_pairs(confusion, ["cat", "dog", "frog"], k=3)
+    assert pairs == [("frog", "dog", 7), ("cat", "dog", 4), ("dog", "cat", 1)]
+
+
+def test_evaluate_agrees_with_counting_by_hand(trained_checkpoint, tiny_data):
+    meta = trained_checkpoint.meta
+    result = evaluate(trained_checkpoint.model, tiny_data.test, tiny_data.classes, meta["mean"], meta["std"])
+    logits = predict_logits(trained_checkpoint.model, tiny_data.test.images, meta["mean"], meta["std"], batch_size=5)
+    by_hand = (logits.argmax(1) == tiny_data.test.labels).float().mean().item()
+    assert abs(result.accuracy - by_hand) < 1e-6
+    assert result.confusion.sum().item() == len(tiny_data.test)
+    assert result.accuracy > 0.6 and result.loss > 0
+    assert torch.equal(result.predictions, logits.argmax(1))
+
+
+def test_test_time_flip_averages_a_picture_and_its_mirror(trained_checkpoint, tiny_data):
+    meta = trained_checkpoint.meta
+    images = tiny_data.test.images[:6]
+    plain = predict_logits(trained_checkpoint.model, images, meta["mean"], meta["std"])
+    mirrored = predict_logits(trained_checkpoint.model, images.flip(3), meta["mean"], meta["std"])
+    both = predict_logits(trained_checkpoint.model, images, meta["mean"], meta["std"], test_time_flip=True)
+    assert torch.allclose(both, (plain + mirrored) / 2, atol=1e-5)
+
+
+def test_evaluation_leaves_a_training_model_in_training_mode(trained_checkpoint, tiny_data):
+    model = trained_checkpoint.model.train()
+    predict_logits(model, tiny_data.test.images[:2], trained_checkpoint.meta["mean"], trained_checkpoint.meta["std"])
+    assert model.training
+    model.eval()

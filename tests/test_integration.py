@@ -1,0 +1,27 @@
+"""On the real CIFAR-10 (../shared/data), when present: the tutorial's net learns, and fast."""
+import pytest
+
+from cifar_demo.data import load_dataset
+from cifar_demo.training import TrainingJob, preset
+from conftest import shared_archive_or_skip
+
+
+@pytest.fixture(scope="module")
+def cifar10():
+    archive = shared_archive_or_skip()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("CIFAR_DEMO_CACHE")  # the user's cache: the second CI run loads in seconds
+        return load_dataset(archive, download=False)
+
+
+def test_the_real_data_set_has_cifar10s_shape(cifar10):
+    assert cifar10.classes == ["airplane", "automobile", "bird", "cat", "deer",
+                               "dog", "frog", "horse", "ship", "truck"]
+    assert len(cifar10.train) == 50_000 and len(cifar10.test) == 10_000
+    assert cifar10.skipped == 0
+
+
+def test_lenet_one_epoch_beats_40_percent(cifar10, tmp_path):
+    job = TrainingJob(preset("lenet", epochs=1, device="cpu"), cifar10, out=tmp_path / "lenet.pt").run()
+    assert job.state == "finished", job.message
+    assert job.result["test_accuracy"] > 0.40

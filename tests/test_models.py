@@ -1,0 +1,40 @@
+import pytest
+import torch
+
+from cifar_demo.models import NETS, count_parameters, create_model, describe_nets
+
+
+@pytest.mark.parametrize("name", list(NETS))
+@pytest.mark.parametrize("classes", [10, 3])
+def test_every_net_returns_logits_per_class(name, classes):
+    model = create_model(name, classes).eval()
+    with torch.no_grad():
+        logits = model(torch.randn(2, 3, 32, 32))
+    assert logits.shape == (2, classes)
+    assert not torch.allclose(logits.softmax(1).sum(1), logits.sum(1))  # raw logits, not probabilities
+
+
+def test_lenet_is_the_tutorials_net():
+    model = create_model("lenet")
+    assert count_parameters(model) == 62_006  # the tutorial's LeNet-5: 456 + 2,416 + 48,120 + 10,164 + 850
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [(c.in_channels, c.out_channels, c.kernel_size) for c in convs] == [(3, 6, (5, 5)), (6, 16, (5, 5))]
+    linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    assert [(l.in_features, l.out_features) for l in linears] == [(400, 120), (120, 84), (84, 10)]
+
+
+def test_smallcnn_follows_the_seed_notes():
+    linears = [m for m in create_model("smallcnn").modules() if isinstance(m, torch.nn.Linear)]
+    assert [(l.in_features, l.out_features) for l in linears] == [(1024, 64), (64, 32), (32, 10)]
+
+
+def test_registry_describes_each_net_with_its_size():
+    described = {name: (text, size) for name, text, size in describe_nets()}
+    assert set(described) == set(NETS)
+    assert described["lenet"][1] == 62_006
+    assert described["resnet"][1] > described["fastnet"][1] > described["lenet"][1]
+
+
+def test_unknown_net_lists_the_choices():
+    with pytest.raises(ValueError, match="lenet"):
+        create_model("alexnet")

@@ -1,0 +1,143 @@
+import threading
+
+import pytest
+import torch
+
+from cifar_demo.checkpoints import load_checkpoint
+from cifar_demo.data import DataNotFoundError
+from cifar_demo.training import TrainConfig, TrainingJob, lr_factor, preset
+
+
+def tiny_config(**overrides) -> TrainConfig:
+    return preset("smallcnn", **{"epochs": 4, "batch_size": 16, "lr": 0.05, "device": "cpu", **overrides})
+
+
+def test_short_run_loss_falls_and_beats_chance(tiny_data, tmp_path):
+    job = TrainingJob(tiny_config(epochs=6), tiny_data, out=tmp_path / "run.pt").run()
+    assert job.state == "finished", job.message
+    steps = job.history.steps
+    assert len(steps) >= 20
+    assert steps[-1]["smooth_loss"] < 0.7 * steps[0]["loss"]
+    assert job.result["test_accuracy"] > 0.6  # three classes: chance is 1/3
+    assert [e["epoch"] for e in job.history.epochs] == [1, 2, 3, 4, 5, 6]
+    assert all(s["images_per_second"] > 0 and s["lr"] >= 0 for s in steps)
+
+
+def test_finished_job_saves_a_checkpoint_with_its_story(tiny_data, tmp_path):
+    out = tmp_path / "story.pt"
+    job = TrainingJob(tiny_config(epochs=2), tiny_data, out=out, notes={"command": "pytest"}).run()
+    assert job.checkpoint_path == out and str(out) in job.message
+    meta = load_checkpoint(out).meta
+    assert meta["model"] == "smallcnn" and meta["classes"] == tiny_data.classes
+    assert meta["test_accuracy"] == pytest.approx(job.result["test_accuracy"])
+    assert set(meta["per_class"]) == set(tiny_data.classes)
+    assert meta["config"]["epochs"] == 2 and meta["epochs_done"] == 2
+    assert len(meta["history"]["steps"]) == len(job.history.steps) and meta["command"] == "pytest"
+    assert meta["mean"] == list(tiny_data.mean)
+
+
+def test_stop_takes_effect_within_one_batch(tiny_data, tmp_path):
+    seen_at_stop = {}
+
+    def stop_at_step_5(event, job):
+        if event == "step" and job.progress["step"] == 5:
+            seen_at_stop["step"] = 5
+            job.stop()
+
+    out = tmp_path / "stopped.pt"
+    job = TrainingJob(tiny_config(epochs=50), tiny_data, out=out, on_event=stop_at_step_5)
+    assert job.start().wait(timeout=120)
+    assert job.state == "stopped"
+    assert job.history.steps[-1]["step"] == seen_at_stop["step"]  # no batch ran after the stop
+    assert out.is_file()  # a stopped run keeps what it learned...
+    assert job.history.epochs[-1]["epoch"] < 1  # ...with an honest accuracy measured mid-epoch
+
+
+def test_a_diverging_run_fails_with_the_reason_and_saves_nothing(tiny_data, tmp_path):
+    out = tmp_path / "diverged.pt"
+    job = TrainingJob(tiny_config(lr=1e12, optimizer="sgd"), tiny_data, out=out).run()
+    assert job.state == "failed"
+    assert "diverged" in job.message and "learning rate" in job.message
+    assert not out.exists()
+
+
+def test_an_exception_in_the_thread_is_kept_for_readers(tmp_path):
+    def broken_data():
+        raise RuntimeError("disk on fire")
+
+    job = TrainingJob(tiny_config(), broken_data, out=tmp_path / "x.pt").start()
+    assert job.wait(timeout=60)
+    snapshot = job.snapshot()
+    assert snapshot["state"] == "failed" and "disk on fire" in snapshot["message"]
+    assert "RuntimeError" in job.error_traceback
+
+
+def test_missing_data_fails_the_job_with_the_friendly_paragraph(tmp_path):
+    def no_data():
+        raise DataNotFoundError("No training data found at 'x'. Tried: ...")
+
+    job = TrainingJob(tiny_config(), no_data).run()
+    assert job.state == "failed" and "No training data found" in job.message
+
+
+def test_same_seed_same_run(tiny_data):
+    losses = [[s["loss"] for s in TrainingJob(tiny_config(epochs=1, seed=7), tiny_data).run().history.steps]
+              for _ in range(2)]
+    assert losses[0] == losses[1]
+    other = [s["loss"] for s in TrainingJob(tiny_config(epochs=1, seed=8), tiny_data).run().history.steps]
+    assert other != losses[0]
+
+
+def test_snapshots_are_consistent_while_the_job_runs(tiny_data):
+    job = TrainingJob(tiny_config(epochs=3), tiny_data).start()
+    problems = []
+    while not job.done:
+        snapshot = job.snapshot()
+        steps = snapshot["history"]["steps"]
+        if steps and steps[-1]["step"] > snapshot["progress"]["steps"]:
+            problems.append(snapshot)
+        if [s["step"] for s in steps] != sorted({s["step"] for s in steps}):
+            problems.append(snapshot)
+    assert job.wait(60) and not problems
+
+
+def test_a_job_cannot_be_started_twice(tiny_data):
+    job = TrainingJob(tiny_config(epochs=1), tiny_data).start()
+    with pytest.raises(RuntimeError):
+        job.start()
+    job.wait(60)
+
+
+def test_bad_settings_are_refused_before_anything_runs():
+    with pytest.raises(ValueError, match="epochs"):
+        TrainingJob(TrainConfig(epochs=0), data=None)
+    with pytest.raises(ValueError, match="optimizer"):
+        TrainingJob(TrainConfig(optimizer="rmsprop"), data=None)
+
+
+def test_one_cycle_warms_up_then_decays_to_zero():
+    config = TrainConfig(schedule="onecycle")
+    factors = [lr_factor(config, step, 100) for step in range(100)]
+    peak = factors.index(max(factors))
+    assert max(factors) == 1.0 and 0 < peak < 50
+    assert factors[:peak] == sorted(factors[:peak]) and factors[peak:] == sorted(factors[peak:], reverse=True)
+    assert factors[-1] < 0.05
+    assert lr_factor(TrainConfig(schedule="constant"), 50, 100) == 1.0
+
+
+def test_adam_and_augmentation_off_also_train(tiny_data):
+    job = TrainingJob(tiny_config(epochs=3, optimizer="adam", lr=3e-3, augment=False), tiny_data).run()
+    assert job.state == "finished" and job.result["test_accuracy"] > 0.5
+
+
+def test_every_reader_thread_sees_a_finished_job(tiny_data):
+    job = TrainingJob(tiny_config(epochs=1), tiny_data).start()
+    states = []
+    readers = [threading.Thread(target=lambda: (job.wait(60), states.append(job.snapshot()["state"])))
+               for _ in range(4)]
+    for reader in readers:
+        reader.start()
+    for reader in readers:
+        reader.join(60)
+    assert states == ["finished"] * 4
+    assert torch.is_tensor(next(job.model.parameters()))
