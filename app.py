@@ -22,12 +22,14 @@ import gradio as gr
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
+from cifar_demo import explain
 from cifar_demo.evaluation import most_confused_pairs
 from cifar_demo.images import MAX_UPLOAD_BYTES, ImageError
 from cifar_demo.inference import enlarge
 from cifar_demo.lab import DataNotFoundError, JobRunning, Lab, NoModel
 from cifar_demo.models import describe_nets
-from cifar_demo.plots import accuracy_figure, confusion_figure, figure_to_image, loss_figure, per_class_figure
+from cifar_demo.plots import (accuracy_figure, confusion_figure, figure_to_image, loss_figure, per_class_figure,
+                              run_label, runs_figure)
 from cifar_demo.training import default_model_for, preset
 
 INTRO = ("### Teach a small neural network to recognise ten kinds of pictures, watch it learn, "
@@ -347,6 +349,102 @@ def build_evaluate_tab(lab: Lab) -> None:
     run.click(evaluate, None, [accuracy, summary, per_class, confusion], api_name="evaluate")
 
 
+def build_inside_tab(lab: Lab) -> None:
+    """Shapes layer by layer, first-layer filters, feature maps, Grad-CAM, and the runs compared."""
+    with gr.Tab("Inside the net"):
+        with gr.Row():
+            net = gr.Dropdown([("the active model", "")] + net_choices(), value="", label="Net", scale=2)
+            show = gr.Button("Show the layers and filters", variant="primary", scale=1)
+        walk = gr.Markdown()
+        table = gr.Dataframe(headers=explain.TABLE_HEADERS, interactive=False, visible=False)
+        shapes = gr.JSON(visible=False)
+        filters = gr.Image(label="First-layer filters", interactive=False, format="png", elem_classes="pixels")
+        gr.Markdown("### What the active model sees in a picture")
+        with gr.Row():
+            with gr.Column():
+                picture = pass_files_through(gr.Image(type="filepath", sources=["upload", "clipboard"], height=300,
+                                                      label="A picture (or take a random test picture)"))
+                sample = gr.Button("Random test picture")
+                target = gr.Dropdown([("the predicted class", "")] + [(c, c) for c in known_classes(lab)], value="",
+                                     label="Explain the class", allow_custom_value=True)
+            with gr.Column():
+                cam = gr.Image(label="Grad-CAM: where the evidence is", interactive=False, format="png")
+                cam_message = gr.Textbox(show_label=False, interactive=False, container=False, placeholder=" ",
+                                         elem_classes=["quiet"])
+        maps = gr.Gallery(label="Feature maps of each conv stage", columns=2, height="auto", format="png")
+        with gr.Accordion("Runs compared", open=False):
+            compare = gr.Button("Compare the runs")
+            runs = gr.Image(show_label=False, interactive=False, format="png")
+
+    def source(net_name: str):
+        return net_name or lab.require_model()
+
+    def layer_shapes(net_name: str = ""):
+        """The layer-by-layer shapes from a real forward pass: a net name, or empty for the active model."""
+        try:
+            rows = explain.layer_shapes(source(net_name))
+        except (NoModel, ValueError) as error:
+            raise gr.Error(str(error)) from None
+        return rows
+
+    def layers(net_name: str):
+        rows = layer_shapes(net_name)
+        return (explain.walkthrough(rows), gr.update(value=explain.table_rows(rows), visible=True), rows,
+                explain.filters_image(source(net_name)))
+
+    def filter_grid(net_name: str = ""):
+        """The first conv layer's filters as enlarged colour patches."""
+        try:
+            return explain.filters_image(source(net_name))
+        except (NoModel, ValueError) as error:
+            raise gr.Error(str(error)) from None
+
+    def feature_maps(picture: str | None):
+        """Feature maps of each conv stage of the active model for a picture (up to 16 channels each)."""
+        if picture is None:
+            return []
+        try:
+            return [(stage.image, stage.title) for stage in explain.feature_maps(lab.require_model(), picture)]
+        except (ImageError, NoModel, OSError) as error:
+            raise gr.Error(str(error)) from None
+
+    def gradcam(picture: str | None, class_name: str = ""):
+        """Grad-CAM of the active model for the predicted class, or for a class named here."""
+        if picture is None:
+            return None, ""
+        try:
+            result = explain.gradcam(lab.require_model(), picture, class_name or None)
+        except (ImageError, NoModel, OSError, ValueError) as error:
+            return None, str(error)
+        return result.overlay, result.message
+
+    def random_picture(tmp=Path(tempfile.mkdtemp(prefix="cifar-demo-inside-"))):
+        try:
+            image, label = lab.random_test_picture()
+        except DataNotFoundError as error:
+            raise gr.Error(str(error)) from None
+        path = tmp / f"test-{label}-{random.randrange(10**6)}.png"
+        image.save(path)
+        return str(path)
+
+    def compare_runs():
+        found = [(run_label(c.meta["model"], c.meta.get("epochs_done", 0), c.meta.get("test_accuracy")),
+                  c.meta.get("history", {})) for c in lab.models.values() if c.meta.get("history", {}).get("steps")]
+        status = lab.status()
+        if status["run"] and status["history"]["steps"] and not status["checkpoint"]:
+            found.append((f"{status['config']['model']} · running", status["history"]))
+        return render(lambda: runs_figure(found))
+
+    show.click(layers, net, [walk, table, shapes, filters], api_visibility="private")
+    gr.api(layer_shapes, api_name="layer_shapes")
+    gr.api(filter_grid, api_name="filters")
+    picture.change(feature_maps, picture, maps, api_name="feature_maps")
+    picture.change(gradcam, [picture, target], [cam, cam_message], api_name="gradcam")
+    target.input(gradcam, [picture, target], [cam, cam_message], api_visibility="private")
+    sample.click(random_picture, None, picture, api_visibility="private")
+    compare.click(compare_runs, None, runs, api_visibility="private")
+
+
 # ---------------------------------------------------------------- the page
 
 
@@ -363,7 +461,7 @@ def build_app(lab: Lab) -> gr.Blocks:
             build_browse_tab(lab)
             build_classify_tab(lab)
             build_evaluate_tab(lab)
-            # The "Inside the net" tab from cifar_demo/explain.py goes here, after Evaluate.
+            build_inside_tab(lab)
         seen = gr.State({})
         ticked = [header, model, train.status, train.loss, train.accuracy, seen]
         refresh = make_refresh(lab)

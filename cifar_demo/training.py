@@ -12,10 +12,10 @@ from typing import Callable
 import torch
 from torch import nn
 
-from .data import Dataset, ImageSet, train_batches
+from .data import Dataset, DataNotFoundError, ImageSet, train_batches
 from .device import autocast, pick_device, seed_everything
 from .evaluation import evaluate
-from .models import create_model
+from .models import NETS, create_model
 
 STATES = ("idle", "running", "finished", "stopped", "failed")
 
@@ -38,6 +38,8 @@ class TrainConfig:
 
     def validate(self) -> None:
         problems = []
+        if self.model not in NETS:
+            problems.append(f"net must be one of {', '.join(NETS)}")
         if self.epochs < 1:
             problems.append("epochs must be at least 1")
         if self.batch_size < 1:
@@ -186,7 +188,7 @@ class TrainingJob:
             self._finish("stopped" if self._stop.is_set() else "finished")
         except (TrainingStopped, InterruptedError):
             self._finish("stopped")
-        except TrainingDiverged as error:
+        except (TrainingDiverged, DataNotFoundError) as error:  # their messages are written for people
             self._set(state="failed", message=str(error))
         except torch.OutOfMemoryError:
             self._set(state="failed", message=f"Out of memory on {self.config.device}: lower the batch size "

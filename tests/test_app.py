@@ -136,7 +136,7 @@ def test_second_train_is_refused_classify_answers_and_stop_ends_the_run(served, 
         client.predict(*TRAIN.values(), api_name="/train")
     assert client.predict(api_name="/status")["run"] == running["run"], "the refused call started nothing"
     assert "Stopping" in client.predict(api_name="/stop")
-    final, _ = wait_until_done(client, timeout=60)
+    final, _ = wait_until_done(client, timeout=300)
     assert final["state"] == "stopped"
     assert final["progress"]["step"] < final["progress"]["steps"]
     assert client.predict(api_name="/stop") == "No training run is in progress."
@@ -233,7 +233,7 @@ def test_without_data_browse_evaluate_and_train_give_the_friendly_paragraph(serv
     accuracy, summary, per_class, _ = client.predict(api_name="/evaluate")
     assert accuracy is None and per_class is None and "--data" in summary
     client.predict(*TRAIN.values(), api_name="/train")
-    final, _ = wait_until_done(client, timeout=60)
+    final, _ = wait_until_done(client, timeout=300)
     assert final["state"] == "failed" and "--data" in final["message"]
     assert final["status_line"].startswith("Training failed.")
 
