@@ -436,8 +436,8 @@ def build_inside_tab(lab: Lab) -> None:
         return render(lambda: runs_figure(found))
 
     show.click(layers, net, [walk, table, shapes, filters], api_visibility="private")
-    gr.api(layer_shapes, api_name="layer_shapes")
-    gr.api(filter_grid, api_name="filters")
+    net.change(layer_shapes, net, shapes, api_name="layer_shapes")
+    net.change(filter_grid, net, filters, api_name="filters")
     picture.change(feature_maps, picture, maps, api_name="feature_maps")
     picture.change(gradcam, [picture, target], [cam, cam_message], api_name="gradcam")
     target.input(gradcam, [picture, target], [cam, cam_message], api_visibility="private")

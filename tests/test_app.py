@@ -16,7 +16,8 @@ from app import build_app, exposure_warning, main, parse_auth, serve, status_lin
 from cifar_demo.lab import Lab
 from conftest import TINY_CLASSES
 
-ENDPOINTS = {"/train", "/stop", "/status", "/browse", "/classify", "/evaluate", "/select_model", "/models"}
+ENDPOINTS = {"/train", "/stop", "/status", "/browse", "/classify", "/evaluate", "/select_model", "/models",
+             "/layer_shapes", "/filters", "/feature_maps", "/gradcam"}
 TRAIN = dict(net="lenet", epochs=30, batch_size=8, lr=0.05, optimizer="sgd", augment=False, seed=0)
 AUTH = ("teacher", "s3cret:pass")
 
@@ -266,3 +267,19 @@ def test_start_up_warns_when_the_page_is_open_to_the_network(capsys):
     assert "login page" in exposure_warning("0.0.0.0", AUTH)
     assert main(["--auth", "no-colon-here"]) == 2
     assert "USER:PASSWORD" in capsys.readouterr().err
+
+
+def test_inside_the_net_endpoints_answer_for_each_net_and_the_active_model(served, tiny_tree):
+    lab, client, _ = served
+    lenet = client.predict("lenet", api_name="/layer_shapes")
+    assert [row["output"] for row in lenet if row["type"] in ("Conv2d", "MaxPool2d")] == [
+        [6, 28, 28], [6, 14, 14], [16, 10, 10], [16, 5, 5]]
+    for net in ("smallcnn", "fastnet", "resnet", ""):  # "" is the active model
+        rows = client.predict(net, api_name="/layer_shapes")
+        assert rows[-1]["output"] == [len(lab.active.classes) if net == "" else 10]
+        assert Image.open(client.predict(net, api_name="/filters")).width > 100
+    picture = handle_file(str(sample_picture(tiny_tree)))
+    stages = client.predict(picture, api_name="/feature_maps")
+    assert len(stages) >= 2 and all(Path(stage["image"]).is_file() for stage in stages)
+    overlay, message = client.predict(picture, TINY_CLASSES[1], api_name="/gradcam")
+    assert Image.open(overlay).size[0] >= 32 and TINY_CLASSES[1] in message
