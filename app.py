@@ -44,7 +44,8 @@ CSS = """
 .big textarea, .big input { font-size: 22px !important; font-weight: 600; }
 .pixels img, #picture img { image-rendering: pixelated; }
 .quiet:has(textarea:placeholder-shown) { display: none; }  /* an empty message line takes no room */
-#picture img { width: 100%; height: 100%; object-fit: contain; }  /* a 32x32 test picture fills the box */
+#picture img, .fill img { width: 100%; height: 100%; object-fit: contain; }  /* a 32x32 test picture fills the box */
+.fill img { image-rendering: pixelated; }
 """
 
 _figure_lock = threading.Lock()  # pyplot keeps global state: one figure at a time, whichever thread asks
@@ -363,6 +364,7 @@ def build_inside_tab(lab: Lab) -> None:
         with gr.Row():
             with gr.Column():
                 picture = pass_files_through(gr.Image(type="filepath", sources=["upload", "clipboard"], height=300,
+                                                      elem_classes="fill",
                                                       label="A picture (or take a random test picture)"))
                 sample = gr.Button("Random test picture")
                 target = gr.Dropdown([("the predicted class", "")] + [(c, c) for c in known_classes(lab)], value="",
@@ -371,7 +373,8 @@ def build_inside_tab(lab: Lab) -> None:
                 cam = gr.Image(label="Grad-CAM: where the evidence is", interactive=False, format="png")
                 cam_message = gr.Textbox(show_label=False, interactive=False, container=False, placeholder=" ",
                                          elem_classes=["quiet"])
-        maps = gr.Gallery(label="Feature maps of each conv stage", columns=2, height="auto", format="png")
+        maps = gr.Gallery(label="Feature maps of each conv stage", columns=2, height="auto", format="png",
+                          object_fit="contain")
         with gr.Accordion("Runs compared", open=False):
             compare = gr.Button("Compare the runs")
             runs = gr.Image(show_label=False, interactive=False, format="png")
