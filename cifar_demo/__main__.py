@@ -167,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--optimizer", choices=["sgd", "adam"])
     train.add_argument("--schedule", choices=["onecycle", "constant"])
     train.add_argument("--label-smoothing", type=float, dest="label_smoothing")
+    train.add_argument("--evals-per-epoch", type=int, dest="evals_per_epoch", help="test-accuracy points per epoch")
     train.add_argument("--no-augment", action="store_true", help="no random crop or flip")
     train.add_argument("--seed", type=int)
     train.add_argument("--out", default=None, help="checkpoint file to write (default checkpoints/runs/<model>-<date>-<time>.pt)")

@@ -33,6 +33,7 @@ class TrainConfig:
     label_smoothing: float = 0.0
     augment: bool = True
     test_time_flip: bool = False    # average the logits of each test picture and its mirror image
+    evals_per_epoch: int = 1        # test-accuracy points per epoch: more shows progress sooner, each costs a test pass
     seed: int = 0
     device: str = "auto"
 
@@ -42,6 +43,8 @@ class TrainConfig:
             problems.append(f"net must be one of {', '.join(NETS)}")
         if self.epochs < 1:
             problems.append("epochs must be at least 1")
+        if self.evals_per_epoch < 1:
+            problems.append("evaluations per epoch must be at least 1")
         if self.batch_size < 1:
             problems.append("batch size must be at least 1")
         if not self.lr > 0:
@@ -58,7 +61,9 @@ class TrainConfig:
 
 # Recipes that work out of the box, per net and device type. The CPU ones are tuned for a 2-core laptop.
 PRESETS: dict[str, dict] = {
-    "lenet": dict(batch_size=64, lr=0.02, weight_decay=5e-4, augment=False, epochs=2),
+    # lenet: Adam at batch 64 passes the tutorial's 54.5% after about 1.25 epochs; 4 accuracy points an epoch
+    "lenet": dict(batch_size=64, lr=0.003, optimizer="adam", weight_decay=5e-4, augment=False, epochs=2,
+                  evals_per_epoch=4),
     "smallcnn": dict(batch_size=64, lr=0.02, weight_decay=5e-4, augment=False, epochs=2),
     "fastnet": dict(batch_size=256, lr=0.2, weight_decay=5e-4, label_smoothing=0.2, augment=True,
                     test_time_flip=True, epochs=8),
@@ -205,15 +210,15 @@ class TrainingJob:
         self.data = data
         device = pick_device(config.device)
         generator = seed_everything(config.seed)
-        model = create_model(config.model, len(data.classes)).to(device)
-        if device.type == "cuda":
-            model = model.to(memory_format=torch.channels_last)
+        # channels_last (NHWC) lets oneDNN and cuDNN pick their fast kernels: 1.2-1.4x here on the CPU
+        model = create_model(config.model, len(data.classes)).to(device, memory_format=torch.channels_last)
         self.model = model
         optimizer = make_optimizer(model, config)
         loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
         steps_per_epoch = math.ceil(len(data.train) / config.batch_size)
         total_steps = steps_per_epoch * config.epochs
         log_every = max(1, min(25, steps_per_epoch // 20))  # ~20 points an epoch; each read is a device sync
+        eval_every = math.ceil(steps_per_epoch / config.evals_per_epoch)
         train_images = data.train if device.type == "cpu" else _to_device(data.train, device)
         self._set(progress={**self.progress, "steps": total_steps}, message="training")
 
@@ -257,6 +262,9 @@ class TrainingJob:
                     window_loss.zero_()
                     window_steps, window_images, window_start = 0, 0, now
                     self.on_event("step", self)
+                if (step - epoch * steps_per_epoch) % eval_every == 0 and step % steps_per_epoch:
+                    self._evaluate(step / steps_per_epoch, stoppable=True)  # a point inside the epoch
+                    self.on_event("epoch", self)
             self._evaluate(step / steps_per_epoch, stoppable=True)
             self.on_event("epoch", self)
 

@@ -23,6 +23,16 @@ def test_short_run_loss_falls_and_beats_chance(tiny_data, tmp_path):
     assert all(s["images_per_second"] > 0 and s["lr"] >= 0 for s in steps)
 
 
+def test_evals_per_epoch_adds_accuracy_points_inside_each_epoch(tiny_data):
+    job = TrainingJob(tiny_config(epochs=2, evals_per_epoch=4), tiny_data).run()
+    assert job.state == "finished", job.message
+    assert [e["epoch"] for e in job.history.epochs] == [0.25, 0.5, 0.75, 1, 1.25, 1.5, 1.75, 2]
+    seconds = [e["seconds"] for e in job.history.epochs]
+    assert seconds == sorted(seconds)
+    with pytest.raises(ValueError, match="evaluations per epoch"):
+        tiny_config(evals_per_epoch=0).validate()
+
+
 def test_finished_job_saves_a_checkpoint_with_its_story(tiny_data, tmp_path):
     out = tmp_path / "story.pt"
     job = TrainingJob(tiny_config(epochs=2), tiny_data, out=out, notes={"command": "pytest"}).run()
