@@ -29,7 +29,7 @@ from cifar_demo.inference import enlarge
 from cifar_demo.lab import DataNotFoundError, JobRunning, Lab, NoModel
 from cifar_demo.models import describe_nets
 from cifar_demo.plots import (accuracy_figure, confusion_figure, figure_to_image, loss_figure, per_class_figure,
-                              run_label, runs_figure)
+                              runs_figure)
 from cifar_demo.training import default_model_for, preset
 
 INTRO = ("### Teach a small neural network to recognise ten kinds of pictures, watch it learn, "
@@ -175,6 +175,7 @@ class TrainTab:
     status: gr.Textbox
     loss: gr.Image
     accuracy: gr.Image
+    runs: gr.CheckboxGroup
 
 
 def build_train_tab(lab: Lab) -> TrainTab:
@@ -203,6 +204,9 @@ def build_train_tab(lab: Lab) -> TrainTab:
                                 buttons=["fullscreen"])
                 accuracy = gr.Image(label="Test accuracy", show_label=False, interactive=False, format="png",
                                     buttons=["fullscreen"])
+        with gr.Accordion("Compare runs", open=False):
+            runs = gr.CheckboxGroup(label="Runs to show: this session's and the checkpoints' recorded histories")
+            compared = gr.Image(show_label=False, interactive=False, format="png", buttons=["fullscreen"])
 
     def start(net: str, epochs: int, batch_size: int, lr: float, optimizer: str, augment: bool, seed: int) -> str:
         """Start training in the background and return at once; follow it with /status, end it with /stop."""
@@ -224,10 +228,16 @@ def build_train_tab(lab: Lab) -> TrainTab:
         config = preset(name)
         return config.epochs, config.batch_size, config.lr, config.optimizer, config.augment
 
+    def compare(keys: list[str]):
+        """Loss and accuracy curves of the chosen runs on one chart: checkpoint paths, or 'running'."""
+        found = lab.runs()
+        return render(lambda: runs_figure([found[key] for key in keys if key in found]))
+
     net.input(fill_preset, net, [epochs, batch_size, lr, optimizer, augment], api_visibility="private")
     train.click(start, [net, epochs, batch_size, lr, optimizer, augment, seed], status, api_name="train")
     stop.click(halt, None, status, api_name="stop", concurrency_limit=None)
-    return TrainTab(status, loss, accuracy)
+    runs.change(compare, runs, compared, api_name="compare_runs", show_progress="hidden")
+    return TrainTab(status, loss, accuracy, runs)
 
 
 def build_browse_tab(lab: Lab) -> None:
@@ -351,7 +361,7 @@ def build_evaluate_tab(lab: Lab) -> None:
 
 
 def build_inside_tab(lab: Lab) -> None:
-    """Shapes layer by layer, first-layer filters, feature maps, Grad-CAM, and the runs compared."""
+    """Shapes layer by layer, first-layer filters, feature maps and Grad-CAM of the active model."""
     with gr.Tab("Inside the net"):
         with gr.Row():
             net = gr.Dropdown([("the active model", "")] + net_choices(), value="", label="Net", scale=2)
@@ -375,9 +385,6 @@ def build_inside_tab(lab: Lab) -> None:
                                          elem_classes=["quiet"])
         maps = gr.Gallery(label="Feature maps of each conv stage", columns=2, height="auto", format="png",
                           object_fit="contain")
-        with gr.Accordion("Runs compared", open=False):
-            compare = gr.Button("Compare the runs")
-            runs = gr.Image(show_label=False, interactive=False, format="png")
 
     def source(net_name: str):
         return net_name or lab.require_model()
@@ -430,14 +437,6 @@ def build_inside_tab(lab: Lab) -> None:
         image.save(path)
         return str(path)
 
-    def compare_runs():
-        found = [(run_label(c.meta["model"], c.meta.get("epochs_done", 0), c.meta.get("test_accuracy")),
-                  c.meta.get("history", {})) for c in lab.models.values() if c.meta.get("history", {}).get("steps")]
-        status = lab.status()
-        if status["run"] and status["history"]["steps"] and not status["checkpoint"]:
-            found.append((f"{status['config']['model']} · running", status["history"]))
-        return render(lambda: runs_figure(found))
-
     show.click(layers, net, [walk, table, shapes, filters], api_visibility="private")
     net.change(layer_shapes, net, shapes, api_name="layer_shapes")
     net.change(filter_grid, net, filters, api_name="filters")
@@ -445,7 +444,6 @@ def build_inside_tab(lab: Lab) -> None:
     picture.change(gradcam, [picture, target], [cam, cam_message], api_name="gradcam")
     target.input(gradcam, [picture, target], [cam, cam_message], api_visibility="private")
     sample.click(random_picture, None, picture, api_visibility="private")
-    compare.click(compare_runs, None, runs, api_visibility="private")
 
 
 # ---------------------------------------------------------------- the page
@@ -466,11 +464,12 @@ def build_app(lab: Lab) -> gr.Blocks:
             build_evaluate_tab(lab)
             build_inside_tab(lab)
         seen = gr.State({})
-        ticked = [header, model, train.status, train.loss, train.accuracy, seen]
+        ticked = [header, model, train.status, train.loss, train.accuracy, train.runs, seen]
         refresh = make_refresh(lab)
-        gr.Timer(1.0).tick(refresh, seen, ticked, api_visibility="private", concurrency_limit=None,
+        gr.Timer(1.0).tick(refresh, [seen, train.runs], ticked, api_visibility="private", concurrency_limit=None,
                            show_progress="hidden")
-        app.load(refresh, seen, ticked, api_visibility="private", concurrency_limit=None, show_progress="hidden")
+        app.load(refresh, [seen, train.runs], ticked, api_visibility="private", concurrency_limit=None,
+                 show_progress="hidden")
         select_model = add_api(lab)
 
         def choose(checkpoint: str) -> str:
@@ -482,25 +481,30 @@ def build_app(lab: Lab) -> gr.Blocks:
 
 
 def make_refresh(lab: Lab) -> Callable:
-    """The timer's work for one page: the header, the model list, the status line and the two charts."""
+    """The timer's work for one page: the header, the model list, the status line, the two charts, the runs."""
     folder = Path(tempfile.mkdtemp(prefix="cifar-demo-charts-"))
     loss_chart, accuracy_chart = SharedChart(folder, "loss"), SharedChart(folder, "accuracy")
 
-    def refresh(last: dict):
+    def refresh(last: dict, picked: list[str] | None):
         """Send each page only what changed since its last tick: most ticks send nothing."""
         status = lab.status()
         history, run = status["history"], status["run"]
+        runs = {key: label for key, (label, _) in lab.runs().items()}
         now = {"header": header_text(lab), "models": (tuple(lab.model_choices()), active_path(lab)),
                "status": status_line(status, active_path(lab)),
-               "loss": (run, len(history["steps"])), "accuracy": (run, len(history["epochs"]))}
+               "loss": (run, len(history["steps"])), "accuracy": (run, len(history["epochs"])),
+               "runs": tuple(runs.items())}
         changed = {key: now[key] != last.get(key) for key in now}
         choices, active = now["models"]
+        new_runs = [key for key in runs if key not in dict(last.get("runs", ()))]  # shown until unticked
+        picks = [key for key in picked or [] if key in runs] + new_runs
         return (
             now["header"] if changed["header"] else gr.skip(),
             gr.update(choices=list(choices), value=active) if changed["models"] else gr.skip(),
             now["status"] if changed["status"] else gr.skip(),
             loss_chart.get(now["loss"], lambda: loss_figure(history)) if changed["loss"] else gr.skip(),
             accuracy_chart.get(now["accuracy"], lambda: accuracy_figure(history)) if changed["accuracy"] else gr.skip(),
+            gr.update(choices=[(label, key) for key, label in runs.items()], value=picks) if changed["runs"] else gr.skip(),
             now,
         )
 

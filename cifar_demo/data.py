@@ -264,8 +264,9 @@ def _decode_archive(path: Path, progress: Progress) -> Dataset:
 
 
 def _source_key(path: Path) -> str:
-    """Changes whenever a file of the source is added, removed or rewritten."""
-    digest = hashlib.sha1(f"v{CACHE_VERSION}|{path.resolve()}".encode())
+    """Changes whenever a file of the source is added, removed or rewritten; the same for any spelling of the path."""
+    path = path.resolve()
+    digest = hashlib.sha1(f"v{CACHE_VERSION}|{path}".encode())
     files = [path] if path.is_file() else sorted(p for split in SPLITS for p in (path / split).rglob("*") if p.is_file())
     for file in files:
         stat = file.stat()

@@ -15,10 +15,11 @@ from .data import Dataset, DataNotFoundError, load_dataset
 from .device import device_name, pick_device
 from .evaluation import EvalResult, evaluate, predict_logits
 from .inference import Prediction, classify
-from .plots import labelled_grid
+from .plots import labelled_grid, run_label
 from .training import TrainConfig, TrainingJob
 
 RUNS_DIR_NAME = "runs"  # trained checkpoints go to checkpoints/runs/, apart from the shipped ones
+RUNNING = "running"  # the key of the job still training among the runs to compare
 
 
 class JobRunning(Exception):
@@ -139,6 +140,17 @@ class Lab:
                 self.add_model(load_checkpoint(job.checkpoint_path), activate=True)
             except CheckpointError as error:
                 self.notice = str(error)
+
+    def runs(self) -> dict[str, tuple[str, dict]]:
+        """Every run with a recorded history, by key (a checkpoint path, or RUNNING): its legend label and history."""
+        with self._lock:
+            found = {path: (run_label(c.meta["model"], c.meta.get("epochs_done", 0), c.meta.get("test_accuracy")),
+                            c.meta["history"])
+                     for path, c in self.models.items() if c.meta.get("history", {}).get("steps")}
+        status = self.status()
+        if status["state"] == "running" and status["history"]["steps"]:
+            found[RUNNING] = (f"{status['config']['model']} · training now", status["history"])
+        return found
 
     def status(self) -> dict:
         job = self.job

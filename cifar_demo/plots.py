@@ -34,7 +34,7 @@ def loss_figure(history: dict, title: str = "Training loss") -> Figure:
     return fig
 
 
-def accuracy_figure(history: dict, title: str = "Test accuracy after each epoch") -> Figure:
+def accuracy_figure(history: dict, title: str = "Test accuracy") -> Figure:
     fig, ax = plt.subplots(figsize=(8, 4.2), layout="constrained")
     epochs = history.get("epochs", [])
     if epochs:

@@ -72,6 +72,15 @@ def test_cache_is_used_and_refreshed_when_the_source_changes(tmp_path):
     assert not (again.train.images[0] == 7).all()
 
 
+def test_every_spelling_of_the_source_path_shares_one_cache_file(tiny_archive, monkeypatch):
+    load_dataset(tiny_archive, download=False)
+    before = set(cache_dir().glob("*.pt"))
+    monkeypatch.chdir(tiny_archive.parent)
+    load_dataset(Path(tiny_archive.name), download=False)
+    load_dataset(Path("..") / tiny_archive.parent.name / tiny_archive.name, download=False)
+    assert set(cache_dir().glob("*.pt")) == before
+
+
 def test_damaged_cache_file_is_decoded_again(tmp_path):
     tree = make_picture_tree(tmp_path / "pics", per_class=(3, 2), seed=2)
     before = set(cache_dir().glob("*.pt"))

@@ -1,0 +1,55 @@
+"""The app's shared state without the app: runs to compare, one job at a time, the active model swapped whole."""
+from __future__ import annotations
+
+import shutil
+import time
+
+import pytest
+
+from cifar_demo.lab import RUNNING, JobRunning, Lab
+from cifar_demo.training import preset
+
+
+@pytest.fixture
+def lab(tiny_tree, trained_checkpoint, tmp_path):
+    shutil.copy(trained_checkpoint.path, tmp_path / "shipped.pt")
+    return Lab(data_path=tiny_tree, checkpoint_dir=tmp_path, device="cpu", download=False)
+
+
+def wait_for(condition, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_runs_list_the_checkpoints_then_the_job_training_now_then_its_checkpoint(lab, tmp_path):
+    shipped = str(tmp_path / "shipped.pt")
+    label, history = lab.runs()[shipped]
+    assert label.startswith("smallcnn · 6 epochs · ") and label.endswith("%")
+    assert history["steps"] and history["epochs"]
+
+    job = lab.start_training(preset("lenet", epochs=200, batch_size=4, lr=0.01))
+    wait_for(lambda: job.history.steps)
+    label, history = lab.runs()[RUNNING]
+    assert label == "lenet · training now" and history["steps"]
+    with pytest.raises(JobRunning):
+        lab.start_training(preset("lenet"))
+    assert lab.stop_training()
+    assert job.wait(120) and job.state == "stopped"
+
+    runs = lab.runs()
+    assert RUNNING not in runs and str(job.checkpoint_path) in runs
+    assert runs[str(job.checkpoint_path)][0].startswith("lenet · ")
+    assert lab.active.path == job.checkpoint_path  # the finished run is every tab's model now
+
+
+def test_a_checkpoint_without_history_is_not_offered_for_comparison(lab, trained_checkpoint, tmp_path):
+    from cifar_demo.checkpoints import save_checkpoint
+
+    meta = {key: value for key, value in trained_checkpoint.meta.items() if key != "history"}
+    save_checkpoint(tmp_path / "bare.pt", trained_checkpoint.model, meta)
+    fresh = Lab(checkpoint_dir=tmp_path, device="cpu", download=False)
+    assert str(tmp_path / "bare.pt") in fresh.models
+    assert str(tmp_path / "bare.pt") not in fresh.runs()
+    assert str(tmp_path / "shipped.pt") in fresh.runs()
