@@ -15,11 +15,13 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
-from .images import ImageError, open_image, to_square_rgb
+from .images import MAX_UPLOAD_BYTES, ImageError, open_image, to_square_rgb
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp", ".gif"}
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".zip")
 SPLITS = ("train", "test")
+MAX_PICTURE_BYTES = MAX_UPLOAD_BYTES  # archive members bigger than an upload are skipped unread: zip bombs stay shut
+MAX_ARCHIVE_BYTES = 4 * 1024**3  # a tar archive's pictures are held in memory while decoding: refuse more than this
 CACHE_VERSION = 1
 
 Progress = Callable[[float, str], None]
@@ -187,9 +189,17 @@ def _split_member(path: PurePosixPath) -> tuple[str, str] | None:
     return None
 
 
+def _oversized(name: str, size: int) -> Callable[[], bytes]:
+    """The reader of a member too big to be a picture: it fails, so the member is counted as skipped."""
+    def read() -> bytes:
+        raise ImageError(f"'{name}' unpacks to {size:,} bytes, more than {MAX_PICTURE_BYTES:,}.")
+    return read
+
+
 def _entries_from_archive(path: Path) -> list[_Entry]:
     """Reads images straight from the archive: nothing is unpacked to disk, so nothing can escape."""
     entries = []
+    held = 0
     if path.name.lower().endswith(".zip"):
         archive = zipfile.ZipFile(path)
         for info in archive.infolist():
@@ -199,7 +209,9 @@ def _entries_from_archive(path: Path) -> list[_Entry]:
                 raise DataNotFoundError(f"Refusing the archive: member '{info.filename}' is a symbolic link.")
             where = _split_member(member)
             if where and not info.is_dir() and member.suffix.lower() in IMAGE_SUFFIXES:
-                entries.append(_Entry(*where, info.filename, lambda info=info: archive.read(info)))
+                read = (_oversized(info.filename, info.file_size) if info.file_size > MAX_PICTURE_BYTES
+                        else lambda info=info: archive.read(info))  # zipfile never inflates past file_size
+                entries.append(_Entry(*where, info.filename, read))
         return entries
     with tarfile.open(path) as archive:  # stream once, keep bytes: random access into .tar.gz is slow
         for info in archive:
@@ -208,6 +220,13 @@ def _entries_from_archive(path: Path) -> list[_Entry]:
                 raise DataNotFoundError(f"Refusing the archive: member '{info.name}' is a link.")
             where = _split_member(member)
             if where and info.isfile() and member.suffix.lower() in IMAGE_SUFFIXES:
+                if info.size > MAX_PICTURE_BYTES:
+                    entries.append(_Entry(*where, info.name, _oversized(info.name, info.size)))
+                    continue
+                held += info.size
+                if held > MAX_ARCHIVE_BYTES:
+                    raise DataNotFoundError(f"Refusing the archive '{path.name}': its pictures add up to more than "
+                                            f"{MAX_ARCHIVE_BYTES / 1024**3:g} GB. Unpack it and point --data at the folder.")
                 data = archive.extractfile(info).read()
                 entries.append(_Entry(*where, info.name, lambda data=data: data))
     return entries

@@ -125,3 +125,27 @@ def test_damaged_archives_give_a_clear_message(small_tree, tmp_path, kind, how):
         assert str(archive) in str(error)
     else:  # damage inside the compressed pictures only spoils those pictures: they are skipped and counted
         assert how == "scrambled" and data.skipped >= 1
+
+
+def test_a_member_that_inflates_past_the_picture_limit_is_skipped_unread(small_tree, tmp_path):
+    from cifar_demo.data import MAX_PICTURE_BYTES
+
+    members = tree_members(small_tree)
+    bomb_name, bomb = "pictures/train/circle/bomb.png", bytes(MAX_PICTURE_BYTES + 1)  # zeros: a few KB compressed
+    with zipfile.ZipFile(tmp_path / "bomb.zip", "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members + [(bomb_name, bomb)]:
+            archive.writestr(name, data)
+    tar = write_tar(tmp_path / "bomb.tar.gz", members + [(bomb_name, bomb)])
+    for archive_path in (tmp_path / "bomb.zip", tar):
+        assert archive_path.stat().st_size < MAX_PICTURE_BYTES / 100
+        data = load_dataset(archive_path, download=False)
+        assert len(data.train) == 6 and data.skipped == 1
+
+
+def test_a_tar_whose_pictures_add_up_past_the_memory_limit_is_refused(small_tree, tmp_path, monkeypatch):
+    from cifar_demo import data
+
+    members = tree_members(small_tree)
+    monkeypatch.setattr(data, "MAX_ARCHIVE_BYTES", sum(len(d) for _, d in members) - 1)  # one byte short
+    with pytest.raises(DataNotFoundError, match="add up to more than"):
+        load_dataset(write_tar(tmp_path / "big.tar.gz", members), download=False)
