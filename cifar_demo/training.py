@@ -195,11 +195,13 @@ class TrainingJob:
             self._finish("stopped")
         except (TrainingDiverged, DataNotFoundError) as error:  # their messages are written for people
             self._set(state="failed", message=str(error))
-        except torch.OutOfMemoryError:
-            self._set(state="failed", message=f"Out of memory on {self.config.device}: lower the batch size "
-                      f"(now {self.config.batch_size}) or choose a smaller net.")
         except Exception as error:
-            self._set(state="failed", message=f"{type(error).__name__}: {error}", error_traceback=traceback.format_exc())
+            if isinstance(error, torch.OutOfMemoryError) or "can't allocate memory" in str(error):  # CUDA; CPU
+                self._set(state="failed", message=f"Out of memory on {self.config.device}: lower the batch size "
+                          f"(now {self.config.batch_size}) or choose a smaller net.")
+            else:
+                self._set(state="failed", message=f"{type(error).__name__}: {error}",
+                          error_traceback=traceback.format_exc())
         self.on_event("end", self)
         return self
 

@@ -82,6 +82,16 @@ def test_an_exception_in_the_thread_is_kept_for_readers(tmp_path):
     assert "RuntimeError" in job.error_traceback
 
 
+def test_running_out_of_memory_fails_the_job_with_advice(tmp_path):
+    def too_big_to_allocate():
+        return torch.empty(10**15, dtype=torch.uint8)  # a real allocation the machine refuses
+
+    job = TrainingJob(tiny_config(), too_big_to_allocate, out=tmp_path / "never.pt").run()
+    assert job.state == "failed"
+    assert job.message.startswith("Out of memory on cpu: lower the batch size (now 16)")
+    assert not (tmp_path / "never.pt").exists()
+
+
 def test_missing_data_fails_the_job_with_the_friendly_paragraph(tmp_path):
     def no_data():
         raise DataNotFoundError("No training data found at 'x'. Tried: ...")
