@@ -85,8 +85,8 @@ def open_image(source, max_bytes: int = MAX_UPLOAD_BYTES) -> Image.Image:
         raise ImageError(f"The picture is {width}x{height} pixels: it has nothing to show.")
     try:
         image.load()
-    except Exception as error:  # truncated data, broken compression streams, plugin bugs: all one answer
-        raise ImageError(f"The picture could not be decoded ({error}); the file may be truncated or damaged.") from None
+    except Exception:  # truncated data, broken compression streams, plugin bugs: all one answer
+        raise ImageError("The picture could not be decoded: the file is damaged or truncated.") from None
     return image
 
 

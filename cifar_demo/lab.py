@@ -1,6 +1,7 @@
 """The app's shared state in one place, behind one lock: the data, the models, the active model, the job."""
 from __future__ import annotations
 
+import itertools
 import random
 import threading
 import time
@@ -122,6 +123,11 @@ class Lab:
                 raise JobRunning("A training run is already in progress: stop it first, or watch it here.")
             run_name = name or f"{config.model}-{time.strftime('%Y%m%d-%H%M%S')}"
             out = checkpoint_path(run_name, self.runs_dir)
+            for n in itertools.count(2):  # two runs in one second must not share a file
+                if not out.exists() and str(out) not in self.models:
+                    break
+                out = checkpoint_path(f"{run_name}-{n}", self.runs_dir)
+            run_name = out.stem
             config.device = str(self.device)
             self.job = TrainingJob(config, self.data, out=out, on_event=self._on_job_event, run_name=run_name)
             return self.job.start()

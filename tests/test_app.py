@@ -1,9 +1,13 @@
 """The page driven the way a script or a second browser would: gradio_client against an app in this process."""
 from __future__ import annotations
 
+import re
 import shutil
 import socket
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from pathlib import Path
 
 import httpx
@@ -13,13 +17,19 @@ from gradio_client.exceptions import AppError, AuthenticationError
 from PIL import Image
 
 from app import build_app, exposure_warning, main, parse_auth, serve, status_line
+from bad_inputs import ANSWER, CORPUS, build_corpus, can_measure_peak_memory, peak_memory_growth
+from cifar_demo.images import MAX_UPLOAD_BYTES
 from cifar_demo.lab import Lab
 from conftest import TINY_CLASSES
 
 ENDPOINTS = {"/train", "/stop", "/status", "/browse", "/classify", "/evaluate", "/select_model", "/models",
              "/layer_shapes", "/filters", "/feature_maps", "/gradcam"}
 TRAIN = dict(net="lenet", epochs=30, batch_size=8, lr=0.05, optimizer="sgd", augment=False, seed=0)
+LONG_TRAIN = {**TRAIN, "epochs": 1000}  # outlasts any test: the test that starts it stops it
 AUTH = ("teacher", "s3cret:pass")
+MB = 2**20
+MEMORY_BOUND = 1536 * MB  # the server's growth allowed over the whole awkward-file corpus
+MEASURES_MEMORY = can_measure_peak_memory()  # Linux: /proc/self tells this process's resident and peak memory
 
 
 def free_port() -> int:
@@ -61,6 +71,33 @@ def wait_for_steps(client: Client, timeout: float = 120) -> dict:
 
 def sample_picture(tree: Path) -> Path:
     return next((tree / "test" / TINY_CLASSES[0]).glob("*.png"))
+
+
+def classify(client: Client, picture: Path) -> tuple:
+    return client.predict(handle_file(str(picture)), api_name="/classify")
+
+
+def assert_well_formed(answer: tuple) -> None:
+    """A /classify answer: every tiny class with a probability, most likely first, and the 32x32 picture enlarged."""
+    label, seen, message = answer
+    confidences = label["confidences"]
+    assert sorted(c["label"] for c in confidences) == sorted(TINY_CLASSES)
+    probabilities = [c["confidence"] for c in confidences]
+    assert all(0.0 <= p <= 1.0 for p in probabilities) and probabilities == sorted(probabilities, reverse=True)
+    assert sum(probabilities) == pytest.approx(1.0, abs=1e-4)
+    assert label["label"] == confidences[0]["label"]
+    assert Image.open(seen).size == (256, 256) and message == ""
+
+
+def assert_reads_as_a_sentence(message: str) -> None:
+    """Words for people: a capitalised sentence with its full stop, no traceback and no exception class name."""
+    assert re.match(r"[A-Z]", message) and message.rstrip().endswith("."), message
+    assert "Traceback" not in message and not re.search(r"\w(Error|Exception)\b", message), message
+
+
+def resident_memory() -> int:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmRSS:"))
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +154,9 @@ def test_training_runs_to_finished_and_its_checkpoint_becomes_active(served):
     lengths = [len(s["history"]["steps"]) for s in seen]
     assert lengths == sorted(lengths), "the history never shrinks"
     assert any(0 < n < lengths[-1] for n in lengths), "a poll saw the history part-way"
-    assert len(final["history"]["epochs"]) == TRAIN["epochs"]
+    epochs = final["history"]["epochs"]
+    assert epochs[-1]["epoch"] == TRAIN["epochs"]
+    assert len(epochs) == TRAIN["epochs"] * final["config"]["evals_per_epoch"], "every test-accuracy point kept"
     checkpoint = Path(final["checkpoint"])
     assert checkpoint.is_file() and checkpoint.name in final["message"]
     models = client.predict(api_name="/models")
@@ -129,10 +168,9 @@ def test_training_runs_to_finished_and_its_checkpoint_becomes_active(served):
 
 def test_second_train_is_refused_classify_answers_and_stop_ends_the_run(served, tiny_tree):
     _, client, _ = served
-    client.predict(*{**TRAIN, "epochs": 1000}.values(), api_name="/train")
+    client.predict(*LONG_TRAIN.values(), api_name="/train")
     running = wait_for_steps(client)
-    label, _, _ = client.predict(handle_file(str(sample_picture(tiny_tree))), api_name="/classify")
-    assert len(label["confidences"]) == len(TINY_CLASSES), "classification answers while a job trains"
+    assert_well_formed(classify(client, sample_picture(tiny_tree)))  # classification answers while a job trains
     with pytest.raises(AppError, match="already in progress"):
         client.predict(*TRAIN.values(), api_name="/train")
     assert client.predict(api_name="/status")["run"] == running["run"], "the refused call started nothing"
@@ -145,22 +183,16 @@ def test_second_train_is_refused_classify_answers_and_stop_ends_the_run(served, 
 
 def test_classify_returns_top_classes_that_sum_to_one(served, tiny_tree):
     _, client, _ = served
-    label, seen, message = client.predict(handle_file(str(sample_picture(tiny_tree))), api_name="/classify")
-    confidences = label["confidences"]
-    assert [c["label"] for c in confidences] and {c["label"] for c in confidences} == set(TINY_CLASSES)
-    assert sum(c["confidence"] for c in confidences) == pytest.approx(1.0, abs=1e-4)
-    assert label["label"] == confidences[0]["label"]
-    assert Image.open(seen).size == (256, 256) and message == ""
+    assert_well_formed(classify(client, sample_picture(tiny_tree)))
 
 
 def test_classify_explains_a_file_that_is_not_a_picture_and_keeps_serving(served, tiny_tree, tmp_path):
     _, client, _ = served
     fake = tmp_path / "photo.jpg"
     fake.write_bytes(b"this is not a picture at all" * 20)
-    label, seen, message = client.predict(handle_file(str(fake)), api_name="/classify")
+    label, seen, message = classify(client, fake)
     assert not label and seen is None and "not a picture" in message
-    label, _, _ = client.predict(handle_file(str(sample_picture(tiny_tree))), api_name="/classify")
-    assert len(label["confidences"]) == len(TINY_CLASSES)
+    assert_well_formed(classify(client, sample_picture(tiny_tree)))
 
 
 def test_browse_returns_a_grid_of_the_requested_size(served):
@@ -223,7 +255,7 @@ def test_without_data_the_page_serves_behind_its_login(served_without_data):
 def test_without_data_classify_still_answers(served_without_data, tiny_tree):
     lab, client, _ = served_without_data
     assert lab.active is not None and lab.active.path.name == "shipped.pt"
-    label, _, message = client.predict(handle_file(str(sample_picture(tiny_tree))), api_name="/classify")
+    label, _, message = classify(client, sample_picture(tiny_tree))
     assert len(label["confidences"]) == len(TINY_CLASSES) and message == ""
 
 
@@ -283,3 +315,101 @@ def test_inside_the_net_endpoints_answer_for_each_net_and_the_active_model(serve
     assert len(stages) >= 2 and all(Path(stage["image"]).is_file() for stage in stages)
     overlay, message = client.predict(picture, TINY_CLASSES[1], api_name="/gradcam")
     assert Image.open(overlay).size[0] >= 32 and TINY_CLASSES[1] in message
+
+
+# ---------------------------------------------------------------- reliability: awkward files, big uploads, two at once
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> dict:
+    return {name: (path, expect) for name, path, expect in build_corpus(tmp_path_factory.mktemp("corpus"))}
+
+
+@pytest.fixture(scope="module")
+def memory_before_corpus(served) -> int | None:
+    """The server's resident memory before the first awkward file reaches it (Linux only)."""
+    return resident_memory() if MEASURES_MEMORY else None
+
+
+def classify_or_refusal(client: Client, picture: Path) -> tuple | str:
+    """The answer, or the refusal's words whether they come in the message box or as an error pop-up."""
+    try:
+        label, seen, message = classify(client, picture)
+    except AppError as error:
+        return str(error)
+    if message:
+        assert not label and seen is None, "a refusal shows no half answer"
+        return message
+    return label, seen, message
+
+
+@pytest.mark.parametrize("name", list(CORPUS))
+def test_every_awkward_file_gets_an_answer_or_a_clear_message_and_the_server_goes_on(
+        served, tiny_tree, memory_before_corpus, corpus, name):
+    _, client, _ = served
+    path, expect = corpus[name]
+    with peak_memory_growth() if MEASURES_MEMORY else nullcontext() as peak:
+        outcome = classify_or_refusal(client, path)
+    if expect == ANSWER:
+        assert not isinstance(outcome, str), f"{name} was refused: {outcome}"
+        assert_well_formed(outcome)
+    else:
+        assert isinstance(outcome, str), f"{name} should be refused ({expect}) but got an answer"
+        assert_reads_as_a_sentence(outcome)
+        assert expect in outcome.lower()
+    assert_well_formed(classify(client, sample_picture(tiny_tree)))
+    if MEASURES_MEMORY:
+        assert peak[0] < MEMORY_BOUND, f"{name}: the server's peak memory grew by {peak[0] / MB:.0f} MB"
+        grown = resident_memory() - memory_before_corpus
+        assert grown < MEMORY_BOUND, f"after {name} the server holds {grown / MB:.0f} MB more than before the corpus"
+
+
+def test_an_upload_over_20_mb_is_refused_with_a_clear_message(served, tiny_tree, tmp_path):
+    _, client, url = served
+    too_big = tmp_path / "holiday.jpg"
+    with open(too_big, "wb") as f:
+        f.truncate(MAX_UPLOAD_BYTES + 5 * MB)
+    with pytest.raises(ValueError, match=f"exceeds the maximum file size of {MAX_UPLOAD_BYTES} bytes"):
+        classify(client, too_big)  # gradio_client checks the limit the server announces before it sends anything
+    with open(too_big, "rb") as f:  # a caller that sends it anyway
+        refused = httpx.post(url + "gradio_api/upload", files={"files": (too_big.name, f)})
+    assert refused.status_code == 413
+    assert_reads_as_a_sentence(refused.text)
+    assert "maximum allowed size" in refused.text
+    assert_well_formed(classify(client, sample_picture(tiny_tree)))
+
+
+def training_threads() -> set[threading.Thread]:
+    return {thread for thread in threading.enumerate() if thread.name.startswith("train-")}
+
+
+def test_two_clients_training_at_the_same_moment_start_exactly_one_job(served):
+    _, _, url = served
+    clients = [Client(url, verbose=False) for _ in range(2)]
+    together = threading.Barrier(len(clients))
+    before = training_threads()
+
+    def train(client: Client) -> str | AppError:
+        together.wait()
+        try:
+            return client.predict(*LONG_TRAIN.values(), api_name="/train")
+        except AppError as error:
+            return error
+
+    with ThreadPoolExecutor(len(clients)) as pool:
+        outcomes = list(pool.map(train, clients))
+    started = [o for o in outcomes if isinstance(o, str)]
+    refused = [o for o in outcomes if isinstance(o, AppError)]
+    assert len(started) == 1 and len(refused) == 1, outcomes
+    assert "already in progress" in str(refused[0])
+    assert_reads_as_a_sentence(str(refused[0]))
+    new = training_threads() - before
+    assert len(new) == 1, f"{len(new)} training threads started"
+    running = wait_for_steps(clients[1])
+    assert running["run"] in started[0] or started[0].startswith("epoch 1/")
+    assert "Stopping" in clients[1].predict(api_name="/stop")
+    final, _ = wait_until_done(clients[0])
+    assert final["state"] == "stopped" and final["run"] == running["run"]
+    for thread in new:
+        thread.join(timeout=60)
+        assert not thread.is_alive(), "the job's thread ended"

@@ -53,3 +53,13 @@ def test_a_checkpoint_without_history_is_not_offered_for_comparison(lab, trained
     assert str(tmp_path / "bare.pt") in fresh.models
     assert str(tmp_path / "bare.pt") not in fresh.runs()
     assert str(tmp_path / "shipped.pt") in fresh.runs()
+
+
+def test_two_runs_started_in_the_same_second_keep_separate_checkpoints(lab):
+    first = lab.start_training(preset("lenet", epochs=1, batch_size=64), name="same-second")
+    assert first.wait(120) and first.state == "finished", first.message
+    second = lab.start_training(preset("lenet", epochs=1, batch_size=64), name="same-second")
+    assert second.wait(120) and second.state == "finished", second.message
+    assert first.checkpoint_path != second.checkpoint_path
+    assert first.checkpoint_path.is_file() and second.checkpoint_path.is_file()
+    assert {str(first.checkpoint_path), str(second.checkpoint_path)} <= set(lab.models)
