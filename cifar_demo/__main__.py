@@ -134,12 +134,12 @@ def cmd_predict(args) -> dict:
 
 
 def cmd_bench(args) -> dict:
-    from .bench import run_benchmark
+    from .bench import BenchError, run_benchmark
     from .data import DataNotFoundError
 
     try:
         return run_benchmark(args)
-    except DataNotFoundError as error:
+    except (BenchError, DataNotFoundError) as error:
         raise UserError(str(error)) from None
 
 
@@ -169,6 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--label-smoothing", type=float, dest="label_smoothing")
     train.add_argument("--evals-per-epoch", type=int, dest="evals_per_epoch", help="test-accuracy points per epoch")
     train.add_argument("--no-augment", action="store_true", help="no random crop or flip")
+    train.add_argument("--compile", action="store_true", default=None,
+                       help="torch.compile the training step: its first step is slow (reported), later ones faster")
     train.add_argument("--seed", type=int)
     train.add_argument("--out", default=None, help="checkpoint file to write (default checkpoints/runs/<model>-<date>-<time>.pt)")
 
@@ -182,11 +184,22 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--checkpoint", required=True)
     predict.add_argument("images", nargs="+")
 
-    bench = commands.add_parser("bench", help="training speed against the tutorial's pipeline, side by side")
+    bench = commands.add_parser("bench", help="training speed: against the tutorial's pipeline on a CPU; "
+                                "time to a target accuracy over seeds on a GPU (or with --seeds)")
     with_data(bench)
     with_json(bench)
-    bench.add_argument("--budget-minutes", type=float, default=10.0, dest="budget_minutes")
+    bench.add_argument("--budget-minutes", type=float, default=10.0, dest="budget_minutes",
+                       help="the CPU preset's time budget in the comparison with the tutorial")
     bench.add_argument("--quick", action="store_true", help="a tiny run that only proves the benchmark works")
+    seeds = bench.add_argument_group("seeds mode", "the default on a CUDA GPU; --seeds N turns it on anywhere")
+    seeds.add_argument("--seeds", type=int, help="runs of the recipe, seeds 0 to N-1 (default 5 on a GPU)")
+    seeds.add_argument("--target-accuracy", type=float, dest="target_accuracy",
+                       help="test accuracy to time (default 0.94)")
+    seeds.add_argument("--epochs", type=int)
+    seeds.add_argument("--batch-size", type=int, dest="batch_size")
+    seeds.add_argument("--evals-per-epoch", type=int, dest="evals_per_epoch",
+                       help="test passes an epoch, the resolution of the time to the target (default 4)")
+    seeds.add_argument("--compile", action="store_true", help="torch.compile the training step")
     return parser
 
 

@@ -36,6 +36,7 @@ class TrainConfig:
     evals_per_epoch: int = 1        # test-accuracy points per epoch: more shows progress sooner, each costs a test pass
     seed: int = 0
     device: str = "auto"
+    compile: bool = False           # torch.compile the training step: a slow first step, faster ones where it pays
 
     def validate(self) -> None:
         problems = []
@@ -55,6 +56,8 @@ class TrainConfig:
             problems.append("schedule must be 'onecycle' or 'constant'")
         if not 0 <= self.label_smoothing < 1:
             problems.append("label smoothing must be in [0, 1)")
+        if not isinstance(self.compile, bool):
+            problems.append("compile must be true or false")
         if problems:
             raise ValueError("Invalid training settings: " + "; ".join(problems) + ".")
 
@@ -199,6 +202,10 @@ class TrainingJob:
             if isinstance(error, torch.OutOfMemoryError) or "can't allocate memory" in str(error):  # CUDA; CPU
                 self._set(state="failed", message=f"Out of memory on {self.config.device}: lower the batch size "
                           f"(now {self.config.batch_size}) or choose a smaller net.")
+            elif self.config.compile and _is_compile_failure(error):
+                reason = str(error).strip().splitlines()[0]
+                self._set(state="failed", message=f"torch.compile failed on {self.config.device} ({reason}). "
+                          "Train without compile: it is optional and only changes the speed.")
             else:
                 self._set(state="failed", message=f"{type(error).__name__}: {error}",
                           error_traceback=traceback.format_exc())
@@ -215,6 +222,7 @@ class TrainingJob:
         # channels_last (NHWC) lets oneDNN and cuDNN pick their fast kernels: 1.2-1.4x here on the CPU
         model = create_model(config.model, len(data.classes)).to(device, memory_format=torch.channels_last)
         self.model = model
+        step_model = torch.compile(model) if config.compile else model  # tests and checkpoints use the plain module
         optimizer = make_optimizer(model, config)
         loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
         steps_per_epoch = math.ceil(len(data.train) / config.batch_size)
@@ -224,7 +232,7 @@ class TrainingJob:
         train_images = data.train if device.type == "cpu" else _to_device(data.train, device)
         self._set(progress={**self.progress, "steps": total_steps}, message="training")
 
-        step, smooth, self._started = 0, None, time.perf_counter()
+        step, smooth, self._started, self._eval_seconds, self._first_step_seconds = 0, None, time.perf_counter(), 0.0, None
         window_loss, window_steps, window_images, window_start = torch.zeros((), device=device), 0, 0, time.perf_counter()
         for epoch in range(config.epochs):
             model.train()
@@ -235,7 +243,7 @@ class TrainingJob:
                 for group in optimizer.param_groups:
                     group["lr"] = config.lr * lr_factor(config, step, total_steps)
                 with autocast(device):
-                    loss = loss_fn(model(images), labels)
+                    loss = loss_fn(step_model(images), labels)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
@@ -243,6 +251,9 @@ class TrainingJob:
                 window_steps += 1
                 window_images += len(labels)
                 step += 1
+                if step == 1:  # it pays for compilation and warm-up: timed on its own, once the device is done
+                    synchronize(device)
+                    self._first_step_seconds = time.perf_counter() - self._started
                 if window_steps == log_every or step == total_steps:
                     mean_loss = window_loss.item() / window_steps
                     if not math.isfinite(mean_loss):
@@ -273,17 +284,22 @@ class TrainingJob:
     def _evaluate(self, epochs_done: float, stoppable: bool = False) -> None:
         """Test accuracy of the current weights, recorded in the history and the result."""
         data, config = self.data, self.config
-        result = evaluate(self.model, data.test, data.classes, data.mean, data.std,
-                          device=next(self.model.parameters()).device, test_time_flip=config.test_time_flip,
-                          should_stop=self._stop.is_set if stoppable else None)
-        seconds = time.perf_counter() - self._started
+        device = next(self.model.parameters()).device
+        synchronize(device)  # queued training work is not counted as test time
+        started = time.perf_counter()
+        result = evaluate(self.model, data.test, data.classes, data.mean, data.std, device=device,
+                          test_time_flip=config.test_time_flip, should_stop=self._stop.is_set if stoppable else None)
+        now = time.perf_counter()
+        self._eval_seconds += now - started
+        seconds = now - self._started
         with self._lock:
             self.history.epochs.append({"epoch": epochs_done, "test_loss": result.loss,
-                                        "test_accuracy": result.accuracy, "seconds": seconds})
+                                        "test_accuracy": result.accuracy, "seconds": seconds,
+                                        "train_seconds": seconds - self._eval_seconds})  # without the test passes
             self.progress.update(elapsed_seconds=seconds)
             self.result = {"test_accuracy": result.accuracy, "per_class": dict(zip(data.classes, result.per_class)),
                            "seconds": seconds, "images_per_second": len(data.train) * epochs_done / seconds,
-                           "epochs_done": epochs_done}
+                           "epochs_done": epochs_done, "first_step_seconds": self._first_step_seconds}
 
     def _finish(self, state: str) -> None:
         from .checkpoints import save_checkpoint  # imported here: checkpoints reads TrainConfig from this module
@@ -316,6 +332,18 @@ class TrainingJob:
             "data_source": data.source, "run": self.run_name, **self.notes,
         }
 
+
+
+def synchronize(device: torch.device) -> None:
+    """Waits for the work queued on a GPU, so that a clock read next measures it."""
+    if device.type != "cpu":
+        torch.accelerator.synchronize(device)
+
+
+def _is_compile_failure(error: Exception) -> bool:
+    from torch._dynamo.exc import BackendCompilerFailed  # imported here: dynamo is slow to import
+
+    return isinstance(error, BackendCompilerFailed)
 
 
 def _to_device(images: ImageSet, device: torch.device) -> ImageSet:

@@ -1,4 +1,5 @@
 import threading
+from dataclasses import replace
 
 import pytest
 import torch
@@ -161,3 +162,29 @@ def test_every_reader_thread_sees_a_finished_job(tiny_data):
         reader.join(60)
     assert states == ["finished"] * 4
     assert torch.is_tensor(next(job.model.parameters()))
+
+
+def test_a_compiled_run_matches_the_plain_one_and_saves_a_plain_checkpoint(tiny_data, tmp_path):
+    config = tiny_config(epochs=1, batch_size=40, seed=3)  # 40 divides the 120 pictures: one shape, one compilation
+    plain = TrainingJob(config, tiny_data).run()
+    compiled = TrainingJob(replace(config, compile=True), tiny_data, out=tmp_path / "compiled.pt").run()
+    assert compiled.state == "finished", compiled.message
+    assert [s["loss"] for s in compiled.history.steps] == pytest.approx([s["loss"] for s in plain.history.steps], rel=1e-3)
+    assert 0 < compiled.result["first_step_seconds"] <= compiled.history.epochs[-1]["train_seconds"]
+    checkpoint = load_checkpoint(tmp_path / "compiled.pt")  # a strict load: the plain module's names, no wrapper's
+    assert checkpoint.meta["config"]["compile"] is True
+    torch.testing.assert_close(checkpoint.model.state_dict(), compiled.model.state_dict(), rtol=1e-3, atol=1e-3)
+
+
+def test_a_compiler_that_cannot_run_fails_the_job_with_one_sentence(tiny_data, monkeypatch):
+    import torch._inductor.config as inductor
+
+    monkeypatch.setattr(inductor.cpp, "cxx", ("no-such-c++-compiler",))  # what a machine without a compiler meets
+    monkeypatch.setattr(inductor, "fx_graph_cache", False)  # a cached kernel would not need the compiler...
+    torch._dynamo.reset()  # ...nor would code compiled earlier in this process
+    job = TrainingJob(tiny_config(epochs=1, batch_size=40, compile=True), tiny_data).run()
+    assert job.state == "failed"
+    assert job.message.startswith("torch.compile failed on cpu (") and "without compile" in job.message
+    assert "\n" not in job.message and not job.error_traceback
+    with pytest.raises(ValueError, match="compile must be true or false"):
+        tiny_config(compile="yes").validate()
