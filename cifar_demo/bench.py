@@ -158,8 +158,9 @@ def lenet_to_tutorial_accuracy(data: Dataset, device: str) -> dict:
     reached = first_reaching(job.history.epochs, TUTORIAL_ACCURACY)
     last = reached or job.history.epochs[-1]
     return {"config": asdict(config), "epochs": job.history.epochs,
-            "seconds_to_accuracy": reached["seconds"] if reached else None,
-            "images_per_second": len(data.train) * last["epoch"] / last["seconds"]}
+            "seconds_to_accuracy": reached["train_seconds"] if reached else None,  # like the tutorial's: no test passes
+            "seconds_to_accuracy_with_tests": reached["seconds"] if reached else None,
+            "images_per_second": len(data.train) * last["epoch"] / last["train_seconds"]}
 
 
 def measured_epoch_seconds(model: str, data: Dataset, settings: BenchSettings, device: str) -> float:
@@ -296,7 +297,8 @@ def report_table(result: dict) -> str:
         ("", "tutorial pipeline", "project lenet"),
         ("images/s (training)", f"{result['tutorial_images_per_second']:,.1f}", f"{result['lenet_images_per_second']:,.0f}"),
         (f"time to {TUTORIAL_ACCURACY:.1%} test accuracy", _seconds(result["tutorial_seconds_to_accuracy"]) + " (2 epochs)",
-         _seconds(result["lenet_seconds_to_tutorial_accuracy"])),
+         _seconds(result["lenet_seconds_to_tutorial_accuracy"])
+         + f" ({_seconds(result['lenet_seconds_to_tutorial_accuracy_with_tests'])} with its test passes)"),
         ("speed-up", "1x", f"{result['speedup_to_tutorial_accuracy']:,.1f}x" if result["speedup_to_tutorial_accuracy"] else "-"),
     ]
     lines = columns(rows)
@@ -385,6 +387,7 @@ def tutorial_comparison(args) -> dict:
         "tutorial_seconds_to_accuracy": tutorial_seconds,
         "lenet_images_per_second": lenet["images_per_second"],
         "lenet_seconds_to_tutorial_accuracy": seconds_to,
+        "lenet_seconds_to_tutorial_accuracy_with_tests": lenet["seconds_to_accuracy_with_tests"],
         "speedup_to_tutorial_accuracy": tutorial_seconds / seconds_to if seconds_to else None,
         "lenet_epochs": lenet["epochs"],
         "lenet_config": lenet["config"],

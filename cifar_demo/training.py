@@ -232,7 +232,8 @@ class TrainingJob:
         train_images = data.train if device.type == "cpu" else _to_device(data.train, device)
         self._set(progress={**self.progress, "steps": total_steps}, message="training")
 
-        step, smooth, self._started, self._eval_seconds, self._first_step_seconds = 0, None, time.perf_counter(), 0.0, None
+        step, smooth, self._started = 0, None, time.perf_counter()
+        self._eval_seconds, self._first_step_seconds = 0.0, None
         window_loss, window_steps, window_images, window_start = torch.zeros((), device=device), 0, 0, time.perf_counter()
         for epoch in range(config.epochs):
             model.train()
