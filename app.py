@@ -27,7 +27,7 @@ from cifar_demo.evaluation import most_confused_pairs
 from cifar_demo.images import MAX_UPLOAD_BYTES, ImageError
 from cifar_demo.inference import enlarge
 from cifar_demo.lab import DataNotFoundError, JobRunning, Lab, NoModel
-from cifar_demo.models import describe_nets
+from cifar_demo.models import NETS, describe_nets
 from cifar_demo.plots import (accuracy_figure, confusion_figure, figure_to_image, loss_figure, per_class_figure,
                               runs_figure)
 from cifar_demo.training import default_model_for, preset
@@ -46,6 +46,7 @@ CSS = """
 .quiet:has(textarea:placeholder-shown) { display: none; }  /* an empty message line takes no room */
 #picture img, .fill img { width: 100%; height: 100%; object-fit: contain; }  /* a 32x32 test picture fills the box */
 .fill img { image-rendering: pixelated; }
+.net-about p { font-size: 15px; opacity: 0.75; margin: 0 4px; }
 """
 
 _figure_lock = threading.Lock()  # pyplot keeps global state: one figure at a time, whichever thread asks
@@ -100,10 +101,15 @@ def status_line(status: dict, active_path: str | None = None) -> str:
         return "Ready: pick a net and click Train. The loss curve appears within seconds."
     if state == "failed":
         return f"Training failed. {message}"
+    if state in ("finished", "stopped") and status["checkpoint"]:
+        accuracy = status["result"].get("test_accuracy")
+        parts = [state.capitalize()] + ([f"test accuracy {accuracy:.1%}"] if accuracy is not None else [])
+        parts.append(f"saved as {Path(status['checkpoint']).name}")
+        if status["checkpoint"] == active_path:
+            parts.append("now the active model in every tab")
+        return " · ".join(parts)
     if state in ("finished", "stopped"):
-        now_active = " · now the active model in every tab" if (
-            status["checkpoint"] and status["checkpoint"] == active_path) else ""
-        return f"{message[:1].upper()}{message[1:]}{now_active}"
+        return f"{message[:1].upper()}{message[1:]}"
     if not progress.get("step"):
         return f"{status['run']}: {message}…"
     parts = [f"epoch {progress['epoch']}/{progress['epochs']}", f"step {progress['step']:,}/{progress['steps']:,}",
@@ -136,8 +142,7 @@ def active_path(lab: Lab) -> str | None:
 
 
 def net_choices() -> list[tuple[str, str]]:
-    return [(f"{name} · {size(parameters)} parameters · {description}", name)
-            for name, description, parameters in describe_nets()]
+    return [(f"{name} · {size(parameters)} parameters", name) for name, _, parameters in describe_nets()]
 
 
 def size(count: int) -> str:
@@ -184,6 +189,7 @@ def build_train_tab(lab: Lab) -> TrainTab:
         with gr.Row():
             with gr.Column(scale=2, min_width=360):
                 net = gr.Dropdown(net_choices(), value=defaults.model, label="Net")
+                about = gr.Markdown(NETS[defaults.model].description, elem_classes="net-about")
                 with gr.Row():
                     epochs = gr.Number(defaults.epochs, label="Epochs", precision=0, minimum=1, maximum=1000)
                     batch_size = gr.Number(defaults.batch_size, label="Batch size", precision=0, minimum=1,
@@ -226,14 +232,14 @@ def build_train_tab(lab: Lab) -> TrainTab:
 
     def fill_preset(name: str):
         config = preset(name)
-        return config.epochs, config.batch_size, config.lr, config.optimizer, config.augment
+        return NETS[name].description, config.epochs, config.batch_size, config.lr, config.optimizer, config.augment
 
     def compare(keys: list[str]):
         """Loss and accuracy curves of the chosen runs on one chart: checkpoint paths, or 'running'."""
         found = lab.runs()
         return render(lambda: runs_figure([found[key] for key in keys if key in found]))
 
-    net.input(fill_preset, net, [epochs, batch_size, lr, optimizer, augment], api_visibility="private")
+    net.input(fill_preset, net, [about, epochs, batch_size, lr, optimizer, augment], api_visibility="private")
     train.click(start, [net, epochs, batch_size, lr, optimizer, augment, seed], status, api_name="train")
     stop.click(halt, None, status, api_name="stop", concurrency_limit=None)
     runs.change(compare, runs, compared, api_name="compare_runs", show_progress="hidden")
@@ -297,7 +303,7 @@ def build_classify_tab(lab: Lab) -> None:
             with gr.Column():
                 picture = pass_files_through(gr.Image(
                     type="filepath", sources=["upload", "webcam", "clipboard"], height=360, elem_id="picture",
-                    label="Your picture: drop, paste, upload or take one with the webcam"))
+                    label="Your picture"))
                 sample = gr.Button("Random test picture")
                 truth = gr.Textbox(show_label=False, interactive=False, container=False, placeholder=" ",
                                    elem_classes=["big", "quiet"])
@@ -352,7 +358,7 @@ def build_evaluate_tab(lab: Lab) -> None:
         lines = [f"Test accuracy {result.accuracy:.1%}: {right:,} of {len(data.test):,} pictures right "
                  f"({checkpoint.meta['model']}, {checkpoint.path.name})"]
         if pairs:
-            lines.append("Most confused: " + "; ".join(f"{t} taken for {p} {n:,} times" for t, p, n in pairs))
+            lines.append("Most confused: " + "; ".join(f"{t} taken for {p} ({n:,}×)" for t, p, n in pairs))
         return (result.accuracy, "\n".join(lines),
                 render(lambda: per_class_figure(result.per_class, data.classes)),
                 render(lambda: confusion_figure(result.confusion, data.classes)))

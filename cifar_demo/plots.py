@@ -41,9 +41,12 @@ def accuracy_figure(history: dict, title: str = "Test accuracy") -> Figure:
         x = [e["epoch"] for e in epochs]
         y = [100 * e["test_accuracy"] for e in epochs]
         ax.plot(x, y, "o-", color="#8250df", linewidth=2.5, markersize=8)
-        for xi, yi in zip(x, y):
-            ax.annotate(f"{yi:.1f}%", (xi, yi), textcoords="offset points", xytext=(0, 10), ha="center")
-        ax.set_xlim(0, max(x) + 0.5)
+        best = max(range(len(y)), key=y.__getitem__)  # two labels only, the latest and the best: no overprint
+        for i in sorted({best, len(y) - 1}):
+            below = y[i] > 88  # near the top the label goes under the point, clear of the title
+            ax.annotate(f"{y[i]:.1f}%", (x[i], y[i]), textcoords="offset points", xytext=(0, -22 if below else 10),
+                        ha="center", fontsize=15, fontweight="bold" if i == len(y) - 1 else "normal")
+        ax.set_xlim(0, max(x) * 1.05 + 0.1)
     ax.set_ylim(0, 100)
     ax.set(title=title, xlabel="epoch", ylabel="accuracy (%)")
     ax.grid(alpha=0.3)
@@ -59,7 +62,8 @@ def per_class_figure(per_class: list[float], classes: list[str], title: str = "A
     bars = ax.bar(classes, values, color=colors)
     ax.bar_label(bars, labels=[f"{v:.0f}%" for v in values], padding=3, fontsize=13)
     ax.axhline(chance, color="gray", linestyle="--", linewidth=1.5)
-    ax.text(len(classes) - 0.5, chance + 1.5, f"chance {chance:.0f}%", ha="right", color="gray", fontsize=12)
+    ax.text(1.005, chance, f"chance\n{chance:.0f}%", transform=ax.get_yaxis_transform(), ha="left", va="center",
+            color="gray", fontsize=12)  # beside the plot, never on a bar
     ax.set_ylim(0, 110)
     ax.set(title=title, ylabel="accuracy (%)")
     ax.tick_params(axis="x", labelrotation=30 if len(classes) > 6 else 0)
@@ -69,7 +73,7 @@ def per_class_figure(per_class: list[float], classes: list[str], title: str = "A
 def confusion_figure(confusion: torch.Tensor, classes: list[str]) -> Figure:
     """Counts of true class (rows) against predicted class (columns); the diagonal is what went right."""
     matrix = confusion.numpy() if isinstance(confusion, torch.Tensor) else np.asarray(confusion)
-    size = max(6, 0.75 * len(classes) + 2)
+    size = max(6, 0.9 * len(classes) + 2)
     fig, ax = plt.subplots(figsize=(size + 1, size), layout="constrained")
     image = ax.imshow(matrix, cmap="Blues")
     fig.colorbar(image, ax=ax, shrink=0.8)
@@ -81,7 +85,7 @@ def confusion_figure(confusion: torch.Tensor, classes: list[str]) -> Figure:
     threshold = matrix.max() / 2 if matrix.size else 0
     if len(classes) <= 12:
         for (i, j), count in np.ndenumerate(matrix):
-            ax.text(j, i, str(count), ha="center", va="center", fontsize=10,
+            ax.text(j, i, str(count), ha="center", va="center", fontsize=15 if len(classes) <= 10 else 11,
                     color="white" if count > threshold else "black")
     return fig
 

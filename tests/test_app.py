@@ -283,6 +283,13 @@ def test_status_line_reads_like_the_issue_says():
     assert status_line(status) == "epoch 3/10 · step 1,200/3,910 · 4,321 img/s · ETA 1:20 · best 71.2%"
     loading = {**status, "message": "loading data", "progress": {"step": 0}}
     assert status_line(loading) == "r: loading data…"
+    finished = {**status, "state": "finished", "result": {"test_accuracy": 0.579}, "checkpoint": "/x/runs/lenet-1.pt"}
+    assert status_line(finished, "/x/runs/lenet-1.pt") == (
+        "Finished · test accuracy 57.9% · saved as lenet-1.pt · now the active model in every tab")
+    assert status_line({**finished, "state": "stopped"}, "/x/fastnet.pt") == (
+        "Stopped · test accuracy 57.9% · saved as lenet-1.pt")
+    early = {**finished, "state": "stopped", "checkpoint": None, "message": "stopped before the first step"}
+    assert status_line(early) == "Stopped before the first step"
 
 
 def test_auth_parsing():

@@ -281,6 +281,6 @@ def test_a_reloaded_page_follows_the_running_job_and_stop_stops_it(page, served)
     snap(page, "train-reloaded")
 
     page.get_by_role("button", name="Stop", exact=True).click()
-    expect(status).to_have_value(re.compile(r"^Stopped: test accuracy"))
+    expect(status).to_have_value(re.compile(r"^Stopped · test accuracy"))
     assert served.lab.status()["state"] == "stopped"
     snap(page, "train-stopped")
