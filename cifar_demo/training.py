@@ -235,6 +235,7 @@ class TrainingJob:
         step, smooth, self._started = 0, None, time.perf_counter()
         self._eval_seconds, self._first_step_seconds = 0.0, None
         window_loss, window_steps, window_images, window_start = torch.zeros((), device=device), 0, 0, time.perf_counter()
+        window_eval = 0.0  # self._eval_seconds when the window opened
         for epoch in range(config.epochs):
             model.train()
             for images, labels in train_batches(train_images, config.batch_size, data.mean, data.std,
@@ -262,9 +263,11 @@ class TrainingJob:
                             f"Training diverged: the loss became {mean_loss} at step {step:,} (epoch {epoch + 1}). "
                             f"The learning rate {config.lr:g} is too high for this net; try {config.lr / 10:g}. "
                             "Nothing was saved.")
-                    smooth = mean_loss if smooth is None else 0.9 * smooth + 0.1 * mean_loss
+                    # each point already averages up to 25 steps: a light touch keeps the curve on the raw one
+                    smooth = mean_loss if smooth is None else 0.6 * smooth + 0.4 * mean_loss
                     now = time.perf_counter()
-                    speed = window_images / max(now - window_start, 1e-9)
+                    training_time = now - window_start - (self._eval_seconds - window_eval)  # test passes left out
+                    speed = window_images / max(training_time, 1e-9)
                     elapsed = now - self._started
                     with self._lock:
                         self.history.steps.append({
@@ -274,7 +277,7 @@ class TrainingJob:
                                              images_per_second=speed, elapsed_seconds=elapsed,
                                              eta_seconds=elapsed / step * (total_steps - step))
                     window_loss.zero_()
-                    window_steps, window_images, window_start = 0, 0, now
+                    window_steps, window_images, window_start, window_eval = 0, 0, now, self._eval_seconds
                     self.on_event("step", self)
                 if (step - epoch * steps_per_epoch) % eval_every == 0 and step % steps_per_epoch:
                     self._evaluate(step / steps_per_epoch, stoppable=True)  # a point inside the epoch
