@@ -183,7 +183,7 @@ class TrainTab:
     runs: gr.CheckboxGroup
 
 
-def build_train_tab(lab: Lab) -> TrainTab:
+def build_train_tab(lab: Lab, page: gr.Blocks) -> TrainTab:
     defaults = preset(classroom_net(lab))
     with gr.Tab("Train"):
         with gr.Row():
@@ -239,7 +239,18 @@ def build_train_tab(lab: Lab) -> TrainTab:
         found = lab.runs()
         return render(lambda: runs_figure([found[key] for key in keys if key in found]))
 
+    def running_settings():
+        """A page opened during a run shows that run's settings, not the preset's."""
+        status = lab.status()
+        if status["state"] != "running":
+            return [gr.skip()] * 8
+        c = status["config"]
+        return (c["model"], NETS[c["model"]].description, c["epochs"], c["batch_size"], c["lr"], c["optimizer"],
+                c["augment"], c["seed"])
+
     net.input(fill_preset, net, [about, epochs, batch_size, lr, optimizer, augment], api_visibility="private")
+    page.load(running_settings, None, [net, about, epochs, batch_size, lr, optimizer, augment, seed],
+              api_visibility="private", show_progress="hidden")
     train.click(start, [net, epochs, batch_size, lr, optimizer, augment, seed], status, api_name="train")
     stop.click(halt, None, status, api_name="stop", concurrency_limit=None)
     runs.change(compare, runs, compared, api_name="compare_runs", show_progress="hidden")
@@ -464,7 +475,7 @@ def build_app(lab: Lab) -> gr.Blocks:
             model = gr.Dropdown(lab.model_choices(), value=active_path(lab), label="Active model",
                                 scale=0, min_width=420, allow_custom_value=True)
         with gr.Tabs():
-            train = build_train_tab(lab)
+            train = build_train_tab(lab, app)
             build_browse_tab(lab)
             build_classify_tab(lab)
             build_evaluate_tab(lab)

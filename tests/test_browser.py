@@ -276,6 +276,8 @@ def test_a_reloaded_page_follows_the_running_job_and_stop_stops_it(page, served)
 
     page.reload()
     expect(status).to_have_value(running)
+    expect(page.get_by_label("Epochs", exact=True)).to_have_value("1000")  # the form shows the run, not the preset
+    expect(page.get_by_label("Batch size", exact=True)).to_have_value("1")
     drawn = loss.get_attribute("src")
     expect(loss).not_to_have_attribute("src", drawn)  # the reloaded page keeps following the run
     snap(page, "train-reloaded")
