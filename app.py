@@ -506,7 +506,7 @@ def make_refresh(lab: Lab) -> Callable:
         """Send each page only what changed since its last tick: most ticks send nothing."""
         status = lab.status()
         history, run = status["history"], status["run"]
-        runs = {key: label for key, (label, _) in lab.runs().items()}
+        runs = {key: label for key, (label, _) in lab.runs(status).items()}
         now = {"header": header_text(lab), "models": (tuple(lab.model_choices()), active_path(lab)),
                "status": status_line(status, active_path(lab)),
                "loss": (run, len(history["steps"])), "accuracy": (run, len(history["epochs"])),

@@ -199,7 +199,6 @@ def _oversized(name: str, size: int) -> Callable[[], bytes]:
 def _entries_from_archive(path: Path) -> list[_Entry]:
     """Reads images straight from the archive: nothing is unpacked to disk, so nothing can escape."""
     entries = []
-    held = 0
     if path.name.lower().endswith(".zip"):
         archive = zipfile.ZipFile(path)
         for info in archive.infolist():
@@ -213,6 +212,7 @@ def _entries_from_archive(path: Path) -> list[_Entry]:
                         else lambda info=info: archive.read(info))  # zipfile never inflates past file_size
                 entries.append(_Entry(*where, info.filename, read))
         return entries
+    held = 0  # bytes of pictures read so far
     with tarfile.open(path) as archive:  # stream once, keep bytes: random access into .tar.gz is slow
         for info in archive:
             member = safe_member_name(info.name)

@@ -64,3 +64,9 @@ def autocast(device: torch.device):
 def use_all_cores() -> None:
     """One intra-op thread per core: more threads than cores only adds contention."""
     torch.set_num_threads(max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
+
+
+def synchronize(device: torch.device) -> None:
+    """Waits for the work queued on a GPU, so that a clock read next measures it."""
+    if device.type != "cpu":
+        torch.accelerator.synchronize(device)

@@ -147,13 +147,14 @@ class Lab:
             except CheckpointError as error:
                 self.notice = str(error)
 
-    def runs(self) -> dict[str, tuple[str, dict]]:
-        """Every run with a recorded history, by key (a checkpoint path, or RUNNING): its legend label and history."""
+    def runs(self, status: dict | None = None) -> dict[str, tuple[str, dict]]:
+        """Every run with a recorded history, by key (a checkpoint path, or RUNNING): its legend label and history.
+        A caller holding a fresh status() passes it, sparing a second copy of the job's history."""
         with self._lock:
             found = {path: (run_label(c.meta["model"], c.meta.get("epochs_done", 0), c.meta.get("test_accuracy")),
                             c.meta["history"])
                      for path, c in self.models.items() if c.meta.get("history", {}).get("steps")}
-        status = self.status()
+        status = status or self.status()
         if status["state"] == "running" and status["history"]["steps"]:
             found[RUNNING] = (f"{status['config']['model']} · training now", status["history"])
         return found

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from .data import Dataset, DataNotFoundError, ImageSet, train_batches
-from .device import autocast, pick_device, seed_everything
+from .device import autocast, pick_device, seed_everything, synchronize
 from .evaluation import evaluate
 from .models import NETS, create_model
 
@@ -336,12 +336,6 @@ class TrainingJob:
             "data_source": data.source, "run": self.run_name, **self.notes,
         }
 
-
-
-def synchronize(device: torch.device) -> None:
-    """Waits for the work queued on a GPU, so that a clock read next measures it."""
-    if device.type != "cpu":
-        torch.accelerator.synchronize(device)
 
 
 def _is_compile_failure(error: Exception) -> bool:

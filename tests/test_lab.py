@@ -33,6 +33,7 @@ def test_runs_list_the_checkpoints_then_the_job_training_now_then_its_checkpoint
     wait_for(lambda: job.history.steps)
     label, history = lab.runs()[RUNNING]
     assert label == "lenet · training now" and history["steps"]
+    assert RUNNING in lab.runs(lab.status())  # a status the caller already holds gives the same runs
     with pytest.raises(JobRunning):
         lab.start_training(preset("lenet"))
     assert lab.stop_training()
