@@ -47,6 +47,7 @@ CSS = """
 #picture img, .fill img { width: 100%; height: 100%; object-fit: contain; }  /* a 32x32 test picture fills the box */
 .fill img { image-rendering: pixelated; }
 .net-about p { font-size: 15px; opacity: 0.75; margin: 0 4px; }
+.confidence-set { font-family: var(--font); }  /* the class names in the page's font, not the code font */
 """
 
 _figure_lock = threading.Lock()  # pyplot keeps global state: one figure at a time, whichever thread asks

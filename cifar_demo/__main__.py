@@ -166,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--weight-decay", type=float, dest="weight_decay")
     train.add_argument("--optimizer", choices=["sgd", "adam"])
     train.add_argument("--schedule", choices=["onecycle", "constant"])
+    train.add_argument("--warmup", type=float, help="share of the one-cycle's steps spent warming up")
     train.add_argument("--label-smoothing", type=float, dest="label_smoothing")
     train.add_argument("--evals-per-epoch", type=int, dest="evals_per_epoch", help="test-accuracy points per epoch")
     train.add_argument("--no-augment", action="store_true", help="no random crop or flip")

@@ -32,6 +32,8 @@ TUTORIAL_TRAIN_IMAGES = 50_000  # the tutorial's 2 epochs are over CIFAR-10's 50
 BUDGET_SAFETY = 0.95  # epochs are sized to this share of the budget: the shared machine's speed wanders
 GPU_SEEDS = 5  # seeds the GPU recipe is run with unless --seeds says otherwise
 TARGET_ACCURACY = 0.94  # the bar of the ResNet-9 speed runs on CIFAR-10 (issue 9)
+LENET_EVALS_PER_EPOCH = 20  # lenet's time to the tutorial's accuracy to a twentieth of an epoch (test passes not counted)
+LENET_SEEDS = 3  # one seed's first pass of 54.5% wanders by 0.2 epochs: the median of three is the figure quoted
 SEEDS_EVALS_PER_EPOCH = 4  # test passes an epoch in the seeds mode: the time to the target to a quarter epoch
 SEEDS_ONLY_OPTIONS = ("target_accuracy", "epochs", "batch_size", "evals_per_epoch", "compile")
 
@@ -147,20 +149,30 @@ def subset(data: Dataset, train: int | None, test: int | None, seed: int = 0) ->
     return replace(data, train=take(data.train, train), test=take(data.test, test))
 
 
-def lenet_to_tutorial_accuracy(data: Dataset, device: str) -> dict:
-    """The project's lenet with its preset, stopped at the first epoch whose test accuracy reaches the tutorial's."""
+def lenet_to_tutorial_accuracy(data: Dataset, device: str, seeds: int = LENET_SEEDS) -> dict:
+    """The project's lenet with its preset once a seed, each run stopped at its first test point at the tutorial's
+    accuracy; the time quoted is the median over the seeds."""
     def stop_when_reached(event: str, job: TrainingJob) -> None:
         if event == "epoch" and job.history.epochs[-1]["test_accuracy"] >= TUTORIAL_ACCURACY:
             job.stop()
 
-    config = preset("lenet", device=device)
-    job = finished(TrainingJob(config, data, on_event=stop_when_reached, run_name="bench-lenet").run(), "lenet training")
-    reached = first_reaching(job.history.epochs, TUTORIAL_ACCURACY)
-    last = reached or job.history.epochs[-1]
-    return {"config": asdict(config), "epochs": job.history.epochs,
-            "seconds_to_accuracy": reached["train_seconds"] if reached else None,  # like the tutorial's: no test passes
-            "seconds_to_accuracy_with_tests": reached["seconds"] if reached else None,
-            "images_per_second": len(data.train) * last["epoch"] / last["train_seconds"]}
+    runs = []
+    for seed in range(seeds):
+        config = preset("lenet", device=device, evals_per_epoch=LENET_EVALS_PER_EPOCH, seed=seed)
+        job = finished(TrainingJob(config, data, on_event=stop_when_reached, run_name=f"bench-lenet-seed{seed}").run(),
+                       f"lenet training, seed {seed}")
+        run = seed_figures(seed, job.history.epochs, job.result, TUTORIAL_ACCURACY)
+        last = job.history.epochs[-1]  # the point that reached the accuracy, or the end of the run
+        run["images_per_second"] = len(data.train) * last["epoch"] / last["train_seconds"]
+        runs.append(run)
+        at = f" at epoch {run['epochs_to_target']:.2f}" if run["epochs_to_target"] is not None else ""
+        _say(f"  seed {seed}: {_seconds(run['seconds_to_target'])}{at} ({run['images_per_second']:,.0f} images/s)")
+    recipe = asdict(config)
+    del recipe["seed"]
+    return {"config": recipe, "runs": runs, "seeds_reaching": sum(run["seconds_to_target"] is not None for run in runs),
+            "seconds_to_accuracy": median_time([run["seconds_to_target"] for run in runs]),
+            "seconds_to_accuracy_with_tests": median_time([run["wall_seconds_to_target"] for run in runs]),
+            "images_per_second": statistics.median(run["images_per_second"] for run in runs)}
 
 
 def measured_epoch_seconds(model: str, data: Dataset, settings: BenchSettings, device: str) -> float:
@@ -224,14 +236,19 @@ def seed_figures(seed: int, epochs: list[dict], result: dict, target: float) -> 
 
 
 def seeds_summary(runs: list[dict]) -> dict:
-    """Mean and min accuracy over the seeds, and the median time to the target; a seed that never reached it
-    counts as the slowest, so the median is None when half the seeds or more missed it."""
+    """Mean and min accuracy over the seeds, and the median time to the target: None when half the seeds or
+    more missed it."""
     accuracies = [run["test_accuracy"] for run in runs]
-    times = [math.inf if run["seconds_to_target"] is None else run["seconds_to_target"] for run in runs]
-    median = statistics.median(times)
+    times = [run["seconds_to_target"] for run in runs]
     return {"mean_accuracy": statistics.fmean(accuracies), "min_accuracy": min(accuracies),
-            "max_accuracy": max(accuracies), "seeds_reaching_target": sum(t < math.inf for t in times),
-            "median_seconds_to_target": median if median < math.inf else None}
+            "max_accuracy": max(accuracies), "seeds_reaching_target": sum(t is not None for t in times),
+            "median_seconds_to_target": median_time(times)}
+
+
+def median_time(times: list[float | None]) -> float | None:
+    """The median of the runs' times, a run that never reached the target (None) counting as the slowest."""
+    median = statistics.median(math.inf if t is None else t for t in times)
+    return median if median < math.inf else None
 
 
 def seeds_benchmark(args, device: torch.device) -> dict:
@@ -292,13 +309,16 @@ def columns(rows: list[tuple[str, ...]]) -> list[str]:
 
 def report_table(result: dict) -> str:
     """The figures side by side, for a person; the JSON line carries the same numbers for a program."""
-    m = result["machine"]
+    m, seeds = result["machine"], len(result["lenet_runs"])
+    lenet_time = (f"{_seconds(result['lenet_seconds_to_tutorial_accuracy'])} (median of {seeds} seeds; "
+                  f"{_seconds(result['lenet_seconds_to_tutorial_accuracy_with_tests'])} with the test passes)"
+                  if result["lenet_seconds_to_tutorial_accuracy"] is not None
+                  else f"not reached ({result['lenet_seeds_reaching_accuracy']}/{seeds} seeds reached it)")
     rows = [
         ("", "tutorial pipeline", "project lenet"),
         ("images/s (training)", f"{result['tutorial_images_per_second']:,.1f}", f"{result['lenet_images_per_second']:,.0f}"),
         (f"time to {TUTORIAL_ACCURACY:.1%} test accuracy", _seconds(result["tutorial_seconds_to_accuracy"]) + " (2 epochs)",
-         _seconds(result["lenet_seconds_to_tutorial_accuracy"])
-         + f" ({_seconds(result['lenet_seconds_to_tutorial_accuracy_with_tests'])} with its test passes)"),
+         lenet_time),
         ("speed-up", "1x", f"{result['speedup_to_tutorial_accuracy']:,.1f}x" if result["speedup_to_tutorial_accuracy"] else "-"),
     ]
     lines = columns(rows)
@@ -375,9 +395,8 @@ def tutorial_comparison(args) -> dict:
     tutorial_seconds = TUTORIAL_EPOCHS * TUTORIAL_TRAIN_IMAGES / tutorial_rate
     _say(f"  {tutorial_rate:,.1f} images/s: 2 epochs would take {tutorial_seconds:,.0f} s")
 
-    _say(f"project lenet until {TUTORIAL_ACCURACY:.1%} test accuracy")
+    _say(f"project lenet until {TUTORIAL_ACCURACY:.1%} test accuracy, seeds 0 to {LENET_SEEDS - 1}")
     lenet = lenet_to_tutorial_accuracy(data, args.device)
-    _say(f"  {_seconds(lenet['seconds_to_accuracy'])} ({lenet['images_per_second']:,.0f} images/s)")
 
     _say(f"CPU preset within {settings.budget_minutes:g} minutes")
     best = preset_within_budget(data, settings, args.device)
@@ -389,7 +408,8 @@ def tutorial_comparison(args) -> dict:
         "lenet_seconds_to_tutorial_accuracy": seconds_to,
         "lenet_seconds_to_tutorial_accuracy_with_tests": lenet["seconds_to_accuracy_with_tests"],
         "speedup_to_tutorial_accuracy": tutorial_seconds / seconds_to if seconds_to else None,
-        "lenet_epochs": lenet["epochs"],
+        "lenet_seeds_reaching_accuracy": lenet["seeds_reaching"],
+        "lenet_runs": lenet["runs"],
         "lenet_config": lenet["config"],
         "preset": best["model"],
         "preset_config": best["config"],

@@ -323,9 +323,10 @@ def _cached(path: Path, decode: Callable[[], Dataset], progress: Progress) -> Da
 
 def normalize(images: torch.Tensor, mean, std) -> torch.Tensor:
     """uint8 (N, 3, H, W) to float, scaled to zero mean and unit variance per channel, in channels_last layout."""
-    mean_t = torch.tensor(mean, device=images.device).view(1, -1, 1, 1)
-    std_t = torch.tensor(std, device=images.device).view(1, -1, 1, 1)
-    return images.float().contiguous(memory_format=torch.channels_last).div_(255).sub_(mean_t).div_(std_t)
+    scale = torch.tensor([1 / (255 * s) for s in std], device=images.device).view(1, -1, 1, 1)
+    shift = torch.tensor([-m / s for m, s in zip(mean, std)], device=images.device).view(1, -1, 1, 1)
+    # (x / 255 - mean) / std as one multiply-add: half the passes over the batch of three in-place steps
+    return torch.addcmul(shift, images.float().contiguous(memory_format=torch.channels_last), scale)
 
 
 def random_crop_flip(images: torch.Tensor, generator: torch.Generator, pad: int = 4) -> torch.Tensor:

@@ -30,6 +30,7 @@ class TrainConfig:
     weight_decay: float = 5e-4
     optimizer: str = "sgd"          # "sgd" (with momentum, Nesterov) or "adam"
     schedule: str = "onecycle"      # "onecycle" (linear warm-up then linear decay) or "constant"
+    warmup: float = 0.2             # share of the one-cycle's steps spent warming up
     label_smoothing: float = 0.0
     augment: bool = True
     test_time_flip: bool = False    # average the logits of each test picture and its mirror image
@@ -54,6 +55,8 @@ class TrainConfig:
             problems.append("optimizer must be 'sgd' or 'adam'")
         if self.schedule not in ("onecycle", "constant"):
             problems.append("schedule must be 'onecycle' or 'constant'")
+        if not 0 <= self.warmup < 1:
+            problems.append("warm-up must be in [0, 1)")
         if not 0 <= self.label_smoothing < 1:
             problems.append("label smoothing must be in [0, 1)")
         if not isinstance(self.compile, bool):
@@ -64,9 +67,10 @@ class TrainConfig:
 
 # Recipes that work out of the box, per net and device type. The CPU ones are tuned for a 2-core laptop.
 PRESETS: dict[str, dict] = {
-    # lenet: Adam at batch 64 passes the tutorial's 54.5% after about 1.25 epochs; 4 accuracy points an epoch
-    "lenet": dict(batch_size=64, lr=0.003, optimizer="adam", weight_decay=5e-4, augment=False, epochs=2,
-                  evals_per_epoch=4),
+    # lenet: Adam with a short warm-up and label smoothing passes the tutorial's 54.5% after 1.1-1.3 epochs;
+    # batch 128 runs 1.3x the images/s of batch 64 here at the same accuracy per epoch
+    "lenet": dict(batch_size=128, lr=0.008, optimizer="adam", weight_decay=5e-4, label_smoothing=0.1, warmup=0.05,
+                  augment=False, epochs=2, evals_per_epoch=4),
     "smallcnn": dict(batch_size=64, lr=0.02, weight_decay=5e-4, augment=False, epochs=2),
     "fastnet": dict(batch_size=256, lr=0.2, weight_decay=5e-4, label_smoothing=0.2, augment=True,
                     test_time_flip=True, epochs=8),
@@ -89,15 +93,17 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimiz
     no_decay = [p for p in model.parameters() if p.ndim <= 1]  # BatchNorm and biases: decay only hurts them
     groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
     if config.optimizer == "adam":
-        return torch.optim.AdamW(groups, lr=config.lr)
+        # fused: one kernel updates every tensor; 1.2x the images/s of a small net like lenet on the CPU
+        fused = next(model.parameters()).device.type in ("cpu", "cuda")
+        return torch.optim.AdamW(groups, lr=config.lr, fused=fused)
     return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum, nesterov=config.momentum > 0)
 
 
 def lr_factor(config: TrainConfig, step: int, total_steps: int) -> float:
-    """One-cycle: warm up over the first fifth, then decay linearly to zero (Smith; Page's ResNet-9)."""
+    """One-cycle: warm up linearly, then decay linearly to zero (Smith; Page's ResNet-9)."""
     if config.schedule == "constant":
         return 1.0
-    warmup = max(1, total_steps // 5)
+    warmup = max(1, int(total_steps * config.warmup))
     if step < warmup:
         return (step + 1) / warmup
     return max(0.0, (total_steps - step) / max(1, total_steps - warmup))

@@ -150,4 +150,4 @@ def test_crop_and_flip_move_whole_pictures():
 def test_normalize_uses_the_given_statistics():
     images = torch.full((2, 3, 4, 4), 255, dtype=torch.uint8)
     out = normalize(images, (0.5, 0.5, 0.5), (0.25, 0.5, 1.0))
-    assert out[0, :, 0, 0].tolist() == [2.0, 1.0, 0.5]
+    assert torch.allclose(out[0, :, 0, 0], torch.tensor([2.0, 1.0, 0.5]))

@@ -23,6 +23,27 @@ def test_lenet_is_the_tutorials_net():
     assert [(l.in_features, l.out_features) for l in linears] == [(400, 120), (120, 84), (84, 10)]
 
 
+
+def test_lenet_computes_the_tutorials_function_and_gradients():
+    """Pooling before the ReLU is a speed-up only: outputs and weight gradients match the tutorial's order."""
+    torch.manual_seed(0)
+    model, x = create_model("lenet"), torch.randn(8, 3, 32, 32)
+
+    def tutorial_forward(x):  # the tutorial's forward, written out: relu, then pool
+        x = model.pool(torch.relu(model.conv1(x)))
+        x = model.pool(torch.relu(model.conv2(x)))
+        x = torch.relu(model.fc1(torch.flatten(x, 1)))
+        return model.fc3(torch.relu(model.fc2(x)))
+
+    grads = []
+    for forward in (model, tutorial_forward):
+        model.zero_grad()
+        out = forward(x)
+        out.square().sum().backward()
+        grads.append((out.detach(), [p.grad.clone() for p in model.parameters()]))
+    assert torch.allclose(grads[0][0], grads[1][0], atol=1e-6)
+    assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(grads[0][1], grads[1][1]))
+
 def test_smallcnn_follows_the_seed_notes():
     linears = [m for m in create_model("smallcnn").modules() if isinstance(m, torch.nn.Linear)]
     assert [(l.in_features, l.out_features) for l in linears] == [(1024, 64), (64, 32), (32, 10)]

@@ -134,6 +134,8 @@ def test_bad_settings_are_refused_before_anything_runs():
         TrainingJob(TrainConfig(epochs=0), data=None)
     with pytest.raises(ValueError, match="optimizer"):
         TrainingJob(TrainConfig(optimizer="rmsprop"), data=None)
+    with pytest.raises(ValueError, match="warm-up"):
+        TrainingJob(TrainConfig(warmup=1.0), data=None)
 
 
 def test_one_cycle_warms_up_then_decays_to_zero():
@@ -144,6 +146,12 @@ def test_one_cycle_warms_up_then_decays_to_zero():
     assert factors[:peak] == sorted(factors[:peak]) and factors[peak:] == sorted(factors[peak:], reverse=True)
     assert factors[-1] < 0.05
     assert lr_factor(TrainConfig(schedule="constant"), 50, 100) == 1.0
+
+
+@pytest.mark.parametrize("warmup, peak_step", [(0.2, 19), (0.05, 4)])
+def test_the_warm_up_share_sets_where_the_learning_rate_peaks(warmup, peak_step):
+    factors = [lr_factor(TrainConfig(warmup=warmup), step, 100) for step in range(100)]
+    assert factors.index(max(factors)) == peak_step
 
 
 def test_adam_and_augmentation_off_also_train(tiny_data):
