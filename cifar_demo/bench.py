@@ -324,7 +324,7 @@ def report_table(result: dict) -> str:
     lines = columns(rows)
     lines += [
         f"CPU preset '{result['preset']}' within {result['preset_budget_minutes']:g} min: "
-        f"{result['preset_test_accuracy']:.1%} test accuracy after {result['preset_epochs_done']:g} epochs "
+        f"{result['preset_test_accuracy']:.1%} test accuracy after {result['preset_epochs_done']:.3g} epochs "
         f"in {result['preset_training_seconds']:,.1f} s ({result['preset_images_per_second']:,.0f} images/s)"
         + (", stopped at the budget" if result["preset_stopped_at_budget"] else ""),
         f"data set load from the cache: {result['cached_load_seconds']:.2f} s; peak memory (RSS): {result['peak_rss_mb']:,.0f} MB",
