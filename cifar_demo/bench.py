@@ -167,10 +167,9 @@ def lenet_to_tutorial_accuracy(data: Dataset, device: str, seeds: int = LENET_SE
         runs.append(run)
         at = f" at epoch {run['epochs_to_target']:.2f}" if run["epochs_to_target"] is not None else ""
         _say(f"  seed {seed}: {_seconds(run['seconds_to_target'])}{at} ({run['images_per_second']:,.0f} images/s)")
-    recipe = asdict(config)
-    del recipe["seed"]
-    return {"config": recipe, "runs": runs, "seeds_reaching": sum(run["seconds_to_target"] is not None for run in runs),
-            "seconds_to_accuracy": median_time([run["seconds_to_target"] for run in runs]),
+    summary = seeds_summary(runs)
+    return {"config": recipe(config), "runs": runs, "seeds_reaching": summary["seeds_reaching_target"],
+            "seconds_to_accuracy": summary["median_seconds_to_target"],
             "seconds_to_accuracy_with_tests": median_time([run["wall_seconds_to_target"] for run in runs]),
             "images_per_second": statistics.median(run["images_per_second"] for run in runs)}
 
@@ -224,6 +223,13 @@ def seed_configs(args, device: torch.device) -> list[TrainConfig]:
     return configs
 
 
+def recipe(config: TrainConfig) -> dict:
+    """A run's settings without its seed: what every seed's run shares."""
+    settings = asdict(config)
+    del settings["seed"]
+    return settings
+
+
 def seed_figures(seed: int, epochs: list[dict], result: dict, target: float) -> dict:
     """One seed's figures from its run: final accuracy and when the accuracy first reached the target."""
     reached = first_reaching(epochs, target)
@@ -270,9 +276,7 @@ def seeds_benchmark(args, device: torch.device) -> dict:
         runs.append(seed_figures(config.seed, job.history.epochs, job.result, target))
         _say(f"  {job.result['test_accuracy']:.2%} test accuracy; "
              f"time to {target:.1%}: {_seconds(runs[-1]['seconds_to_target'])}")
-    recipe = asdict(configs[0])
-    del recipe["seed"]
-    result = {"model": recipe["model"], "config": recipe, "target_accuracy": target,
+    result = {"model": configs[0].model, "config": recipe(configs[0]), "target_accuracy": target,
               "seeds": runs, **seeds_summary(runs), "train_images": len(data.train), "test_images": len(data.test),
               "peak_rss_mb": peak_rss_mb(), "machine": machine(device), "quick": bool(args.quick)}
     _say("\n" + seeds_table(result))

@@ -23,7 +23,6 @@ def test_lenet_is_the_tutorials_net():
     assert [(l.in_features, l.out_features) for l in linears] == [(400, 120), (120, 84), (84, 10)]
 
 
-
 def test_lenet_computes_the_tutorials_function_and_gradients():
     """Pooling before the ReLU is a speed-up only: outputs and weight gradients match the tutorial's order."""
     torch.manual_seed(0)
@@ -43,6 +42,7 @@ def test_lenet_computes_the_tutorials_function_and_gradients():
         grads.append((out.detach(), [p.grad.clone() for p in model.parameters()]))
     assert torch.allclose(grads[0][0], grads[1][0], atol=1e-6)
     assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(grads[0][1], grads[1][1]))
+
 
 def test_smallcnn_follows_the_seed_notes():
     linears = [m for m in create_model("smallcnn").modules() if isinstance(m, torch.nn.Linear)]
