@@ -5,7 +5,9 @@ UI wiring only: every piece of machine learning goes through `cifar_demo.lab.Lab
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
+import logging
 import os
 import random
 import sys
@@ -20,16 +22,25 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no telemetry: set 
 
 import gradio as gr
 import matplotlib.pyplot as plt
+import torch
+from fastapi.exceptions import RequestValidationError
+from gradio.route_utils import FnIndexInferError
+from gradio.utils import get_upload_folder
 from matplotlib.figure import Figure
+from PIL import Image
+from starlette.middleware import Middleware
 
 from cifar_demo import explain
 from cifar_demo.evaluation import most_confused_pairs
 from cifar_demo.images import MAX_UPLOAD_BYTES, ImageError
-from cifar_demo.inference import enlarge
+from cifar_demo.inference import Prediction, enlarge
 from cifar_demo.lab import DataNotFoundError, JobRunning, Lab, NoModel
 from cifar_demo.models import NETS, describe_nets
 from cifar_demo.plots import (accuracy_figure, confusion_figure, figure_to_image, loss_figure, per_class_figure,
                               runs_figure)
+from cifar_demo.serving import (AnswerPictures, BodyLimit, quote, refused, short_refusal, slow_failed_logins,
+                                uploaded_file)
+from cifar_demo.trainer import server_threads, usable_cores
 from cifar_demo.training import default_model_for, preset
 
 INTRO = ("### Teach a small neural network to recognise ten kinds of pictures, watch it learn, "
@@ -53,10 +64,25 @@ CSS = """
 _figure_lock = threading.Lock()  # pyplot keeps global state: one figure at a time, whichever thread asks
 
 
-def render(make_figure: Callable[[], Figure]):
-    """A matplotlib chart as a PIL image, drawn under the figure lock."""
+def render(make_figure: Callable[[], Figure]) -> str:
+    """A matplotlib chart as a picture file, drawn under the figure lock."""
     with _figure_lock:
-        return figure_to_image(make_figure())
+        return as_file(figure_to_image(make_figure()))
+
+
+@functools.cache
+def answer_pictures() -> AnswerPictures:
+    return AnswerPictures(tempfile.mkdtemp(prefix="cifar-demo-answers-"))
+
+
+def as_file(picture: Image.Image) -> str:
+    """Every picture an answer carries leaves as a file of its own, which no other request rewrites."""
+    return answer_pictures().save(picture)
+
+
+def refusal(where: str, error: Exception | str, title: str = "Error") -> gr.Error:
+    """An expected refusal: the caller reads the message, the log gets one line, without a traceback."""
+    return gr.Error(refused(where, str(error)), title=title, print_exception=False)
 
 
 class SharedChart:
@@ -138,10 +164,6 @@ def escape_markdown(text: str) -> str:
     return text
 
 
-def active_path(lab: Lab) -> str | None:
-    return str(lab.active.path) if lab.active else None
-
-
 def net_choices() -> list[tuple[str, str]]:
     return [(f"{name} · {size(parameters)} parameters", name) for name, _, parameters in describe_nets()]
 
@@ -159,18 +181,38 @@ def classroom_net(lab: Lab) -> str:
 # ---------------------------------------------------------------- the picture input
 
 
-def pass_files_through(image: gr.Image) -> gr.Image:
-    """Hand uploads to the core untouched, so its checks say what is wrong with a file (gr.Image alone fails on a
-    non-image with a bare PIL error). Set on the instance: subclassing gr.Image makes gradio write app.pyi here."""
+def uploads_only(image: gr.Image) -> gr.Image:
+    """Hand the core uploaded files untouched, so its checks say what is wrong with a file (gr.Image alone fails on
+    a non-image with a bare PIL error). A path that did not come through an upload (a raw API call can name any
+    server file) becomes the refusal a broken upload gets. Set on the instance: a subclass makes gradio write app.pyi."""
     standard = image.preprocess
 
-    def preprocess(payload):
-        if payload is not None and payload.path and not (payload.url or "").startswith("data:"):
-            return str(payload.path)
-        return standard(payload)
+    def preprocess(payload) -> str | ImageError | None:
+        if payload is None:
+            return None
+        try:
+            path = standard(payload) if (payload.url or "").startswith("data:") else payload.path  # data: to a file
+            return uploaded_file(path, get_upload_folder())
+        except Exception as error:  # ImageError, or whatever a malformed data URL makes gradio raise
+            return error if isinstance(error, ImageError) else ImageError("The picture could not be decoded.")
 
     image.preprocess = preprocess
     return image
+
+
+def refuse_quietly(app: gr.Blocks) -> None:
+    """What gradio itself refuses (a wrong type, a value not among the choices, too few arguments) answers with a
+    short message and one line of log: gradio's own words quote the whole input, with a traceback each time."""
+    standard = app.preprocess_data
+
+    async def preprocess_data(block_fn, inputs, state, explicit_call=False):
+        try:
+            return await standard(block_fn, inputs, state, explicit_call)
+        except Exception as error:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise refusal(block_fn.api_name or block_fn.name, f"The request was refused: {quote(reason)}") from None
+
+    app.preprocess_data = preprocess_data
 
 
 # ---------------------------------------------------------------- tabs
@@ -182,6 +224,7 @@ class TrainTab:
     loss: gr.Image
     accuracy: gr.Image
     runs: gr.CheckboxGroup
+    compare: Callable[[list[str]], str]  # the checkbox's choices are a page's own: the API's /compare_runs takes any
 
 
 def build_train_tab(lab: Lab, page: gr.Blocks) -> TrainTab:
@@ -217,12 +260,12 @@ def build_train_tab(lab: Lab, page: gr.Blocks) -> TrainTab:
 
     def start(net: str, epochs: int, batch_size: int, lr: float, optimizer: str, augment: bool, seed: int) -> str:
         """Start training in the background and return at once; follow it with /status, end it with /stop."""
-        config = preset(net, epochs=int(epochs), batch_size=int(batch_size), lr=float(lr), optimizer=optimizer,
-                        augment=bool(augment), seed=int(seed))
-        try:
+        try:  # the settings go in as they came: validate() names what is wrong with any of them, whatever its type
+            config = preset(net, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, augment=augment,
+                            seed=seed)
             lab.start_training(config)
         except (JobRunning, ValueError) as error:
-            raise gr.Error(str(error), title="Training not started") from None
+            raise refusal("train", error, title="Training not started") from None
         return status_line(lab.status())
 
     def halt() -> str:
@@ -235,8 +278,10 @@ def build_train_tab(lab: Lab, page: gr.Blocks) -> TrainTab:
         config = preset(name)
         return NETS[name].description, config.epochs, config.batch_size, config.lr, config.optimizer, config.augment
 
-    def compare(keys: list[str]):
-        """Loss and accuracy curves of the chosen runs on one chart: checkpoint paths, or 'running'."""
+    def compare(keys: list[str]) -> str:
+        """Loss and accuracy curves of the chosen runs on one chart: checkpoint names from /models, or 'running'."""
+        if not isinstance(keys, list) or not all(isinstance(key, str) for key in keys):
+            raise refusal("compare_runs", "Give a list of checkpoint names from /models, or 'running'.")
         found = lab.runs()
         return render(lambda: runs_figure([found[key] for key in keys if key in found]))
 
@@ -254,8 +299,8 @@ def build_train_tab(lab: Lab, page: gr.Blocks) -> TrainTab:
               api_visibility="private", show_progress="hidden")
     train.click(start, [net, epochs, batch_size, lr, optimizer, augment, seed], status, api_name="train")
     stop.click(halt, None, status, api_name="stop", concurrency_limit=None)
-    runs.change(compare, runs, compared, api_name="compare_runs", show_progress="hidden")
-    return TrainTab(status, loss, accuracy, runs)
+    runs.change(compare, runs, compared, api_visibility="private", show_progress="hidden")
+    return TrainTab(status, loss, accuracy, runs, compare)
 
 
 def build_browse_tab(lab: Lab) -> None:
@@ -281,7 +326,7 @@ def build_browse_tab(lab: Lab) -> None:
             page = lab.browse(int(offset or 0), int(count), chosen, bool(only_mistakes))
         except (DataNotFoundError, ValueError) as error:
             return None, str(error), offset
-        return page.grid, page.summary, page.offset
+        return as_file(page.grid), page.summary, page.offset
 
     def moved(where: Callable[[int, int], int]) -> Callable:
         def handler(offset, count, true_class, only_mistakes, progress=gr.Progress()):
@@ -303,6 +348,13 @@ def build_browse_tab(lab: Lab) -> None:
         control.input(moved(lambda at, step: 0), controls, shown, api_visibility="private")
 
 
+def refused_already(picture: str | ImageError) -> str:
+    """A picture input's value: an upload's path, or the refusal of what was sent instead."""
+    if isinstance(picture, ImageError):
+        raise picture
+    return picture
+
+
 def known_classes(lab: Lab) -> list[str]:
     if lab.data_loaded:
         return list(lab.data().classes)
@@ -313,7 +365,7 @@ def build_classify_tab(lab: Lab) -> None:
     with gr.Tab("Classify"):
         with gr.Row():
             with gr.Column():
-                picture = pass_files_through(gr.Image(
+                picture = uploads_only(gr.Image(
                     type="filepath", sources=["upload", "webcam", "clipboard"], height=360, elem_id="picture",
                     label="Your picture"))
                 sample = gr.Button("Random test picture")
@@ -326,24 +378,31 @@ def build_classify_tab(lab: Lab) -> None:
                 message = gr.Textbox(show_label=False, interactive=False, container=False, placeholder=" ",
                                      elem_classes=["big", "quiet"])
 
-    def classify(picture: str | None):
-        """Top-5 classes with probabilities, the 32x32 picture the net saw, and a message if it was no picture."""
-        if picture is None:
-            return None, None, ""
+    def classify(pictures: list[str | ImageError | None]) -> tuple[list, list, list]:
+        """Top-5 classes with probabilities, the 32x32 picture the net saw, and a message if it was no picture.
+        Callers who come together share one forward pass (batch): a burst of a class costs one request's overhead."""
+        given = [picture for picture in pictures if picture is not None]
         try:
-            prediction = lab.classify(picture)
-        except (ImageError, NoModel, OSError) as error:
-            return None, None, str(error)
-        return prediction.as_dict(), enlarge(prediction.seen), ""
+            outcomes = iter(lab.classify_many(given))
+        except NoModel as error:
+            outcomes = iter([error] * len(given))
+        answers = [answer(next(outcomes)) if picture is not None else (None, None, "") for picture in pictures]
+        return tuple(map(list, zip(*answers)))
+
+    def answer(outcome: Prediction | Exception) -> tuple:
+        if isinstance(outcome, Prediction):
+            return outcome.as_dict(), as_file(enlarge(outcome.seen)), ""
+        return None, None, refused("classify", str(outcome))
 
     def random_picture():
         try:
             image, label = lab.random_test_picture()
         except DataNotFoundError as error:
             return gr.skip(), str(error)
-        return image, f"True class: {label}"
+        return as_file(image), f"True class: {label}"
 
-    picture.change(classify, picture, [top, seen, message], api_name="classify", concurrency_limit=4)
+    picture.change(classify, picture, [top, seen, message], api_name="classify", batch=True, max_batch_size=16,
+                   concurrency_limit=2)
     picture.input(lambda: "", None, truth, api_visibility="private")
     sample.click(random_picture, None, [picture, truth], api_visibility="private")
 
@@ -391,9 +450,8 @@ def build_inside_tab(lab: Lab) -> None:
         gr.Markdown("### What the active model sees in a picture")
         with gr.Row():
             with gr.Column():
-                picture = pass_files_through(gr.Image(type="filepath", sources=["upload", "clipboard"], height=300,
-                                                      elem_classes="fill",
-                                                      label="A picture (or take a random test picture)"))
+                picture = uploads_only(gr.Image(type="filepath", sources=["upload", "clipboard"], height=300,
+                                                elem_classes="fill", label="A picture (or take a random test picture)"))
                 sample = gr.Button("Random test picture")
                 target = gr.Dropdown([("the predicted class", "")] + [(c, c) for c in known_classes(lab)], value="",
                                      label="Explain the class", allow_custom_value=True)
@@ -405,6 +463,8 @@ def build_inside_tab(lab: Lab) -> None:
                           object_fit="contain")
 
     def source(net_name: str):
+        if not isinstance(net_name, str):
+            raise NoModel("Name a net from the list, or leave it empty for the active model.")
         return net_name or lab.require_model()
 
     def layer_shapes(net_name: str = ""):
@@ -412,48 +472,47 @@ def build_inside_tab(lab: Lab) -> None:
         try:
             rows = explain.layer_shapes(source(net_name))
         except (NoModel, ValueError) as error:
-            raise gr.Error(str(error)) from None
+            raise refusal("layer_shapes", error) from None
         return rows
 
     def layers(net_name: str):
         rows = layer_shapes(net_name)
         return (explain.walkthrough(rows), gr.update(value=explain.table_rows(rows), visible=True), rows,
-                explain.filters_image(source(net_name)))
+                as_file(explain.filters_image(source(net_name))))
 
     def filter_grid(net_name: str = ""):
         """The first conv layer's filters as enlarged colour patches."""
         try:
-            return explain.filters_image(source(net_name))
+            return as_file(explain.filters_image(source(net_name)))
         except (NoModel, ValueError) as error:
-            raise gr.Error(str(error)) from None
+            raise refusal("filters", error) from None
 
     def feature_maps(picture: str | None):
         """Feature maps of each conv stage of the active model for a picture (up to 16 channels each)."""
         if picture is None:
             return []
         try:
-            return [(stage.image, stage.title) for stage in explain.feature_maps(lab.require_model(), picture)]
-        except (ImageError, NoModel, OSError) as error:
-            raise gr.Error(str(error)) from None
+            stages = explain.feature_maps(lab.require_model(), refused_already(picture))
+        except (ImageError, NoModel) as error:
+            raise refusal("feature_maps", error) from None
+        return [(as_file(stage.image), stage.title) for stage in stages]
 
     def gradcam(picture: str | None, class_name: str = ""):
         """Grad-CAM of the active model for the predicted class, or for a class named here."""
         if picture is None:
             return None, ""
         try:
-            result = explain.gradcam(lab.require_model(), picture, class_name or None)
-        except (ImageError, NoModel, OSError, ValueError) as error:
-            return None, str(error)
-        return result.overlay, result.message
+            result = explain.gradcam(lab.require_model(), refused_already(picture), class_name or None)
+        except (ImageError, NoModel, ValueError) as error:
+            return None, refused("gradcam", str(error))
+        return as_file(result.overlay), result.message
 
-    def random_picture(tmp=Path(tempfile.mkdtemp(prefix="cifar-demo-inside-"))):
+    def random_picture() -> str:
         try:
-            image, label = lab.random_test_picture()
+            image, _ = lab.random_test_picture()
         except DataNotFoundError as error:
-            raise gr.Error(str(error)) from None
-        path = tmp / f"test-{label}-{random.randrange(10**6)}.png"
-        image.save(path)
-        return str(path)
+            raise refusal("random picture", error) from None
+        return as_file(image)
 
     show.click(layers, net, [walk, table, shapes, filters], api_visibility="private")
     net.change(layer_shapes, net, shapes, api_name="layer_shapes")
@@ -473,7 +532,7 @@ def build_app(lab: Lab) -> gr.Blocks:
         gr.Markdown(INTRO)
         with gr.Row(equal_height=True):
             header = gr.Markdown(header_text(lab), elem_id="header")
-            model = gr.Dropdown(lab.model_choices(), value=active_path(lab), label="Active model",
+            model = gr.Dropdown(lab.model_choices(), value=lab.active_key, label="Active model",
                                 scale=0, min_width=420, allow_custom_value=True)
         with gr.Tabs():
             train = build_train_tab(lab, app)
@@ -488,7 +547,7 @@ def build_app(lab: Lab) -> gr.Blocks:
                            show_progress="hidden")
         app.load(refresh, [seen, train.runs], ticked, api_visibility="private", concurrency_limit=None,
                  show_progress="hidden")
-        select_model = add_api(lab)
+        select_model = add_api(lab, train.compare)
 
         def choose(checkpoint: str) -> str:
             select_model(checkpoint)
@@ -508,8 +567,8 @@ def make_refresh(lab: Lab) -> Callable:
         status = lab.status()
         history, run = status["history"], status["run"]
         runs = {key: label for key, (label, _) in lab.runs(status).items()}
-        now = {"header": header_text(lab), "models": (tuple(lab.model_choices()), active_path(lab)),
-               "status": status_line(status, active_path(lab)),
+        now = {"header": header_text(lab), "models": (tuple(lab.model_choices()), lab.active_key),
+               "status": status_line(status, lab.active_key),
                "loss": (run, len(history["steps"])), "accuracy": (run, len(history["epochs"])),
                "runs": tuple(runs.items())}
         changed = {key: now[key] != last.get(key) for key in now}
@@ -529,39 +588,45 @@ def make_refresh(lab: Lab) -> Callable:
     return refresh
 
 
-def add_api(lab: Lab) -> Callable[[str], str]:
-    """The endpoints that have no button of their own: /status, /models and /select_model (returned for the UI)."""
+def add_api(lab: Lab, compare: Callable[[list[str]], str]) -> Callable[[str], str]:
+    """The endpoints that have no component of their own: /status, /models, /compare_runs and /select_model
+    (returned for the UI)."""
 
     def select_model(checkpoint: str) -> str:
-        """Make `checkpoint` (a path from /models) the active model of every tab; returns the new header."""
+        """Make `checkpoint` (a name from /models) the active model of every tab; returns the new header."""
         try:
             lab.activate(checkpoint)
         except NoModel as error:
-            raise gr.Error(str(error)) from None
+            raise refusal("select_model", error) from None
         return lab.header()
 
     def models() -> dict:
-        """The models to choose from (label and checkpoint path, best first) and the active one's path."""
-        return {"active": active_path(lab),
-                "choices": [{"label": label, "checkpoint": path} for label, path in lab.model_choices()]}
+        """The models to choose from (label and checkpoint name, best first) and the active one's name."""
+        return {"active": lab.active_key,
+                "choices": [{"label": label, "checkpoint": key} for label, key in lab.model_choices()]}
 
     def job_status() -> dict:
         """The training job as plain data: state, message, progress, history, config, result, checkpoint."""
         snapshot = lab.status()
-        return {**snapshot, "status_line": status_line(snapshot, active_path(lab)),
-                "active_model": active_path(lab), "device": lab.device_label}
+        return {**snapshot, "status_line": status_line(snapshot, lab.active_key),
+                "active_model": lab.active_key, "device": lab.device_label}
 
     gr.api(select_model, api_name="select_model")
+    gr.api(compare, api_name="compare_runs")
     gr.api(models, api_name="models", concurrency_limit=None)
     gr.api(job_status, api_name="status", concurrency_limit=None)
     return select_model
 
 
-def serve(app: gr.Blocks, **options) -> tuple:
+def serve(app: gr.Blocks, auth: tuple[str, str] | None = None, **options) -> tuple:
     """launch() with the page's look and limits; options override or add launch() arguments."""
+    refuse_quietly(app)
     settings = dict(theme=gr.themes.Soft(text_size=gr.themes.sizes.text_lg), css=CSS, show_error=True,
                     max_file_size=MAX_UPLOAD_BYTES, footer_links=["api"], run_history=False,
-                    enable_monitoring=False)
+                    enable_monitoring=False, auth=slow_failed_logins(*auth) if auth else None,
+                    app_kwargs={"middleware": [Middleware(BodyLimit)],
+                                "exception_handlers": {RequestValidationError: short_refusal,
+                                                       FnIndexInferError: short_refusal}})
     return app.queue(default_concurrency_limit=1).launch(**{**settings, **options})
 
 
@@ -605,6 +670,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")  # a refusal is one line
+    torch.set_num_threads(server_threads(usable_cores()))  # the rest of the machine is the trainer's
     try:
         auth = parse_auth(args.auth)
         lab = Lab(data_path=args.data, checkpoint=args.checkpoint, device=args.device)
@@ -614,8 +681,11 @@ def main(argv: list[str] | None = None) -> int:
     warning = exposure_warning(args.host, auth)
     if warning:
         print(f"warning: {warning}", file=sys.stderr)
-    if lab.notice:
-        print(f"warning: {lab.notice}", file=sys.stderr)
+    for problem in lab.problems:
+        print(f"warning: skipped {problem}", file=sys.stderr)
+    lab.trainer.start()  # warm before the first Train: torch imports there while the page comes up
+    print(f"training runs in its own process ({lab.trainer.threads} torch threads, pid {lab.trainer.pid}); "
+          f"the web server uses {torch.get_num_threads()}", file=sys.stderr)
     serve(build_app(lab), server_name=args.host, server_port=args.port, share=args.share, auth=auth)
     return 0
 

@@ -22,9 +22,11 @@ def _print_json(payload: dict) -> None:
     print(json.dumps(payload), flush=True)
 
 
-def _per_class_table(classes: list[str], per_class: dict[str, float]) -> str:
+def _per_class_table(classes: list[str], per_class: dict[str, float | None]) -> str:
     width = max(len(c) for c in classes)
-    return "\n".join(f"Accuracy for class: {c:<{width}} is {100 * per_class[c]:.1f} %" for c in classes)
+    return "\n".join(f"Accuracy for class: {c:<{width}} is "
+                     + ("n/a (no test pictures)" if per_class[c] is None else f"{100 * per_class[c]:.1f} %")
+                     for c in classes)
 
 
 def _load_data(args):
@@ -135,11 +137,15 @@ def cmd_predict(args) -> dict:
 
 def cmd_bench(args) -> dict:
     from .bench import BenchError, run_benchmark
+    from .classroom import ClassroomError, refuse_classroom_options, run_classroom
     from .data import DataNotFoundError
 
     try:
+        if args.classroom:
+            return run_classroom(args)
+        refuse_classroom_options(args)
         return run_benchmark(args)
-    except (BenchError, DataNotFoundError) as error:
+    except (BenchError, ClassroomError, DataNotFoundError) as error:
         raise UserError(str(error)) from None
 
 
@@ -201,6 +207,14 @@ def build_parser() -> argparse.ArgumentParser:
     seeds.add_argument("--evals-per-epoch", type=int, dest="evals_per_epoch",
                        help="test passes an epoch, the resolution of the time to the target (default 4)")
     seeds.add_argument("--compile", action="store_true", help="torch.compile the training step")
+    classroom = bench.add_argument_group("classroom mode", "--classroom: students classify on the real app while "
+                                         "lenet trains; training speed alone and during the load")
+    classroom.add_argument("--classroom", action="store_true", help="run the classroom benchmark")
+    classroom.add_argument("--students", type=int, help="students, each with their own client (default 30)")
+    classroom.add_argument("--every", type=float, help="seconds between a student's pictures, on average (default 2)")
+    classroom.add_argument("--seconds", type=float, help="length of the load window (default 60)")
+    classroom.add_argument("--profile", choices=["steady", "burst"],
+                           help="30 students, every 5 s (steady) or every 2 s (burst)")
     return parser
 
 

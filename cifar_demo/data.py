@@ -1,9 +1,12 @@
 """CIFAR-10 (or any picture folder) as uint8 tensors in memory, cached on disk, served in batches."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import os
 import pickle
+import sys
 import tarfile
 import zipfile
 import zlib
@@ -136,19 +139,135 @@ def _download_cifar10(path: Path) -> Dataset:
 
 
 def _read_cifar_batches(folder: Path) -> Dataset:
-    """torchvision's CIFAR10 format: pickled dicts of HWC-flattened uint8 rows."""
-    def read(names: list[str]) -> ImageSet:
-        images, labels = [], []
-        for name in names:
-            with open(folder / name, "rb") as f:
-                entry = pickle.load(f, encoding="latin1")  # the official files are trusted pickles
-            images.append(np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
-            labels.extend(entry.get("labels", entry.get("fine_labels", [])))
-        return ImageSet(torch.from_numpy(np.concatenate(images)), torch.tensor(labels, dtype=torch.int64))
+    """torchvision's CIFAR-10 folder: pickled dicts of channel-major uint8 rows, read without running any code."""
+    classes = _read_label_names(folder / "batches.meta")
+    train = [_read_batch(folder / f"data_batch_{i}", len(classes)) for i in range(1, 6)]
+    test = _read_batch(folder / "test_batch", len(classes))
+    return Dataset(ImageSet(torch.cat([s.images for s in train]), torch.cat([s.labels for s in train])),
+                   test, classes, str(folder))
 
-    with open(folder / "batches.meta", "rb") as f:
-        classes = pickle.load(f, encoding="latin1")["label_names"]
-    return Dataset(read([f"data_batch_{i}" for i in range(1, 6)]), read(["test_batch"]), classes, str(folder))
+
+# ---------------------------------------------------------------- unpickling CIFAR's batch files safely
+
+MAX_BATCH_BYTES = 128 * 1024**2  # an official batch file is 31 MB; a bigger one is refused before it is read
+_PIXELS_PER_ROW = 3 * 32 * 32
+# What a batch gets for 'numpy.ndarray': not callable, only _empty_array takes it, so no array can be sized by a
+# shape alone; every array is filled by its pickled state, whose bytes numpy checks against the shape.
+_NDARRAY = object()
+
+
+def _integer_dtype(spec: object, *_flags: object) -> np.dtype:
+    """numpy.dtype for integer types only: object or structured types would let a pickle steer numpy's memory."""
+    dtype = np.dtype(spec, False, True)  # a copy: a pickle's BUILD may change it, never numpy's shared one
+    if dtype.kind not in "ui":
+        raise pickle.UnpicklingError(f"dtype '{dtype.str}' is not an integer type")
+    return dtype
+
+
+def _empty_array(subtype: object, _shape: object, spec: object) -> np.ndarray:
+    """numpy's _reconstruct as pickled arrays call it: an empty array that the pickle's state then fills."""
+    if subtype is not _NDARRAY:
+        raise pickle.UnpicklingError("_reconstruct is only admitted for plain numpy arrays")
+    return np.ndarray((0,), _integer_dtype(spec))
+
+
+def _latin1_bytes(text: object, encoding: object) -> bytes:
+    """_codecs.encode as protocol-2 pickles use it to spell bytes: latin-1 only, so no other codec is looked up."""
+    if not (isinstance(text, str) and isinstance(encoding, str) and encoding in ("latin1", "latin-1")):
+        raise pickle.UnpicklingError("_codecs.encode is only admitted for latin-1 text")
+    return text.encode("latin1")
+
+
+_ADMITTED_GLOBALS = {
+    ("numpy.core.multiarray", "_reconstruct"): _empty_array,  # numpy 1 and the official Python 2 files
+    ("numpy._core.multiarray", "_reconstruct"): _empty_array,  # numpy 2
+    ("numpy", "ndarray"): _NDARRAY,
+    ("numpy", "dtype"): _integer_dtype,
+    ("_codecs", "encode"): _latin1_bytes,
+}
+
+
+def _printable(text: str, limit: int = 80) -> str:
+    """Text taken from a file, safe to quote in a one-line message: control characters replaced, long text cut."""
+    text = "".join(c if c.isprintable() else "?" for c in text)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _unusable(file: Path, why: str) -> str:
+    """The one paragraph every unusable batch file gets: what is wrong with it and how to fix it."""
+    return (f"'{file}' is not a usable CIFAR-10 batch file: {why}. Nothing in it was run. Replace the "
+            "cifar-10-batches-py folder with a fresh copy of CIFAR-10 (or delete it and let torchvision download "
+            "it again), or point --data at a folder of pictures.")
+
+
+class _BatchUnpickler(pickle.Unpickler):
+    """Builds only dicts, lists, strings, ints and integer numpy arrays: a crafted file cannot call anything else."""
+
+    def __init__(self, raw: bytes, file: Path):
+        super().__init__(io.BytesIO(raw), encoding="latin1")  # the official files are Python 2 pickles
+        self.file = file
+
+    def find_class(self, module: str, name: str) -> object:
+        admitted = _ADMITTED_GLOBALS.get((module, name))
+        if admitted is None:
+            raise DataNotFoundError(
+                f"Refusing '{self.file}': it asks to load the Python object '{_printable(f'{module}.{name}')}', "
+                "which CIFAR-10 batch files never hold, so reading stopped there and nothing in it was run. "
+                "Replace the cifar-10-batches-py folder with a fresh copy of CIFAR-10, or point --data at a folder "
+                "of pictures.")
+        return admitted
+
+
+def _unpickle(file: Path) -> object:
+    """The object pickled in one batch file; every way the file can fail is a DataNotFoundError naming it."""
+    try:
+        size = file.stat().st_size
+        if size > MAX_BATCH_BYTES:
+            raise DataNotFoundError(_unusable(file, f"it holds {size:,} bytes, more than {MAX_BATCH_BYTES:,}"))
+        raw = file.read_bytes()
+    except OSError as error:
+        raise DataNotFoundError(_unusable(file, f"it cannot be read ({error.strerror or error})")) from None
+    try:
+        return _BatchUnpickler(raw, file).load()
+    except DataNotFoundError:
+        raise
+    except Exception as error:  # truncated or garbled bytes fail in many ways; each means the same to a person
+        reason = f"{type(error).__name__}: {_printable(str(error))}" if str(error) else type(error).__name__
+        raise DataNotFoundError(_unusable(file, f"it does not unpickle ({reason})")) from None
+
+
+def _field(entry: object, name: str, file: Path) -> object:
+    """entry[name], with the key written as str (Python 2 files read as latin-1) or as bytes."""
+    if isinstance(entry, dict):
+        for key in (name, name.encode()):
+            if key in entry:
+                return entry[key]
+    raise DataNotFoundError(_unusable(file, f"it is not a dict with a '{name}' entry"))
+
+
+def _read_label_names(file: Path) -> list[str]:
+    """The class names from batches.meta, checked: labels index them and the page shows them."""
+    names = _field(_unpickle(file), "label_names", file)
+    if not (isinstance(names, list) and names and all(isinstance(n, str) for n in names)
+            and len(set(names)) == len(names)):
+        raise DataNotFoundError(_unusable(file, "its 'label_names' is not a list of distinct class names"))
+    return names
+
+
+def _read_batch(file: Path, num_classes: int) -> ImageSet:
+    """One data or test batch: N rows of 3072 pixel values and N labels, each checked before use."""
+    entry = _unpickle(file)
+    data, labels = _field(entry, "data", file), _field(entry, "labels", file)
+    if not (isinstance(data, np.ndarray) and data.ndim == 2 and len(data) > 0 and data.shape[1] == _PIXELS_PER_ROW):
+        raise DataNotFoundError(_unusable(file, f"its 'data' is not an N x {_PIXELS_PER_ROW} array of pixels"))
+    if data.dtype != np.uint8 and (data.min() < 0 or data.max() > 255):
+        raise DataNotFoundError(_unusable(file, "its 'data' holds values outside 0-255"))
+    if not (isinstance(labels, list) and len(labels) == len(data)
+            and all(isinstance(label, int) and 0 <= label < num_classes for label in labels)):
+        raise DataNotFoundError(_unusable(
+            file, f"its 'labels' are not {len(data):,} class numbers from 0 to {num_classes - 1}"))
+    images = torch.from_numpy(data.astype(np.uint8).reshape(-1, 3, 32, 32))  # a copy: writable, owned by torch
+    return ImageSet(images, torch.tensor(labels, dtype=torch.int64))
 
 
 # ---------------------------------------------------------------- decoding picture trees and archives
@@ -296,26 +415,85 @@ def _source_key(path: Path) -> str:
 def _cached(path: Path, decode: Callable[[], Dataset], progress: Progress) -> Dataset:
     file = cache_dir() / f"{_source_key(path)}.pt"
     if file.is_file():
-        try:
-            saved = torch.load(file, weights_only=True)
-            return Dataset(ImageSet(saved["train_images"], saved["train_labels"]),
-                           ImageSet(saved["test_images"], saved["test_labels"]),
-                           list(saved["classes"]), str(path), int(saved["skipped"]))
-        except Exception:  # a damaged cache is only a cache: decode again
-            file.unlink(missing_ok=True)
+        data = _read_cache(file, str(path))
+        if data is not None:
+            return data
     data = decode()
     progress(1.0, "saving decoded tensors to the cache")
+    _write_cache(file, data)
+    return data
+
+
+def _read_cache(file: Path, source: str) -> Dataset | None:
+    """The cached data set, or None after deleting a cache file that is damaged or does not hold one."""
+    try:
+        saved = torch.load(file, weights_only=True, map_location="cpu")
+        problem = _cache_problem(saved)
+    except Exception as error:  # a damaged cache is only a cache: decode again
+        problem = f"it cannot be read ({type(error).__name__})"
+    if problem is None:
+        return Dataset(ImageSet(saved["train_images"], saved["train_labels"]),
+                       ImageSet(saved["test_images"], saved["test_labels"]),
+                       saved["classes"], source, saved["skipped"])
+    print(f"cifar-demo: ignoring the cache file '{file}' ({problem}); decoding the pictures again.",
+          file=sys.stderr, flush=True)
+    file.unlink(missing_ok=True)
+    return None
+
+
+def _cache_problem(saved: object) -> str | None:
+    """Why a loaded cache is not a data set as _write_cache writes one, or None when it is."""
+    if not isinstance(saved, dict):
+        return "it is not a dict"
+    classes = saved.get("classes")
+    if not (isinstance(classes, list) and classes and all(isinstance(c, str) for c in classes)
+            and len(set(classes)) == len(classes)):
+        return "'classes' is not a list of distinct names"
+    skipped = saved.get("skipped")
+    if not (isinstance(skipped, int) and not isinstance(skipped, bool) and skipped >= 0):
+        return "'skipped' is not a count"
+    for split in SPLITS:
+        problem = _split_problem(saved.get(f"{split}_images"), saved.get(f"{split}_labels"), len(classes))
+        if problem:
+            return f"{split}: {problem}"
+    return None
+
+
+def _split_problem(images: object, labels: object, num_classes: int) -> str | None:
+    """What is wrong with one split's cached tensors, or None: the rest of the code relies on each of these."""
+    if not (_is_plain_tensor(images, torch.uint8) and images.dim() == 4 and images.shape[1:] == (3, 32, 32)):
+        return "the pictures are not a uint8 tensor of shape (N, 3, 32, 32)"
+    if len(images) == 0:
+        return "there are no pictures"
+    if not (_is_plain_tensor(labels, torch.int64) and labels.shape == (len(images),)):
+        return f"the labels are not an int64 tensor of shape ({len(images)},)"
+    if labels.min() < 0 or labels.max() >= num_classes:
+        return f"a label is outside 0-{num_classes - 1}"
+    return None
+
+
+def _is_plain_tensor(value: object, dtype: torch.dtype) -> bool:
+    """A dense CPU tensor whose storage backs every element: no strides that make a small file look big."""
+    return (isinstance(value, torch.Tensor) and value.dtype == dtype and value.layout == torch.strided
+            and value.device.type == "cpu"
+            and value.untyped_storage().nbytes() >= value.numel() * value.element_size())
+
+
+def _write_cache(file: Path, data: Dataset) -> None:
+    """Written to a temporary file then renamed, so a reader never sees half a file; a failed save leaves none."""
     saved = {"train_images": data.train.images, "train_labels": data.train.labels,
              "test_images": data.test.images, "test_labels": data.test.labels,
              "classes": data.classes, "skipped": data.skipped}
+    tmp = file.with_suffix(f".{os.getpid()}.tmp")
     try:
         file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = file.with_suffix(f".{os.getpid()}.tmp")
         torch.save(saved, tmp)
         os.replace(tmp, file)
-    except OSError:
-        pass  # a read-only cache folder costs speed next time, not correctness
-    return data
+    except (OSError, RuntimeError):  # torch.save reports a full disk as RuntimeError
+        pass  # a read-only or full cache folder costs speed next time, not correctness
+    finally:
+        with contextlib.suppress(OSError):  # already renamed, never written, or a folder that cannot be written
+            tmp.unlink()
 
 
 # ---------------------------------------------------------------- batches for training

@@ -15,7 +15,7 @@ from .device import autocast
 class EvalResult:
     accuracy: float
     loss: float
-    per_class: list[float]
+    per_class: list[float | None]  # None for a class with no test pictures
     confusion: torch.Tensor  # (K, K) counts: row = true class, column = predicted class
     predictions: torch.Tensor  # (N,) predicted class of every picture
 
@@ -48,10 +48,10 @@ def confusion_matrix(predictions: torch.Tensor, labels: torch.Tensor, num_classe
     return torch.bincount(labels * num_classes + predictions, minlength=num_classes ** 2).view(num_classes, num_classes)
 
 
-def per_class_accuracy(confusion: torch.Tensor) -> list[float]:
-    """Share of each true class predicted right (the tutorial's closing table); 0 for an empty class."""
-    totals = confusion.sum(dim=1).clamp_min(1)
-    return (confusion.diag().float() / totals).tolist()
+def per_class_accuracy(confusion: torch.Tensor) -> list[float | None]:
+    """Share of each true class predicted right; None, not a false 0.0, for a class with no test pictures."""
+    totals = confusion.sum(dim=1).tolist()
+    return [right / total if total else None for right, total in zip(confusion.diag().tolist(), totals)]
 
 
 def most_confused_pairs(confusion: torch.Tensor, classes: list[str], k: int = 3) -> list[tuple[str, str, int]]:

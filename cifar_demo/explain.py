@@ -355,7 +355,7 @@ def gradcam(checkpoint: Checkpoint, picture, class_name: str | None = None) -> G
     """
     classes = checkpoint.classes
     if class_name is not None and class_name not in classes:
-        raise ValueError(f"Unknown class '{class_name}'; choose one of: {', '.join(classes)}.")
+        raise ValueError(f"Unknown class '{str(class_name)[:80]}'; choose one of: {', '.join(classes)}.")
     model = _private_copy(checkpoint.model)
     tensor, seen = _picture(picture)
     target_layer = _cam_target(model)

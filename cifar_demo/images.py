@@ -3,20 +3,28 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import warnings
 
 import numpy as np
 from PIL import ExifTags, Image, ImageOps
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
-MAX_PIXELS = 64_000_000  # ~ 8000x8000, counted after JPEG draft scaling; larger pictures are refused undecoded
+MAX_PIXELS = 50_000_000  # a 50-megapixel phone photo passes; a bigger header is refused before a pixel is decoded
 JPEG_DRAFT_SIZE = (256, 256)  # big photos decode at 1/2..1/8 scale, never below this: far less memory and time
 FORMATS = "PNG, JPEG, GIF, WebP, BMP, TIFF"
+# PIL's plugins for what cameras, phones and picture data sets write (JPEG's also opens a phone's multi-picture
+# MPO; PPM's reads .pgm). Formats that hand the file to an outside program (EPS runs Ghostscript) are never tried.
+PIL_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "PPM")
+UNREADABLE = "The file could not be read."  # the same words whether it is missing, forbidden or broken: no hints
 BAND_PIXELS = 2_000_000  # big pictures are shrunk a band at a time: no second full-size copy is ever made
 SIXTEEN_BIT = ("I;16", "I;16B", "I;16L", "I;16N")
 _EXIF_TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
                    4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270,
                    7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_90}
+
+
+Image.init()  # registers every plugin, so that Image.open(formats=PIL_FORMATS) can name WebP and TIFF
 
 
 class ImageError(ValueError):
@@ -30,14 +38,7 @@ def _file_too_big(size: int, max_bytes: int) -> ImageError:
 def read_upload(source: str | os.PathLike | bytes, max_bytes: int = MAX_UPLOAD_BYTES) -> bytes:
     """The file's bytes, refusing empty and oversized uploads before anything is decoded."""
     if isinstance(source, (str, os.PathLike)):
-        try:
-            size = os.path.getsize(source)
-            if size > max_bytes:
-                raise _file_too_big(size, max_bytes)
-            with open(source, "rb") as f:
-                source = f.read(max_bytes + 1)
-        except OSError as error:
-            raise ImageError(f"The file '{source}' could not be read ({error.strerror or error}).") from None
+        source = _read_regular_file(source, max_bytes)
     if not isinstance(source, (bytes, bytearray, memoryview)):
         raise ImageError(f"A picture cannot be read from a {type(source).__name__}.")
     if len(source) == 0:
@@ -47,14 +48,36 @@ def read_upload(source: str | os.PathLike | bytes, max_bytes: int = MAX_UPLOAD_B
     return bytes(source)
 
 
+def _read_regular_file(path: str | os.PathLike, max_bytes: int) -> bytes:
+    """A regular file's bytes: a FIFO, a device or a folder is refused at once, never waited on or read forever."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except (OSError, ValueError):
+        raise ImageError(UNREADABLE) from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ImageError(UNREADABLE)
+        if info.st_size > max_bytes:
+            raise _file_too_big(info.st_size, max_bytes)
+        return os.read(fd, max_bytes + 1)
+    except OSError:
+        raise ImageError(UNREADABLE) from None
+    finally:
+        os.close(fd)
+
+
 def _identify(data: bytes) -> Image.Image:
-    """Read only the header; PIL's own size limit is relaxed here because MAX_PIXELS is checked after draft."""
+    """Read only the header, and refuse a picture too big to decode before any of it is decoded."""
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # size warnings (MAX_PIXELS is checked after draft) and corrupt EXIF
-            image = Image.open(io.BytesIO(data))
-            if image.format == "JPEG":
+            warnings.simplefilter("ignore")  # size warnings (MAX_PIXELS is checked below) and corrupt EXIF
+            image = Image.open(io.BytesIO(data), formats=PIL_FORMATS)
+            _check_pixels(*image.size)  # the header's size: a progressive JPEG buffers it all, draft or not
+            if image.format in ("JPEG", "MPO"):
                 image.draft("RGB", JPEG_DRAFT_SIZE)
+    except ImageError:
+        raise
     except Image.DecompressionBombError:
         raise ImageError(f"The picture is far too large (over {2 * (Image.MAX_IMAGE_PIXELS or 0) / 1e6:.0f} "
                          f"megapixels); up to {MAX_PIXELS / 1e6:.0f} megapixels are accepted.") from None
@@ -78,9 +101,7 @@ def open_image(source, max_bytes: int = MAX_UPLOAD_BYTES) -> Image.Image:
     else:
         image = _identify(read_upload(source, max_bytes))
     width, height = image.size
-    if width * height > MAX_PIXELS:
-        raise ImageError(f"The picture is {width}x{height} pixels ({width * height / 1e6:.0f} megapixels); "
-                         f"up to {MAX_PIXELS / 1e6:.0f} megapixels are accepted.")
+    _check_pixels(width, height)
     if width == 0 or height == 0:
         raise ImageError(f"The picture is {width}x{height} pixels: it has nothing to show.")
     try:
@@ -88,6 +109,12 @@ def open_image(source, max_bytes: int = MAX_UPLOAD_BYTES) -> Image.Image:
     except Exception:  # truncated data, broken compression streams, plugin bugs: all one answer
         raise ImageError("The picture could not be decoded: the file is damaged or truncated.") from None
     return image
+
+
+def _check_pixels(width: int, height: int) -> None:
+    if width * height > MAX_PIXELS:
+        raise ImageError(f"The picture is {width}x{height} pixels ({width * height / 1e6:.0f} megapixels); "
+                         f"up to {MAX_PIXELS / 1e6:.0f} megapixels are accepted.")
 
 
 def exif_transpose_method(image: Image.Image) -> Image.Transpose | None:

@@ -9,7 +9,7 @@ from PIL import Image
 
 from .checkpoints import Checkpoint
 from .evaluation import predict_logits
-from .images import open_image, to_square_rgb
+from .images import ImageError, open_image, to_square_rgb
 
 
 @dataclass
@@ -29,12 +29,32 @@ def picture_tensor(image) -> tuple[torch.Tensor, Image.Image]:
 
 def classify(checkpoint: Checkpoint, image, k: int = 5) -> Prediction:
     """Raises images.ImageError with a plain message for anything that is not a usable picture."""
-    tensor, seen = picture_tensor(image)
-    logits = predict_logits(checkpoint.model, tensor, checkpoint.meta["mean"], checkpoint.meta["std"])
-    probabilities = torch.softmax(logits[0], dim=0)
-    values, indices = probabilities.topk(max(1, min(k, len(probabilities))))
-    classes = checkpoint.classes
-    return Prediction([(classes[i], float(p)) for p, i in zip(values.tolist(), indices.tolist())], seen)
+    outcome = classify_many(checkpoint, [image], k)[0]
+    if isinstance(outcome, ImageError):
+        raise outcome
+    return outcome
+
+
+def classify_many(checkpoint: Checkpoint, images: list, k: int = 5) -> list[Prediction | ImageError]:
+    """Every picture of a batch in one forward pass; a bad one gets its ImageError and spoils no other's answer."""
+    decoded: dict[int, tuple[torch.Tensor, Image.Image]] = {}
+    outcomes: list[Prediction | ImageError | None] = [None] * len(images)
+    for i, image in enumerate(images):
+        if isinstance(image, ImageError):  # refused before it came here (not an upload): it keeps its refusal
+            outcomes[i] = image
+            continue
+        try:
+            decoded[i] = picture_tensor(image)
+        except ImageError as error:
+            outcomes[i] = error
+    if decoded:
+        batch = torch.cat([tensor for tensor, _ in decoded.values()])
+        logits = predict_logits(checkpoint.model, batch, checkpoint.meta["mean"], checkpoint.meta["std"])
+        top = torch.softmax(logits, dim=1).topk(max(1, min(k, logits.shape[1])), dim=1)
+        for row, (i, (_, seen)) in enumerate(decoded.items()):
+            pairs = zip(top.values[row].tolist(), top.indices[row].tolist())
+            outcomes[i] = Prediction([(checkpoint.classes[c], float(p)) for p, c in pairs], seen)
+    return outcomes
 
 
 def enlarge(picture: Image.Image, size: int = 256) -> Image.Image:

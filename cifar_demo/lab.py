@@ -5,19 +5,23 @@ import itertools
 import random
 import threading
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from PIL import Image
 
-from .checkpoints import CHECKPOINT_DIR, Checkpoint, CheckpointError, checkpoint_path, list_checkpoints, load_checkpoint
+from .checkpoints import (CHECKPOINT_DIR, Checkpoint, CheckpointError, CheckpointSkipped, checkpoint_path,
+                          list_checkpoints, load_checkpoint)
 from .data import Dataset, DataNotFoundError, load_dataset
 from .device import device_name, pick_device
 from .evaluation import EvalResult, evaluate, predict_logits
-from .inference import Prediction, classify
+from .images import ImageError
+from .inference import Prediction, classify, classify_many
 from .plots import labelled_grid, run_label
-from .training import TrainConfig, TrainingJob
+from .trainer import Trainer, WorkerJob, shared_trainer
+from .training import TrainConfig
 
 RUNS_DIR_NAME = "runs"  # trained checkpoints go to checkpoints/runs/, apart from the shipped ones
 RUNNING = "running"  # the key of the job still training among the runs to compare
@@ -41,7 +45,8 @@ class BrowsePage:
 
 class Lab:
     def __init__(self, data_path: str | Path | None = None, checkpoint: str | Path | None = None,
-                 device: str = "auto", checkpoint_dir: str | Path = CHECKPOINT_DIR, download: bool = True):
+                 device: str = "auto", checkpoint_dir: str | Path = CHECKPOINT_DIR, download: bool = True,
+                 trainer: Trainer | None = None):
         self.data_path = data_path
         self.download = download
         self.device = pick_device(device)
@@ -53,16 +58,20 @@ class Lab:
         self._data: Dataset | None = None
         self.models: dict[str, Checkpoint] = {}
         self.active: Checkpoint | None = None
-        self.job: TrainingJob | None = None
+        self.trainer = trainer or shared_trainer()
+        self.job: WorkerJob | None = None
         self._predictions: dict[str, torch.Tensor] = {}  # test-set predictions per model path
-        self.notice = ""
-        for found in list_checkpoints(self.checkpoint_dir) + list_checkpoints(self.runs_dir):
-            self.models[str(found.path)] = found
+        self.problems: list[str] = []  # one line per checkpoint that could not be used, for the server's log
+        with warnings.catch_warnings(record=True) as skipped:
+            warnings.simplefilter("always", CheckpointSkipped)
+            for found in list_checkpoints(self.checkpoint_dir) + list_checkpoints(self.runs_dir):
+                self.models[self.key(found.path)] = found
+        self.problems += [str(w.message) for w in skipped if issubclass(w.category, CheckpointSkipped)]
         if checkpoint:
             try:
                 self.add_model(load_checkpoint(checkpoint), activate=True)
             except CheckpointError as error:
-                self.notice = str(error)
+                self.problems.append(str(error))
         if self.active is None and self.models:
             self.active = max(self.models.values(), key=lambda c: c.meta.get("test_accuracy") or 0.0)
 
@@ -81,25 +90,39 @@ class Lab:
 
     # ------------------------------------------------------------ models
 
+    def key(self, path: str | Path) -> str:
+        """A checkpoint's name for clients: its path inside the checkpoint folder, never where the server keeps it."""
+        path = Path(path).resolve()
+        try:
+            return path.relative_to(self.checkpoint_dir.resolve()).as_posix()
+        except ValueError:
+            return path.name
+
     def add_model(self, checkpoint: Checkpoint, activate: bool = False) -> None:
         checkpoint.model.to(self.device).eval()
         with self._lock:
-            self.models[str(checkpoint.path)] = checkpoint
+            self.models[self.key(checkpoint.path)] = checkpoint
             if activate:
                 self.active = checkpoint
 
-    def activate(self, path: str) -> Checkpoint:
+    def activate(self, key: str) -> Checkpoint:
         with self._lock:
-            if path not in self.models:
-                raise NoModel(f"No model '{path}' is known; choose one from the list.")
-            self.active = self.models[path]
+            if not isinstance(key, str) or key not in self.models:
+                shown = key[:80] if isinstance(key, str) else type(key).__name__
+                raise NoModel(f"No model '{shown}' is known; choose one from the list.")
+            self.active = self.models[key]
             return self.active
 
+    @property
+    def active_key(self) -> str | None:
+        active = self.active
+        return self.key(active.path) if active else None
+
     def model_choices(self) -> list[tuple[str, str]]:
-        """(label, path) pairs, best first: for the model switcher."""
+        """(label, key) pairs, best first: for the model switcher."""
         with self._lock:
-            ordered = sorted(self.models.values(), key=lambda c: -(c.meta.get("test_accuracy") or 0.0))
-            return [(c.label, str(c.path)) for c in ordered]
+            ordered = sorted(self.models.items(), key=lambda item: -(item[1].meta.get("test_accuracy") or 0.0))
+            return [(c.label, key) for key, c in ordered]
 
     def require_model(self) -> Checkpoint:
         active = self.active  # one read: a reader keeps this model even if training swaps in another
@@ -116,7 +139,7 @@ class Lab:
 
     # ------------------------------------------------------------ training
 
-    def start_training(self, config: TrainConfig, name: str | None = None) -> TrainingJob:
+    def start_training(self, config: TrainConfig, name: str | None = None) -> WorkerJob:
         config.validate()
         with self._lock:
             if self.job is not None and not self.job.done:
@@ -124,12 +147,12 @@ class Lab:
             run_name = name or f"{config.model}-{time.strftime('%Y%m%d-%H%M%S')}"
             out = checkpoint_path(run_name, self.runs_dir)
             for n in itertools.count(2):  # two runs in one second must not share a file
-                if not out.exists() and str(out) not in self.models:
+                if not out.exists() and self.key(out) not in self.models:
                     break
                 out = checkpoint_path(f"{run_name}-{n}", self.runs_dir)
             run_name = out.stem
             config.device = str(self.device)
-            self.job = TrainingJob(config, self.data, out=out, on_event=self._on_job_event, run_name=run_name)
+            self.job = WorkerJob(self.trainer, config, self.data, out, run_name, on_end=self._on_job_end)
             return self.job.start()
 
     def stop_training(self) -> bool:
@@ -140,20 +163,29 @@ class Lab:
         job.stop()
         return True
 
-    def _on_job_event(self, event: str, job: TrainingJob) -> None:
-        if event == "end" and job.checkpoint_path:
+    def _on_job_end(self, job: WorkerJob) -> None:
+        if job.checkpoint_path:
             try:  # reload from disk: every tab switches to exactly what was saved, in one assignment
                 self.add_model(load_checkpoint(job.checkpoint_path), activate=True)
             except CheckpointError as error:
-                self.notice = str(error)
+                self.problems.append(str(error))
+
+    @property
+    def notice(self) -> str:
+        """The page's word on unusable checkpoints: how many, and where the reasons are (not the server's paths)."""
+        if not self.problems:
+            return ""
+        count = len(self.problems)
+        return (f"{count} checkpoint file{'s' if count > 1 else ''} could not be used and "
+                f"{'were' if count > 1 else 'was'} skipped; the server's log says why.")
 
     def runs(self, status: dict | None = None) -> dict[str, tuple[str, dict]]:
         """Every run with a recorded history, by key (a checkpoint path, or RUNNING): its legend label and history.
         A caller holding a fresh status() passes it, sparing a second copy of the job's history."""
         with self._lock:
-            found = {path: (run_label(c.meta["model"], c.meta.get("epochs_done", 0), c.meta.get("test_accuracy")),
-                            c.meta["history"])
-                     for path, c in self.models.items() if c.meta.get("history", {}).get("steps")}
+            found = {key: (run_label(c.meta["model"], c.meta.get("epochs_done", 0), c.meta.get("test_accuracy")),
+                           c.meta["history"])
+                     for key, c in self.models.items() if c.meta.get("history", {}).get("steps")}
         status = status or self.status()
         if status["state"] == "running" and status["history"]["steps"]:
             found[RUNNING] = (f"{status['config']['model']} · training now", status["history"])
@@ -164,16 +196,22 @@ class Lab:
         if job is None:
             return {"state": "idle", "message": "", "progress": {}, "history": {"steps": [], "epochs": []},
                     "config": None, "result": {}, "checkpoint": None, "run": None}
-        return job.snapshot()
+        snapshot = job.snapshot()
+        if snapshot["checkpoint"]:
+            snapshot["checkpoint"] = self.key(snapshot["checkpoint"])
+        return snapshot
 
     # ------------------------------------------------------------ actions on the active model
 
     def classify(self, image, k: int = 5) -> Prediction:
-        return classify(self.require_model(), image, k=min(k, len(self.require_model().classes)))
+        return classify(self.require_model(), image, k=k)
+
+    def classify_many(self, images: list, k: int = 5) -> list[Prediction | ImageError]:
+        return classify_many(self.require_model(), images, k=k)
 
     def test_predictions(self, checkpoint: Checkpoint) -> torch.Tensor:
         """Predictions of a model on the whole test set, computed once per model."""
-        key = str(checkpoint.path)
+        key = self.key(checkpoint.path)
         with self._lock:
             cached = self._predictions.get(key)
         if cached is None:
@@ -194,7 +232,7 @@ class Lab:
         keep = torch.ones(len(data.test), dtype=torch.bool)
         if true_class:
             if true_class not in data.classes:
-                raise ValueError(f"Unknown class '{true_class}'; the classes are {', '.join(data.classes)}.")
+                raise ValueError(f"Unknown class '{str(true_class)[:80]}'; the classes are {', '.join(data.classes)}.")
             keep &= data.test.labels == data.classes.index(true_class)
         if only_mistakes and predicted is not None:
             keep &= predicted != data.test.labels
@@ -230,7 +268,7 @@ class Lab:
         result = evaluate(checkpoint.model, data.test, data.classes, checkpoint.meta["mean"], checkpoint.meta["std"],
                           test_time_flip=checkpoint.meta.get("config", {}).get("test_time_flip", False))
         with self._lock:
-            self._predictions[str(checkpoint.path)] = result.predictions
+            self._predictions[self.key(checkpoint.path)] = result.predictions
         return checkpoint, result
 
 

@@ -53,14 +53,15 @@ def accuracy_figure(history: dict, title: str = "Test accuracy") -> Figure:
     return fig
 
 
-def per_class_figure(per_class: list[float], classes: list[str], title: str = "Accuracy per class") -> Figure:
-    """The tutorial's closing table as a bar chart, readable from the back of a room."""
+def per_class_figure(per_class: list[float | None], classes: list[str], title: str = "Accuracy per class") -> Figure:
+    """The tutorial's closing table as a bar chart, readable from the back of a room; None: no test pictures."""
     fig, ax = plt.subplots(figsize=(10, 5), layout="constrained")
-    values = [100 * v for v in per_class]
+    values = [None if v is None else 100 * v for v in per_class]
     chance = 100 / max(1, len(classes))
-    colors = [CORRECT if v >= 50 else "#bf8700" if v >= chance * 2 else WRONG for v in values]
-    bars = ax.bar(classes, values, color=colors)
-    ax.bar_label(bars, labels=[f"{v:.0f}%" for v in values], padding=3, fontsize=13)
+    colors = ["lightgray" if v is None else CORRECT if v >= 50 else "#bf8700" if v >= chance * 2 else WRONG
+              for v in values]
+    bars = ax.bar(classes, [0 if v is None else v for v in values], color=colors)
+    ax.bar_label(bars, labels=["no pictures" if v is None else f"{v:.0f}%" for v in values], padding=3, fontsize=13)
     ax.axhline(chance, color="gray", linestyle="--", linewidth=1.5)
     ax.text(1.005, chance, f"chance\n{chance:.0f}%", transform=ax.get_yaxis_transform(), ha="left", va="center",
             color="gray", fontsize=12)  # beside the plot, never on a bar

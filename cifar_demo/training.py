@@ -5,7 +5,7 @@ import math
 import threading
 import time
 import traceback
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -15,9 +15,13 @@ from torch import nn
 from .data import Dataset, DataNotFoundError, ImageSet, train_batches
 from .device import autocast, pick_device, seed_everything, synchronize
 from .evaluation import evaluate
+from .job import JobRecord
 from .models import NETS, create_model
 
-STATES = ("idle", "running", "finished", "stopped", "failed")
+MAX_EPOCHS = 1000
+MAX_BATCH_SIZE = 8192
+MAX_LR = 1e6  # far past any that trains: the bound only keeps the value finite
+MAX_SEED = 2**31 - 1  # what every random generator a run seeds accepts
 
 
 @dataclass
@@ -40,29 +44,40 @@ class TrainConfig:
     compile: bool = False           # torch.compile the training step: a slow first step, faster ones where it pays
 
     def validate(self) -> None:
-        problems = []
-        if self.model not in NETS:
-            problems.append(f"net must be one of {', '.join(NETS)}")
-        if self.epochs < 1:
-            problems.append("epochs must be at least 1")
-        if self.evals_per_epoch < 1:
-            problems.append("evaluations per epoch must be at least 1")
-        if self.batch_size < 1:
-            problems.append("batch size must be at least 1")
-        if not self.lr > 0:
-            problems.append("learning rate must be above 0")
-        if self.optimizer not in ("sgd", "adam"):
-            problems.append("optimizer must be 'sgd' or 'adam'")
-        if self.schedule not in ("onecycle", "constant"):
-            problems.append("schedule must be 'onecycle' or 'constant'")
-        if not 0 <= self.warmup < 1:
-            problems.append("warm-up must be in [0, 1)")
-        if not 0 <= self.label_smoothing < 1:
-            problems.append("label smoothing must be in [0, 1)")
-        if not isinstance(self.compile, bool):
-            problems.append("compile must be true or false")
+        """Every setting in a finite range, so that no value sent to /train can break the job or /status."""
+        problems = [f"{name} must be {rule}" for name, rule, ok in self._rules() if not ok()]
         if problems:
             raise ValueError("Invalid training settings: " + "; ".join(problems) + ".")
+
+    def _rules(self):
+        """(setting, what it must be, check) for each setting; a check never raises, whatever the type."""
+        def number(value, low: float, high: float, integer: bool = False) -> Callable[[], bool]:
+            kinds = (int,) if integer else (int, float)
+            return lambda: (isinstance(value, kinds) and not isinstance(value, bool)
+                            and (isinstance(value, int) or math.isfinite(value)) and low <= value <= high)
+
+        def one_of(value, choices) -> Callable[[], bool]:
+            return lambda: isinstance(value, str) and value in choices
+
+        return [
+            ("net", f"one of {', '.join(NETS)}", one_of(self.model, NETS)),
+            ("epochs", f"a whole number from 1 to {MAX_EPOCHS:,}", number(self.epochs, 1, MAX_EPOCHS, True)),
+            ("batch size", f"a whole number from 1 to {MAX_BATCH_SIZE:,}",
+             number(self.batch_size, 1, MAX_BATCH_SIZE, True)),
+            ("learning rate", f"above 0 and at most {MAX_LR:g}", lambda: number(self.lr, 0, MAX_LR)() and self.lr > 0),
+            ("momentum", "from 0 to 0.999", number(self.momentum, 0, 0.999)),
+            ("weight decay", "from 0 to 1", number(self.weight_decay, 0, 1)),
+            ("optimizer", "'sgd' or 'adam'", one_of(self.optimizer, ("sgd", "adam"))),
+            ("schedule", "'onecycle' or 'constant'", one_of(self.schedule, ("onecycle", "constant"))),
+            ("warm-up", "in [0, 1)", lambda: number(self.warmup, 0, 1)() and self.warmup < 1),
+            ("label smoothing", "in [0, 1)", lambda: number(self.label_smoothing, 0, 1)() and self.label_smoothing < 1),
+            ("evaluations per epoch", "a whole number from 1 to 100", number(self.evals_per_epoch, 1, 100, True)),
+            ("seed", f"a whole number from 0 to {MAX_SEED:,}", number(self.seed, 0, MAX_SEED, True)),
+            ("augment", "true or false", lambda: isinstance(self.augment, bool)),
+            ("test-time flip", "true or false", lambda: isinstance(self.test_time_flip, bool)),
+            ("compile", "true or false", lambda: isinstance(self.compile, bool)),
+            ("device", "a device name", lambda: isinstance(self.device, str) and len(self.device) <= 20),
+        ]
 
 
 # Recipes that work out of the box, per net and device type. The CPU ones are tuned for a 2-core laptop.
@@ -117,37 +132,21 @@ class TrainingDiverged(Exception):
     pass
 
 
-@dataclass
-class History:
-    steps: list[dict] = field(default_factory=list)   # every few steps: step, epoch, loss, smooth_loss, lr, images_per_second
-    epochs: list[dict] = field(default_factory=list)  # every epoch: epoch, test_loss, test_accuracy, seconds
-
-
-class TrainingJob:
+class TrainingJob(JobRecord):
     """One training run: start() puts it in a thread, stop() ends it within a batch, snapshot() reads it."""
 
     def __init__(self, config: TrainConfig, data: Dataset | Callable[[], Dataset], out: str | Path | None = None,
                  on_event: Callable[[str, "TrainingJob"], None] | None = None, run_name: str | None = None,
                  notes: dict | None = None):
         config.validate()
-        self.config = config
+        super().__init__(config, run_name or f"{config.model}-{time.strftime('%Y%m%d-%H%M%S')}")
         self._data = data
         self.out = Path(out) if out else None
         self.on_event = on_event or (lambda event, job: None)
-        self.run_name = run_name or f"{config.model}-{time.strftime('%Y%m%d-%H%M%S')}"
         self.notes = notes or {}  # extra metadata for the checkpoint, e.g. the command that trained it
-        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.state = "idle"
-        self.message = ""
-        self.error_traceback = ""
-        self.history = History()
-        self.progress = {"epoch": 0, "epochs": config.epochs, "step": 0, "steps": 0, "fraction": 0.0,
-                         "images_per_second": 0.0, "eta_seconds": None, "elapsed_seconds": 0.0}
-        self.result: dict = {}
         self.model: nn.Module | None = None
-        self.checkpoint_path: Path | None = None
 
     # ------------------------------------------------------------ control
 
@@ -169,27 +168,6 @@ class TrainingJob:
             self._thread.join(timeout)
             return not self._thread.is_alive()
         return self.state != "running"
-
-    @property
-    def done(self) -> bool:
-        return self.state in ("finished", "stopped", "failed")
-
-    def snapshot(self) -> dict:
-        """A consistent copy of everything a reader may show, safe to take at any moment."""
-        with self._lock:
-            return {
-                "run": self.run_name, "state": self.state, "message": self.message,
-                "config": asdict(self.config), "progress": dict(self.progress),
-                "history": {"steps": [dict(s) for s in self.history.steps],
-                            "epochs": [dict(e) for e in self.history.epochs]},
-                "result": dict(self.result),
-                "checkpoint": str(self.checkpoint_path) if self.checkpoint_path else None,
-            }
-
-    def _set(self, **fields) -> None:
-        with self._lock:
-            for key, value in fields.items():
-                setattr(self, key, value)
 
     # ------------------------------------------------------------ the run
 
@@ -237,6 +215,7 @@ class TrainingJob:
         eval_every = math.ceil(steps_per_epoch / config.evals_per_epoch)
         train_images = data.train if device.type == "cpu" else _to_device(data.train, device)
         self._set(progress={**self.progress, "steps": total_steps}, message="training")
+        self.on_event("start", self)
 
         step, smooth, self._started = 0, None, time.perf_counter()
         self._eval_seconds, self._first_step_seconds = 0.0, None
@@ -325,7 +304,7 @@ class TrainingJob:
             self._set(message="saving checkpoint")
             save_checkpoint(self.out, self.model, self.checkpoint_metadata())
             self.checkpoint_path = self.out
-        saved = f"saved to {self.out}" if self.out else "not saved"
+        saved = f"saved as {self.out.name}" if self.out else "not saved"  # a name: clients never see server paths
         accuracy = self.result.get("test_accuracy")
         summary = f"test accuracy {accuracy:.1%}, " if accuracy is not None else ""
         self._set(state=state, message=f"{state}: {summary}{saved}")
@@ -338,10 +317,20 @@ class TrainingJob:
             "config": asdict(self.config), "epochs_done": self.result.get("epochs_done", 0),
             "test_accuracy": self.result.get("test_accuracy"),
             "per_class": self.result.get("per_class", {}),
-            "history": {"steps": list(self.history.steps), "epochs": list(self.history.epochs)},
+            "history": {"steps": thinned(self.history.steps), "epochs": thinned(self.history.epochs)},
             "data_source": data.source, "run": self.run_name, **self.notes,
         }
 
+
+def thinned(points: list[dict]) -> list[dict]:
+    """Every k-th point and the last, within the checkpoint's history limit: a very long run still reloads, and
+    its curve looks the same."""
+    from .checkpoints import MAX_HISTORY  # imported here: checkpoints reads TrainConfig from this module
+
+    if len(points) <= MAX_HISTORY:
+        return list(points)
+    step = math.ceil(len(points) / (MAX_HISTORY - 1))
+    return points[:-1:step] + points[-1:]
 
 
 def _is_compile_failure(error: Exception) -> bool:

@@ -148,8 +148,12 @@ CORPUS: dict[str, tuple[Callable[[], bytes], str]] = {
     "page.pdf": (lambda: PDF, "not a picture"),
     "one-pixel.png": (lambda: encoded(Image.new("RGB", (1, 1), RED), "PNG"), ANSWER),
     "huge-12000x12000.png": (lambda: flat_png(12000, 12000, palette_colour=(90, 160, 220)), "megapixels"),
-    "huge-12000x12000.jpg": (lambda: encoded(Image.new("L", (12000, 12000), 128), "JPEG", quality=50), ANSWER),
-    "big-8000x8000-transparent.png": (lambda: flat_png(8000, 8000, palette_colour=BLUE, transparent=True), ANSWER),
+    "huge-12000x12000.jpg": (lambda: encoded(Image.new("L", (12000, 12000), 128), "JPEG", quality=50), "megapixels"),
+    "progressive-10000x10000.jpg": (lambda: encoded(Image.new("L", (10000, 10000), 90), "JPEG", quality=20,
+                                                    progressive=True), "megapixels"),
+    "eps-named.png": (lambda: b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nshowpage\n", "not a picture"),
+    "big-7000x7000.jpg": (lambda: encoded(Image.new("L", (7000, 7000), 128), "JPEG", quality=50), ANSWER),
+    "big-7000x7000-transparent.png": (lambda: flat_png(7000, 7000, palette_colour=BLUE, transparent=True), ANSWER),
     "bomb-pil-warns.png": (lambda: flat_png(10000, 9000), "megapixels"),
     "huge-header-tiny-file.png": (lambda: flat_png(100_000, 100_000, rows=10), "megapixels"),
     "huge-header-tiny-file.bmp": (huge_header_bmp, "megapixels"),
@@ -174,7 +178,7 @@ CORPUS: dict[str, tuple[Callable[[], bytes], str]] = {
     "photo.bmp": (lambda: photo_as("BMP"), ANSWER),
     "jpeg-named.png": (lambda: photo_as("JPEG", quality=90), ANSWER),
 }
-BIG = ["huge-12000x12000.png", "huge-12000x12000.jpg", "big-8000x8000-transparent.png", "bomb-pil-warns.png",
+BIG = ["huge-12000x12000.png", "huge-12000x12000.jpg", "progressive-10000x10000.jpg", "big-7000x7000.jpg", "big-7000x7000-transparent.png", "bomb-pil-warns.png",
        "huge-header-tiny-file.png", "huge-header-tiny-file.bmp"]
 
 

@@ -157,11 +157,12 @@ def test_training_runs_to_finished_and_its_checkpoint_becomes_active(served):
     epochs = final["history"]["epochs"]
     assert epochs[-1]["epoch"] == TRAIN["epochs"]
     assert len(epochs) == TRAIN["epochs"] * final["config"]["evals_per_epoch"], "every test-accuracy point kept"
-    checkpoint = Path(final["checkpoint"])
+    checkpoint = lab.checkpoint_dir / final["checkpoint"]  # a name inside the checkpoint folder: no server path
     assert checkpoint.is_file() and checkpoint.name in final["message"]
+    assert not Path(final["checkpoint"]).is_absolute() and str(lab.checkpoint_dir) not in str(final)
     models = client.predict(api_name="/models")
-    assert models["active"] == str(checkpoint) == final["active_model"]
-    assert str(checkpoint) in [c["checkpoint"] for c in models["choices"]]
+    assert models["active"] == final["checkpoint"] == final["active_model"]
+    assert final["checkpoint"] in [c["checkpoint"] for c in models["choices"]]
     assert "active model" in final["status_line"]
     assert checkpoint.name in lab.header()
 
@@ -233,7 +234,7 @@ def test_select_model_switches_every_tab_and_refuses_unknown_paths(served):
     for choice in choices:
         header = client.predict(choice["checkpoint"], api_name="/select_model")
         assert Path(choice["checkpoint"]).name in header
-        assert client.predict(api_name="/models")["active"] == choice["checkpoint"] == str(lab.active.path)
+        assert client.predict(api_name="/models")["active"] == choice["checkpoint"] == lab.active_key
     with pytest.raises(AppError, match="No model"):
         client.predict("/nowhere/x.pt", api_name="/select_model")
 
@@ -386,15 +387,11 @@ def test_an_upload_over_20_mb_is_refused_with_a_clear_message(served, tiny_tree,
     assert_well_formed(classify(client, sample_picture(tiny_tree)))
 
 
-def training_threads() -> set[threading.Thread]:
-    return {thread for thread in threading.enumerate() if thread.name.startswith("train-")}
-
-
 def test_two_clients_training_at_the_same_moment_start_exactly_one_job(served):
-    _, _, url = served
+    lab, _, url = served
     clients = [Client(url, verbose=False) for _ in range(2)]
     together = threading.Barrier(len(clients))
-    before = training_threads()
+    before = set(lab.runs_dir.glob("*.pt"))
 
     def train(client: Client) -> str | AppError:
         together.wait()
@@ -410,13 +407,10 @@ def test_two_clients_training_at_the_same_moment_start_exactly_one_job(served):
     assert len(started) == 1 and len(refused) == 1, outcomes
     assert "already in progress" in str(refused[0])
     assert_reads_as_a_sentence(str(refused[0]))
-    new = training_threads() - before
-    assert len(new) == 1, f"{len(new)} training threads started"
     running = wait_for_steps(clients[1])
     assert running["run"] in started[0] or started[0].startswith("epoch 1/")
     assert "Stopping" in clients[1].predict(api_name="/stop")
     final, _ = wait_until_done(clients[0])
     assert final["state"] == "stopped" and final["run"] == running["run"]
-    for thread in new:
-        thread.join(timeout=60)
-        assert not thread.is_alive(), "the job's thread ended"
+    new = set(lab.runs_dir.glob("*.pt")) - before
+    assert [path.stem for path in new] == [running["run"]], "exactly one job ran, and it saved what it learnt"

@@ -155,7 +155,7 @@ def test_a_target_never_reached_has_no_time_and_no_median(seeds_run):
     (["--epochs", "2"], "--epochs belongs to the seeds mode"),
     (["--seeds", "0"], "--seeds must be at least 1"),
     (["--seeds", "1", "--target-accuracy", "94"], "a fraction in (0, 1], such as 0.94"),
-    (["--seeds", "1", "--evals-per-epoch", "0"], "evaluations per epoch must be at least 1"),
+    (["--seeds", "1", "--evals-per-epoch", "0"], "evaluations per epoch must be a whole number from 1"),
 ])
 def test_seeds_options_that_do_not_fit_are_refused_before_any_work(tiny_tree, capsys, args, message):
     code = main(["bench", "--data", str(tiny_tree), "--device", "cpu", "--no-download", *args])

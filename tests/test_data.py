@@ -42,9 +42,9 @@ def test_torchvision_cifar_batches_folder(tmp_path):
     for name, n in [(f"data_batch_{i}", 5) for i in range(1, 6)] + [("test_batch", 7)]:
         rows = rng.integers(0, 256, (n, 3072), dtype=np.uint8)
         with open(folder / name, "wb") as f:
-            pickle.dump({"data": rows, "labels": list(rng.integers(0, 10, n))}, f)
+            pickle.dump({"data": rows, "labels": [int(label) for label in rng.integers(0, 10, n)]}, f, protocol=2)
     with open(folder / "batches.meta", "wb") as f:
-        pickle.dump({"label_names": [f"c{i}" for i in range(10)]}, f)
+        pickle.dump({"label_names": [f"c{i}" for i in range(10)]}, f, protocol=2)
     data = load_dataset(tmp_path, download=False)  # the parent folder, as torchvision's root
     assert len(data.train) == 25 and len(data.test) == 7
     assert data.classes[3] == "c3"

@@ -1,5 +1,6 @@
 import torch
 
+from cifar_demo.data import ImageSet
 from cifar_demo.evaluation import (confusion_matrix, evaluate, most_confused_pairs, per_class_accuracy,
                                    predict_logits)
 
@@ -12,8 +13,17 @@ def test_confusion_matrix_rows_are_truth_columns_are_predictions():
     assert per_class_accuracy(confusion) == [0.5, 1.0, 0.5]
 
 
-def test_empty_class_scores_zero_instead_of_dividing_by_zero():
-    assert per_class_accuracy(torch.tensor([[2, 0], [0, 0]])) == [1.0, 0.0]
+def test_a_class_with_no_test_pictures_has_no_accuracy_rather_than_zero():
+    assert per_class_accuracy(torch.tensor([[2, 0, 0], [1, 0, 0], [0, 0, 0]])) == [1.0, 0.0, None]
+
+
+def test_evaluate_leaves_a_class_missing_from_the_test_set_unscored(trained_checkpoint, tiny_data):
+    meta = trained_checkpoint.meta
+    keep = tiny_data.test.labels != 1
+    without_one = ImageSet(tiny_data.test.images[keep], tiny_data.test.labels[keep])
+    per_class = evaluate(trained_checkpoint.model, without_one, tiny_data.classes, meta["mean"], meta["std"]).per_class
+    assert per_class[1] is None
+    assert all(isinstance(share, float) and 0 <= share <= 1 for i, share in enumerate(per_class) if i != 1)
 
 
 def test_most_confused_pairs_are_the_biggest_mistakes_first():

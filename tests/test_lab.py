@@ -24,8 +24,7 @@ def wait_for(condition, timeout: float = 120) -> None:
 
 
 def test_runs_list_the_checkpoints_then_the_job_training_now_then_its_checkpoint(lab, tmp_path):
-    shipped = str(tmp_path / "shipped.pt")
-    label, history = lab.runs()[shipped]
+    label, history = lab.runs()["shipped.pt"]  # clients see names inside the checkpoint folder, not server paths
     assert label.startswith("smallcnn · 6 epochs · ") and label.endswith("%")
     assert history["steps"] and history["epochs"]
 
@@ -40,8 +39,9 @@ def test_runs_list_the_checkpoints_then_the_job_training_now_then_its_checkpoint
     assert job.wait(120) and job.state == "stopped"
 
     runs = lab.runs()
-    assert RUNNING not in runs and str(job.checkpoint_path) in runs
-    assert runs[str(job.checkpoint_path)][0].startswith("lenet · ")
+    key = f"runs/{job.checkpoint_path.name}"
+    assert RUNNING not in runs and key in runs and lab.status()["checkpoint"] == key
+    assert runs[key][0].startswith("lenet · ")
     assert lab.active.path == job.checkpoint_path  # the finished run is every tab's model now
 
 
@@ -51,9 +51,9 @@ def test_a_checkpoint_without_history_is_not_offered_for_comparison(lab, trained
     meta = {key: value for key, value in trained_checkpoint.meta.items() if key != "history"}
     save_checkpoint(tmp_path / "bare.pt", trained_checkpoint.model, meta)
     fresh = Lab(checkpoint_dir=tmp_path, device="cpu", download=False)
-    assert str(tmp_path / "bare.pt") in fresh.models
-    assert str(tmp_path / "bare.pt") not in fresh.runs()
-    assert str(tmp_path / "shipped.pt") in fresh.runs()
+    assert "bare.pt" in fresh.models
+    assert "bare.pt" not in fresh.runs()
+    assert "shipped.pt" in fresh.runs()
 
 
 def test_two_runs_started_in_the_same_second_keep_separate_checkpoints(lab):
@@ -63,4 +63,4 @@ def test_two_runs_started_in_the_same_second_keep_separate_checkpoints(lab):
     assert second.wait(120) and second.state == "finished", second.message
     assert first.checkpoint_path != second.checkpoint_path
     assert first.checkpoint_path.is_file() and second.checkpoint_path.is_file()
-    assert {str(first.checkpoint_path), str(second.checkpoint_path)} <= set(lab.models)
+    assert {lab.key(first.checkpoint_path), lab.key(second.checkpoint_path)} <= set(lab.models)

@@ -113,3 +113,19 @@ def test_sixteen_callers_classify_for_thirty_seconds_while_a_job_trains(served, 
     with capsys.disabled():
         print(f"\n\n/classify under load while {LONG_TRAIN['net']} trains on the tiny data set "
               f"(also in {ARTIFACT.relative_to(REPO)}):\n{figures.table()}\n")
+
+
+def test_six_callers_sending_the_same_picture_all_get_whole_answers(served, tiny_tree):
+    """The lost answers of a class: gradio names a returned picture by its content and rewrites that file in place,
+    so callers with the same photo truncated each other's downloads. Answer pictures are files of their own now."""
+    _, _, url = served
+    command = [sys.executable, str(CALLERS_SCRIPT), url, "6", "15", str(sorted((tiny_tree / "test").glob("*/*.png"))[0])]
+    finished = subprocess.run(command, stdout=subprocess.PIPE, text=True, timeout=15 + HANG_GUARD_SECONDS)
+    assert finished.returncode == 0
+    calls = json.loads(finished.stdout.splitlines()[-1])["calls"]
+    errors = [call["error"] for call in calls if "error" in call]
+    assert calls and not errors, f"{len(errors)} of {len(calls)} calls failed, first: {errors[:3]}"
+    answers = {json.dumps(call["answer"][0], sort_keys=True) for call in calls}
+    assert len(answers) == 1, "one picture, one answer: the batch gives every caller the same"
+    for call in calls:
+        assert_well_formed(call["answer"])

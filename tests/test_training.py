@@ -6,7 +6,8 @@ import torch
 
 from cifar_demo.checkpoints import load_checkpoint
 from cifar_demo.data import DataNotFoundError
-from cifar_demo.training import TrainConfig, TrainingJob, lr_factor, preset
+from cifar_demo.checkpoints import MAX_HISTORY
+from cifar_demo.training import TrainConfig, TrainingJob, lr_factor, preset, thinned
 
 
 def tiny_config(**overrides) -> TrainConfig:
@@ -37,7 +38,7 @@ def test_evals_per_epoch_adds_accuracy_points_inside_each_epoch(tiny_data):
 def test_finished_job_saves_a_checkpoint_with_its_story(tiny_data, tmp_path):
     out = tmp_path / "story.pt"
     job = TrainingJob(tiny_config(epochs=2), tiny_data, out=out, notes={"command": "pytest"}).run()
-    assert job.checkpoint_path == out and str(out) in job.message
+    assert job.checkpoint_path == out and out.name in job.message and str(out.parent) not in job.message
     meta = load_checkpoint(out).meta
     assert meta["model"] == "smallcnn" and meta["classes"] == tiny_data.classes
     assert meta["test_accuracy"] == pytest.approx(job.result["test_accuracy"])
@@ -66,7 +67,7 @@ def test_stop_takes_effect_within_one_batch(tiny_data, tmp_path):
 
 def test_a_diverging_run_fails_with_the_reason_and_saves_nothing(tiny_data, tmp_path):
     out = tmp_path / "diverged.pt"
-    job = TrainingJob(tiny_config(lr=1e12, optimizer="sgd"), tiny_data, out=out).run()
+    job = TrainingJob(tiny_config(lr=1e6, optimizer="sgd"), tiny_data, out=out).run()
     assert job.state == "failed"
     assert "diverged" in job.message and "learning rate" in job.message
     assert not out.exists()
@@ -196,3 +197,23 @@ def test_a_compiler_that_cannot_run_fails_the_job_with_one_sentence(tiny_data, m
     assert "\n" not in job.message and not job.error_traceback
     with pytest.raises(ValueError, match="compile must be true or false"):
         tiny_config(compile="yes").validate()
+
+
+@pytest.mark.parametrize("count", [1, MAX_HISTORY, MAX_HISTORY + 1, 3 * MAX_HISTORY + 7])
+def test_a_long_history_is_thinned_to_what_a_checkpoint_may_hold_keeping_its_ends(count):
+    points = [{"step": i} for i in range(count)]
+    kept = thinned(points)
+    assert len(kept) <= MAX_HISTORY and kept[0] == points[0] and kept[-1] == points[-1]
+    assert [p["step"] for p in kept] == sorted({p["step"] for p in kept})
+    if count <= MAX_HISTORY:
+        assert kept == points
+
+
+@pytest.mark.parametrize("setting, value, words", [
+    ("seed", 10**30, "seed"), ("seed", -1, "seed"), ("lr", float("inf"), "learning rate"),
+    ("lr", float("nan"), "learning rate"), ("lr", 0.0, "learning rate"), ("epochs", 2**70, "epochs"),
+    ("epochs", True, "epochs"), ("batch_size", 2.5, "batch size"), ("model", ["lenet"], "net"),
+    ("optimizer", None, "optimizer"), ("augment", "yes", "augment"), ("weight_decay", float("-inf"), "weight decay")])
+def test_no_setting_outside_its_finite_range_is_accepted(setting, value, words):
+    with pytest.raises(ValueError, match=words):
+        replace(tiny_config(), **{setting: value}).validate()

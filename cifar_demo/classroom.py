@@ -1,0 +1,500 @@
+"""The classroom benchmark: a class of students classifying photos on the real app while lenet trains.
+
+    python3 -m cifar_demo bench --classroom --students 30 --every 2 --seconds 60 --data DATA [--json]
+
+The bench starts `app.py` as a subprocess on 127.0.0.1, trains lenet through the API, measures its speed alone,
+then lets the students upload real test pictures to /classify, each at its own jittered pace, and measures the
+training speed again during the load. The students run in one to three processes of their own (this module run as
+`python3 -m cifar_demo.classroom`), which import gradio_client but not torch: they start in a second, and their
+work is not counted as the bench's or the server's. This module imports torch only inside the bench's functions.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import os
+import random
+import select
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from gradio_client import Client, handle_file
+
+REPO = Path(__file__).resolve().parent.parent
+APP = REPO / "app.py"
+CHECKPOINTS_DIR = REPO / "checkpoints"
+RUNS_DIR = CHECKPOINTS_DIR / "runs"  # where the app saves a stopped run: the bench's own is removed
+PROFILES = {"steady": dict(students=30, every=5.0), "burst": dict(students=30, every=2.0)}
+DEFAULTS = dict(students=30, every=2.0, seconds=60.0)
+NET = "lenet"
+TRAIN_EPOCHS = 1000              # the page's maximum: the run outlasts any load window, and the bench stops it
+STUDENTS_PER_PROCESS = 10        # a student waits on the network nearly all the time: threads of one process
+MAX_STUDENT_PROCESSES = 3        # each Python process costs a core's second or more on this machine
+PICTURES = 100                   # test pictures written for the students to pick from
+PICTURE_SIZE = 512               # upscaled like a phone photo, so the server decodes and shrinks a real upload
+JPEG_QUALITY = 90
+JITTER = (0.5, 1.5)              # a student's pause is `every` times a uniform draw from this range
+APP_START_TIMEOUT = 300.0        # importing torch takes 5-60 s here, and a first data load decodes every picture
+FIRST_STEP_TIMEOUT = 300.0       # the data set loads (or decodes) on the first /train
+STUDENTS_READY_TIMEOUT = 120.0   # every student connected
+HANG_GUARD = 120.0               # students not back this long after the window have hung
+STOP_TIMEOUT = 120.0             # a stopped run still tests and saves what it learnt
+APP_STOP_TIMEOUT = 15.0          # terminate, then kill
+ERROR_CHARS = 200                # an error's text is cut here: the report lists a few, not whole tracebacks
+ERRORS_LISTED = 5
+
+
+class ClassroomError(Exception):
+    """The classroom benchmark cannot run or went wrong: one sentence for the user."""
+
+
+@dataclass
+class ClassroomConfig:
+    students: int = DEFAULTS["students"]
+    every: float = DEFAULTS["every"]        # seconds between a student's pictures, on average
+    seconds: float = DEFAULTS["seconds"]    # the load window
+    data: str | None = None
+    device: str = "auto"
+    download: bool = True
+    alone_seconds: float = 15.0             # training measured on its own just before the load
+    batch_size: int | None = None           # lenet's preset when None; a tiny data set needs a smaller one
+    seed: int = 0
+
+    def validate(self) -> None:
+        """Bounded load: a positive count of students, pace and window."""
+        if self.students < 1 or self.every <= 0 or self.seconds <= 0 or self.alone_seconds <= 0:
+            raise ClassroomError("--students must be at least 1, and --every and --seconds above 0.")
+
+    @property
+    def processes(self) -> int:
+        return min(MAX_STUDENT_PROCESSES, math.ceil(self.students / STUDENTS_PER_PROCESS))
+
+
+@dataclass
+class Call:
+    student: int
+    seconds: float
+    error: str | None = None
+
+
+@dataclass
+class ClassroomFigures:
+    students: int
+    every: float
+    seconds: float
+    student_processes: int
+    window_seconds: float           # measured: from the go to the last student's return
+    requests: int
+    errors: int
+    requests_per_second: float
+    p50_ms: float | None            # latencies of the answered calls
+    p95_ms: float | None
+    max_ms: float | None
+    training_alone_images_per_second: float
+    training_during_images_per_second: float
+    training_slow_down: float | None  # alone / during; None when no step was made during the load
+    cpu: str
+    cores: int | None
+    load_average_before: float
+    first_errors: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- the students (their own processes, no torch)
+
+
+def describe(error: BaseException) -> str:
+    """An error as the report lists it: its type and the start of its message."""
+    return f"{type(error).__name__}: {error}"[:ERROR_CHARS]
+
+
+def connect(url: str, downloads: str) -> Client | str:
+    """A student's own client, or why it could not connect."""
+    try:
+        return Client(url, verbose=False, download_files=downloads, analytics_enabled=False)
+    except Exception as error:  # recorded as the student's one failed call, never raised
+        return describe(error)
+
+
+def answer_problem(answer) -> str | None:
+    """A /classify answer without a label is a failure from the student's side, whatever the status code."""
+    label, _seen, message = answer
+    return None if label and not message else f"answered without a label: {message!r}"[:ERROR_CHARS]
+
+
+def classify(student: int, client: Client, picture: str) -> Call:
+    """One upload to /classify, timed; any failure is recorded, none raised."""
+    began = time.perf_counter()
+    try:
+        problem = answer_problem(client.predict(handle_file(picture), api_name="/classify"))
+    except Exception as error:  # every kind of failure goes into the report
+        problem = f"{Path(picture).name}: {describe(error)}"[:ERROR_CHARS]
+    return Call(student, time.perf_counter() - began, problem)
+
+
+def pause_until(seconds: float, deadline: float) -> None:
+    time.sleep(max(0.0, min(seconds, deadline - time.monotonic())))
+
+
+def attend(student: int, client: Client | str, pictures: list[str], every: float, deadline: float,
+           rng: random.Random, calls: list[Call]) -> None:
+    """A student's class: a random start, then a picture of their choice at a jittered pace until the window closes."""
+    if isinstance(client, str):
+        calls.append(Call(student, 0.0, f"connect: {client}"))
+        return
+    pause_until(rng.uniform(0, every), deadline)
+    while time.monotonic() < deadline:
+        calls.append(classify(student, client, rng.choice(pictures)))
+        pause_until(every * rng.uniform(*JITTER), deadline)
+
+
+def students_main(argv: list[str]) -> int:
+    """A group of students: connect, say "ready", wait for "go" on stdin, attend, print one JSON line of calls."""
+    parser = argparse.ArgumentParser(prog="python3 -m cifar_demo.classroom", description=students_main.__doc__)
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--first", type=int, required=True, help="the first student's number")
+    parser.add_argument("--count", type=int, required=True)
+    parser.add_argument("--every", type=float, required=True)
+    parser.add_argument("--seconds", type=float, required=True)
+    parser.add_argument("--pictures", required=True, help="folder of JPEG pictures to upload")
+    parser.add_argument("--downloads", required=True, help="folder for the answers' pictures")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    pictures = sorted(str(p) for p in Path(args.pictures).glob("*.jpg"))
+    students = range(args.first, args.first + args.count)
+    with ThreadPoolExecutor(args.count) as pool:
+        clients = list(pool.map(lambda _: connect(args.url, args.downloads), students))
+    print("ready", flush=True)
+    if sys.stdin.readline().strip() != "go":  # the bench has gone: no load without it
+        return 1
+    began = time.monotonic()
+    deadline = began + args.seconds
+    calls: list[Call] = []  # list.append is atomic: the threads share it without a lock
+    threads = [threading.Thread(target=attend, args=(s, c, pictures, args.every, deadline,
+                                                     random.Random(args.seed * 100_003 + s), calls), daemon=True)
+               for s, c in zip(students, clients)]  # daemons: a Ctrl-C ends the process without waiting for them
+    for thread in threads:
+        thread.start()
+    try:
+        for thread in threads:
+            thread.join()
+    except KeyboardInterrupt:  # the bench was interrupted too and reports it
+        return 130
+    print(json.dumps({"seconds": time.monotonic() - began, "calls": [asdict(c) for c in calls]}), flush=True)
+    return 0
+
+
+# ---------------------------------------------------------------- the bench: pictures, the app, the measurements
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def write_pictures(test, folder: Path, count: int, seed: int) -> Path:
+    """Real test pictures, upscaled and saved as JPEG: what a phone would upload."""
+    from PIL import Image
+
+    folder.mkdir(parents=True)
+    for n, index in enumerate(random.Random(seed).sample(range(len(test)), min(count, len(test)))):
+        picture = Image.fromarray(test.images[index].permute(1, 2, 0).numpy())
+        picture.resize((PICTURE_SIZE, PICTURE_SIZE), Image.BICUBIC).save(folder / f"{n:03d}.jpg", quality=JPEG_QUALITY)
+    return folder
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def log_tail(log: Path, lines: int = 15) -> str:
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+
+
+def wait_for_page(url: str, app: subprocess.Popen, log: Path) -> None:
+    """Poll the page until it answers; an app that exits or never answers is an error with its log's end."""
+    deadline = time.monotonic() + APP_START_TIMEOUT
+    while time.monotonic() < deadline:
+        if app.poll() is not None:
+            raise ClassroomError(f"the app exited with status {app.returncode} before serving; its log ends:\n"
+                                 f"{log_tail(log)}")
+        with contextlib.suppress(urllib.error.URLError, OSError):
+            with urllib.request.urlopen(url, timeout=5) as page:
+                if page.status == 200:
+                    return
+        time.sleep(0.5)
+    raise ClassroomError(f"the app did not answer within {APP_START_TIMEOUT:.0f} s; its log ends:\n{log_tail(log)}")
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    """Terminate, then kill what does not exit in time."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(APP_STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextlib.contextmanager
+def running_app(config: ClassroomConfig, folder: Path) -> Iterator[str]:
+    """The real app in a subprocess on a free local port, its output in folder/app.log; stopped on any exit."""
+    port, log = free_port(), folder / "app.log"
+    command = [sys.executable, str(APP), "--port", str(port), "--host", "127.0.0.1", "--device", config.device]
+    if config.data:
+        command += ["--data", str(config.data)]
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "GRADIO_TEMP_DIR": str(folder / "uploads")}
+    url = f"http://127.0.0.1:{port}/"
+    with log.open("w") as output:
+        app = subprocess.Popen(command, cwd=REPO, stdout=output, stderr=subprocess.STDOUT, env=env)
+    try:
+        say(f"starting the app at {url} (log: {log})")
+        wait_for_page(url, app, log)
+        yield url
+    finally:
+        stop_process(app)
+
+
+def status(client: Client) -> dict:
+    return client.predict(api_name="/status")
+
+
+def wait_for_steps(client: Client) -> dict:
+    """The first /status with a logged training step: the data set is loaded and the job is under way."""
+    deadline = time.monotonic() + FIRST_STEP_TIMEOUT
+    while time.monotonic() < deadline:
+        now = status(client)
+        if now["state"] not in ("running", "idle"):
+            raise ClassroomError(f"the training run is {now['state']}: {now['message']}")
+        if now["progress"].get("step"):
+            return now
+        time.sleep(0.2)
+    raise ClassroomError(f"training made no step within {FIRST_STEP_TIMEOUT:.0f} s")
+
+
+def training_speed(before: dict, after: dict, per_step: float) -> float:
+    """Images a second between two /status readings, from the job's own step count and clock (test passes in)."""
+    steps = after["progress"]["step"] - before["progress"]["step"]
+    seconds = after["progress"]["elapsed_seconds"] - before["progress"]["elapsed_seconds"]
+    return steps * per_step / seconds if steps else 0.0
+
+
+def images_per_step(train_images: int, batch_size: int) -> float:
+    """An epoch's images over its steps: the batch size, less the short last batch's shortfall."""
+    return train_images / math.ceil(train_images / batch_size)
+
+
+def read_line(process: subprocess.Popen, timeout: float) -> str:
+    """A line of a student process's output, or '' if none comes in time."""
+    ready, _, _ = select.select([process.stdout], [], [], timeout)
+    return process.stdout.readline().strip() if ready else ""
+
+
+def student_command(url: str, first: int, count: int, config: ClassroomConfig, pictures: Path,
+                    folder: Path) -> list[str]:
+    return [sys.executable, "-m", "cifar_demo.classroom", "--url", url, "--first", str(first), "--count", str(count),
+            "--every", str(config.every), "--seconds", str(config.seconds), "--pictures", str(pictures),
+            "--downloads", str(folder / "downloads"), "--seed", str(config.seed)]
+
+
+def groups(students: int, processes: int) -> list[tuple[int, int]]:
+    """(first student, count) for each process, as even as they go."""
+    sizes = [students // processes + (p < students % processes) for p in range(processes)]
+    return [(sum(sizes[:p]), size) for p, size in enumerate(sizes)]
+
+
+def collect(processes: list[subprocess.Popen], timeout: float) -> list[dict]:
+    """Every student process's report; one that hangs past the guard is an error."""
+    deadline, reports = time.monotonic() + timeout, []
+    for process in processes:
+        try:
+            output, _ = process.communicate(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            raise ClassroomError(f"students were still busy {HANG_GUARD:.0f} s after the window closed") from None
+        if process.returncode != 0 or not output.strip():
+            raise ClassroomError(f"a student process failed (exit status {process.returncode})")
+        reports.append(json.loads(output.strip().splitlines()[-1]))
+    return reports
+
+
+def run_students(client: Client, url: str, config: ClassroomConfig, pictures: Path,
+                 folder: Path) -> tuple[list[dict], dict, dict]:
+    """The students' reports, with /status as their window opens and once they are all back."""
+    processes = []
+    try:
+        for first, count in groups(config.students, config.processes):
+            processes.append(subprocess.Popen(student_command(url, first, count, config, pictures, folder), cwd=REPO,
+                                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True))
+        deadline = time.monotonic() + STUDENTS_READY_TIMEOUT
+        if not all(read_line(p, max(0.0, deadline - time.monotonic())) == "ready" for p in processes):
+            raise ClassroomError(f"the students were not connected within {STUDENTS_READY_TIMEOUT:.0f} s")
+        load_from = status(client)
+        for process in processes:
+            process.stdin.write("go\n")
+            process.stdin.flush()
+        reports = collect(processes, config.seconds + HANG_GUARD)
+        return reports, load_from, status(client)
+    finally:
+        for process in processes:
+            stop_process(process)
+
+
+def stop_training(client: Client) -> None:
+    """/stop, wait for the run to end, and remove the checkpoint it saved: the bench leaves no run behind."""
+    try:
+        client.predict(api_name="/stop")
+        deadline = time.monotonic() + STOP_TIMEOUT
+        final = status(client)
+        while final["state"] == "running" and time.monotonic() < deadline:
+            time.sleep(0.2)
+            final = status(client)
+    except Exception as error:  # the app may be gone already; it is stopped next either way
+        say(f"could not stop the training run: {describe(error)}")
+        return
+    saved = CHECKPOINTS_DIR / final["checkpoint"] if final.get("checkpoint") else None  # relative to it, or absolute
+    if saved and saved.parent == RUNS_DIR:
+        saved.unlink(missing_ok=True)
+
+
+def train_arguments(config: ClassroomConfig) -> tuple[list, int]:
+    """/train's inputs for lenet's preset with many epochs, and the batch size they train at."""
+    from .training import preset
+
+    overrides = {"batch_size": config.batch_size} if config.batch_size else {}
+    p = preset(NET, epochs=TRAIN_EPOCHS, **overrides)
+    return [NET, p.epochs, p.batch_size, p.lr, p.optimizer, p.augment, p.seed], p.batch_size
+
+
+def percentile(values: list[float], share: float) -> float | None:
+    """Nearest-rank percentile; None with no values."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)] if ordered else None
+
+
+def figures(config: ClassroomConfig, reports: list[dict], alone: float, during: float,
+            load_average: float) -> ClassroomFigures:
+    """The students' calls and the two training speeds as the report's figures."""
+    from .device import cpu_name
+
+    calls = [Call(**call) for report in reports for call in report["calls"]]
+    window = max(report["seconds"] for report in reports)
+    answered = [call.seconds * 1000 for call in calls if call.error is None]
+    errors = [call.error for call in calls if call.error is not None]
+    return ClassroomFigures(
+        config.students, config.every, config.seconds, len(reports), window, len(calls), len(errors),
+        len(calls) / window, percentile(answered, 0.5), percentile(answered, 0.95), percentile(answered, 1.0),
+        alone, during, alone / during if during else None, cpu_name(), os.cpu_count(), load_average,
+        errors[:ERRORS_LISTED])
+
+
+def measure(client: Client, url: str, config: ClassroomConfig, pictures: Path, folder: Path,
+            train_images: int) -> tuple[list[dict], float, float]:
+    """Train lenet; its speed alone, then the students' load and its speed during it; the run is stopped after."""
+    arguments, batch_size = train_arguments(config)
+    per_step = images_per_step(train_images, batch_size)
+    say(f"training {NET} (batch {batch_size}); {config.alone_seconds:g} s alone")
+    client.predict(*arguments, api_name="/train")
+    try:
+        alone_from = wait_for_steps(client)
+        time.sleep(config.alone_seconds)
+        alone_to = status(client)
+        say(f"{plural(config.students, 'student', 'students')} in {plural(config.processes, 'process', 'processes')}"
+            f", a picture every {config.every:g} s each, for {config.seconds:g} s")
+        reports, load_from, load_to = run_students(client, url, config, pictures, folder)
+        if load_to["state"] != "running":
+            raise ClassroomError(f"the training run ended during the load ({load_to['state']}: "
+                                 f"{load_to['message']}): its speed under load is not measured")
+    finally:
+        stop_training(client)
+    return reports, training_speed(alone_from, alone_to, per_step), training_speed(load_from, load_to, per_step)
+
+
+def classroom_benchmark(config: ClassroomConfig) -> ClassroomFigures:
+    """The whole run: pictures, the app, training alone, training during the load; the app is always stopped."""
+    from .data import load_dataset
+
+    config.validate()
+    load_average = os.getloadavg()[0]
+    say("loading the data set (decoding on the first run)")
+    data = load_dataset(config.data, download=config.download)
+    train_images = len(data.train)
+    with tempfile.TemporaryDirectory(prefix="cifar-demo-classroom-") as temporary:
+        folder = Path(temporary)
+        pictures = write_pictures(data.test, folder / "pictures", PICTURES, config.seed)
+        del data  # the bench holds only its pictures from here on; the app loads its own copy
+        with running_app(config, folder) as url:
+            client = Client(url, verbose=False, analytics_enabled=False)
+            reports, alone, during = measure(client, url, config, pictures, folder, train_images)
+    return figures(config, reports, alone, during, load_average)
+
+
+# ---------------------------------------------------------------- the command line's side
+
+
+CLASSROOM_OPTIONS = ("students", "every", "seconds", "profile")
+
+
+def config_from_args(args) -> ClassroomConfig:
+    """--profile's numbers, overridden by any of --students, --every, --seconds given."""
+    chosen = {**DEFAULTS, **PROFILES.get(args.profile or "", {}),
+              **{name: getattr(args, name) for name in DEFAULTS if getattr(args, name) is not None}}
+    return ClassroomConfig(**chosen, data=args.data, device=args.device, download=not args.no_download)
+
+
+def refuse_classroom_options(args) -> None:
+    """The classroom's options without --classroom would be silently ignored: say so instead."""
+    given = [name for name in CLASSROOM_OPTIONS if getattr(args, name) is not None]
+    if given:
+        raise ClassroomError(f"--{given[0]} belongs to the classroom benchmark: add --classroom to use it.")
+
+
+def plural(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
+def _number(value: float | None, unit: str = "") -> str:
+    return "-" if value is None else f"{value:,.0f}{unit}"
+
+
+def report_table(f: ClassroomFigures) -> str:
+    """The figures for a person; the JSON line carries the same numbers for a program."""
+    rows = [
+        ("students", f"{f.students} in {plural(f.student_processes, 'process', 'processes')}, a picture every "
+                     f"{f.every:g} s each "
+                     f"({JITTER[0]:g}x-{JITTER[1]:g}x jitter)"),
+        ("window", f"{f.seconds:g} s asked, {f.window_seconds:.1f} s measured"),
+        ("requests (errors)", f"{f.requests:,} ({f.errors})"),
+        ("requests/s", f"{f.requests_per_second:.1f}"),
+        ("latency p50 / p95 / max", f"{_number(f.p50_ms)} / {_number(f.p95_ms)} / {_number(f.max_ms)} ms"),
+        ("training alone", f"{f.training_alone_images_per_second:,.0f} img/s"),
+        ("training during the load", f"{f.training_during_images_per_second:,.0f} img/s"),
+        ("slow-down", "no step during the load" if f.training_slow_down is None else f"{f.training_slow_down:.2f}x"),
+        ("machine", f"{f.cpu}, {f.cores} cores, load average {f.load_average_before:.2f} before"),
+    ]
+    width = max(len(name) for name, _ in rows)
+    lines = [f"classroom: /classify under load while {NET} trains"] + [f"  {n:<{width}}  {v}" for n, v in rows]
+    return "\n".join(lines + [f"  error: {error}" for error in f.first_errors])
+
+
+def run_classroom(args) -> dict:
+    """`bench --classroom`: runs the benchmark, prints the table and returns the figures for --json."""
+    result = classroom_benchmark(config_from_args(args))
+    say("\n" + report_table(result))
+    return asdict(result)
+
+
+if __name__ == "__main__":
+    sys.exit(students_main(sys.argv[1:]))

@@ -1,0 +1,143 @@
+"""What a server for a class of strangers needs besides the page: bounded requests, slow failed logins, files that
+came from an upload only, answer pictures no one rewrites, and refusals that log one short line."""
+from __future__ import annotations
+
+import asyncio
+import hmac
+import itertools
+import logging
+import threading
+import uuid
+from collections import deque
+from pathlib import Path
+from typing import Callable
+
+from PIL import Image
+
+from .images import UNREADABLE, ImageError
+
+MAX_BODY_BYTES = 2 * 1024 * 1024  # a JSON call carries settings and file references, never the pictures themselves
+QUOTE_CHARS = 80                   # of a caller's input, quoted in a refusal
+FAILED_LOGIN_SECONDS = 1.0         # each wrong password holds the login queue this long: 3,600 guesses an hour at most
+
+log = logging.getLogger("cifar_demo")
+
+
+def quote(value: object) -> str:
+    """A caller's input as a refusal may show it: at most QUOTE_CHARS characters, one line."""
+    text = value if isinstance(value, str) else repr(value)
+    text = text.replace("\n", " ").replace("\r", " ")
+    return text if len(text) <= QUOTE_CHARS else text[:QUOTE_CHARS - 1] + "…"
+
+
+def refused(where: str, message: str) -> str:
+    """Log an expected refusal as one line, without a traceback, and return the message for the caller."""
+    log.warning("refused %s: %s", where, message[:300])
+    return message
+
+
+class BodyLimit:
+    """ASGI middleware: a request body past the limit is refused before it is read whole (uploads have their own)."""
+
+    def __init__(self, app, max_bytes: int = MAX_BODY_BYTES, exempt: tuple[str, ...] = ("/gradio_api/upload",)):
+        self.app, self.max_bytes, self.exempt = app, max_bytes, exempt
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["path"].startswith(self.exempt):
+            return await self.app(scope, receive, send)
+        declared = dict(scope.get("headers") or ()).get(b"content-length", b"0")
+        if not declared.isdigit() or int(declared) > self.max_bytes:
+            return await self._refuse(scope, send)
+        received = 0
+
+        async def limited_receive():
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _BodyTooLarge:
+            await self._refuse(scope, send)
+
+    async def _refuse(self, scope, send) -> None:
+        refused(scope["path"][:QUOTE_CHARS], f"request body over {self.max_bytes:,} bytes")
+        body = b'{"detail": "The request is too large."}'
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def slow_failed_logins(user: str, password: str, delay: float = FAILED_LOGIN_SECONDS) -> Callable:
+    """A login check for gradio: right passwords pass at once; wrong ones wait their turn, one a `delay`, however
+    many come at once. A coroutine function, so that the wait never blocks the server's event loop."""
+    expected_user, expected_password = user.encode(), password.encode()
+    queue: list[asyncio.Lock] = []  # made on first use, inside the server's event loop
+
+    async def check(user: str, password: str) -> bool:
+        right = (hmac.compare_digest(user.encode(), expected_user)
+                 & hmac.compare_digest(password.encode(), expected_password))  # both compared, always: no timing hint
+        if right:
+            return True
+        if not queue:
+            queue.append(asyncio.Lock())
+        async with queue[0]:
+            await asyncio.sleep(delay)
+        refused("login", f"wrong password for user {quote(user)}")
+        return False
+
+    return check
+
+
+def uploaded_file(path: object, upload_folder: str | Path) -> str:
+    """A path a caller sent, if it is a file that came through the upload folder; anything else is refused with
+    the message a broken upload gets, which says nothing of what is on the server."""
+    try:
+        resolved = Path(str(path)).resolve(strict=True)
+        inside = resolved.is_relative_to(Path(upload_folder).resolve()) and resolved.is_file()
+    except (OSError, RuntimeError, ValueError):  # missing, a link loop, a NUL byte
+        inside = False
+    if not inside:
+        raise ImageError(UNREADABLE)
+    return str(resolved)
+
+
+class AnswerPictures:
+    """Answer pictures saved as files with names of their own. gradio writes a returned PIL picture to a file named
+    by its content, in place: two students with the same photo would share that file, rewritten while the first
+    one still downloads it (a truncated answer). A file of our own is copied into gradio's cache whole."""
+
+    def __init__(self, folder: str | Path, keep: int = 1024):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._files: deque[Path] = deque()
+        self._keep = keep  # gradio copies a file as the answer leaves: only the newest few are still needed
+        self._lock = threading.Lock()
+        self._count = itertools.count()
+
+    def save(self, picture: Image.Image) -> str:
+        path = self.folder / f"{next(self._count)}-{uuid.uuid4().hex[:8]}.png"
+        picture.save(path)
+        with self._lock:
+            self._files.append(path)
+            while len(self._files) > self._keep:
+                self._files.popleft().unlink(missing_ok=True)
+        return str(path)
+
+
+async def short_refusal(request, error: Exception):
+    """The answer to a request the web framework itself refuses (a body of the wrong shape, an unknown endpoint):
+    the status and one sentence, never the caller's input echoed back or a traceback in the log."""
+    from starlette.responses import JSONResponse  # imported here: the core imports this module without a server
+
+    unknown = type(error).__name__ == "FnIndexInferError"  # gradio's name for an endpoint it does not have
+    status, message = (404, "There is no such endpoint.") if unknown else (422, "The request is not well formed.")
+    refused(request.url.path[:QUOTE_CHARS], f"{status} {message}")
+    return JSONResponse({"detail": message}, status_code=status)
