@@ -213,6 +213,9 @@ def build_parser() -> argparse.ArgumentParser:
     classroom.add_argument("--students", type=int, help="students, each with their own client (default 30)")
     classroom.add_argument("--every", type=float, help="seconds between a student's pictures, on average (default 2)")
     classroom.add_argument("--seconds", type=float, help="length of the load window (default 60)")
+    classroom.add_argument("--students-nice", type=int,
+                           help="the student processes' niceness (default 0: the app's priority; 10: a class's laptops do "
+                                "their own work, not the server)")
     classroom.add_argument("--profile", choices=["steady", "burst"],
                            help="30 students, every 5 s (steady) or every 2 s (burst)")
     return parser

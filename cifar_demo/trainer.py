@@ -30,8 +30,10 @@ def usable_cores() -> int:
 
 
 def trainer_threads(cores: int) -> int:
-    """Torch threads for the trainer: every core on a laptop (the server mostly waits), all but one on bigger ones."""
-    return max(1, cores if cores <= 2 else cores - 1)
+    """Torch threads for the trainer: the cores the server does not keep. Threads that share a core with a busy
+    server stall each other at every parallel step: two threads on a laptop's two cores ran 11x slower under a
+    class's load, one thread on its own core keeps most of its speed."""
+    return max(1, cores - server_threads(cores))
 
 
 def server_threads(cores: int) -> int:

@@ -15,6 +15,8 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 
+import pytest
+
 import test_app
 from conftest import REPO
 from test_app import LONG_TRAIN, assert_well_formed, wait_for_steps, wait_until_done
@@ -125,7 +127,8 @@ def test_six_callers_sending_the_same_picture_all_get_whole_answers(served, tiny
     calls = json.loads(finished.stdout.splitlines()[-1])["calls"]
     errors = [call["error"] for call in calls if "error" in call]
     assert calls and not errors, f"{len(errors)} of {len(calls)} calls failed, first: {errors[:3]}"
-    answers = {json.dumps(call["answer"][0], sort_keys=True) for call in calls}
-    assert len(answers) == 1, "one picture, one answer: the batch gives every caller the same"
+    first = {c["label"]: c["confidence"] for c in calls[0]["answer"][0]["confidences"]}
+    for call in calls:  # one picture, one answer, however the batches fell (their sums differ in the last digits)
+        assert {c["label"]: c["confidence"] for c in call["answer"][0]["confidences"]} == pytest.approx(first, abs=1e-5)
     for call in calls:
         assert_well_formed(call["answer"])

@@ -96,5 +96,5 @@ def test_a_killed_worker_fails_its_run_with_a_clear_message_and_the_next_run_wor
 
 def test_the_cores_are_split_between_trainer_and_server():
     assert (trainer_threads(1), server_threads(1)) == (1, 1)
-    assert (trainer_threads(2), server_threads(2)) == (2, 1)
-    assert (trainer_threads(8), server_threads(8)) == (7, 4)
+    assert (trainer_threads(2), server_threads(2)) == (1, 1)
+    assert (trainer_threads(8), server_threads(8)) == (4, 4)
