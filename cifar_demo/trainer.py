@@ -6,6 +6,7 @@ stalls the curve on the projector, and the loop slows every answer. Here the loo
 """
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
 import signal
@@ -183,8 +184,12 @@ def _process_context() -> multiprocessing.context.BaseContext:
 # ---------------------------------------------------------------- inside the worker process
 
 
+PROCESS_NAME = b"cifar-trainer"  # what top, ps and pgrep show for the worker
+
+
 def serve(pipe: Connection, threads: int) -> None:
     """The worker's loop: run each job it is sent in a thread, stop it when asked, report each change."""
+    _name_this_process(PROCESS_NAME)
     torch.set_num_threads(threads)
     try:
         os.nice(TRAINER_NICENESS)
@@ -203,6 +208,14 @@ def serve(pipe: Connection, threads: int) -> None:
             job = TrainingJob(config, data, out=out, run_name=run_name, on_event=reporter(pipe)).start()
         elif message[0] == "stop" and job is not None:
             job.stop()
+
+
+def _name_this_process(name: bytes) -> None:
+    """Linux's short process name (prctl PR_SET_NAME), so a teacher can find the trainer in top; elsewhere no-op."""
+    try:
+        ctypes.CDLL(None).prctl(15, ctypes.c_char_p(name), 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
 
 
 def reporter(pipe: Connection) -> Callable[[str, TrainingJob], None]:

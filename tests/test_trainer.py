@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -98,3 +99,10 @@ def test_the_cores_are_split_between_trainer_and_server():
     assert (trainer_threads(1), server_threads(1)) == (1, 1)
     assert (trainer_threads(2), server_threads(2)) == (1, 1)
     assert (trainer_threads(8), server_threads(8)) == (4, 4)
+
+
+def test_the_worker_is_named_so_a_teacher_can_find_it(trainer):
+    deadline = time.monotonic() + 60  # start() returns while the worker still boots: it names itself once it serves
+    while Path(f"/proc/{trainer.pid}/comm").read_text().strip() != "cifar-trainer":
+        assert time.monotonic() < deadline, "the worker never named itself"
+        time.sleep(0.05)
