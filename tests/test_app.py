@@ -227,6 +227,16 @@ def test_evaluate_returns_accuracy_and_charts(served):
         assert min(Image.open(chart).size) > 200
 
 
+def test_compare_runs_answers_through_the_api_for_any_listed_run(served):
+    _, client, _ = served
+    listed = [choice["checkpoint"] for choice in client.predict(api_name="/models")["choices"]]
+    chart = Image.open(client.predict(listed, api_name="/compare_runs"))
+    empty = Image.open(client.predict([], api_name="/compare_runs"))
+    assert chart.size == empty.size and chart.tobytes() != empty.tobytes(), "the listed runs' curves are drawn"
+    with pytest.raises(AppError, match="list of checkpoint names"):
+        client.predict("tiny.pt", api_name="/compare_runs")
+
+
 def test_select_model_switches_every_tab_and_refuses_unknown_paths(served):
     lab, client, _ = served
     choices = client.predict(api_name="/models")["choices"]
