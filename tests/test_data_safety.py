@@ -171,17 +171,23 @@ def unsafe_numpy(marker: Path) -> dict:
     }
 
 
+def refusal_of_test_batch(root, folder, contents: bytes) -> str:
+    """The one-line message loading refuses a test_batch of these contents with; it names the file."""
+    (folder / "test_batch").write_bytes(contents)
+    with pytest.raises(DataNotFoundError) as caught:
+        load_dataset(root, download=False)
+    message = str(caught.value)
+    assert str(folder / "test_batch") in message and "\n" not in message
+    return message
+
+
 @pytest.mark.parametrize("case", ["object array", "structured array", "ndarray from a shape",
                                   "_reconstruct of objects", "another codec"])
 def test_numpy_names_cannot_be_bent_into_objects_or_memory_bombs(tmp_path, case):
     folder, _ = write_folder(tmp_path)
     marker = tmp_path / "marker"
     contents, reason = unsafe_numpy(marker)[case]
-    (folder / "test_batch").write_bytes(contents)
-    with pytest.raises(DataNotFoundError) as caught:
-        load_dataset(tmp_path, download=False)
-    message = str(caught.value)
-    assert str(folder / "test_batch") in message and reason in message and "\n" not in message
+    assert reason in refusal_of_test_batch(tmp_path, folder, contents)
     assert not marker.exists()
 
 
@@ -214,11 +220,7 @@ def malformed(entries: dict) -> dict:
 def test_a_malformed_batch_is_one_clear_message(tmp_path, case):
     folder, entries = write_folder(tmp_path)
     contents, expected = malformed(entries)[case]
-    (folder / "test_batch").write_bytes(contents)
-    with pytest.raises(DataNotFoundError) as caught:
-        load_dataset(tmp_path, download=False)
-    message = str(caught.value)
-    assert str(folder / "test_batch") in message and expected in message and "\n" not in message
+    assert expected in refusal_of_test_batch(tmp_path, folder, contents)
 
 
 def test_wider_integer_pixels_in_range_still_load(tmp_path):
