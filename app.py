@@ -1,4 +1,5 @@
-"""The classroom page: train a net and watch it learn, browse its guesses, classify a photo, evaluate it.
+"""The classroom page: train a net and watch it learn, browse its guesses, classify a photo, evaluate it, and put the
+class's photos with the net's guesses on the wall.
 
 UI wiring only: every piece of machine learning goes through `cifar_demo.lab.Lab` and the core.
 """
@@ -42,11 +43,14 @@ from cifar_demo.serving import (AnswerPictures, BodyLimit, quote, refused, short
                                 uploaded_file)
 from cifar_demo.trainer import server_threads, usable_cores
 from cifar_demo.training import default_model_for, preset
+from cifar_demo.wall import UNKNOWN, Entry, Summary, Wall, WallRefusal, export_zip, summarize, truth_choices
+from cifar_demo.wall import draw as draw_wall
 
 INTRO = ("### Teach a small neural network to recognise ten kinds of pictures, watch it learn, "
          "then try it on your own photos.")
 ALL_CLASSES = "all classes"
 GRID_SIZES = [16, 32, 64]
+NO_MODEL = -1  # the wall version a page shows while there is no model to guess with
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 AUTH_ENV = "CIFAR_DEMO_AUTH"
 CSS = """
@@ -59,6 +63,8 @@ CSS = """
 .fill img { image-rendering: pixelated; }
 .net-about p { font-size: 15px; opacity: 0.75; margin: 0 4px; }
 .confidence-set { font-family: var(--font); }  /* the class names in the page's font, not the code font */
+#wall-summary { font-size: 22px; }
+#wall-summary h2 { font-size: 34px; margin: 6px 0; }
 """
 
 _figure_lock = threading.Lock()  # pyplot keeps global state: one figure at a time, whichever thread asks
@@ -86,7 +92,8 @@ def refusal(where: str, error: Exception | str, title: str = "Error") -> gr.Erro
 
 
 class SharedChart:
-    """A chart drawn once per change into a PNG that every open page shares: a timer tick costs no drawing."""
+    """A chart or picture drawn once per change into a PNG that every open page shares: a timer tick costs no
+    drawing."""
 
     def __init__(self, folder: Path, name: str, keep: int = 8):
         self.folder, self.name = folder, name
@@ -97,13 +104,22 @@ class SharedChart:
         self._count = itertools.count()
 
     def get(self, key: object, make_figure: Callable[[], Figure]) -> str:
+        def save(path: Path) -> None:
+            with _figure_lock:
+                figure = make_figure()
+                figure.savefig(path)
+                plt.close(figure)
+
+        return self._get(key, save)
+
+    def get_picture(self, key: object, make_picture: Callable[[], Image.Image]) -> str:
+        return self._get(key, lambda path: make_picture().save(path, compress_level=1))
+
+    def _get(self, key: object, save: Callable[[Path], None]) -> str:
         with self._lock:
             if key != self._key or not self._files:
                 path = self.folder / f"{self.name}-{next(self._count)}.png"
-                with _figure_lock:
-                    figure = make_figure()
-                    figure.savefig(path)
-                    plt.close(figure)
+                save(path)
                 self._files.append(path)
                 while len(self._files) > self._keep:
                     self._files.popleft().unlink(missing_ok=True)
@@ -361,8 +377,12 @@ def known_classes(lab: Lab) -> list[str]:
     return list(lab.active.classes) if lab.active else []
 
 
-def build_classify_tab(lab: Lab) -> None:
-    with gr.Tab("Classify"):
+def model_classes(lab: Lab) -> list[str]:
+    return list(lab.active.classes) if lab.active else []
+
+
+def build_classify_tab(lab: Lab, wall: Wall, class_wall: bool) -> None:
+    with gr.Tab("Classify") as tab:
         with gr.Row():
             with gr.Column():
                 picture = uploads_only(gr.Image(
@@ -371,6 +391,14 @@ def build_classify_tab(lab: Lab) -> None:
                 sample = gr.Button("Random test picture")
                 truth = gr.Textbox(show_label=False, interactive=False, container=False, placeholder=" ",
                                    elem_classes=["big", "quiet"])
+                with gr.Row(equal_height=True):
+                    wanted = gr.Checkbox(class_wall, label="Share my picture on the class wall", scale=1)
+                    really = gr.Dropdown(truth_choices(model_classes(lab)), value=UNKNOWN,  # the core refuses a
+                                         label="What is it really?", allow_custom_value=True, scale=1)  # wrong one
+                on_wall = gr.Textbox(show_label=False, interactive=False, container=False, placeholder=" ",
+                                     elem_classes=["quiet"], elem_id="on-wall")
+                shared_entry = gr.JSON(visible=False)  # /share's answer: the API's, the page shows on_wall
+                shared = gr.State({})  # this page's last share: its picture, number and truth
             with gr.Column():
                 top = gr.Label(num_top_classes=5, label="What the net thinks")
                 seen = gr.Image(label="What the net sees: 32x32 pixels", interactive=False, format="png",
@@ -401,10 +429,69 @@ def build_classify_tab(lab: Lab) -> None:
             return gr.skip(), str(error)
         return as_file(image), f"True class: {label}"
 
+    def share(picture: str | ImageError | None, truth: str = UNKNOWN, request: gr.Request = None) -> dict:
+        """Put a picture on the class wall as the 32x32 the net sees (the upload itself is never kept), with what it
+        really is: one of the active model's classes, 'not one of these' or "don't know". Returns its number, the
+        guess, the confidence and a message."""
+        if picture is None:
+            raise refusal("share", "Send a picture to share.", title="Not shared")
+        try:
+            checkpoint = lab.require_model()
+            entry = wall.share(checkpoint, refused_already(picture), truth, request.session_hash or "",
+                               client_address(request))
+        except (ImageError, NoModel, WallRefusal) as error:
+            raise refusal("share", error, title="Not shared") from None
+        return {**entry.as_dict(checkpoint.classes), "message": shared_words(entry)}
+
+    def share_from_page(picture: str | ImageError | None, wanted: bool, truth: str, last: dict,
+                        request: gr.Request):
+        """The page's sharing, with the box ticked: a classified picture goes on the wall once; a truth chosen
+        after it says what that picture is. A refusal shows under the box; a broken picture Classify has named."""
+        if not wanted or picture is None or isinstance(picture, ImageError):
+            return gr.skip(), gr.skip()
+        if last.get("picture") == picture and last.get("truth") == truth:
+            return gr.skip(), gr.skip()
+        try:
+            if last.get("picture") == picture:
+                entry = wall.relabel(lab.require_model(), last["id"], truth, request.session_hash or "")
+            else:
+                entry = wall.share(lab.require_model(), picture, truth, request.session_hash or "",
+                                   client_address(request))
+        except (ImageError, NoModel, WallRefusal) as error:
+            return refused("share", str(error)), gr.skip()
+        return shared_words(entry), {"picture": picture, "id": entry.id, "truth": truth}
+
+    def refresh_truths():
+        return gr.update(choices=truth_choices(model_classes(lab)))
+
+    page_share = [picture, wanted, really, shared]
     picture.change(classify, picture, [top, seen, message], api_name="classify", batch=True, max_batch_size=16,
-                   concurrency_limit=2)
+                   concurrency_limit=2).then(share_from_page, page_share, [on_wall, shared], api_visibility="private")
+    gr.on([], share, [picture, really], shared_entry, api_name="share", concurrency_limit=4)
+    for control in (wanted, really):
+        control.input(share_from_page, page_share, [on_wall, shared], api_visibility="private")
     picture.input(lambda: "", None, truth, api_visibility="private")
+    tab.select(refresh_truths, None, really, api_visibility="private")
     sample.click(random_picture, None, [picture, truth], api_visibility="private")
+
+
+def client_address(request: gr.Request | None) -> str:
+    """The computer a request came from, for the wall's per-computer cap."""
+    client = getattr(request, "client", None)
+    return str(getattr(client, "host", "") or "")
+
+
+def from_this_machine(request: gr.Request | None) -> bool:
+    """The machine that runs the app (the projector laptop): the loopback address, not forwarded by a proxy (a
+    --share tunnel arrives from the loopback address too)."""
+    headers = getattr(request, "headers", None) or {}
+    forwarded = any(name in headers for name in ("x-forwarded-for", "forwarded", "x-real-ip"))
+    return client_address(request) in LOCAL_HOSTS and not forwarded
+
+
+def shared_words(entry: Entry) -> str:
+    said = f"; you say it is {entry.truth}" if entry.truth else ""
+    return f"On the class wall as #{entry.id}: the net says {entry.guess} ({entry.confidence:.0%}){said}."
 
 
 def build_evaluate_tab(lab: Lab) -> None:
@@ -523,23 +610,140 @@ def build_inside_tab(lab: Lab) -> None:
     sample.click(random_picture, None, picture, api_visibility="private")
 
 
+def build_wall_tab(lab: Lab, wall: Wall) -> tuple[gr.Tab, gr.Timer]:
+    """Every shared picture with the active model's guess, for the projector; the teacher's controls below it."""
+    with gr.Tab("Wall") as tab:
+        with gr.Row():
+            with gr.Column(scale=3):
+                picture = gr.Image(show_label=False, interactive=False, format="png", buttons=["fullscreen"],
+                                   elem_id="wall")
+            with gr.Column(scale=1, min_width=320):
+                summary = gr.Markdown(elem_id="wall-summary")
+        with gr.Accordion("Teacher", open=False, visible=False) as teacher:
+            with gr.Row(equal_height=True):
+                number = gr.Number(label="Picture number (#)", precision=0, minimum=1)
+                hide = gr.Button("Hide this picture")
+                clear = gr.Button("Clear the wall", variant="stop")
+                download = gr.Button("Download the labelled pictures (.zip)")
+            said = gr.Textbox(show_label=False, interactive=False, container=False, placeholder=" ",
+                              elem_classes=["quiet"], elem_id="wall-said")
+            saved = gr.File(label="The wall as a picture folder (--data reads it)", interactive=False)
+        seen = gr.State(None)  # the wall version this page shows
+        timer = gr.Timer(2.0, active=False)  # ticks only while the tab is open: other pages fetch no wall
+    chart = SharedChart(Path(tempfile.mkdtemp(prefix="cifar-demo-wall-")), "wall")
+
+    def tick(last: int | None):
+        """The wall and its summary when they changed since this page's last look; nothing at all when not."""
+        checkpoint = lab.active
+        if checkpoint is None:
+            said = "No trained model yet, so no guesses: train one in the Train tab."
+            return (gr.skip(), gr.skip(), gr.skip()) if last == NO_MODEL else (None, said, NO_MODEL)
+        wall.follow(checkpoint)  # a new active model re-makes every guess here, once for all pages
+        if wall.version == last:
+            return gr.skip(), gr.skip(), gr.skip()
+        snapshot = wall.snapshot(checkpoint)
+        return (chart.get_picture(snapshot.version, lambda: draw_wall(snapshot)), wall_words(summarize(snapshot)),
+                snapshot.version)
+
+    def hide_picture(number: float | None, request: gr.Request) -> str:
+        """Teacher only, from the machine that runs the app: take picture #number off the wall."""
+        teacher_only("wall_hide", request)
+        if number is None:
+            raise refusal("wall_hide", "Give the number (#) of the picture to hide.")
+        try:
+            entry = wall.hide(int(number))
+        except WallRefusal as error:
+            raise refusal("wall_hide", error) from None
+        return f"Picture #{entry.id} is hidden from the wall, its summary and its download."
+
+    def clear_wall(request: gr.Request) -> str:
+        """Teacher only, from the machine that runs the app: take every picture off the wall."""
+        teacher_only("wall_clear", request)
+        removed = wall.clear()
+        plural = "" if removed == 1 else "s"
+        return f"The wall is empty: {removed} picture{plural} taken off. Every page may share again."
+
+    def download_wall(request: gr.Request) -> str:
+        """Teacher only, from the machine that runs the app: the wall's pictures as a .zip that --data reads."""
+        teacher_only("wall_download", request)
+        try:
+            data, _ = export_zip(wall.snapshot(lab.require_model()))
+        except (NoModel, WallRefusal) as error:
+            raise refusal("wall_download", error) from None
+        path = Path(tempfile.mkdtemp(prefix="cifar-demo-wall-zip-")) / "wall.zip"  # a folder per download
+        path.write_bytes(data)
+        return str(path)
+
+    def teacher_controls(request: gr.Request):
+        return gr.Accordion(visible=from_this_machine(request))
+
+    shown = [picture, summary, seen]
+    tab.select(tick, seen, shown, api_visibility="private", show_progress="hidden")
+    timer.tick(tick, seen, shown, api_visibility="private", concurrency_limit=None, show_progress="hidden")
+    hide.click(hide_picture, number, said, api_name="wall_hide")
+    clear.click(clear_wall, None, said, api_name="wall_clear")
+    download.click(download_wall, None, saved, api_name="wall_download")
+    tab.select(teacher_controls, None, teacher, api_visibility="private")
+    return tab, timer
+
+
+def teacher_only(where: str, request: gr.Request | None) -> None:
+    """The teacher's controls answer the machine that runs the app only: a student's computer is refused."""
+    if not from_this_machine(request):
+        raise refusal(where, "Only the teacher can do this, on the computer that runs the app (the projector "
+                             "laptop); it is refused from other computers.", title="Teacher only")
+
+
+def wall_words(summary: Summary) -> str:
+    """The wall's side panel: our photos against the test set, in words read from the back of the room."""
+    ours = f"{summary.accuracy:.0%}" if summary.accuracy is not None else "–"
+    test = f"{summary.test_accuracy:.0%}" if summary.test_accuracy is not None else "not recorded"
+    lines = [f"## Our photos: {ours}",
+             f"right on {summary.right} of {summary.compared} pictures that say what they really are",
+             f"## Test set: {test}", "the same net on the data set's test pictures"]
+    if summary.per_class:
+        lines += ["", "| class | our photos | test set |", "|---|---|---|"]
+        lines += [f"| {escape_markdown(c.name)} | {c.right}/{c.total} | "
+                  f"{'–' if c.test_accuracy is None else format(c.test_accuracy, '.0%')} |"
+                  for c in summary.per_class]
+    if summary.confusions:
+        mixups = (f"{escape_markdown(t)} taken for {escape_markdown(g)} ({n}×)" for t, g, n in summary.confusions)
+        lines += ["", "**Most confused:** " + "; ".join(mixups)]
+    notes = [f"{summary.shown} pictures on the wall"]
+    if summary.unknown or summary.not_listed:
+        notes.append(f"{summary.unknown} don't know, {summary.not_listed} not one of these")
+    if summary.other_classes:
+        notes.append("truths this net does not know: " + ", ".join(map(escape_markdown, summary.other_classes)))
+    if summary.dropped:
+        notes.append(f"{summary.dropped} older pictures dropped off: the wall keeps the newest {summary.capacity}")
+    return "\n".join(lines + ["", " · ".join(notes)])
+
+
 # ---------------------------------------------------------------- the page
 
 
-def build_app(lab: Lab) -> gr.Blocks:
-    """The whole page around one Lab; every browser and API client shares its job and its active model."""
+def build_app(lab: Lab, class_wall: bool = False, wall: Wall | None = None) -> gr.Blocks:
+    """The whole page around one Lab; every browser and API client shares its job, its active model and its wall.
+    class_wall ticks "Share my picture on the class wall" for every student (it starts unticked otherwise)."""
+    wall = wall or Wall()
     with gr.Blocks(title="CIFAR-10 classroom lab", analytics_enabled=False, delete_cache=(3600, 3600)) as app:
         gr.Markdown(INTRO)
         with gr.Row(equal_height=True):
             header = gr.Markdown(header_text(lab), elem_id="header")
             model = gr.Dropdown(lab.model_choices(), value=lab.active_key, label="Active model",
                                 scale=0, min_width=420, allow_custom_value=True)
-        with gr.Tabs():
+        with gr.Tabs() as tabs:
             train = build_train_tab(lab, app)
             build_browse_tab(lab)
-            build_classify_tab(lab)
+            build_classify_tab(lab, wall, class_wall)
             build_evaluate_tab(lab)
             build_inside_tab(lab)
+            wall_tab, wall_timer = build_wall_tab(lab, wall)
+
+        def follow_the_wall(selected: gr.SelectData) -> gr.Timer:
+            return gr.Timer(active=selected.value == wall_tab.label)
+
+        tabs.select(follow_the_wall, None, wall_timer, api_visibility="private")
         seen = gr.State({})
         ticked = [header, model, train.status, train.loss, train.accuracy, train.runs, seen]
         refresh = make_refresh(lab)
@@ -547,7 +751,7 @@ def build_app(lab: Lab) -> gr.Blocks:
                            show_progress="hidden")
         app.load(refresh, [seen, train.runs], ticked, api_visibility="private", concurrency_limit=None,
                  show_progress="hidden")
-        select_model = add_api(lab, train.compare)
+        select_model = add_api(lab, wall, train.compare)
 
         def choose(checkpoint: str) -> str:
             select_model(checkpoint)
@@ -588,17 +792,29 @@ def make_refresh(lab: Lab) -> Callable:
     return refresh
 
 
-def add_api(lab: Lab, compare: Callable[[list[str]], str]) -> Callable[[str], str]:
-    """The endpoints that have no component of their own: /status, /models, /compare_runs and /select_model
+def add_api(lab: Lab, wall: Wall, compare: Callable[[list[str]], str]) -> Callable[[str], str]:
+    """The endpoints that have no component of their own: /status, /models, /compare_runs, /wall and /select_model
     (returned for the UI)."""
 
     def select_model(checkpoint: str) -> str:
-        """Make `checkpoint` (a name from /models) the active model of every tab; returns the new header."""
+        """Make `checkpoint` (a name from /models) the active model of every tab and of the class wall's guesses;
+        returns the new header."""
         try:
-            lab.activate(checkpoint)
+            wall.follow(lab.activate(checkpoint))
         except NoModel as error:
             raise refusal("select_model", error) from None
         return lab.header()
+
+    def read_wall() -> dict:
+        """Every picture on the class wall (newest first: number, guess, confidence, truth, right) and the summary:
+        our photos' accuracy against the test set's, per class, and the most common confusions."""
+        try:
+            snapshot = wall.snapshot(lab.require_model())
+        except NoModel as error:
+            raise refusal("wall", error) from None
+        return {"version": snapshot.version, "model": snapshot.model,
+                "entries": [entry.as_dict(snapshot.classes) for entry in snapshot.entries],
+                "summary": summarize(snapshot).as_dict()}
 
     def models() -> dict:
         """The models to choose from (label and checkpoint name, best first) and the active one's name."""
@@ -615,6 +831,7 @@ def add_api(lab: Lab, compare: Callable[[list[str]], str]) -> Callable[[str], st
     gr.api(compare, api_name="compare_runs")
     gr.api(models, api_name="models", concurrency_limit=None)
     gr.api(job_status, api_name="status", concurrency_limit=None)
+    gr.api(read_wall, api_name="wall", concurrency_limit=None)
     return select_model
 
 
@@ -665,6 +882,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--share", action="store_true", help="also publish a temporary public link (needs internet)")
     parser.add_argument("--auth", default=os.environ.get(AUTH_ENV),
                         help=f"USER:PASSWORD to protect the page and the API (or set {AUTH_ENV})")
+    parser.add_argument("--class-wall", action="store_true",
+                        help="tick 'Share my picture on the class wall' for every student (otherwise it starts "
+                             "unticked); the wall keeps only the 32x32 pictures, in memory")
     return parser
 
 
@@ -686,7 +906,8 @@ def main(argv: list[str] | None = None) -> int:
     lab.trainer.start()  # warm before the first Train: torch imports there while the page comes up
     print(f"training runs in its own process ({lab.trainer.threads} torch threads, pid {lab.trainer.pid}); "
           f"the web server uses {torch.get_num_threads()}", file=sys.stderr)
-    serve(build_app(lab), server_name=args.host, server_port=args.port, share=args.share, auth=auth)
+    serve(build_app(lab, class_wall=args.class_wall), server_name=args.host, server_port=args.port, share=args.share,
+          auth=auth)
     return 0
 
 

@@ -1,0 +1,357 @@
+"""The class wall: every photo the class shares, kept as the 32x32 picture the net sees, with the active model's guess;
+and how the net does on our photos against the test set, where a shift in the pictures shows at once."""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import itertools
+import threading
+import zipfile
+from collections import Counter, deque
+from dataclasses import dataclass
+
+import torch
+from matplotlib import font_manager
+from PIL import Image, ImageDraw, ImageFont
+
+from .checkpoints import Checkpoint
+from .evaluation import predict_logits
+from .inference import picture_tensor
+from .plots import CORRECT, WRONG, _font
+from .serving import quote
+
+CAPACITY = 300       # pictures on the wall: a class of 30 sharing ten each; beyond it the oldest drop off
+PER_SESSION = 10     # shares from one open page until the wall is cleared: a flood from one tab stops here
+PER_ADDRESS = 20     # shares from one computer until the wall is cleared: reopening the page does not reset it
+MIN_PER_CLASS = 3    # our photos of a class before its own accuracy is worth a line
+CONFUSIONS = 3       # the most common (truth, guess) mix-ups listed
+NAMED_CLASSES = 12   # classes a refusal lists: a model may know up to 1,000
+UNKNOWN = "don't know"
+NOT_LISTED = "not one of these"
+COLUMNS = 8          # tiles a row: 8 enlarged pictures fill a projector's width and stay readable from the back
+SCALE = 4            # each of the 32x32 pixels as a 4x4 block: 128-pixel tiles
+FRAME, GAP, CAPTION = 6, 14, 66  # pixels: the green or red frame, the space between tiles, the caption band
+PLACEHOLDER = "no-photo-yet.png"  # train/<class>/ of a class without photos, so the zip's classes are the model's
+GREY = "#57606a"
+
+
+class WallRefusal(ValueError):
+    """A share, relabel, hide or download the wall turns down; the message says why in plain words."""
+
+
+@dataclass
+class Entry:
+    id: int
+    picture: torch.Tensor  # uint8 (3, 32, 32): what the net saw; the upload itself is never kept
+    truth: str | None      # a class name, NOT_LISTED, or None where the student did not say
+    guess: str
+    confidence: float
+    session: str
+    address: str
+    hidden: bool = False
+
+    def right(self, classes: list[str]) -> bool | None:
+        """Guess against truth; None where the truth is not one of these classes, so there is nothing to compare."""
+        return self.guess == self.truth if self.truth in classes else None
+
+    def as_dict(self, classes: list[str]) -> dict:
+        """What /wall tells anyone: never who shared it, never the picture's bytes."""
+        return {"id": self.id, "guess": self.guess, "confidence": round(self.confidence, 4), "truth": self.truth,
+                "right": self.right(classes)}
+
+
+@dataclass
+class Snapshot:
+    """The wall as one reader saw it: copies, read and drawn without holding the wall's lock."""
+    version: int
+    entries: list[Entry]  # the shown ones (not hidden), newest first
+    classes: list[str]
+    model: str
+    test_accuracy: float | None
+    test_per_class: dict[str, float]
+    dropped: int
+    capacity: int
+
+
+@dataclass
+class ClassLine:
+    name: str
+    right: int
+    total: int
+    test_accuracy: float | None
+
+
+@dataclass
+class Summary:
+    shown: int
+    compared: int            # pictures whose truth is one of the model's classes
+    right: int
+    accuracy: float | None   # right / compared; None before the first comparable picture
+    test_accuracy: float | None
+    per_class: list[ClassLine]  # classes with at least MIN_PER_CLASS compared pictures: most first, then in order
+    confusions: list[tuple[str, str, int]]  # (truth, guess, count), most common first
+    not_listed: int
+    unknown: int
+    other_classes: list[str]  # truths the model does not know (it was trained on other classes)
+    dropped: int
+    capacity: int
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def guesses(checkpoint: Checkpoint, pictures: torch.Tensor) -> list[tuple[str, float]]:
+    """The top class and its probability for each uint8 picture, in one batched forward pass (as Classify sees it)."""
+    logits = predict_logits(checkpoint.model, pictures, checkpoint.meta["mean"], checkpoint.meta["std"])
+    best = torch.softmax(logits, dim=1).max(dim=1)
+    return [(checkpoint.classes[i], p) for p, i in zip(best.values.tolist(), best.indices.tolist())]
+
+
+def truth_choices(classes: list[str]) -> list[str]:
+    """What a student may say a picture really is."""
+    return [UNKNOWN, *classes, NOT_LISTED]
+
+
+def checked_truth(truth: object, classes: list[str]) -> str | None:
+    """A truth from the choices, stored as a class name, NOT_LISTED, or None for "don't know"."""
+    if truth is None or truth == UNKNOWN:
+        return None
+    if isinstance(truth, str) and (truth in classes or truth == NOT_LISTED):
+        return truth
+    named = ", ".join(classes[:NAMED_CLASSES]) + (", …" if len(classes) > NAMED_CLASSES else "")
+    raise WallRefusal(f"'{quote(truth)}' is not one of the active model's classes: say one of {named}, "
+                      f"or '{NOT_LISTED}', or '{UNKNOWN}'.")
+
+
+class Wall:
+    """The shared pictures in memory, oldest first, behind one lock; every change bumps `version`."""
+
+    def __init__(self, capacity: int = CAPACITY, per_session: int = PER_SESSION, per_address: int = PER_ADDRESS):
+        self.capacity, self.per_session, self.per_address = capacity, per_session, per_address
+        self._lock = threading.Lock()
+        self._entries: deque[Entry] = deque()
+        self._ids = itertools.count(1)  # never reused, not even after a clear: a number always means one picture
+        self._by_session: Counter[str] = Counter()
+        self._by_address: Counter[str] = Counter()
+        self._model: Checkpoint | None = None  # the model every guess on the wall comes from
+        self._dropped = 0
+        self.version = 0
+
+    def share(self, checkpoint: Checkpoint, image: object, truth: object, session: str, address: str) -> Entry:
+        """Put a picture on the wall; raises images.ImageError for what is no picture and WallRefusal past a cap."""
+        truth = checked_truth(truth, checkpoint.classes)
+        with self._lock:
+            self._check_caps(session, address)
+        tensor, _ = picture_tensor(image)  # decoded and guessed outside the lock: other shares go on meanwhile
+        ((guess, confidence),) = guesses(checkpoint, tensor)
+        with self._lock:
+            self._check_caps(session, address)  # the authoritative check: two shares of one page may race here
+            entry = Entry(next(self._ids), tensor[0], truth, guess, confidence, session, address)
+            self._entries.append(entry)
+            self._by_session[session] += 1
+            self._by_address[address] += 1
+            while len(self._entries) > self.capacity:
+                self._entries.popleft()
+                self._dropped += 1
+            if self._model is not checkpoint:  # every guess from one model: the latest caller's (the next look at
+                self._rescore(checkpoint)      # the wall follows the active one, should they differ)
+            self.version += 1
+            return dataclasses.replace(entry)
+
+    def _check_caps(self, session: str, address: str) -> None:
+        if self._by_session[session] >= self.per_session:
+            raise WallRefusal(f"This page has shared {self.per_session} pictures, the most one page may share. "
+                              "The teacher can clear the wall to start again.")
+        if self._by_address[address] >= self.per_address:
+            raise WallRefusal(f"This computer has shared {self.per_address} pictures, the most one computer may "
+                              "share. The teacher can clear the wall to start again.")
+
+    def relabel(self, checkpoint: Checkpoint, entry_id: int, truth: object, session: str) -> Entry:
+        """A student says, after seeing the guess, what their own picture really is."""
+        truth = checked_truth(truth, checkpoint.classes)
+        with self._lock:
+            entry = self._find(entry_id)
+            if entry.session != session:
+                raise WallRefusal(f"Picture #{entry.id} was shared from another page: only that page can say "
+                                  "what it is.")
+            entry.truth = truth
+            self.version += 1
+            return dataclasses.replace(entry)
+
+    def hide(self, entry_id: int) -> Entry:
+        """Take one picture off the wall (the teacher's moderation); its number is never given to another."""
+        with self._lock:
+            entry = self._find(entry_id)
+            if not entry.hidden:
+                entry.hidden = True
+                self.version += 1
+            return dataclasses.replace(entry)
+
+    def clear(self) -> int:
+        """Empty the wall and every share count; returns how many pictures were shown."""
+        with self._lock:
+            shown = sum(not e.hidden for e in self._entries)
+            self._entries.clear()
+            self._by_session.clear()
+            self._by_address.clear()
+            self._dropped = 0
+            self.version += 1
+            return shown
+
+    def _find(self, entry_id: object) -> Entry:
+        for entry in self._entries:
+            if entry.id == entry_id:
+                return entry
+        raise WallRefusal(f"There is no picture #{quote(entry_id)} on the wall.")
+
+    def follow(self, checkpoint: Checkpoint) -> bool:
+        """Make every guess the given model's (one forward pass over the wall); False when they already are."""
+        with self._lock:
+            if self._model is checkpoint:
+                return False
+            self._rescore(checkpoint)
+            self.version += 1
+            return True
+
+    def _rescore(self, checkpoint: Checkpoint) -> None:
+        """Under the lock: a share that arrives meanwhile waits, so no picture keeps an old model's guess."""
+        if self._entries:
+            pictures = torch.stack([entry.picture for entry in self._entries])
+            for entry, (guess, confidence) in zip(self._entries, guesses(checkpoint, pictures)):
+                entry.guess, entry.confidence = guess, confidence
+        self._model = checkpoint
+
+    def snapshot(self, checkpoint: Checkpoint) -> Snapshot:
+        """The shown pictures, newest first, with the given model's guesses (rescored first if needed)."""
+        self.follow(checkpoint)
+        with self._lock:
+            shown = [dataclasses.replace(e) for e in reversed(self._entries) if not e.hidden]
+            version, dropped = self.version, self._dropped
+        meta = checkpoint.meta
+        label = f"{meta['model']} ({checkpoint.path.name})"
+        return Snapshot(version, shown, list(checkpoint.classes), label, meta.get("test_accuracy"),
+                        dict(meta.get("per_class") or {}), dropped, self.capacity)
+
+
+def summarize(snapshot: Snapshot) -> Summary:
+    """Our photos' accuracy against the test set's, per class where there are enough, and the common mix-ups."""
+    classes = snapshot.classes
+    compared = [e for e in snapshot.entries if e.truth in classes]
+    right = sum(e.guess == e.truth for e in compared)
+    totals = Counter(e.truth for e in compared)
+    hits = Counter(e.truth for e in compared if e.guess == e.truth)
+    per_class = [ClassLine(name, hits[name], totals[name], snapshot.test_per_class.get(name))
+                 for name in sorted(totals, key=lambda name: (-totals[name], classes.index(name)))
+                 if totals[name] >= MIN_PER_CLASS]
+    mixups = Counter((e.truth, e.guess) for e in compared if e.guess != e.truth)
+    others = sorted({e.truth for e in snapshot.entries if e.truth not in classes and e.truth not in (None, NOT_LISTED)})
+    return Summary(
+        shown=len(snapshot.entries), compared=len(compared), right=right,
+        accuracy=right / len(compared) if compared else None, test_accuracy=snapshot.test_accuracy,
+        per_class=per_class, confusions=[(t, g, n) for (t, g), n in mixups.most_common(CONFUSIONS)],
+        not_listed=sum(e.truth == NOT_LISTED for e in snapshot.entries),
+        unknown=sum(e.truth is None for e in snapshot.entries), other_classes=others,
+        dropped=snapshot.dropped, capacity=snapshot.capacity)
+
+
+# ---------------------------------------------------------------- the wall as one picture
+
+
+def _fit(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont, width: int) -> str:
+    """Text cut with an ellipsis to the tile's width: a class may bring a long name."""
+    if draw.textlength(text, font=font) <= width:
+        return text
+    while text and draw.textlength(text + "…", font=font) > width:
+        text = text[:-1]
+    return text + "…"
+
+
+def draw(snapshot: Snapshot, empty: str = "Share a picture from the Classify tab: it appears here.") -> Image.Image:
+    """Every shown picture enlarged, newest first, with the guess and its confidence; a frame where a truth was given:
+    green when the net is right, red when it is wrong."""
+    tile = 32 * SCALE
+    cell_w, cell_h = tile + 2 * FRAME + GAP, tile + 2 * FRAME + CAPTION
+    rows = max(1, -(-len(snapshot.entries) // COLUMNS))
+    canvas = Image.new("RGB", (COLUMNS * cell_w + GAP, rows * cell_h + GAP), "white")
+    pen = ImageDraw.Draw(canvas)
+    bold, small = _font(21), ImageFont.truetype(font_manager.findfont("DejaVu Sans"), 16)
+    if not snapshot.entries:
+        pen.text((GAP + 8, GAP + tile // 2), empty, fill=GREY, font=bold)
+        return canvas
+    pictures = torch.stack([e.picture for e in snapshot.entries])
+    big = torch.nn.functional.interpolate(pictures, scale_factor=SCALE, mode="nearest")  # uint8 in, uint8 out
+    for n, (entry, picture) in enumerate(zip(snapshot.entries, big)):
+        row, column = divmod(n, COLUMNS)
+        x, y = GAP + column * cell_w, GAP + row * cell_h
+        right = entry.right(snapshot.classes)
+        if right is not None:
+            pen.rectangle((x, y, x + tile + 2 * FRAME - 1, y + tile + 2 * FRAME - 1), fill=CORRECT if right else WRONG)
+        canvas.paste(Image.fromarray(picture.permute(1, 2, 0).numpy()), (x + FRAME, y + FRAME))
+        text_x, text_y, width = x + 2, y + tile + 2 * FRAME + 3, tile + 2 * FRAME + GAP - 4  # into the gap
+        pen.text((text_x, text_y), _fit(pen, entry.guess, bold, width), fill="black", font=bold)
+        pen.text((text_x, text_y + 25), f"{entry.confidence:.0%} · #{entry.id}", fill=GREY, font=small)
+        if entry.truth is not None:
+            said = entry.truth if right is None else "✓ right" if right else f"really {entry.truth}"
+            colour = GREY if right is None else CORRECT if right else WRONG
+            pen.text((text_x, text_y + 44), _fit(pen, said, small, width), fill=colour, font=small)
+    return canvas
+
+
+# ---------------------------------------------------------------- saving the wall as a data set
+
+
+def export_zip(snapshot: Snapshot) -> tuple[bytes, int]:
+    """The shown pictures as a .zip the --data option reads, and how many carry one of the model's classes.
+
+    Each labelled picture lies in both test/<class>/ and train/<class>/, so that `python3 -m cifar_demo eval --data
+    wall.zip --checkpoint X.pt` measures a model on our photos (eval reads test/; the loader takes the class list from
+    train/). A class with no photo gets one grey placeholder in train/ only, so the classes match the model's; the
+    rest (no truth, "not one of these", a class the model lacks) lie in unlabelled/. wall.csv and README.txt say all.
+    """
+    labelled = {e.id for e in snapshot.entries if e.truth in snapshot.classes}
+    if not labelled:
+        raise WallRefusal("No picture on the wall says what it really is yet (one of the model's classes), "
+                          "so there is nothing to save as labelled pictures.")
+    buffer = io.BytesIO()
+    rows = [["id", "truth", "guess", "confidence", "file"]]
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for entry in snapshot.entries:
+            name = f"{entry.id:04d}.png"
+            png = _png(entry.picture)
+            if entry.id in labelled:
+                for split in ("test", "train"):
+                    archive.writestr(f"wall/{split}/{entry.truth}/{name}", png)
+                where = f"wall/test/{entry.truth}/{name}"
+            else:
+                where = f"wall/unlabelled/{name}"
+                archive.writestr(where, png)
+            rows.append([entry.id, entry.truth or "", entry.guess, f"{entry.confidence:.4f}", where])
+        grey = _png(torch.full((3, 32, 32), 128, dtype=torch.uint8))
+        missing = sorted(set(snapshot.classes) - {e.truth for e in snapshot.entries}, key=snapshot.classes.index)
+        for name in missing:
+            archive.writestr(f"wall/train/{name}/{PLACEHOLDER}", grey)
+        table = io.StringIO()
+        csv.writer(table).writerows(rows)
+        archive.writestr("wall/wall.csv", table.getvalue())
+        archive.writestr("wall/README.txt", _readme(snapshot, len(labelled), missing))
+    return buffer.getvalue(), len(labelled)
+
+
+def _png(picture: torch.Tensor) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(picture.permute(1, 2, 0).numpy()).save(out, "png")
+    return out.getvalue()
+
+
+def _readme(snapshot: Snapshot, labelled: int, missing: list[str]) -> str:
+    lines = [f"The class wall: {len(snapshot.entries)} pictures as the net saw them (32x32), guesses by "
+             f"{snapshot.model}.",
+             f"{labelled} carry a true class: each lies in test/<class>/ and, the same file, in train/<class>/.",
+             "Measure a model on them:  python3 -m cifar_demo eval --data wall.zip --checkpoint MODEL.pt",
+             "Pictures with no true class of this model lie in unlabelled/; wall.csv lists every picture."]
+    if missing:
+        lines.append(f"No photo of: {', '.join(missing)}. Each has one grey {PLACEHOLDER} in train/ only, so the "
+                     "classes match the model's; remove them before training on train/.")
+    return "\n".join(lines) + "\n"
+
