@@ -53,6 +53,7 @@ GRID_SIZES = [16, 32, 64]
 NO_MODEL = -1  # the wall version a page shows while there is no model to guess with
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 AUTH_ENV = "CIFAR_DEMO_AUTH"
+MAX_QUEUED = 500  # a class of 30 with a page each and a photo in flight each queues well under 100
 CSS = """
 .gradio-container { font-size: 18px; }
 #header p { font-size: 20px; margin: 0; }
@@ -825,7 +826,7 @@ def add_api(lab: Lab, wall: Wall, compare: Callable[[list[str]], str]) -> Callab
         """The training job as plain data: state, message, progress, history, config, result, checkpoint."""
         snapshot = lab.status()
         return {**snapshot, "status_line": status_line(snapshot, lab.active_key),
-                "active_model": lab.active_key, "device": lab.device_label}
+                "active_model": lab.active_key, "device": lab.device_label, "trainer_pid": lab.trainer.pid}
 
     gr.api(select_model, api_name="select_model")
     gr.api(compare, api_name="compare_runs")
@@ -844,7 +845,8 @@ def serve(app: gr.Blocks, auth: tuple[str, str] | None = None, **options) -> tup
                     app_kwargs={"middleware": [Middleware(BodyLimit)],
                                 "exception_handlers": {RequestValidationError: short_refusal,
                                                        FnIndexInferError: short_refusal}})
-    return app.queue(default_concurrency_limit=1).launch(**{**settings, **options})
+    # past MAX_QUEUED waiting requests a caller is told at once that the server is busy, instead of waiting for minutes
+    return app.queue(default_concurrency_limit=1, max_size=MAX_QUEUED).launch(**{**settings, **options})
 
 
 # ---------------------------------------------------------------- command line

@@ -1,6 +1,7 @@
 """The page driven the way a script or a second browser would: gradio_client against an app in this process."""
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import socket
@@ -171,6 +172,8 @@ def test_second_train_is_refused_classify_answers_and_stop_ends_the_run(served, 
     _, client, _ = served
     client.predict(*LONG_TRAIN.values(), api_name="/train")
     running = wait_for_steps(client)
+    assert running["trainer_pid"] != os.getpid()  # the run trains in the trainer process, not the web server's
+    assert Path(f"/proc/{running['trainer_pid']}/comm").read_text().strip() == "cifar-trainer"
     assert_well_formed(classify(client, sample_picture(tiny_tree)))  # classification answers while a job trains
     with pytest.raises(AppError, match="already in progress"):
         client.predict(*TRAIN.values(), api_name="/train")
