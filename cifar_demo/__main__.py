@@ -141,6 +141,10 @@ def cmd_bench(args) -> dict:
     from .data import DataNotFoundError
 
     try:
+        if args.your_classes:
+            from .collection import run_your_classes_benchmark
+
+            return run_your_classes_benchmark(args)
         if args.classroom:
             return run_classroom(args)
         refuse_classroom_options(args)
@@ -198,6 +202,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--budget-minutes", type=float, default=10.0, dest="budget_minutes",
                        help="the CPU preset's time budget in the comparison with the tutorial")
     bench.add_argument("--quick", action="store_true", help="a tiny run that only proves the benchmark works")
+    bench.add_argument("--your-classes", action="store_true", dest="your_classes",
+                       help="fine-tuning the shipped fastnet and lenet on 20 photos each of 3 classes (head, all "
+                            "layers) against training from scratch; --seeds N runs (default 3)")
     seeds = bench.add_argument_group("seeds mode", "the default on a CUDA GPU; --seeds N turns it on anywhere")
     seeds.add_argument("--seeds", type=int, help="runs of the recipe, seeds 0 to N-1 (default 5 on a GPU)")
     seeds.add_argument("--target-accuracy", type=float, dest="target_accuracy",

@@ -12,6 +12,8 @@ from torch import nn
 class LeNet(nn.Module):
     """The PyTorch tutorial's LeNet-5, layer for layer."""
 
+    head = "fc3"  # the final layer, which replace_head swaps for new classes
+
     def __init__(self, num_classes: int = 10):
         super().__init__()
         self.conv1 = nn.Conv2d(3, 6, 5)
@@ -34,6 +36,8 @@ class LeNet(nn.Module):
 
 class SmallCNN(nn.Module):
     """The seed notes' 3x3 net; padding 1 keeps each conv's size so only the pools halve it."""
+
+    head = "fc3"
 
     def __init__(self, num_classes: int = 10):
         super().__init__()
@@ -73,6 +77,8 @@ class Residual(nn.Module):
 
 class ResNet9(nn.Module):
     """David Page's ResNet-9 shape: prep, three pooled stages (two with a residual block), max-pool, linear."""
+
+    head = "fc"
 
     def __init__(self, widths: tuple[int, int, int, int] = (64, 128, 256, 512), patch_stem: bool = False,
                  num_classes: int = 10, logit_scale: float = 0.125):
@@ -117,6 +123,18 @@ def create_model(name: str, num_classes: int = 10) -> nn.Module:
     if name not in NETS:
         raise ValueError(f"Unknown net '{name}'; choose one of: {', '.join(NETS)}.")
     return NETS[name].build(num_classes)
+
+
+def replace_head(model: nn.Module, num_classes: int) -> nn.Module:
+    """A fresh final layer for new classes: every other layer keeps what it learned (fine-tuning)."""
+    old = head_layer(model)
+    setattr(model, model.head, nn.Linear(old.in_features, num_classes, bias=old.bias is not None))
+    return model
+
+
+def head_layer(model: nn.Module) -> nn.Module:
+    """The final layer: all that learns when only the head is fine-tuned."""
+    return getattr(model, model.head)
 
 
 def count_parameters(model: nn.Module) -> int:

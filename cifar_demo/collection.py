@@ -1,0 +1,396 @@
+"""Your own classes: pictures a class collects per name, held as the 32x32 input the net sees, turned into a
+Dataset (with a held-out share to test on) for a fine-tuning run, or exported as a picture-tree zip."""
+from __future__ import annotations
+
+import io
+import itertools
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import torch
+from PIL import Image
+
+from .bench import BenchError, columns, machine
+from .checkpoints import CHECKPOINT_DIR, Checkpoint, CheckpointError, load_checkpoint
+from .data import Dataset, ImageSet, load_dataset
+from .evaluation import evaluate
+from .images import open_image, to_square_rgb
+from .serving import quote
+from .training import TrainConfig, TrainingJob, preset, preset_for_your_classes
+
+MIN_CLASSES, MAX_CLASSES = 2, 10
+MAX_NAME = 40                 # characters of a class name: it labels charts and names a folder in the zip
+MAX_PER_CLASS = 200           # pictures a class holds: enough to learn from, little memory (200 x 3 kB)
+MIN_PER_CLASS = 2             # one to learn from, one to test on
+HELD_OUT = 0.2                # share of each class kept out of training to test the net on
+PATH_CHARACTERS = '/\\:*?"<>|'  # what no folder name may hold on some system the zip is unpacked on
+STRIP_PICTURES = 12           # the newest pictures a class's thumbnail strip shows
+SOURCE = "your classes"
+
+
+class CollectionError(ValueError):
+    """A refused change or request; the message is one sentence a person can act on."""
+
+
+@dataclass(frozen=True, eq=False)  # a picture is itself, not its pixels: two equal photos are two pictures
+class Picture:
+    id: str
+    pixels: torch.Tensor  # uint8 (3, 32, 32): exactly what the net is trained and tested on
+
+    def image(self) -> Image.Image:
+        return Image.fromarray(self.pixels.permute(1, 2, 0).numpy())
+
+
+@dataclass(frozen=True)
+class Added:
+    """What add_pictures did: the new pictures' ids, and one sentence for each picture it refused."""
+    ids: list[str]
+    refused: list[str]
+
+
+def name_key(name: str) -> str:
+    """Names that differ only in case or spaces are one class: 'Ice cream' and 'icecream' would confuse a class."""
+    return "".join(name.split()).casefold()
+
+
+def clean_name(name: object) -> str:
+    """A class name as it will be shown and stored, or a CollectionError that says what is wrong with it."""
+    if not isinstance(name, str) or not name.split():
+        raise CollectionError("A class needs a name: type one, such as 'cat' or 'my mug'.")
+    name = " ".join(name.split())  # tabs, newlines and runs of spaces become one space
+    if len(name) > MAX_NAME:
+        raise CollectionError(f"The class name '{quote(name)}' is {len(name)} characters long; "
+                              f"{MAX_NAME} at most, please.")
+    if not name.isprintable() or name.startswith(".") or any(c in PATH_CHARACTERS for c in name):
+        raise CollectionError(f"The class name '{quote(name)}' cannot be used: a name may not start with a dot or "
+                              f"hold any of {' '.join(PATH_CHARACTERS)}, as it names a folder in the exported zip.")
+    return name
+
+
+def held_out_count(pictures: int, share: float = HELD_OUT) -> int:
+    """Pictures of a class kept out of training: the share, but at least 1 and never all of them."""
+    return 0 if pictures < MIN_PER_CLASS else min(pictures - 1, max(1, round(pictures * share)))
+
+
+def decode(source) -> torch.Tensor:
+    """Any picture open_image accepts (a path, bytes, a PIL image) as the uint8 3x32x32 the net sees."""
+    square = to_square_rgb(open_image(source), 32)
+    return torch.from_numpy(np.asarray(square).transpose(2, 0, 1).copy())
+
+
+class Collection:
+    """Named classes of pictures, safe to change from many threads; a refused change leaves everything as it was."""
+
+    def __init__(self, max_per_class: int = MAX_PER_CLASS):
+        self.max_per_class = max_per_class
+        self._lock = threading.Lock()  # guards _classes
+        self._classes: dict[str, list[Picture]] = {}  # in the order they were made
+        self._ids = itertools.count(1)  # never reused, so a stale id never removes a newer picture
+
+    # ------------------------------------------------------------ classes
+
+    @property
+    def classes(self) -> list[str]:
+        with self._lock:
+            return list(self._classes)
+
+    def add_class(self, name: str) -> str:
+        """Make an empty class; returns the name as stored (spaces tidied)."""
+        name = clean_name(name)
+        with self._lock:
+            same = [c for c in self._classes if name_key(c) == name_key(name)]
+            if same:
+                raise CollectionError(f"There is already a class '{quote(same[0])}': "
+                                      f"'{quote(name)}' would be the same name.")
+            if len(self._classes) >= MAX_CLASSES:
+                raise CollectionError(f"A collection holds at most {MAX_CLASSES} classes; remove one before "
+                                      f"adding '{quote(name)}'.")
+            self._classes[name] = []
+        return name
+
+    def remove_class(self, name: str) -> None:
+        with self._lock:
+            del self._classes[self._find(name)]
+
+    def clear(self) -> None:
+        """Every class and picture gone: a fresh start for the next lesson."""
+        with self._lock:
+            self._classes.clear()
+
+    def _find(self, name: object) -> str:
+        """The stored name of a class, matched ignoring case and spaces; the lock must be held."""
+        key = name_key(name) if isinstance(name, str) else None
+        for stored in self._classes:
+            if name_key(stored) == key:
+                return stored
+        known = ", ".join(f"'{c}'" for c in self._classes) or "none yet"
+        raise CollectionError(f"There is no class '{quote(name)}'; the classes are: {known}.")
+
+    # ------------------------------------------------------------ pictures
+
+    def add_picture(self, class_name: str, source) -> str:
+        """Decode a picture into a class; returns its id. An unreadable picture raises images.ImageError."""
+        pixels = decode(source)  # outside the lock: other requests go on while a big photo decodes
+        with self._lock:
+            name = self._find(class_name)
+            pictures = self._classes[name]
+            if len(pictures) >= self.max_per_class:
+                raise CollectionError(f"The class '{name}' is full ({self.max_per_class} pictures); remove some "
+                                      "before adding more.")
+            picture = Picture(f"p{next(self._ids)}", pixels)
+            pictures.append(picture)
+            return picture.id
+
+    def add_pictures(self, class_name: str, sources: Iterable) -> Added:
+        """Add each picture that can be used, and say why each other one was not (an upload of many files)."""
+        with self._lock:
+            self._find(class_name)  # an unknown class is refused once, not once per picture
+        ids, refused = [], []
+        for number, source in enumerate(sources, 1):
+            try:
+                ids.append(self.add_picture(class_name, source))
+            except ValueError as error:  # ImageError or CollectionError: both speak to the person
+                refused.append(f"Picture {number}: {error}")
+        return Added(ids, refused)
+
+    def remove_picture(self, picture_id: str) -> None:
+        with self._lock:
+            for pictures in self._classes.values():
+                for index, picture in enumerate(pictures):
+                    if picture.id == picture_id:
+                        del pictures[index]
+                        return
+        raise CollectionError(f"There is no picture '{quote(picture_id)}' in the collection; "
+                              "it may have been removed already.")
+
+    def pictures(self, class_name: str) -> list[Picture]:
+        with self._lock:
+            return list(self._classes[self._find(class_name)])
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            return {name: len(pictures) for name, pictures in self._classes.items()}
+
+    def strip(self, class_name: str, limit: int = STRIP_PICTURES, scale: int = 2) -> Image.Image:
+        """The newest pictures of a class in a row, each as the 32x32 the net sees (enlarged, not smoothed)."""
+        pictures = self.pictures(class_name)[-limit:]
+        tiles = (torch.stack([p.pixels for p in pictures]) if pictures
+                 else torch.full((1, 3, 32, 32), 230, dtype=torch.uint8))  # an empty class: one blank tile
+        big = tiles.repeat_interleave(scale, dim=2).repeat_interleave(scale, dim=3)
+        framed = torch.nn.functional.pad(big, (2, 0, 2, 2), value=255)  # a white gap left of, above and below each
+        row = torch.nn.functional.pad(torch.cat(list(framed), dim=2), (0, 2), value=255)
+        return Image.fromarray(row.permute(1, 2, 0).numpy())
+
+    # ------------------------------------------------------------ what training gets
+
+    def not_ready(self) -> str | None:
+        """Why no Dataset can be made yet (one sentence for the page), or None when it can."""
+        with self._lock:
+            counts = {name: len(pictures) for name, pictures in self._classes.items()}
+        return readiness(counts)
+
+    def dataset(self, base: Checkpoint | None = None, held_out: float = HELD_OUT, seed: int = 0) -> Dataset:
+        """The pictures as a Dataset: a seeded held-out share of each class in test, the rest in train. With a base
+        checkpoint, its normalization: the base's layers expect pictures scaled as its own were."""
+        train, test, classes = self._split(held_out, seed)
+        mean, std = (tuple(base.meta["mean"]), tuple(base.meta["std"])) if base else ((), ())
+        return Dataset(_image_set(train, classes), _image_set(test, classes), classes, SOURCE, mean=mean, std=std)
+
+    def export_zip(self, path: str | os.PathLike, held_out: float = HELD_OUT, seed: int = 0) -> Path:
+        """train/<class>/*.png and test/<class>/*.png (the held-out share, split as dataset() splits it), so
+        `python -m cifar_demo train --data that.zip` trains on the same pictures. Written whole, then renamed."""
+        train, test, _ = self._split(held_out, seed)
+        path = Path(path)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as file, zipfile.ZipFile(file, "w", zipfile.ZIP_STORED) as archive:
+                for split, members in (("train", train), ("test", test)):
+                    for name, number, picture in members:
+                        archive.writestr(f"{split}/{name}/{number:04d}.png", _png(picture))
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    def _split(self, held_out: float, seed: int) -> tuple[list[tuple], list[tuple], list[str]]:
+        """(class, number, Picture) for train and test, and the classes in sorted order, as load_dataset reads
+        the exported zip; each class's held-out pictures are drawn by a generator seeded with `seed`."""
+        with self._lock:
+            classes = {name: list(pictures) for name, pictures in self._classes.items()}
+        problem = readiness({name: len(pictures) for name, pictures in classes.items()})
+        if problem:
+            raise CollectionError(problem)
+        generator = torch.Generator().manual_seed(seed)
+        train, test = [], []
+        for name in sorted(classes):
+            pictures = classes[name]
+            chosen = set(torch.randperm(len(pictures), generator=generator)[:held_out_count(len(pictures), held_out)]
+                         .tolist())
+            for number, picture in enumerate(pictures, 1):
+                (test if number - 1 in chosen else train).append((name, number, picture))
+        return train, test, sorted(classes)
+
+
+def readiness(counts: dict[str, int]) -> str | None:
+    """The first reason these class sizes cannot train a net, or None."""
+    filled = [name for name, count in counts.items() if count]
+    empty = [name for name, count in counts.items() if not count]
+    if not filled:
+        return (f"Nothing collected yet: make at least {MIN_CLASSES} classes and add at least {MIN_PER_CLASS} "
+                "pictures to each.")
+    if len(counts) < MIN_CLASSES:
+        return f"There is only one class, '{filled[0]}': make a second one, as a net learns to tell classes apart."
+    if len(filled) < MIN_CLASSES:
+        return f"Only '{filled[0]}' has pictures: add at least {MIN_PER_CLASS} to '{empty[0]}' too."
+    if empty:
+        return f"The class '{empty[0]}' has no pictures: add at least {MIN_PER_CLASS}, or remove the class."
+    short = [name for name, count in counts.items() if count < MIN_PER_CLASS]
+    if short:
+        return (f"The class '{short[0]}' has 1 picture; it needs at least {MIN_PER_CLASS}: one to learn from and "
+                "one to test on (10 or more work far better).")
+    return None
+
+
+def _image_set(members: list[tuple[str, int, Picture]], classes: list[str]) -> ImageSet:
+    """Pictures labelled by their class's place in the class list."""
+    return ImageSet(torch.stack([picture.pixels for _, _, picture in members]),
+                    torch.tensor([classes.index(name) for name, _, _ in members], dtype=torch.int64))
+
+
+def _png(picture: Picture) -> bytes:
+    buffer = io.BytesIO()
+    picture.image().save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+# ---------------------------------------------------------------- the benchmark: bench --your-classes
+
+BENCH_CLASSES = ("cat", "ship", "truck")
+BENCH_PER_CLASS = 20   # photos a class might take in a lesson
+BENCH_PHOTO_SIDE = 256  # each CIFAR-10 picture is upscaled to this and saved as a JPEG, as a phone photo would be
+BENCH_BASES = ("fastnet", "lenet")
+BENCH_SEEDS = 3
+WAYS = ("head", "all", "scratch")
+WAY_LABELS = {"head": "fine-tune the head", "all": "fine-tune all layers", "scratch": "from scratch"}
+
+
+def as_photo(pixels: torch.Tensor, side: int = BENCH_PHOTO_SIDE) -> bytes:
+    """A 32x32 picture as the JPEG upload of a bigger photo, so the benchmark's pictures take the uploads' path."""
+    photo = Image.fromarray(pixels.permute(1, 2, 0).numpy()).resize((side, side), Image.Resampling.BICUBIC)
+    buffer = io.BytesIO()
+    photo.save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def bench_collection(data: Dataset, classes: Iterable[str], per_class: int, seed: int) -> tuple[Collection, ImageSet]:
+    """A collection of `per_class` test pictures of each class, drawn with the seed and added as photo uploads;
+    and every other test picture of those classes (seen by no run), labelled as the collection's Dataset labels
+    them, for a check wider than the held-out few."""
+    generator = torch.Generator().manual_seed(seed)
+    collection, others = Collection(), []
+    for name in classes:
+        if name not in data.classes:
+            raise CollectionError(f"The data set has no class '{quote(name)}'; it has {', '.join(data.classes)}.")
+        collection.add_class(name)
+        index = (data.test.labels == data.classes.index(name)).nonzero().flatten()
+        index = index[torch.randperm(len(index), generator=generator)]
+        for i in index[:per_class].tolist():
+            collection.add_picture(name, as_photo(data.test.images[i]))
+        others.append(index[per_class:])
+    order = sorted(collection.classes)
+    labels = [torch.full((len(rest),), order.index(name)) for name, rest in zip(collection.classes, others)]
+    return collection, ImageSet(data.test.images[torch.cat(others)], torch.cat(labels))
+
+
+def way_config(way: str, base: Checkpoint, train_pictures: int, seed: int, device: str) -> TrainConfig:
+    """The run for one way: the preset for the head or all layers; from scratch, the net's own optimizer and
+    learning rate on the same budget (epochs, batch, augmentation)."""
+    if way != "scratch":
+        return preset_for_your_classes(base, train_pictures, way, seed=seed, device=device)
+    own = preset(base.meta["model"])
+    return preset_for_your_classes(base, train_pictures, "all", seed=seed, device=device, init_from=None,
+                                   optimizer=own.optimizer, lr=own.lr)
+
+
+def bench_run(way: str, base: Checkpoint, collection: Collection, others: ImageSet, seed: int, device: str) -> dict:
+    """One training run through a real TrainingJob: held-out and wider accuracy, and its seconds end to end."""
+    data = collection.dataset(None if way == "scratch" else base, seed=seed)
+    config = way_config(way, base, len(data.train), seed, device)
+    started = time.perf_counter()
+    job = TrainingJob(config, data, run_name=f"bench-{config.model}-{way}-seed{seed}").run()
+    seconds = time.perf_counter() - started  # what a class waits: loading the base and the test passes included
+    if job.state != "finished":
+        raise BenchError(f"{config.model} ({WAY_LABELS[way]}, seed {seed}) {job.state}: {job.message}")
+    wider = evaluate(job.model, others, data.classes, job.data.mean, job.data.std,
+                     test_time_flip=config.test_time_flip)
+    correct = round(job.result["test_accuracy"] * len(data.test))
+    return {"base": base.path.name, "model": config.model, "way": way, "seed": seed, "epochs": config.epochs,
+            "held_out_correct": correct, "held_out": len(data.test), "held_out_accuracy": job.result["test_accuracy"],
+            "wider_accuracy": wider.accuracy, "wider": len(others), "seconds": seconds,
+            "train_seconds": job.history.epochs[-1]["train_seconds"]}
+
+
+def compare_ways(data: Dataset, bases: list[Checkpoint], classes: Iterable[str] = BENCH_CLASSES,
+                 per_class: int = BENCH_PER_CLASS, seeds: int = BENCH_SEEDS, device: str = "auto") -> dict:
+    """Every base three ways (head, all layers, from scratch) on the same photos, once per seed; medians."""
+    runs = []
+    for seed in range(seeds):
+        collection, others = bench_collection(data, classes, per_class, seed)
+        for base in bases:
+            for way in WAYS:
+                run = bench_run(way, base, collection, others, seed, device)
+                runs.append(run)
+                print(f"  seed {seed}, {base.path.name}, {WAY_LABELS[way]}: {run['held_out_correct']}/{run['held_out']} "
+                      f"held out right, {run['seconds']:.1f} s", file=sys.stderr, flush=True)
+    summary = []
+    for base in bases:
+        for way in WAYS:
+            mine = [r for r in runs if r["base"] == base.path.name and r["way"] == way]
+            summary.append({"base": base.path.name, "way": way, "epochs": mine[0]["epochs"],
+                            **{key: statistics.median(r[key] for r in mine)
+                               for key in ("held_out_accuracy", "wider_accuracy", "seconds", "train_seconds")},
+                            **{key: sum(r[key] for r in mine) for key in ("held_out_correct", "held_out")},
+                            "wider": mine[0]["wider"]})
+    return {"classes": list(classes), "per_class": per_class, "seeds": seeds, "runs": runs, "summary": summary}
+
+
+def comparison_table(result: dict) -> str:
+    """The medians side by side, for a person; the JSON line carries every run."""
+    rows = [("base", "way", "epochs", "held-out accuracy", "over all seeds", "wider check", "seconds (training)")]
+    rows += [(row["base"], WAY_LABELS[row["way"]], str(row["epochs"]), f"{row['held_out_accuracy']:.1%}",
+              f"{row['held_out_correct']}/{row['held_out']}", f"{row['wider_accuracy']:.1%} of {row['wider']:,}",
+              f"{row['seconds']:.1f} ({row['train_seconds']:.1f})") for row in result["summary"]]
+    return "\n".join(columns(rows) + [
+        f"{', '.join(result['classes'])}: {result['per_class']} photos each ({BENCH_PHOTO_SIDE}x{BENCH_PHOTO_SIDE} "
+        f"JPEGs of CIFAR-10 test pictures, added like uploads), {HELD_OUT:.0%} of each held out; medians of "
+        f"{result['seeds']} seeds (each seed draws other photos and another held-out share). The wider check is every "
+        "other test picture of those classes. Seconds are each run end to end (base loaded, test passes included); "
+        "training alone in brackets. The shipped bases were trained on CIFAR-10, these classes included, on other "
+        "pictures."])
+
+
+def run_your_classes_benchmark(args) -> dict:
+    """`bench --your-classes`: fine-tuning the shipped checkpoints against training from scratch."""
+    if args.seeds is not None and args.seeds < 1:
+        raise BenchError("--seeds must be at least 1.")
+    try:
+        bases = [load_checkpoint(CHECKPOINT_DIR / f"{name}.pt") for name in BENCH_BASES]
+    except CheckpointError as error:
+        raise BenchError(str(error)) from None
+    data = load_dataset(args.data, download=not args.no_download)
+    try:
+        result = compare_ways(data, bases, seeds=args.seeds or BENCH_SEEDS, device=args.device)
+    except CollectionError as error:
+        raise BenchError(str(error)) from None
+    print("\n" + comparison_table(result), file=sys.stderr, flush=True)
+    return {**result, "machine": machine()}
