@@ -17,6 +17,22 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 REPO = Path(__file__).resolve().parent.parent
 SHARED_ARCHIVE = REPO.parent / "shared" / "data" / "cifar10-jpg.tar.gz"
 TINY_CLASSES = ["circle", "stripes", "square"]
+# Warning filters, the last matching line wins. pytest shows every other warning in its summary.
+WARNING_FILTERS = [
+    # A warning the project's own code issues fails the run (its intended ones, such as CheckpointSkipped, are
+    # caught where they are expected: pytest.warns in tests, catch_warnings in Lab).
+    r"error:::cifar_demo(\.|$)",
+    r"error:::app$",
+    # ResourceWarning names whichever module the garbage collector interrupted, not the leaking one: Python's default.
+    "ignore::ResourceWarning",
+    # Third-party noise, by name: gradio 6's queue sets pandas options that pandas 3 deprecates, on every event.
+    "ignore::pandas.errors.Pandas4Warning:gradio",
+]
+
+
+def pytest_configure(config):
+    for line in WARNING_FILTERS:
+        config.addinivalue_line("filterwarnings", line)
 
 
 def tiny_picture(label: int, rng: np.random.Generator, size: int = 32) -> Image.Image:
