@@ -363,6 +363,11 @@ def endpoints(known: Known) -> dict[str, Endpoint]:
         "feature_maps": Endpoint((picture,), picture=0, shows=lambda outputs: bool(outputs[0])),
         "gradcam": Endpoint((picture, class_name), picture=0, refused=message_without_result,
                             shows=lambda outputs: outputs[0] is not None),
+        "share": Endpoint((picture, st.sampled_from(["don't know", *TINY_CLASSES, "cat"])), picture=0),
+        "wall": Endpoint(),
+        "wall_hide": Endpoint((st.integers(-5, 10**6),)),
+        "wall_clear": Endpoint(),
+        "wall_download": Endpoint(),
     }
 
 
