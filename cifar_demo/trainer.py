@@ -10,6 +10,7 @@ import ctypes
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -168,8 +169,11 @@ class Trainer:
             job, self._job = (None, self._job) if replaced else (self._job, None)  # a new worker's job is its own
         if job is not None:
             job.end({"state": "failed", "message": died_message(process.exitcode)})
-        if not replaced:  # a worker that died (not one closed on purpose) has a successor ready for the next Train
-            self.start()
+        if not replaced and not sys.is_finalizing():  # a worker that died (not one closed on purpose, nor at exit)
+            try:                                          # has a successor ready for the next Train
+                self.start()
+            except (OSError, RuntimeError):  # the interpreter is shutting down: the next Train starts one anyway
+                pass
 
 
 def _process_context() -> multiprocessing.context.BaseContext:
