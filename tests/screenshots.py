@@ -13,9 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,6 +24,7 @@ from pathlib import Path
 from PIL import Image
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
+from app_copy import copy_of_the_app, free_port
 from chromium import launch
 
 REPO = Path(__file__).resolve().parent.parent
@@ -37,22 +36,6 @@ STUDENTS, SHARES = 2, 10  # the wall takes 10 shares from one page and 20 from o
 PAGE_LIMIT_S = 300      # the app starting, or any one thing the page does
 TRAINING_LIMIT_S = 900  # the run, with a first decode of the data set (minutes)
 COLOURS = 256  # the screenshots are flat UI and charts: a palette keeps each PNG small
-
-
-def copy_of_the_app(folder: Path) -> Path:
-    """app.py and cifar_demo/ as they are now, and links to the shipped checkpoints."""
-    shutil.copy2(REPO / "app.py", folder / "app.py")
-    shutil.copytree(REPO / "cifar_demo", folder / "cifar_demo", ignore=shutil.ignore_patterns("__pycache__"))
-    (folder / "checkpoints").mkdir()
-    for shipped in (REPO / "checkpoints").glob("*.pt"):
-        (folder / "checkpoints" / shipped.name).symlink_to(shipped)
-    return folder
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_app(folder: Path, data: Path) -> tuple[subprocess.Popen, str]:

@@ -20,7 +20,6 @@ import math
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -36,7 +35,8 @@ from gradio_client.exceptions import AppError
 from hypothesis import HealthCheck, Phase, example, given, settings, strategies as st
 from PIL import Image
 
-from conftest import REPO, TINY_CLASSES
+from app_copy import copy_of_the_app, free_port
+from conftest import TINY_CLASSES
 
 CALL_TIMEOUT = 20.0          # seconds for one answer; longer counts as a hang
 START_TIMEOUT = 180.0        # importing torch takes 5-60 s on these machines
@@ -101,23 +101,6 @@ class Server:
         with open(self.log, "rb") as log:
             log.seek(offset)
             return log.read().decode("utf-8", "replace")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def copy_of_the_app(folder: Path) -> Path:
-    """app.py and cifar_demo/ as they are now, and links to the shipped checkpoints."""
-    folder.mkdir(parents=True)
-    shutil.copy2(REPO / "app.py", folder / "app.py")
-    shutil.copytree(REPO / "cifar_demo", folder / "cifar_demo", ignore=shutil.ignore_patterns("__pycache__"))
-    (folder / "checkpoints").mkdir()
-    for shipped in (REPO / "checkpoints").glob("*.pt"):
-        (folder / "checkpoints" / shipped.name).symlink_to(shipped)
-    return folder
 
 
 def start_app(app_folder: Path, tree: Path, upload_folder: Path, log: Path, port: int) -> subprocess.Popen:
