@@ -1,20 +1,17 @@
-"""The classroom page: train a net and watch it learn, browse its guesses, classify a photo, evaluate it, and put the
-class's photos with the net's guesses on the wall.
+"""The classroom page: train a net and watch it learn, browse its guesses, classify a photo, evaluate it, teach it
+the class's own classes, and put the class's photos with the net's guesses on the wall.
 
-UI wiring only: every piece of machine learning goes through `cifar_demo.lab.Lab` and the core.
+UI wiring only: every piece of machine learning goes through `cifar_demo.lab.Lab` and the core. The tabs that
+outgrew this file live in `cifar_demo/ui/`, with the parts every tab uses.
 """
 from __future__ import annotations
 
 import argparse
-import functools
-import itertools
 import logging
 import os
 import random
 import sys
 import tempfile
-import threading
-from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -22,36 +19,33 @@ from typing import Callable
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no telemetry: set before gradio is imported
 
 import gradio as gr
-import matplotlib.pyplot as plt
 import torch
 from fastapi.exceptions import RequestValidationError
 from gradio.route_utils import FnIndexInferError
-from gradio.utils import get_upload_folder
-from matplotlib.figure import Figure
-from PIL import Image
 from starlette.middleware import Middleware
 
 from cifar_demo import explain
+from cifar_demo.collection import SOURCE as YOUR_CLASSES
 from cifar_demo.evaluation import most_confused_pairs
 from cifar_demo.images import MAX_UPLOAD_BYTES, ImageError
 from cifar_demo.inference import Prediction, enlarge
 from cifar_demo.lab import DataNotFoundError, JobRunning, Lab, NoModel
 from cifar_demo.models import NETS, describe_nets
-from cifar_demo.plots import (accuracy_figure, confusion_figure, figure_to_image, loss_figure, per_class_figure,
-                              runs_figure)
-from cifar_demo.serving import (AnswerPictures, BodyLimit, quote, refused, short_refusal, slow_failed_logins,
-                                uploaded_file)
+from cifar_demo.plots import accuracy_figure, confusion_figure, loss_figure, per_class_figure, runs_figure
+from cifar_demo.serving import BodyLimit, quote, refused, short_refusal, slow_failed_logins
 from cifar_demo.trainer import server_threads, usable_cores
 from cifar_demo.training import default_model_for, preset
-from cifar_demo.wall import UNKNOWN, Entry, Summary, Wall, WallRefusal, export_zip, summarize, truth_choices
-from cifar_demo.wall import draw as draw_wall
+from cifar_demo.ui.common import (LOCAL_HOSTS, SharedChart, as_file, client_address, escape_markdown, refusal,
+                                  refused_already, render, status_line, uploads_only)
+from cifar_demo.ui.wall_tab import build_wall_tab
+from cifar_demo.ui.your_classes import CSS as YOUR_CLASSES_CSS
+from cifar_demo.ui.your_classes import build_your_classes_tab, your_status_line
+from cifar_demo.wall import UNKNOWN, Entry, Wall, WallRefusal, summarize, truth_choices
 
 INTRO = ("### Teach a small neural network to recognise ten kinds of pictures, watch it learn, "
-         "then try it on your own photos.")
+         "then try it on your own photos, or teach it classes of your own.")
 ALL_CLASSES = "all classes"
 GRID_SIZES = [16, 32, 64]
-NO_MODEL = -1  # the wall version a page shows while there is no model to guess with
-LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 AUTH_ENV = "CIFAR_DEMO_AUTH"
 MAX_QUEUED = 500  # a class of 30 with a page each and a photo in flight each queues well under 100
 CSS = """
@@ -66,119 +60,15 @@ CSS = """
 .confidence-set { font-family: var(--font); }  /* the class names in the page's font, not the code font */
 #wall-summary { font-size: 22px; }
 #wall-summary h2 { font-size: 34px; margin: 6px 0; }
-"""
-
-_figure_lock = threading.Lock()  # pyplot keeps global state: one figure at a time, whichever thread asks
-
-
-def render(make_figure: Callable[[], Figure]) -> str:
-    """A matplotlib chart as a picture file, drawn under the figure lock."""
-    with _figure_lock:
-        return as_file(figure_to_image(make_figure()))
-
-
-@functools.cache
-def answer_pictures() -> AnswerPictures:
-    return AnswerPictures(tempfile.mkdtemp(prefix="cifar-demo-answers-"))
-
-
-def as_file(picture: Image.Image) -> str:
-    """Every picture an answer carries leaves as a file of its own, which no other request rewrites."""
-    return answer_pictures().save(picture)
-
-
-def refusal(where: str, error: Exception | str, title: str = "Error") -> gr.Error:
-    """An expected refusal: the caller reads the message, the log gets one line, without a traceback."""
-    return gr.Error(refused(where, str(error)), title=title, print_exception=False)
-
-
-class SharedChart:
-    """A chart or picture drawn once per change into a PNG that every open page shares: a timer tick costs no
-    drawing."""
-
-    def __init__(self, folder: Path, name: str, keep: int = 8):
-        self.folder, self.name = folder, name
-        self._lock = threading.Lock()
-        self._key: object = None
-        self._files: deque[Path] = deque()
-        self._keep = keep  # pages still fetching an older file find it there
-        self._count = itertools.count()
-
-    def get(self, key: object, make_figure: Callable[[], Figure]) -> str:
-        def save(path: Path) -> None:
-            with _figure_lock:
-                figure = make_figure()
-                figure.savefig(path)
-                plt.close(figure)
-
-        return self._get(key, save)
-
-    def get_picture(self, key: object, make_picture: Callable[[], Image.Image]) -> str:
-        return self._get(key, lambda path: make_picture().save(path, compress_level=1))
-
-    def _get(self, key: object, save: Callable[[Path], None]) -> str:
-        with self._lock:
-            if key != self._key or not self._files:
-                path = self.folder / f"{self.name}-{next(self._count)}.png"
-                save(path)
-                self._files.append(path)
-                while len(self._files) > self._keep:
-                    self._files.popleft().unlink(missing_ok=True)
-                self._key = key
-            return str(self._files[-1])
+""" + YOUR_CLASSES_CSS
 
 
 # ---------------------------------------------------------------- words for people
 
 
-def clock(seconds: float) -> str:
-    """80 -> '1:20', 4000 -> '1:06:40'."""
-    minutes, secs = divmod(int(round(seconds)), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-def status_line(status: dict, active_path: str | None = None) -> str:
-    """One line readable from the back of a class: 'epoch 3/10 · step 1,200/3,910 · 4,300 img/s · ETA 1:20'."""
-    state, message, progress = status["state"], status["message"], status["progress"]
-    if state == "idle":
-        return "Ready: pick a net and click Train. The loss curve appears within seconds."
-    if state == "failed":
-        return f"Training failed. {message}"
-    if state in ("finished", "stopped") and status["checkpoint"]:
-        accuracy = status["result"].get("test_accuracy")
-        parts = [state.capitalize()] + ([f"test accuracy {accuracy:.1%}"] if accuracy is not None else [])
-        parts.append(f"saved as {Path(status['checkpoint']).name}")
-        if status["checkpoint"] == active_path:
-            parts.append("now the active model in every tab")
-        return " · ".join(parts)
-    if state in ("finished", "stopped"):
-        return f"{message[:1].upper()}{message[1:]}"
-    if not progress.get("step"):
-        return f"{status['run']}: {message}…"
-    parts = [f"epoch {progress['epoch']}/{progress['epochs']}", f"step {progress['step']:,}/{progress['steps']:,}",
-             f"{progress['images_per_second']:,.0f} img/s"]
-    if progress.get("eta_seconds") is not None:
-        parts.append(f"ETA {clock(progress['eta_seconds'])}")
-    accuracies = [e["test_accuracy"] for e in status["history"]["epochs"]]
-    if accuracies:
-        parts.append(f"best {max(accuracies):.1%}")
-    if message != "training":
-        parts.append(message)
-    return " · ".join(parts)
-
-
 def header_text(lab: Lab) -> str:
-    notice = f"  \n⚠ {lab.notice}" if lab.notice else ""
+    notice = f"  \n⚠ {lab.shelf.notice}" if lab.shelf.notice else ""
     return escape_markdown(lab.header() + notice)
-
-
-def escape_markdown(text: str) -> str:
-    """Paths and class names shown as typed, not as Markdown or HTML."""
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    for char in "\\`*_[]#|":
-        text = text.replace(char, "\\" + char)
-    return text
 
 
 def net_choices() -> list[tuple[str, str]]:
@@ -195,26 +85,7 @@ def classroom_net(lab: Lab) -> str:
     return default_model_for(lab.device) if lab.device.type == "cuda" else "lenet"
 
 
-# ---------------------------------------------------------------- the picture input
-
-
-def uploads_only(image: gr.Image) -> gr.Image:
-    """Hand the core uploaded files untouched, so its checks say what is wrong with a file (gr.Image alone fails on
-    a non-image with a bare PIL error). A path that did not come through an upload (a raw API call can name any
-    server file) becomes the refusal a broken upload gets. Set on the instance: a subclass makes gradio write app.pyi."""
-    standard = image.preprocess
-
-    def preprocess(payload) -> str | ImageError | None:
-        if payload is None:
-            return None
-        try:
-            path = standard(payload) if (payload.url or "").startswith("data:") else payload.path  # data: to a file
-            return uploaded_file(path, get_upload_folder())
-        except Exception as error:  # ImageError, or whatever a malformed data URL makes gradio raise
-            return error if isinstance(error, ImageError) else ImageError("The picture could not be decoded.")
-
-    image.preprocess = preprocess
-    return image
+# ---------------------------------------------------------------- gradio's own refusals
 
 
 def refuse_quietly(app: gr.Blocks) -> None:
@@ -324,7 +195,7 @@ def build_browse_tab(lab: Lab) -> None:
     with gr.Tab("Browse") as tab:
         with gr.Row():
             count = gr.Radio(GRID_SIZES, value=GRID_SIZES[0], label="Pictures per page")
-            true_class = gr.Dropdown([ALL_CLASSES] + known_classes(lab), value=ALL_CLASSES, label="True class",
+            true_class = gr.Dropdown([ALL_CLASSES] + lab.test_classes(), value=ALL_CLASSES, label="True class",
                                      allow_custom_value=True)
             only_mistakes = gr.Checkbox(False, label="Only mistakes")
         with gr.Row():
@@ -351,7 +222,7 @@ def build_browse_tab(lab: Lab) -> None:
         return handler
 
     def refresh_classes():
-        return gr.update(choices=[ALL_CLASSES] + known_classes(lab))
+        return gr.update(choices=[ALL_CLASSES] + lab.test_classes())
 
     controls = [offset, count, true_class, only_mistakes]
     shown = [grid, summary, offset]
@@ -365,21 +236,8 @@ def build_browse_tab(lab: Lab) -> None:
         control.input(moved(lambda at, step: 0), controls, shown, api_visibility="private")
 
 
-def refused_already(picture: str | ImageError) -> str:
-    """A picture input's value: an upload's path, or the refusal of what was sent instead."""
-    if isinstance(picture, ImageError):
-        raise picture
-    return picture
-
-
-def known_classes(lab: Lab) -> list[str]:
-    if lab.data_loaded:
-        return list(lab.data().classes)
-    return list(lab.active.classes) if lab.active else []
-
-
 def model_classes(lab: Lab) -> list[str]:
-    return list(lab.active.classes) if lab.active else []
+    return list(lab.shelf.active.classes) if lab.shelf.active else []
 
 
 def build_classify_tab(lab: Lab, wall: Wall, class_wall: bool) -> None:
@@ -437,7 +295,7 @@ def build_classify_tab(lab: Lab, wall: Wall, class_wall: bool) -> None:
         if picture is None:
             raise refusal("share", "Send a picture to share.", title="Not shared")
         try:
-            checkpoint = lab.require_model()
+            checkpoint = lab.shelf.require()
             entry = wall.share(checkpoint, refused_already(picture), truth, request.session_hash or "",
                                client_address(request))
         except (ImageError, NoModel, WallRefusal) as error:
@@ -454,9 +312,9 @@ def build_classify_tab(lab: Lab, wall: Wall, class_wall: bool) -> None:
             return gr.skip(), gr.skip()
         try:
             if last.get("picture") == picture:
-                entry = wall.relabel(lab.require_model(), last["id"], truth, request.session_hash or "")
+                entry = wall.relabel(lab.shelf.require(), last["id"], truth, request.session_hash or "")
             else:
-                entry = wall.share(lab.require_model(), picture, truth, request.session_hash or "",
+                entry = wall.share(lab.shelf.require(), picture, truth, request.session_hash or "",
                                    client_address(request))
         except (ImageError, NoModel, WallRefusal) as error:
             return refused("share", str(error)), gr.skip()
@@ -476,20 +334,6 @@ def build_classify_tab(lab: Lab, wall: Wall, class_wall: bool) -> None:
     sample.click(random_picture, None, [picture, truth], api_visibility="private")
 
 
-def client_address(request: gr.Request | None) -> str:
-    """The computer a request came from, for the wall's per-computer cap."""
-    client = getattr(request, "client", None)
-    return str(getattr(client, "host", "") or "")
-
-
-def from_this_machine(request: gr.Request | None) -> bool:
-    """The machine that runs the app (the projector laptop): the loopback address, not forwarded by a proxy (a
-    --share tunnel arrives from the loopback address too)."""
-    headers = getattr(request, "headers", None) or {}
-    forwarded = any(name in headers for name in ("x-forwarded-for", "forwarded", "x-real-ip"))
-    return client_address(request) in LOCAL_HOSTS and not forwarded
-
-
 def shared_words(entry: Entry) -> str:
     said = f"; you say it is {entry.truth}" if entry.truth else ""
     return f"On the class wall as #{entry.id}: the net says {entry.guess} ({entry.confidence:.0%}){said}."
@@ -497,7 +341,8 @@ def shared_words(entry: Entry) -> str:
 
 def build_evaluate_tab(lab: Lab) -> None:
     with gr.Tab("Evaluate"):
-        run = gr.Button("Evaluate the active model on the whole test set", variant="primary", size="lg")
+        run = gr.Button("Evaluate the active model on the whole test set (a class's own model: on its held-out "
+                        "pictures)", variant="primary", size="lg")
         summary = gr.Textbox(show_label=False, interactive=False, container=False, placeholder=" ",
                              elem_classes=["big", "quiet"])
         accuracy = gr.Number(label="Test accuracy (0 to 1)", visible=False)
@@ -507,14 +352,15 @@ def build_evaluate_tab(lab: Lab) -> None:
     def evaluate(progress=gr.Progress()):
         """Overall test accuracy (0 to 1), a summary, the per-class bar chart and the confusion matrix."""
         try:
-            data = lab.data(progress=progress)
+            data = lab.data_for(lab.shelf.active, progress=progress)
             progress(0.5, desc=f"classifying {len(data.test):,} test pictures")
-            checkpoint, result = lab.evaluate()
+            checkpoint, data, result = lab.evaluate()
         except (DataNotFoundError, NoModel, ValueError) as error:
             return None, str(error), None, None
         pairs = most_confused_pairs(result.confusion, data.classes)
         right = int(result.confusion.diag().sum())
-        lines = [f"Test accuracy {result.accuracy:.1%}: {right:,} of {len(data.test):,} pictures right "
+        which = "Held-out accuracy" if data.source == YOUR_CLASSES else "Test accuracy"  # pictures kept from training
+        lines = [f"{which} {result.accuracy:.1%}: {right:,} of {len(data.test):,} pictures right "
                  f"({checkpoint.meta['model']}, {checkpoint.path.name})"]
         if pairs:
             lines.append("Most confused: " + "; ".join(f"{t} taken for {p} ({n:,}×)" for t, p, n in pairs))
@@ -527,7 +373,7 @@ def build_evaluate_tab(lab: Lab) -> None:
 
 def build_inside_tab(lab: Lab) -> None:
     """Shapes layer by layer, first-layer filters, feature maps and Grad-CAM of the active model."""
-    with gr.Tab("Inside the net"):
+    with gr.Tab("Inside the net") as tab:
         with gr.Row():
             net = gr.Dropdown([("the active model", "")] + net_choices(), value="", label="Net", scale=2)
             show = gr.Button("Show the layers and filters", variant="primary", scale=1)
@@ -541,8 +387,8 @@ def build_inside_tab(lab: Lab) -> None:
                 picture = uploads_only(gr.Image(type="filepath", sources=["upload", "clipboard"], height=300,
                                                 elem_classes="fill", label="A picture (or take a random test picture)"))
                 sample = gr.Button("Random test picture")
-                target = gr.Dropdown([("the predicted class", "")] + [(c, c) for c in known_classes(lab)], value="",
-                                     label="Explain the class", allow_custom_value=True)
+                target = gr.Dropdown(explained_classes(lab), value="", label="Explain the class",
+                                     allow_custom_value=True)
             with gr.Column():
                 cam = gr.Image(label="Grad-CAM: where the evidence is", interactive=False, format="png")
                 cam_message = gr.Textbox(show_label=False, interactive=False, container=False, placeholder=" ",
@@ -553,7 +399,7 @@ def build_inside_tab(lab: Lab) -> None:
     def source(net_name: str):
         if not isinstance(net_name, str):
             raise NoModel("Name a net from the list, or leave it empty for the active model.")
-        return net_name or lab.require_model()
+        return net_name or lab.shelf.require()
 
     def layer_shapes(net_name: str = ""):
         """The layer-by-layer shapes from a real forward pass: a net name, or empty for the active model."""
@@ -580,7 +426,7 @@ def build_inside_tab(lab: Lab) -> None:
         if picture is None:
             return []
         try:
-            stages = explain.feature_maps(lab.require_model(), refused_already(picture))
+            stages = explain.feature_maps(lab.shelf.require(), refused_already(picture))
         except (ImageError, NoModel) as error:
             raise refusal("feature_maps", error) from None
         return [(as_file(stage.image), stage.title) for stage in stages]
@@ -590,7 +436,7 @@ def build_inside_tab(lab: Lab) -> None:
         if picture is None:
             return None, ""
         try:
-            result = explain.gradcam(lab.require_model(), refused_already(picture), class_name or None)
+            result = explain.gradcam(lab.shelf.require(), refused_already(picture), class_name or None)
         except (ImageError, NoModel, ValueError) as error:
             return None, refused("gradcam", str(error))
         return as_file(result.overlay), result.message
@@ -609,115 +455,12 @@ def build_inside_tab(lab: Lab) -> None:
     picture.change(gradcam, [picture, target], [cam, cam_message], api_name="gradcam")
     target.input(gradcam, [picture, target], [cam, cam_message], api_visibility="private")
     sample.click(random_picture, None, picture, api_visibility="private")
+    tab.select(lambda: gr.update(choices=explained_classes(lab)), None, target, api_visibility="private")
 
 
-def build_wall_tab(lab: Lab, wall: Wall) -> tuple[gr.Tab, gr.Timer]:
-    """Every shared picture with the active model's guess, for the projector; the teacher's controls below it."""
-    with gr.Tab("Wall") as tab:
-        with gr.Row():
-            with gr.Column(scale=3):
-                picture = gr.Image(show_label=False, interactive=False, format="png", buttons=["fullscreen"],
-                                   elem_id="wall")
-            with gr.Column(scale=1, min_width=320):
-                summary = gr.Markdown(elem_id="wall-summary")
-        with gr.Accordion("Teacher", open=False, visible=False) as teacher:
-            with gr.Row(equal_height=True):
-                number = gr.Number(label="Picture number (#)", precision=0, minimum=1)
-                hide = gr.Button("Hide this picture")
-                clear = gr.Button("Clear the wall", variant="stop")
-                download = gr.Button("Download the labelled pictures (.zip)")
-            said = gr.Textbox(show_label=False, interactive=False, container=False, placeholder=" ",
-                              elem_classes=["quiet"], elem_id="wall-said")
-            saved = gr.File(label="The wall as a picture folder (--data reads it)", interactive=False)
-        seen = gr.State(None)  # the wall version this page shows
-        timer = gr.Timer(2.0, active=False)  # ticks only while the tab is open: other pages fetch no wall
-    chart = SharedChart(Path(tempfile.mkdtemp(prefix="cifar-demo-wall-")), "wall")
-
-    def tick(last: int | None):
-        """The wall and its summary when they changed since this page's last look; nothing at all when not."""
-        checkpoint = lab.active
-        if checkpoint is None:
-            said = "No trained model yet, so no guesses: train one in the Train tab."
-            return (gr.skip(), gr.skip(), gr.skip()) if last == NO_MODEL else (None, said, NO_MODEL)
-        wall.follow(checkpoint)  # a new active model re-makes every guess here, once for all pages
-        if wall.version == last:
-            return gr.skip(), gr.skip(), gr.skip()
-        snapshot = wall.snapshot(checkpoint)
-        return (chart.get_picture(snapshot.version, lambda: draw_wall(snapshot)), wall_words(summarize(snapshot)),
-                snapshot.version)
-
-    def hide_picture(number: float | None, request: gr.Request) -> str:
-        """Teacher only, from the machine that runs the app: take picture #number off the wall."""
-        teacher_only("wall_hide", request)
-        if number is None:
-            raise refusal("wall_hide", "Give the number (#) of the picture to hide.")
-        try:
-            entry = wall.hide(int(number))
-        except WallRefusal as error:
-            raise refusal("wall_hide", error) from None
-        return f"Picture #{entry.id} is hidden from the wall, its summary and its download."
-
-    def clear_wall(request: gr.Request) -> str:
-        """Teacher only, from the machine that runs the app: take every picture off the wall."""
-        teacher_only("wall_clear", request)
-        removed = wall.clear()
-        plural = "" if removed == 1 else "s"
-        return f"The wall is empty: {removed} picture{plural} taken off. Every page may share again."
-
-    def download_wall(request: gr.Request) -> str:
-        """Teacher only, from the machine that runs the app: the wall's pictures as a .zip that --data reads."""
-        teacher_only("wall_download", request)
-        try:
-            data, _ = export_zip(wall.snapshot(lab.require_model()))
-        except (NoModel, WallRefusal) as error:
-            raise refusal("wall_download", error) from None
-        path = Path(tempfile.mkdtemp(prefix="cifar-demo-wall-zip-")) / "wall.zip"  # a folder per download
-        path.write_bytes(data)
-        return str(path)
-
-    def teacher_controls(request: gr.Request):
-        return gr.Accordion(visible=from_this_machine(request))
-
-    shown = [picture, summary, seen]
-    tab.select(tick, seen, shown, api_visibility="private", show_progress="hidden")
-    timer.tick(tick, seen, shown, api_visibility="private", concurrency_limit=None, show_progress="hidden")
-    hide.click(hide_picture, number, said, api_name="wall_hide")
-    clear.click(clear_wall, None, said, api_name="wall_clear")
-    download.click(download_wall, None, saved, api_name="wall_download")
-    tab.select(teacher_controls, None, teacher, api_visibility="private")
-    return tab, timer
-
-
-def teacher_only(where: str, request: gr.Request | None) -> None:
-    """The teacher's controls answer the machine that runs the app only: a student's computer is refused."""
-    if not from_this_machine(request):
-        raise refusal(where, "Only the teacher can do this, on the computer that runs the app (the projector "
-                             "laptop); it is refused from other computers.", title="Teacher only")
-
-
-def wall_words(summary: Summary) -> str:
-    """The wall's side panel: our photos against the test set, in words read from the back of the room."""
-    ours = f"{summary.accuracy:.0%}" if summary.accuracy is not None else "–"
-    test = f"{summary.test_accuracy:.0%}" if summary.test_accuracy is not None else "not recorded"
-    lines = [f"## Our photos: {ours}",
-             f"right on {summary.right} of {summary.compared} pictures that say what they really are",
-             f"## Test set: {test}", "the same net on the data set's test pictures"]
-    if summary.per_class:
-        lines += ["", "| class | our photos | test set |", "|---|---|---|"]
-        lines += [f"| {escape_markdown(c.name)} | {c.right}/{c.total} | "
-                  f"{'–' if c.test_accuracy is None else format(c.test_accuracy, '.0%')} |"
-                  for c in summary.per_class]
-    if summary.confusions:
-        mixups = (f"{escape_markdown(t)} taken for {escape_markdown(g)} ({n}×)" for t, g, n in summary.confusions)
-        lines += ["", "**Most confused:** " + "; ".join(mixups)]
-    notes = [f"{summary.shown} pictures on the wall"]
-    if summary.unknown or summary.not_listed:
-        notes.append(f"{summary.unknown} don't know, {summary.not_listed} not one of these")
-    if summary.other_classes:
-        notes.append("truths this net does not know: " + ", ".join(map(escape_markdown, summary.other_classes)))
-    if summary.dropped:
-        notes.append(f"{summary.dropped} older pictures dropped off: the wall keeps the newest {summary.capacity}")
-    return "\n".join(lines + ["", " · ".join(notes)])
+def explained_classes(lab: Lab) -> list[tuple[str, str]]:
+    """Grad-CAM's choice of class: the predicted one, or any the active model knows (CIFAR-10's, or a class's own)."""
+    return [("the predicted class", "")] + [(c, c) for c in model_classes(lab)]
 
 
 # ---------------------------------------------------------------- the page
@@ -731,7 +474,7 @@ def build_app(lab: Lab, class_wall: bool = False, wall: Wall | None = None) -> g
         gr.Markdown(INTRO)
         with gr.Row(equal_height=True):
             header = gr.Markdown(header_text(lab), elem_id="header")
-            model = gr.Dropdown(lab.model_choices(), value=lab.active_key, label="Active model",
+            model = gr.Dropdown(lab.shelf.choices(), value=lab.shelf.active_key, label="Active model",
                                 scale=0, min_width=420, allow_custom_value=True)
         with gr.Tabs() as tabs:
             train = build_train_tab(lab, app)
@@ -739,20 +482,24 @@ def build_app(lab: Lab, class_wall: bool = False, wall: Wall | None = None) -> g
             build_classify_tab(lab, wall, class_wall)
             build_evaluate_tab(lab)
             build_inside_tab(lab)
+            yours = build_your_classes_tab(lab)
             wall_tab, wall_timer = build_wall_tab(lab, wall)
 
-        def follow_the_wall(selected: gr.SelectData) -> gr.Timer:
-            return gr.Timer(active=selected.value == wall_tab.label)
+        def follow_the_tab(selected: gr.SelectData) -> tuple[gr.Timer, gr.Timer]:
+            """Each tab's own timer ticks only while it is open: other pages fetch no wall and no collection."""
+            return gr.Timer(active=selected.value == wall_tab.label), gr.Timer(active=selected.value == yours.tab.label)
 
-        tabs.select(follow_the_wall, None, wall_timer, api_visibility="private")
+        tabs.select(follow_the_tab, None, [wall_timer, yours.timer], api_visibility="private")
         seen = gr.State({})
-        ticked = [header, model, train.status, train.loss, train.accuracy, train.runs, seen]
+        ticked = [header, model, train.status, train.loss, train.accuracy, yours.status, yours.loss, yours.accuracy,
+                  train.runs, seen]
         refresh = make_refresh(lab)
         gr.Timer(1.0).tick(refresh, [seen, train.runs], ticked, api_visibility="private", concurrency_limit=None,
                            show_progress="hidden")
         app.load(refresh, [seen, train.runs], ticked, api_visibility="private", concurrency_limit=None,
                  show_progress="hidden")
         select_model = add_api(lab, wall, train.compare)
+        yours.add_api()
 
         def choose(checkpoint: str) -> str:
             select_model(checkpoint)
@@ -763,7 +510,7 @@ def build_app(lab: Lab, class_wall: bool = False, wall: Wall | None = None) -> g
 
 
 def make_refresh(lab: Lab) -> Callable:
-    """The timer's work for one page: the header, the model list, the status line, the two charts, the runs."""
+    """The timer's work for one page: the header, the model list, the status lines, the two charts, the runs."""
     folder = Path(tempfile.mkdtemp(prefix="cifar-demo-charts-"))
     loss_chart, accuracy_chart = SharedChart(folder, "loss"), SharedChart(folder, "accuracy")
 
@@ -772,20 +519,22 @@ def make_refresh(lab: Lab) -> Callable:
         status = lab.status()
         history, run = status["history"], status["run"]
         runs = {key: label for key, (label, _) in lab.runs(status).items()}
-        now = {"header": header_text(lab), "models": (tuple(lab.model_choices()), lab.active_key),
-               "status": status_line(status, lab.active_key),
+        now = {"header": header_text(lab), "models": (tuple(lab.shelf.choices()), lab.shelf.active_key),
+               "status": status_line(status, lab.shelf.active_key), "your_status": your_status_line(lab, status),
                "loss": (run, len(history["steps"])), "accuracy": (run, len(history["epochs"])),
                "runs": tuple(runs.items())}
         changed = {key: now[key] != last.get(key) for key in now}
         choices, active = now["models"]
         new_runs = [key for key in runs if key not in dict(last.get("runs", ()))]  # shown until unticked
         picks = [key for key in picked or [] if key in runs] + new_runs
+        loss = loss_chart.get(now["loss"], lambda: loss_figure(history)) if changed["loss"] else gr.skip()
+        accuracy = (accuracy_chart.get(now["accuracy"], lambda: accuracy_figure(history)) if changed["accuracy"]
+                    else gr.skip())
         return (
             now["header"] if changed["header"] else gr.skip(),
             gr.update(choices=list(choices), value=active) if changed["models"] else gr.skip(),
-            now["status"] if changed["status"] else gr.skip(),
-            loss_chart.get(now["loss"], lambda: loss_figure(history)) if changed["loss"] else gr.skip(),
-            accuracy_chart.get(now["accuracy"], lambda: accuracy_figure(history)) if changed["accuracy"] else gr.skip(),
+            now["status"] if changed["status"] else gr.skip(), loss, accuracy,
+            now["your_status"] if changed["your_status"] else gr.skip(), loss, accuracy,  # the same job, both tabs
             gr.update(choices=[(label, key) for key, label in runs.items()], value=picks) if changed["runs"] else gr.skip(),
             now,
         )
@@ -801,7 +550,7 @@ def add_api(lab: Lab, wall: Wall, compare: Callable[[list[str]], str]) -> Callab
         """Make `checkpoint` (a name from /models) the active model of every tab and of the class wall's guesses;
         returns the new header."""
         try:
-            wall.follow(lab.activate(checkpoint))
+            wall.follow(lab.shelf.activate(checkpoint))
         except NoModel as error:
             raise refusal("select_model", error) from None
         return lab.header()
@@ -810,7 +559,7 @@ def add_api(lab: Lab, wall: Wall, compare: Callable[[list[str]], str]) -> Callab
         """Every picture on the class wall (newest first: number, guess, confidence, truth, right) and the summary:
         our photos' accuracy against the test set's, per class, and the most common confusions."""
         try:
-            snapshot = wall.snapshot(lab.require_model())
+            snapshot = wall.snapshot(lab.shelf.require())
         except NoModel as error:
             raise refusal("wall", error) from None
         return {"version": snapshot.version, "model": snapshot.model,
@@ -819,14 +568,14 @@ def add_api(lab: Lab, wall: Wall, compare: Callable[[list[str]], str]) -> Callab
 
     def models() -> dict:
         """The models to choose from (label and checkpoint name, best first) and the active one's name."""
-        return {"active": lab.active_key,
-                "choices": [{"label": label, "checkpoint": key} for label, key in lab.model_choices()]}
+        return {"active": lab.shelf.active_key,
+                "choices": [{"label": label, "checkpoint": key} for label, key in lab.shelf.choices()]}
 
     def job_status() -> dict:
         """The training job as plain data: state, message, progress, history, config, result, checkpoint."""
         snapshot = lab.status()
-        return {**snapshot, "status_line": status_line(snapshot, lab.active_key),
-                "active_model": lab.active_key, "device": lab.device_label, "trainer_pid": lab.trainer.pid}
+        return {**snapshot, "status_line": status_line(snapshot, lab.shelf.active_key),
+                "active_model": lab.shelf.active_key, "device": lab.device_label, "trainer_pid": lab.trainer.pid}
 
     gr.api(select_model, api_name="select_model")
     gr.api(compare, api_name="compare_runs")
@@ -903,7 +652,7 @@ def main(argv: list[str] | None = None) -> int:
     warning = exposure_warning(args.host, auth)
     if warning:
         print(f"warning: {warning}", file=sys.stderr)
-    for problem in lab.problems:
+    for problem in lab.shelf.problems:
         print(f"warning: skipped {problem}", file=sys.stderr)
     lab.trainer.start()  # warm before the first Train: torch imports there while the page comes up
     print(f"training runs in its own process ({lab.trainer.threads} torch threads, pid {lab.trainer.pid}); "

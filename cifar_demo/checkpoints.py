@@ -56,9 +56,11 @@ class Checkpoint:
 
     @property
     def label(self) -> str:
-        """'fastnet · 84.1% · 2026-11-23 (fastnet.pt)', for menus and the header."""
+        """'fastnet · 84.1% · 2026-11-23 (fastnet.pt)', for menus and the header; a model fine-tuned on a class's
+        own pictures names its classes: 'fastnet · mug, pen, face · 91.7% · ...'."""
         accuracy = self.meta.get("test_accuracy")
-        parts = [self.meta["model"], f"{accuracy:.1%}" if accuracy is not None else "accuracy unknown",
+        classes = [", ".join(self.classes)[:60]] if self.meta.get("base_checkpoint") else []
+        parts = [self.meta["model"], *classes, f"{accuracy:.1%}" if accuracy is not None else "accuracy unknown",
                  self.meta.get("date", "")[:10], f"({self.path.name})"]
         return " · ".join(p for p in parts[:-1] if p) + " " + parts[-1]
 

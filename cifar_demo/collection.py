@@ -23,7 +23,7 @@ from .bench import BenchError, columns, machine
 from .checkpoints import CHECKPOINT_DIR, Checkpoint, CheckpointError, load_checkpoint
 from .data import Dataset, ImageSet, load_dataset
 from .evaluation import evaluate
-from .images import open_image, to_square_rgb
+from .images import ImageError, open_image, to_square_rgb
 from .serving import quote
 from .training import TrainConfig, TrainingJob, preset, preset_for_your_classes
 
@@ -95,6 +95,7 @@ class Collection:
         self._lock = threading.Lock()  # guards _classes
         self._classes: dict[str, list[Picture]] = {}  # in the order they were made
         self._ids = itertools.count(1)  # never reused, so a stale id never removes a newer picture
+        self.version = 0  # counts changes: a page redraws only when it moved
 
     # ------------------------------------------------------------ classes
 
@@ -115,16 +116,22 @@ class Collection:
                 raise CollectionError(f"A collection holds at most {MAX_CLASSES} classes; remove one before "
                                       f"adding '{quote(name)}'.")
             self._classes[name] = []
+            self.version += 1
         return name
 
-    def remove_class(self, name: str) -> None:
+    def remove_class(self, name: str) -> str:
+        """Remove a class and its pictures; returns the name as stored."""
         with self._lock:
-            del self._classes[self._find(name)]
+            stored = self._find(name)
+            del self._classes[stored]
+            self.version += 1
+            return stored
 
     def clear(self) -> None:
         """Every class and picture gone: a fresh start for the next lesson."""
         with self._lock:
             self._classes.clear()
+            self.version += 1
 
     def _find(self, name: object) -> str:
         """The stored name of a class, matched ignoring case and spaces; the lock must be held."""
@@ -148,15 +155,19 @@ class Collection:
                                       "before adding more.")
             picture = Picture(f"p{next(self._ids)}", pixels)
             pictures.append(picture)
+            self.version += 1
             return picture.id
 
     def add_pictures(self, class_name: str, sources: Iterable) -> Added:
-        """Add each picture that can be used, and say why each other one was not (an upload of many files)."""
+        """Add each picture that can be used, and say why each other one was not (an upload of many files). A source
+        may be an ImageError: a file refused on its way here, named in its place among the others."""
         with self._lock:
             self._find(class_name)  # an unknown class is refused once, not once per picture
         ids, refused = [], []
         for number, source in enumerate(sources, 1):
             try:
+                if isinstance(source, ImageError):
+                    raise source
                 ids.append(self.add_picture(class_name, source))
             except ValueError as error:  # ImageError or CollectionError: both speak to the person
                 refused.append(f"Picture {number}: {error}")
@@ -168,6 +179,7 @@ class Collection:
                 for index, picture in enumerate(pictures):
                     if picture.id == picture_id:
                         del pictures[index]
+                        self.version += 1
                         return
         raise CollectionError(f"There is no picture '{quote(picture_id)}' in the collection; "
                               "it may have been removed already.")
@@ -179,6 +191,11 @@ class Collection:
     def counts(self) -> dict[str, int]:
         with self._lock:
             return {name: len(pictures) for name, pictures in self._classes.items()}
+
+    def ids(self) -> dict[str, list[str]]:
+        """Every class's picture ids, oldest first, read at one moment."""
+        with self._lock:
+            return {name: [picture.id for picture in pictures] for name, pictures in self._classes.items()}
 
     def strip(self, class_name: str, limit: int = STRIP_PICTURES, scale: int = 2) -> Image.Image:
         """The newest pictures of a class in a row, each as the 32x32 the net sees (enlarged, not smoothed)."""

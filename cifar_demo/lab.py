@@ -1,27 +1,27 @@
-"""The app's shared state in one place, behind one lock: the data, the models, the active model, the job."""
+"""The app's shared state in one place: the data, the shelf of models, the training job, the class's collection."""
 from __future__ import annotations
 
 import itertools
 import random
 import threading
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from PIL import Image
 
-from .checkpoints import (CHECKPOINT_DIR, Checkpoint, CheckpointError, CheckpointSkipped, checkpoint_path,
-                          list_checkpoints, load_checkpoint)
+from .checkpoints import CHECKPOINT_DIR, Checkpoint, CheckpointError, checkpoint_path
+from .collection import SOURCE, Collection, CollectionError
 from .data import Dataset, DataNotFoundError, load_dataset
 from .device import device_name, pick_device
 from .evaluation import EvalResult, evaluate, predict_logits
 from .images import ImageError
-from .inference import Prediction, classify, classify_many
+from .inference import Prediction, classify_many
 from .plots import labelled_grid, run_label
 from .trainer import Trainer, WorkerJob, shared_trainer
-from .training import TrainConfig
+from .shelf import NoModel, Shelf
+from .training import TrainConfig, preset_for_your_classes
 
 RUNS_DIR_NAME = "runs"  # trained checkpoints go to checkpoints/runs/, apart from the shipped ones
 RUNNING = "running"  # the key of the job still training among the runs to compare
@@ -29,10 +29,6 @@ RUNNING = "running"  # the key of the job still training among the runs to compa
 
 class JobRunning(Exception):
     """A second Train while one runs: one job per server."""
-
-
-class NoModel(Exception):
-    """No checkpoint is active yet."""
 
 
 @dataclass
@@ -53,27 +49,16 @@ class Lab:
         self.device_label = device_name(self.device)
         self.checkpoint_dir = Path(checkpoint_dir)
         self.runs_dir = self.checkpoint_dir / RUNS_DIR_NAME
+        self.shelf = Shelf(self.checkpoint_dir, [self.checkpoint_dir, self.runs_dir], self.device, checkpoint)
+        self.collection = Collection()  # the class's own classes, shared by every page (the Your classes tab)
         self._lock = threading.RLock()      # guards the fields below
         self._data_lock = threading.Lock()  # one loader at a time; others wait for its result
         self._data: Dataset | None = None
-        self.models: dict[str, Checkpoint] = {}
-        self.active: Checkpoint | None = None
         self.trainer = trainer or shared_trainer()
         self.job: WorkerJob | None = None
-        self._predictions: dict[str, torch.Tensor] = {}  # test-set predictions per model path
-        self.problems: list[str] = []  # one line per checkpoint that could not be used, for the server's log
-        with warnings.catch_warnings(record=True) as skipped:
-            warnings.simplefilter("always", CheckpointSkipped)
-            for found in list_checkpoints(self.checkpoint_dir) + list_checkpoints(self.runs_dir):
-                self.models[self.key(found.path)] = found
-        self.problems += [str(w.message) for w in skipped if issubclass(w.category, CheckpointSkipped)]
-        if checkpoint:
-            try:
-                self.add_model(load_checkpoint(checkpoint), activate=True)
-            except CheckpointError as error:
-                self.problems.append(str(error))
-        if self.active is None and self.models:
-            self.active = max(self.models.values(), key=lambda c: c.meta.get("test_accuracy") or 0.0)
+        self._job_data: Dataset | None = None  # the running job's own data set (a collection's), None for the main one
+        self._held_out: dict[str, Dataset] = {}  # per fine-tuned model's key: the collection it was trained on
+        self._predictions: dict[str, torch.Tensor] = {}  # test-set predictions per model key
 
     # ------------------------------------------------------------ data
 
@@ -84,54 +69,27 @@ class Lab:
                 self._data = load_dataset(self.data_path, download=self.download, progress=progress)
             return self._data
 
-    @property
-    def data_loaded(self) -> bool:
-        return self._data is not None
+    def data_for(self, checkpoint: Checkpoint | None, progress=None) -> Dataset:
+        """The pictures a model is browsed and evaluated on: a fine-tuned model's own held-out collection, else the
+        main data set."""
+        if checkpoint is not None:
+            with self._lock:
+                held_out = self._held_out.get(self.shelf.key(checkpoint.path))
+            if held_out is not None:
+                return held_out
+        return self.data(progress)
 
-    # ------------------------------------------------------------ models
-
-    def key(self, path: str | Path) -> str:
-        """A checkpoint's name for clients: its path inside the checkpoint folder, never where the server keeps it."""
-        path = Path(path).resolve()
-        try:
-            return path.relative_to(self.checkpoint_dir.resolve()).as_posix()
-        except ValueError:
-            return path.name
-
-    def add_model(self, checkpoint: Checkpoint, activate: bool = False) -> None:
-        checkpoint.model.to(self.device).eval()
+    def test_classes(self) -> list[str]:
+        """The classes of the pictures the active model is browsed on, for the pages' menus; loads nothing."""
+        active = self.shelf.active
         with self._lock:
-            self.models[self.key(checkpoint.path)] = checkpoint
-            if activate:
-                self.active = checkpoint
-
-    def activate(self, key: str) -> Checkpoint:
-        with self._lock:
-            if not isinstance(key, str) or key not in self.models:
-                shown = key[:80] if isinstance(key, str) else type(key).__name__
-                raise NoModel(f"No model '{shown}' is known; choose one from the list.")
-            self.active = self.models[key]
-            return self.active
-
-    @property
-    def active_key(self) -> str | None:
-        active = self.active
-        return self.key(active.path) if active else None
-
-    def model_choices(self) -> list[tuple[str, str]]:
-        """(label, key) pairs, best first: for the model switcher."""
-        with self._lock:
-            ordered = sorted(self.models.items(), key=lambda item: -(item[1].meta.get("test_accuracy") or 0.0))
-            return [(c.label, key) for key, c in ordered]
-
-    def require_model(self) -> Checkpoint:
-        active = self.active  # one read: a reader keeps this model even if training swaps in another
-        if active is None:
-            raise NoModel("No trained model yet: train one in the Train tab, or start the app with --checkpoint FILE.")
-        return active
+            held_out = self._held_out.get(self.shelf.key(active.path)) if active else None
+        if held_out is not None or self._data is not None:
+            return list((held_out or self._data).classes)
+        return list(active.classes) if active else []
 
     def header(self) -> str:
-        active = self.active
+        active = self.shelf.active
         model = (f"{active.meta['model']} · test accuracy {active.meta['test_accuracy']:.1%} · from {active.path.name}"
                  if active and active.meta.get("test_accuracy") is not None
                  else f"{active.meta['model']} · from {active.path.name}" if active else "none yet")
@@ -139,7 +97,8 @@ class Lab:
 
     # ------------------------------------------------------------ training
 
-    def start_training(self, config: TrainConfig, name: str | None = None) -> WorkerJob:
+    def start_training(self, config: TrainConfig, name: str | None = None, data: Dataset | None = None) -> WorkerJob:
+        """A run on the main data set, or on `data` (a collection's); one at a time."""
         config.validate()
         with self._lock:
             if self.job is not None and not self.job.done:
@@ -147,13 +106,35 @@ class Lab:
             run_name = name or f"{config.model}-{time.strftime('%Y%m%d-%H%M%S')}"
             out = checkpoint_path(run_name, self.runs_dir)
             for n in itertools.count(2):  # two runs in one second must not share a file
-                if not out.exists() and self.key(out) not in self.models:
+                if not out.exists() and self.shelf.key(out) not in self.shelf.models:
                     break
                 out = checkpoint_path(f"{run_name}-{n}", self.runs_dir)
-            run_name = out.stem
             config.device = str(self.device)
-            self.job = WorkerJob(self.trainer, config, self.data, out, run_name, on_end=self._on_job_end)
+            self._job_data = data
+            self.job = WorkerJob(self.trainer, config, self.data if data is None else lambda: data, out, out.stem,
+                                 on_end=self._on_job_end)
             return self.job.start()
+
+    def train_your_classes(self, train_layers: str = "head") -> WorkerJob:
+        """Fine-tune the active model's trained layers on the collection, its held-out share kept to test on."""
+        base = self.base_for_your_classes()
+        data = self.collection.dataset(base)  # a CollectionError says what the collection still needs
+        config = preset_for_your_classes(base, len(data.train), train_layers)
+        return self.start_training(config, f"{config.model}-your-classes-{time.strftime('%Y%m%d-%H%M%S')}", data)
+
+    def base_for_your_classes(self) -> Checkpoint:
+        """The active model, or when it was itself fine-tuned on a collection, the CIFAR model under it: a second
+        run on the class's pictures starts from the same trained layers as the first, not from the first's."""
+        base = self.shelf.require()
+        for _ in range(len(self.shelf.models)):  # a chain of fine-tunes is at most as long as the shelf
+            if base.meta.get("data_source") != SOURCE:
+                break
+            under = [c for _, c in self.shelf.items() if c.path.name == base.meta.get("base_checkpoint")
+                     and c is not base]
+            if not under:
+                break  # its base is gone from the shelf: its own layers carry the base's
+            base = under[0]
+        return base
 
     def stop_training(self) -> bool:
         with self._lock:
@@ -164,20 +145,10 @@ class Lab:
         return True
 
     def _on_job_end(self, job: WorkerJob) -> None:
-        if job.checkpoint_path:
-            try:  # reload from disk: every tab switches to exactly what was saved, in one assignment
-                self.add_model(load_checkpoint(job.checkpoint_path), activate=True)
-            except CheckpointError as error:
-                self.problems.append(str(error))
-
-    @property
-    def notice(self) -> str:
-        """The page's word on unusable checkpoints: how many, and where the reasons are (not the server's paths)."""
-        if not self.problems:
-            return ""
-        count = len(self.problems)
-        return (f"{count} checkpoint file{'s' if count > 1 else ''} could not be used and "
-                f"{'were' if count > 1 else 'was'} skipped; the server's log says why.")
+        if job.checkpoint_path and (checkpoint := self.shelf.load(job.checkpoint_path)) is not None:
+            with self._lock:
+                if self._job_data is not None:
+                    self._held_out[self.shelf.key(checkpoint.path)] = self._job_data
 
     def runs(self, status: dict | None = None) -> dict[str, tuple[str, dict]]:
         """Every run with a recorded history, by key (a checkpoint path, or RUNNING): its legend label and history.
@@ -185,7 +156,7 @@ class Lab:
         with self._lock:
             found = {key: (run_label(c.meta["model"], c.meta.get("epochs_done", 0), c.meta.get("test_accuracy")),
                            c.meta["history"])
-                     for key, c in self.models.items() if c.meta.get("history", {}).get("steps")}
+                     for key, c in self.shelf.items() if c.meta.get("history", {}).get("steps")}
         status = status or self.status()
         if status["state"] == "running" and status["history"]["steps"]:
             found[RUNNING] = (f"{status['config']['model']} · training now", status["history"])
@@ -198,24 +169,22 @@ class Lab:
                     "config": None, "result": {}, "checkpoint": None, "run": None}
         snapshot = job.snapshot()
         if snapshot["checkpoint"]:
-            snapshot["checkpoint"] = self.key(snapshot["checkpoint"])
+            snapshot["checkpoint"] = self.shelf.key(snapshot["checkpoint"])
+        if snapshot["config"].get("init_from"):  # the base a fine-tune started from, by name: no server paths
+            snapshot["config"]["init_from"] = self.shelf.key(snapshot["config"]["init_from"])
         return snapshot
 
     # ------------------------------------------------------------ actions on the active model
 
-    def classify(self, image, k: int = 5) -> Prediction:
-        return classify(self.require_model(), image, k=k)
-
     def classify_many(self, images: list, k: int = 5) -> list[Prediction | ImageError]:
-        return classify_many(self.require_model(), images, k=k)
+        return classify_many(self.shelf.require(), images, k=k)
 
-    def test_predictions(self, checkpoint: Checkpoint) -> torch.Tensor:
-        """Predictions of a model on the whole test set, computed once per model."""
-        key = self.key(checkpoint.path)
+    def test_predictions(self, checkpoint: Checkpoint, data: Dataset) -> torch.Tensor:
+        """Predictions of a model on its whole test set, computed once per model."""
+        key = self.shelf.key(checkpoint.path)
         with self._lock:
             cached = self._predictions.get(key)
         if cached is None:
-            data = self.data()
             logits = predict_logits(checkpoint.model, data.test.images, checkpoint.meta["mean"], checkpoint.meta["std"])
             cached = logits.argmax(dim=1)
             with self._lock:
@@ -225,10 +194,10 @@ class Lab:
     def browse(self, offset: int = 0, count: int = 16, true_class: str | None = None,
                only_mistakes: bool = False) -> BrowsePage:
         """A page of the test set, each picture labelled with the truth and the active model's guess."""
-        data = self.data()
-        checkpoint = self.active
+        checkpoint = self.shelf.active
+        data = self.data_for(checkpoint)
         fits = checkpoint is not None and list(checkpoint.classes) == list(data.classes)
-        predicted = self.test_predictions(checkpoint) if fits else None
+        predicted = self.test_predictions(checkpoint, data) if fits else None
         keep = torch.ones(len(data.test), dtype=torch.bool)
         if true_class:
             if true_class not in data.classes:
@@ -245,7 +214,7 @@ class Lab:
         truth = data.test.labels[page].tolist()
         guesses = predicted[page].tolist() if predicted is not None else None
         grid = labelled_grid(data.test.images[page], truth, guesses, data.classes)
-        shown = f"pictures {offset + 1}-{offset + len(page)} of {total:,}"
+        shown = f"{'held-out ' if data.source == SOURCE else ''}pictures {offset + 1}-{offset + len(page)} of {total:,}"
         if guesses is None:
             why = "no model yet" if checkpoint is None else "the active model was trained on other classes"
             return BrowsePage(grid, f"{shown} · {why}, showing the true classes only", offset, total)
@@ -253,23 +222,27 @@ class Lab:
         return BrowsePage(grid, f"{correct}/{len(page)} correct in this batch · {shown}", offset, total)
 
     def random_test_picture(self) -> tuple[Image.Image, str]:
-        """A test picture and its true class, for the Classify tab's "random test image" button."""
-        data = self.data()
+        """A test picture of the active model's data and its true class, for the "random test picture" buttons."""
+        data = self.data_for(self.shelf.active)
         index = random.randrange(len(data.test))
         picture = Image.fromarray(data.test.images[index].permute(1, 2, 0).numpy())
         return picture, data.classes[int(data.test.labels[index])]
 
-    def evaluate(self, progress=None) -> tuple[Checkpoint, EvalResult]:
-        checkpoint = self.require_model()
-        data = self.data(progress)
+    def evaluate(self, progress=None) -> tuple[Checkpoint, Dataset, EvalResult]:
+        """The active model on every picture of its test set (a fine-tuned model's: the held-out ones)."""
+        checkpoint = self.shelf.require()
+        data = self.data_for(checkpoint, progress)
         if list(data.classes) != list(checkpoint.classes):
+            if checkpoint.meta.get("data_source") == SOURCE:
+                raise ValueError(f"{checkpoint.path.name} was trained on pictures collected before the server last "
+                                 "started, so its held-out pictures are gone; Classify and Inside the net still work.")
             raise ValueError(f"The active model knows the classes {', '.join(checkpoint.classes)}, "
                              f"but the data has {', '.join(data.classes)}: train a model on this data first.")
         result = evaluate(checkpoint.model, data.test, data.classes, checkpoint.meta["mean"], checkpoint.meta["std"],
                           test_time_flip=checkpoint.meta.get("config", {}).get("test_time_flip", False))
         with self._lock:
-            self._predictions[self.key(checkpoint.path)] = result.predictions
-        return checkpoint, result
+            self._predictions[self.shelf.key(checkpoint.path)] = result.predictions
+        return checkpoint, data, result
 
 
-__all__ = ["Lab", "JobRunning", "NoModel", "BrowsePage", "DataNotFoundError", "CheckpointError"]
+__all__ = ["Lab", "JobRunning", "NoModel", "BrowsePage", "DataNotFoundError", "CheckpointError", "CollectionError"]

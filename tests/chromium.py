@@ -8,7 +8,8 @@ from playwright.sync_api import Browser, Playwright
 
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; tests/run.py installs it when it is missing
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run"]
+         "--disable-sync", "--no-first-run",
+         "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]  # a webcam that films a test card
 
 
 def launch(playwright: Playwright) -> Browser:

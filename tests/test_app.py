@@ -225,7 +225,7 @@ def test_evaluate_returns_accuracy_and_charts(served):
     lab, client, _ = served
     accuracy, summary, per_class, confusion = client.predict(api_name="/evaluate")
     assert 0.0 <= accuracy <= 1.0
-    assert f"{accuracy:.1%}" in summary and lab.active.path.name in summary
+    assert f"{accuracy:.1%}" in summary and lab.shelf.active.path.name in summary
     for chart in (per_class, confusion):
         assert min(Image.open(chart).size) > 200
 
@@ -247,7 +247,7 @@ def test_select_model_switches_every_tab_and_refuses_unknown_paths(served):
     for choice in choices:
         header = client.predict(choice["checkpoint"], api_name="/select_model")
         assert Path(choice["checkpoint"]).name in header
-        assert client.predict(api_name="/models")["active"] == choice["checkpoint"] == lab.active_key
+        assert client.predict(api_name="/models")["active"] == choice["checkpoint"] == lab.shelf.active_key
     with pytest.raises(AppError, match="No model"):
         client.predict("/nowhere/x.pt", api_name="/select_model")
 
@@ -268,7 +268,7 @@ def test_without_data_the_page_serves_behind_its_login(served_without_data):
 
 def test_without_data_classify_still_answers(served_without_data, tiny_tree):
     lab, client, _ = served_without_data
-    assert lab.active is not None and lab.active.path.name == "shipped.pt"
+    assert lab.shelf.active is not None and lab.shelf.active.path.name == "shipped.pt"
     label, _, message = classify(client, sample_picture(tiny_tree))
     assert len(label["confidences"]) == len(TINY_CLASSES) and message == ""
 
@@ -329,7 +329,7 @@ def test_inside_the_net_endpoints_answer_for_each_net_and_the_active_model(serve
         [6, 28, 28], [6, 14, 14], [16, 10, 10], [16, 5, 5]]
     for net in ("smallcnn", "fastnet", "resnet", ""):  # "" is the active model
         rows = client.predict(net, api_name="/layer_shapes")
-        assert rows[-1]["output"] == [len(lab.active.classes) if net == "" else 10]
+        assert rows[-1]["output"] == [len(lab.shelf.active.classes) if net == "" else 10]
         assert Image.open(client.predict(net, api_name="/filters")).width > 100
     picture = handle_file(str(sample_picture(tiny_tree)))
     stages = client.predict(picture, api_name="/feature_maps")

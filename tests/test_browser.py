@@ -164,7 +164,7 @@ def choose_net(page: Page, net: str) -> None:
 
 
 def test_the_page_names_the_device_and_the_active_model(page, served):
-    active = served.lab.active
+    active = served.lab.shelf.active
     expect(header(page)).to_contain_text(f"Device: {served.lab.device_label}")
     expect(header(page)).to_contain_text(f"Active model: {active.meta['model']}")
     expect(header(page)).to_contain_text(active.path.name)

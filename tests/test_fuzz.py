@@ -351,6 +351,15 @@ def endpoints(known: Known) -> dict[str, Endpoint]:
         "wall_hide": Endpoint((st.integers(-5, 10**6),)),
         "wall_clear": Endpoint(),
         "wall_download": Endpoint(),
+        "your_classes": Endpoint(),
+        "your_classes_add_class": Endpoint((st.sampled_from(["mug", " MUG ", "pen", "", ".hidden", "a/b"]),)),
+        "your_classes_add_pictures": Endpoint((st.sampled_from(["mug", "pen", "nope", ""]),
+                                               st.lists(picture, max_size=3))),
+        "your_classes_remove_picture": Endpoint((st.sampled_from(["p1", "p2", "p999", ""]),)),
+        "your_classes_remove_class": Endpoint((st.sampled_from(["mug", "pen", "nope"]),)),
+        "your_classes_train": Endpoint((st.sampled_from(["head", "all", "some"]),), trains=True),
+        "your_classes_zip": Endpoint(),
+        "your_classes_model": Endpoint(),
     }
 
 

@@ -42,7 +42,7 @@ def test_runs_list_the_checkpoints_then_the_job_training_now_then_its_checkpoint
     key = f"runs/{job.checkpoint_path.name}"
     assert RUNNING not in runs and key in runs and lab.status()["checkpoint"] == key
     assert runs[key][0].startswith("lenet · ")
-    assert lab.active.path == job.checkpoint_path  # the finished run is every tab's model now
+    assert lab.shelf.active.path == job.checkpoint_path  # the finished run is every tab's model now
 
 
 def test_a_checkpoint_without_history_is_not_offered_for_comparison(lab, trained_checkpoint, tmp_path):
@@ -51,7 +51,7 @@ def test_a_checkpoint_without_history_is_not_offered_for_comparison(lab, trained
     meta = {key: value for key, value in trained_checkpoint.meta.items() if key != "history"}
     save_checkpoint(tmp_path / "bare.pt", trained_checkpoint.model, meta)
     fresh = Lab(checkpoint_dir=tmp_path, device="cpu", download=False)
-    assert "bare.pt" in fresh.models
+    assert "bare.pt" in fresh.shelf.models
     assert "bare.pt" not in fresh.runs()
     assert "shipped.pt" in fresh.runs()
 
@@ -63,4 +63,4 @@ def test_two_runs_started_in_the_same_second_keep_separate_checkpoints(lab):
     assert second.wait(120) and second.state == "finished", second.message
     assert first.checkpoint_path != second.checkpoint_path
     assert first.checkpoint_path.is_file() and second.checkpoint_path.is_file()
-    assert {lab.key(first.checkpoint_path), lab.key(second.checkpoint_path)} <= set(lab.models)
+    assert {lab.shelf.key(first.checkpoint_path), lab.shelf.key(second.checkpoint_path)} <= set(lab.shelf.models)

@@ -265,7 +265,7 @@ def served(tiny_tree, trained_checkpoint, tmp_path_factory):
     shutil.copy(trained_checkpoint.path, folder / "tiny.pt")
     shutil.copy(CHECKPOINT_DIR / "lenet.pt", folder / "lenet.pt")
     lab = Lab(data_path=tiny_tree, checkpoint_dir=folder, download=False, device="cpu")
-    lab.activate("tiny.pt")
+    lab.shelf.activate("tiny.pt")
     wall = Wall(per_address=STUDENTS + 1)
     port = free_port()
     app = build_app(lab, wall=wall)  # on every interface: a test calls it from this machine's network address too
@@ -312,7 +312,7 @@ def test_share_and_wall_answer_with_numbers_guesses_truths_and_the_summary(serve
     summary = wall["summary"]
     assert (summary["shown"], summary["compared"]) == (2, 1)
     assert summary["accuracy"] == float(answer["right"])
-    assert summary["test_accuracy"] == lab.active.meta["test_accuracy"]
+    assert summary["test_accuracy"] == lab.shelf.active.meta["test_accuracy"]
     assert "tiny.pt" in wall["model"]
     api = teacher.view_api(return_format="dict", print_info=False)["named_endpoints"]
     assert {"/share", "/wall", "/wall_hide", "/wall_clear", "/wall_download"} <= set(api)
@@ -369,7 +369,7 @@ def test_the_teachers_controls_work_here_and_are_refused_from_other_computers(se
         teacher.predict(9999, api_name="/wall_hide")
     archive = Path(teacher.predict(api_name="/wall_download"))
     loaded = load_dataset(archive, download=False)
-    assert len(loaded.test) == 3 and loaded.classes == lab.active.classes, "the hidden picture is not saved"
+    assert len(loaded.test) == 3 and loaded.classes == lab.shelf.active.classes, "the hidden picture is not saved"
 
     proxied = Client(url, verbose=False, headers={"X-Forwarded-For": "192.168.1.23"})  # a tunnel or a proxy
     for endpoint, args in (("/wall_hide", (ids[1],)), ("/wall_clear", ()), ("/wall_download", ())):
@@ -410,7 +410,7 @@ def test_switching_the_model_remakes_every_guess_and_says_which_truths_it_lacks(
         teacher.predict("lenet.pt", api_name="/select_model")
         shown = teacher.predict(api_name="/wall")
         assert "lenet.pt" in shown["model"]
-        assert all(e["guess"] in lab.active.classes and e["right"] is None for e in shown["entries"])
+        assert all(e["guess"] in lab.shelf.active.classes and e["right"] is None for e in shown["entries"])
         assert shown["summary"]["other_classes"] == sorted(TINY_CLASSES) and shown["summary"]["accuracy"] is None
     finally:
         teacher.predict("tiny.pt", api_name="/select_model")
@@ -419,7 +419,7 @@ def test_switching_the_model_remakes_every_guess_and_says_which_truths_it_lacks(
 
     version = wall.version
     finished = load_checkpoint(lab.checkpoint_dir / "tiny.pt")  # what a finished run does: its file, reloaded
-    lab.add_model(finished, activate=True)
+    lab.shelf.add(finished, activate=True)
     assert teacher.predict(api_name="/wall")["version"] == version + 1, "the next look re-made the guesses"
     assert wall.follow(finished) is False
 

@@ -140,7 +140,7 @@ def test_a_full_wall_of_cifar_pictures_at_projector_size(browser, tmp_path):
     app, url = serve_lab(lab, Wall(per_session=CAPACITY, per_address=CAPACITY))
     try:
         client = Client(url, verbose=False)
-        classes = lab.active.classes
+        classes = lab.shelf.active.classes
         for n, (picture, truth) in enumerate(cifar_test_pictures(archive, classes, FULL_WALL // len(classes))):
             path = tmp_path / f"{n}.png"
             picture.save(path)

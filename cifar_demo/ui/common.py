@@ -1,0 +1,184 @@
+"""What every tab of the page uses: answer pictures, shared charts, refusals, words for people, the picture input,
+and who is asking (the teacher's laptop or a student's)."""
+from __future__ import annotations
+
+import functools
+import itertools
+import tempfile
+import threading
+from collections import deque
+from pathlib import Path
+from typing import Callable
+
+import gradio as gr
+import matplotlib.pyplot as plt
+from gradio.utils import get_upload_folder
+from matplotlib.figure import Figure
+from PIL import Image
+
+from ..images import ImageError
+from ..plots import figure_to_image
+from ..serving import AnswerPictures, refused, uploaded_file
+
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+_figure_lock = threading.Lock()  # pyplot keeps global state: one figure at a time, whichever thread asks
+
+
+def render(make_figure: Callable[[], Figure]) -> str:
+    """A matplotlib chart as a picture file, drawn under the figure lock."""
+    with _figure_lock:
+        return as_file(figure_to_image(make_figure()))
+
+
+@functools.cache
+def answer_pictures() -> AnswerPictures:
+    return AnswerPictures(tempfile.mkdtemp(prefix="cifar-demo-answers-"))
+
+
+def as_file(picture: Image.Image) -> str:
+    """Every picture an answer carries leaves as a file of its own, which no other request rewrites."""
+    return answer_pictures().save(picture)
+
+
+def refusal(where: str, error: Exception | str, title: str = "Error") -> gr.Error:
+    """An expected refusal: the caller reads the message, the log gets one line, without a traceback."""
+    return gr.Error(refused(where, str(error)), title=title, print_exception=False)
+
+
+class SharedChart:
+    """A chart or picture drawn once per change into a PNG that every open page shares: a timer tick costs no
+    drawing."""
+
+    def __init__(self, folder: Path, name: str, keep: int = 8):
+        self.folder, self.name = folder, name
+        self._lock = threading.Lock()
+        self._key: object = None
+        self._files: deque[Path] = deque()
+        self._keep = keep  # pages still fetching an older file find it there
+        self._count = itertools.count()
+
+    def get(self, key: object, make_figure: Callable[[], Figure]) -> str:
+        def save(path: Path) -> None:
+            with _figure_lock:
+                figure = make_figure()
+                figure.savefig(path)
+                plt.close(figure)
+
+        return self._get(key, save)
+
+    def get_picture(self, key: object, make_picture: Callable[[], Image.Image]) -> str:
+        return self._get(key, lambda path: make_picture().save(path, compress_level=1))
+
+    def _get(self, key: object, save: Callable[[Path], None]) -> str:
+        with self._lock:
+            if key != self._key or not self._files:
+                path = self.folder / f"{self.name}-{next(self._count)}.png"
+                save(path)
+                self._files.append(path)
+                while len(self._files) > self._keep:
+                    self._files.popleft().unlink(missing_ok=True)
+                self._key = key
+            return str(self._files[-1])
+
+
+def clock(seconds: float) -> str:
+    """80 -> '1:20', 4000 -> '1:06:40'."""
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def status_line(status: dict, active_path: str | None = None) -> str:
+    """One line readable from the back of a class: 'epoch 3/10 · step 1,200/3,910 · 4,300 img/s · ETA 1:20'."""
+    state, message, progress = status["state"], status["message"], status["progress"]
+    if state == "idle":
+        return "Ready: pick a net and click Train. The loss curve appears within seconds."
+    if state == "failed":
+        return f"Training failed. {message}"
+    if state in ("finished", "stopped") and status["checkpoint"]:
+        parts = [state.capitalize(), *result_words(status["result"]), f"saved as {Path(status['checkpoint']).name}"]
+        if status["checkpoint"] == active_path:
+            parts.append("now the active model in every tab")
+        return " · ".join(parts)
+    if state in ("finished", "stopped"):
+        return f"{message[:1].upper()}{message[1:]}"
+    if not progress.get("step"):
+        return f"{status['run']}: {message}…"
+    parts = [f"epoch {progress['epoch']}/{progress['epochs']}", f"step {progress['step']:,}/{progress['steps']:,}",
+             f"{progress['images_per_second']:,.0f} img/s"]
+    if progress.get("eta_seconds") is not None:
+        parts.append(f"ETA {clock(progress['eta_seconds'])}")
+    accuracies = [e["test_accuracy"] for e in status["history"]["epochs"]]
+    if accuracies:
+        parts.append(f"best {max(accuracies):.1%}")
+    if message != "training":
+        parts.append(message)
+    return " · ".join(parts)
+
+
+def result_words(result: dict) -> list[str]:
+    """'test accuracy 91.7% (11 of 12 pictures it never trained on)', 'took 3.2 s': the count behind a
+    percentage, as a dozen held-out photos make a coarse one."""
+    accuracy, pictures, seconds = result.get("test_accuracy"), result.get("test_pictures"), result.get("seconds")
+    if accuracy is None:
+        return []
+    words = [f"test accuracy {accuracy:.1%}" + (f" ({round(accuracy * pictures):,} of {pictures:,} pictures it never "
+                                                 "trained on)" if pictures else "")]
+    return words + ([f"took {seconds:.1f} s" if seconds < 60 else f"took {clock(seconds)}"]
+                    if seconds else [])
+
+
+def escape_markdown(text: str) -> str:
+    """Paths and class names shown as typed, not as Markdown or HTML."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    for char in "\\`*_[]#|":
+        text = text.replace(char, "\\" + char)
+    return text
+
+
+def uploads_only(image: gr.Image) -> gr.Image:
+    """Hand the core uploaded files untouched, so its checks say what is wrong with a file (gr.Image alone fails on
+    a non-image with a bare PIL error). A path that did not come through an upload (a raw API call can name any
+    server file) becomes the refusal a broken upload gets. Set on the instance: a subclass makes gradio write app.pyi."""
+    standard = image.preprocess
+
+    def preprocess(payload) -> str | ImageError | None:
+        if payload is None:
+            return None
+        try:
+            path = standard(payload) if (payload.url or "").startswith("data:") else payload.path  # data: to a file
+            return uploaded_file(path, get_upload_folder())
+        except Exception as error:  # ImageError, or whatever a malformed data URL makes gradio raise
+            return error if isinstance(error, ImageError) else ImageError("The picture could not be decoded.")
+
+    image.preprocess = preprocess
+    return image
+
+
+def refused_already(picture: str | ImageError) -> str:
+    """A picture input's value: an upload's path, or the refusal of what was sent instead."""
+    if isinstance(picture, ImageError):
+        raise picture
+    return picture
+
+
+def client_address(request: gr.Request | None) -> str:
+    """The computer a request came from, for the wall's per-computer cap."""
+    client = getattr(request, "client", None)
+    return str(getattr(client, "host", "") or "")
+
+
+def from_this_machine(request: gr.Request | None) -> bool:
+    """The machine that runs the app (the projector laptop): the loopback address, not forwarded by a proxy (a
+    --share tunnel arrives from the loopback address too)."""
+    headers = getattr(request, "headers", None) or {}
+    forwarded = any(name in headers for name in ("x-forwarded-for", "forwarded", "x-real-ip"))
+    return client_address(request) in LOCAL_HOSTS and not forwarded
+
+
+def teacher_only(where: str, request: gr.Request | None) -> None:
+    """The teacher's controls answer the machine that runs the app only: a student's computer is refused."""
+    if not from_this_machine(request):
+        raise refusal(where, "Only the teacher can do this, on the computer that runs the app (the projector "
+                             "laptop); it is refused from other computers.", title="Teacher only")

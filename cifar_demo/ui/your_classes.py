@@ -1,0 +1,329 @@
+"""The Your classes tab: a class names its own classes, collects pictures of each from webcams, uploads and pastes,
+fine-tunes the active model on them in seconds, and takes the pictures and the model away. One collection per
+server: every student's laptop adds to the same classes."""
+from __future__ import annotations
+
+import base64
+import html
+import io
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import gradio as gr
+from gradio.utils import get_upload_folder
+
+from ..collection import HELD_OUT, MAX_CLASSES, MAX_PER_CLASS, SOURCE, CollectionError, held_out_count
+from ..images import ImageError
+from ..lab import JobRunning, Lab, NoModel
+from ..serving import refused, uploaded_file
+from .common import refusal, refused_already, status_line, teacher_only, uploads_only
+
+STEPS = (f"**1.** Name 2 to {MAX_CLASSES} classes (a pen, a mug, a thumbs up). **2.** Add pictures to each: the "
+         "webcam, photos dropped in or pasted, many at once. 10 to 30 a class is plenty. **3.** Train: the active "
+         f"model's trained layers are kept and a new last layer learns your classes, in seconds. {HELD_OUT:.0%} of "
+         "each class is held out to test it honestly. The new model is then the active one in every tab.")
+LAYERS = [("the new last layer only: seconds, and the best with a few dozen photos", "head"),
+          ("every layer: slower, and no better with so few photos (measured)", "all")]
+CSS = """
+#your-overview .your-class { display: flex; align-items: center; gap: 12px; margin: 4px 0; }
+#your-overview .your-name { min-width: 8em; font-size: 20px; font-weight: 600; overflow-wrap: anywhere; }
+#your-overview .your-count { min-width: 11em; opacity: 0.8; }
+#your-overview img { max-width: 100%; min-width: 0; height: auto; }
+#your-overview img, #your-gallery img { image-rendering: pixelated; }
+#your-gallery .grid-container { grid-template-columns: repeat(auto-fill, 76px) !important; grid-auto-rows: 76px; }
+#your-gallery .caption-label { font-size: 11px; padding: 0 3px; }  /* the id the API removes it by */
+"""
+
+
+@dataclass
+class YourClassesTab:
+    tab: gr.Tab
+    timer: gr.Timer  # ticks while the tab is open: other students' pictures appear within seconds
+    status: gr.Textbox
+    loss: gr.Image
+    accuracy: gr.Image
+    add_api: Callable[[], None]  # the endpoints with no component of their own, registered outside the tabs
+
+
+def overview_html(lab: Lab) -> str:
+    """A row a class: its name, its count (and how many are held out), the newest pictures as the net sees them."""
+    counts = lab.collection.counts()
+    if not counts:
+        return "<p>No classes yet: type a name and click Add class.</p>"
+    rows = []
+    for name, count in counts.items():
+        try:
+            strip = lab.collection.strip(name)
+        except CollectionError:  # removed by another page a moment ago
+            continue
+        buffer = io.BytesIO()
+        strip.save(buffer, format="PNG")
+        held = held_out_count(count)
+        rows.append(f'<div class="your-class"><span class="your-name">{html.escape(name)}</span>'
+                    f'<span class="your-count">{count} picture{"" if count == 1 else "s"}'
+                    f'{f" ({held} held out)" if held else ""}</span>'
+                    f'<img alt="the newest pictures of {html.escape(name)}" height="68" '
+                    f'src="data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}"></div>')
+    return "\n".join(rows)
+
+
+def idle_words(lab: Lab) -> str:
+    """The status line between runs: what the collection still needs, or what Train will start from."""
+    problem = lab.collection.not_ready()
+    if problem:
+        return problem
+    try:
+        base = lab.base_for_your_classes()
+    except NoModel as error:
+        return str(error)
+    total = sum(lab.collection.counts().values())
+    return (f"Ready: {total} pictures in {len(lab.collection.classes)} classes. Click Train on our classes to "
+            f"fine-tune {base.meta['model']} ({base.path.name}).")
+
+
+def your_status_line(lab: Lab, status: dict) -> str:
+    """The Train tab's status line for the same job; between runs, the collection's own word."""
+    return idle_words(lab) if status["state"] == "idle" else status_line(status, lab.shelf.active_key)
+
+
+def build_your_classes_tab(lab: Lab) -> YourClassesTab:
+    collection = lab.collection
+    thumbnails = Path(tempfile.mkdtemp(prefix="cifar-demo-your-classes-"))
+    with gr.Tab("Your classes") as tab:
+        gr.Markdown(STEPS)
+        with gr.Row():
+            with gr.Column(scale=2, min_width=340):
+                with gr.Row(equal_height=True):
+                    name = gr.Textbox(label="New class", placeholder="a name, such as mug or thumbs up", scale=3,
+                                      max_lines=1, elem_id="your-name")
+                    add_class = gr.Button("Add class", scale=1, elem_id="your-add-class")
+                chosen = gr.Dropdown(collection.classes, value=None, label="Add pictures to the class",
+                                     allow_custom_value=True, elem_id="your-chosen")
+                camera = uploads_only(gr.Image(
+                    type="filepath", sources=["webcam", "upload", "clipboard"], height=300, elem_id="your-camera",
+                    label="Take, drop or paste a picture: each goes into the class above"))
+                files = gr.File(file_count="multiple", file_types=["image"], label="Or upload many pictures at once",
+                                elem_id="your-files")
+                said = gr.Textbox(show_label=False, interactive=False, container=False, placeholder=" ",
+                                  elem_classes=["quiet"], elem_id="your-said")
+            with gr.Column(scale=3):
+                overview = gr.HTML(overview_html(lab), elem_id="your-overview")
+                gallery = gr.Gallery(label="Pictures of the class above: click one to remove it", columns=10,
+                                     height=220, object_fit="contain", allow_preview=False, format="png",
+                                     elem_id="your-gallery")
+                with gr.Row():
+                    remove = gr.Button("Remove the picture clicked", elem_id="your-remove")
+                    remove_class = gr.Button("Remove this class (teacher)", variant="stop")
+        with gr.Row(equal_height=True):
+            layers = gr.Radio(LAYERS, value="head", label="Train", scale=3)
+            train = gr.Button("Train on our classes", variant="primary", size="lg", scale=1, elem_id="your-train")
+            stop = gr.Button("Stop", variant="stop", size="lg", scale=1)
+        status = gr.Textbox(idle_words(lab), show_label=False, interactive=False, elem_classes="big",
+                            container=False, elem_id="your-status")
+        with gr.Row():
+            loss = gr.Image(label="Training loss", show_label=False, interactive=False, format="png")
+            accuracy = gr.Image(label="Test accuracy", show_label=False, interactive=False, format="png")
+        with gr.Row():
+            download_pictures = gr.Button("Download the pictures (.zip for --data)")
+            download_model = gr.Button("Download the model (.pt)")
+        saved = gr.File(label="Download", interactive=False, height=90, elem_id="your-download")
+        shown = gr.State({"version": -1, "class": None, "ids": []})  # what this page shows
+        picked = gr.State(None)  # the id of the gallery picture last clicked
+        timer = gr.Timer(2.0, active=False)
+        api_class = gr.Textbox(visible=False)  # /your_classes_add_pictures's class; the page uses the menu
+        api_answer = gr.JSON(visible=False)
+
+    # ------------------------------------------------------------ what the page shows
+
+    def thumbnail(picture) -> str:
+        """A picture's file, written once: ids are never reused."""
+        path = thumbnails / f"{picture.id}.png"
+        if not path.exists():
+            picture.image().save(path)
+        return str(path)
+
+    def view(wanted: str | None, last: dict):
+        """The overview, the menu, the gallery of the chosen class; nothing when nothing moved since `last`."""
+        classes = collection.classes
+        current = next((c for c in classes if c == wanted), classes[-1] if classes else None)
+        if last.get("version") == collection.version and last.get("class") == current:
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        try:
+            pictures = collection.pictures(current) if current else []
+        except CollectionError:  # removed between the two reads: the next tick shows it
+            pictures = []
+        gallery_value = [(thumbnail(p), f"#{p.id}") for p in pictures]
+        return (overview_html(lab), gr.update(choices=classes, value=current), gallery_value,
+                {"version": collection.version, "class": current, "ids": [p.id for p in pictures]})
+
+    shown_views = [overview, chosen, gallery, shown]
+
+    # ------------------------------------------------------------ the page's actions
+
+    def make_class(typed: str, wanted: str | None, last: dict):
+        try:
+            stored = collection.add_class(typed)
+        except CollectionError as error:
+            return refused("your_classes", str(error)), gr.skip(), *view(wanted, last)
+        return f"Class '{stored}' made: add its pictures.", "", *view(stored, {})
+
+    def add_one(picture: str | ImageError | None, wanted: str | None, last: dict):
+        """A webcam shot, dropped or pasted picture goes into the chosen class; the input empties for the next."""
+        if picture is None:
+            return gr.skip(), gr.skip(), *view(wanted, last)
+        if not wanted:
+            return "Choose the class this picture is of first (or add a class).", gr.skip(), *view(wanted, last)
+        try:
+            collection.add_picture(wanted, refused_already(picture))
+        except (ImageError, CollectionError) as error:
+            return refused("your_classes", str(error)), None, *view(wanted, last)
+        return f"Added to '{wanted}'.", None, *view(wanted, last)
+
+    def add_many(paths: list[str] | None, wanted: str | None, last: dict):
+        if not paths:
+            return gr.skip(), gr.skip(), *view(wanted, last)
+        try:
+            added = add_uploads(wanted, paths)
+        except CollectionError as error:
+            return refused("your_classes", str(error)), None, *view(wanted, last)
+        return added_words(added, wanted), None, *view(wanted, last)
+
+    def remember(selected: gr.SelectData, last: dict):
+        ids = last.get("ids", [])
+        return ids[selected.index] if isinstance(selected.index, int) and selected.index < len(ids) else None
+
+    def remove_picked(picture_id: str | None, wanted: str | None, last: dict):
+        if not picture_id:
+            return "Click a picture in the row above first, then remove it.", None, *view(wanted, last)
+        try:
+            collection.remove_picture(picture_id)
+        except CollectionError as error:
+            return refused("your_classes", str(error)), None, *view(wanted, last)
+        return f"Picture #{picture_id} removed.", None, *view(wanted, last)
+
+    def drop_class(wanted: str | None, last: dict, request: gr.Request):
+        teacher_only("your_classes_remove_class", request)
+        try:
+            stored = collection.remove_class(wanted or "")
+        except CollectionError as error:
+            return refused("your_classes", str(error)), *view(None, last)
+        return f"Class '{stored}' removed with its pictures.", *view(None, last)
+
+    # ------------------------------------------------------------ the API (the page's actions, as plain data)
+
+    def add_uploads(class_name: str | None, paths: list[str]):
+        """Pictures from uploaded files only: a path a raw call names elsewhere is refused like a broken file."""
+        if not class_name:
+            raise CollectionError("Choose the class these pictures are of first (or add a class).")
+        checked = []
+        for path in paths:
+            try:
+                checked.append(uploaded_file(path, get_upload_folder()))
+            except ImageError as error:
+                checked.append(error)  # named among the refused, in its place in the upload
+        return collection.add_pictures(class_name, checked)
+
+    def state() -> dict:
+        """Every class with its pictures' ids (oldest first), and what the collection still needs before it can
+        train (null when it is ready)."""
+        return {"classes": [{"name": n, "pictures": ids} for n, ids in collection.ids().items()],
+                "not_ready": collection.not_ready(), "version": collection.version}
+
+    def api_add_class(name: str) -> dict:
+        """Make a class (2 to 10 of them, names unique ignoring case and spaces); returns the collection."""
+        try:
+            collection.add_class(name)
+        except CollectionError as error:
+            raise refusal("your_classes_add_class", error) from None
+        return state()
+
+    def api_add_pictures(class_name: str, paths: list[str] | None) -> dict:
+        """Add uploaded pictures to a class: the new ids, one sentence for each picture refused, the collection."""
+        try:
+            added = add_uploads(class_name, paths or [])
+        except CollectionError as error:
+            raise refusal("your_classes_add_pictures", error) from None
+        return {"added": added.ids, "refused": added.refused, **state()}
+
+    def api_remove_picture(picture_id: str) -> dict:
+        """Remove one picture by its id; returns the collection."""
+        try:
+            collection.remove_picture(picture_id)
+        except CollectionError as error:
+            raise refusal("your_classes_remove_picture", error) from None
+        return state()
+
+    def api_remove_class(name: str, request: gr.Request) -> dict:
+        """Teacher only, from the machine that runs the app: remove a class and its pictures."""
+        teacher_only("your_classes_remove_class", request)
+        try:
+            collection.remove_class(name)
+        except CollectionError as error:
+            raise refusal("your_classes_remove_class", error) from None
+        return state()
+
+    def start(train_layers: str = "head") -> str:
+        """Fine-tune the active model on the collection ('head': the new last layer only; 'all': every layer), in
+        the background; follow it with /status, end it with /stop. Returns the status line."""
+        try:
+            lab.train_your_classes(train_layers)
+        except (CollectionError, JobRunning, NoModel, ValueError) as error:
+            raise refusal("your_classes_train", error, title="Training not started") from None
+        return status_line(lab.status())
+
+    def pictures_zip() -> str:
+        """The collection as a zip in the picture-tree layout (train/<class>/, test/<class>/: the held-out share),
+        which `python -m cifar_demo train --data` reads."""
+        folder = Path(tempfile.mkdtemp(prefix="cifar-demo-your-zip-"))  # a folder per download
+        try:
+            return str(collection.export_zip(folder / "your-classes.zip"))
+        except CollectionError as error:
+            raise refusal("your_classes_zip", error) from None
+
+    def model_file() -> str:
+        """The active model's checkpoint when it was trained on the collection, to load with --checkpoint."""
+        active = lab.shelf.active
+        if active is None or active.meta.get("data_source") != SOURCE:
+            raise refusal("your_classes_model", "The active model was not trained on your classes: train on them "
+                                                "first, or choose such a model in the Active model menu.")
+        folder = Path(tempfile.mkdtemp(prefix="cifar-demo-your-model-"))  # a copy: a later run may replace the file
+        return str(shutil.copy(active.path, folder / active.path.name))
+
+    # ------------------------------------------------------------ wiring
+
+    for trigger in (add_class.click, name.submit):
+        trigger(make_class, [name, chosen, shown], [said, name, *shown_views], api_visibility="private")
+    camera.change(add_one, [camera, chosen, shown], [said, camera, *shown_views], api_visibility="private")
+    files.upload(add_many, [files, chosen, shown], [said, files, *shown_views], api_visibility="private")
+    chosen.input(view, [chosen, shown], shown_views, api_visibility="private")
+    gallery.select(remember, shown, picked, api_visibility="private")
+    remove.click(remove_picked, [picked, chosen, shown], [said, picked, *shown_views], api_visibility="private")
+    remove_class.click(drop_class, [chosen, shown], [said, *shown_views], api_visibility="private")
+    for trigger in (tab.select, timer.tick):
+        trigger(view, [chosen, shown], shown_views, api_visibility="private", show_progress="hidden",
+                concurrency_limit=None)
+    train.click(start, layers, status, api_name="your_classes_train")
+    stop.click(lambda: "Stopping after this batch…" if lab.stop_training() else "No training run is in progress.",
+               None, status, api_visibility="private", concurrency_limit=None)
+    download_pictures.click(pictures_zip, None, saved, api_name="your_classes_zip")
+    download_model.click(model_file, None, saved, api_name="your_classes_model")
+    gr.on([], api_add_pictures, [api_class, files], api_answer, api_name="your_classes_add_pictures")
+
+    def add_api() -> None:
+        gr.api(state, api_name="your_classes", concurrency_limit=None)
+        gr.api(api_add_class, api_name="your_classes_add_class")
+        gr.api(api_remove_picture, api_name="your_classes_remove_picture")
+        gr.api(api_remove_class, api_name="your_classes_remove_class")
+
+    return YourClassesTab(tab, timer, status, loss, accuracy, add_api)
+
+
+def added_words(added, class_name: str) -> str:
+    """'Added 5 pictures to mug. Picture 3: The file could not be read.'"""
+    count = len(added.ids)
+    words = [f"Added {count} picture{'' if count == 1 else 's'} to '{class_name}'."]
+    return " ".join(words + added.refused)
+
