@@ -4,7 +4,8 @@ Chromium, one screenshot per tab at a projector's size, written to assets/.
     python3 tests/screenshots.py [--data ../shared/data/cifar10-jpg.tar.gz] [--out assets]
 
 It follows the lesson: train lenet with the page's preset, then browse, classify, evaluate and look inside that net;
-last, two students' phones share test pictures from Classify and the projector shows the Wall. The app runs from a
+then the class teaches it three classes of its own (CIFAR-10 test photos of cats, ships and trucks, uploaded in
+Your classes); last, two students' phones share test pictures from Classify and the projector shows the Wall. The app runs from a
 copy of app.py and cifar_demo/ in a temporary folder, with links to the shipped checkpoints, so the run it trains is
 saved there and deleted with it, never in checkpoints/runs/.
 """
@@ -16,6 +17,7 @@ import re
 import signal
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 import urllib.request
@@ -35,6 +37,7 @@ STUDENTS, SHARES = 2, 10  # the wall takes 10 shares from one page and 20 from o
 # Give-up limits, not timings: two slow shared cores here.
 PAGE_LIMIT_S = 300      # the app starting, or any one thing the page does
 TRAINING_LIMIT_S = 900  # the run, with a first decode of the data set (minutes)
+YOUR_CLASSES, PHOTOS_PER_CLASS = ("cat", "ship", "truck"), 20  # the Your classes tab's three classes
 COLOURS = 256  # the screenshots are flat UI and charts: a palette keeps each PNG small
 
 
@@ -135,6 +138,47 @@ def inside(page: Page) -> None:
     expect(labelled(panel, "Feature maps").locator("img").first).to_be_visible()
 
 
+def choose_model(page: Page, label: re.Pattern, header: str) -> None:
+    """Pick the model whose menu label matches; the page's header then names it."""
+    page.get_by_role("combobox", name="Active model").click()
+    page.get_by_role("option", name=label).click()
+    expect(page.locator("#header")).to_contain_text(header)
+
+
+def class_photos(data: Path, folder: Path) -> dict[str, list[Path]]:
+    """PHOTOS_PER_CLASS CIFAR-10 test pictures of each of YOUR_CLASSES, enlarged to phone-photo JPEGs."""
+    if data.is_dir():  # a picture tree (CIFAR-10's python batches hold no photos to upload)
+        return {name: sorted((data / "test" / name).iterdir())[:PHOTOS_PER_CLASS] for name in YOUR_CLASSES}
+    found: dict[str, list[Path]] = {name: [] for name in YOUR_CLASSES}
+    with tarfile.open(data) as archive:
+        for member in archive:
+            *_, split, name, _ = ("", "", "", *member.name.split("/"))
+            if split != "test" or name not in found or len(found[name]) >= PHOTOS_PER_CLASS or not member.isfile():
+                continue
+            photo = Image.open(archive.extractfile(member)).convert("RGB").resize((256, 256), Image.Resampling.BICUBIC)
+            found[name].append(folder / f"{name}-{len(found[name])}.jpg")
+            photo.save(found[name][-1], quality=90)
+            if all(len(paths) == PHOTOS_PER_CLASS for paths in found.values()):
+                break
+    return found
+
+
+def your_classes(page: Page, photos: dict[str, list[Path]]) -> None:
+    """Three classes of the class's photos, uploaded many at once, then the head fine-tuned on them."""
+    open_tab(page, "Your classes")
+    said = page.locator("#your-said textarea")
+    for name, paths in photos.items():
+        page.locator("#your-name textarea, #your-name input").first.fill(f"my {name}")
+        page.locator("#your-add-class").click()
+        expect(said).to_have_value(re.compile("made"))
+        page.locator("#your-files input[type=file]").set_input_files([str(path) for path in paths])
+        expect(said).to_have_value(re.compile(rf"^Added {len(paths)} pictures"))
+    page.locator("#your-train").click()
+    held_out = sum(round(len(paths) * 0.2) for paths in photos.values())  # this run's, no earlier one's
+    expect(page.locator("#your-status textarea")).to_have_value(
+        re.compile(rf"^Finished · .* of {held_out} pictures it never trained on"), timeout=TRAINING_LIMIT_S * 1000)
+
+
 def share(page: Page, first: int) -> None:
     """A student's phone shares random test pictures from Classify, each with the true class the page names."""
     expect(page.get_by_role("button", name="More tabs")).to_be_visible()  # the tab bar has folded to the phone's width
@@ -188,6 +232,10 @@ def main() -> int:
                 for name, show in LESSON.items():
                     show(page)
                     snap(page, args.out / f"{name}.png")
+                choose_model(page, re.compile(r"\(fastnet\.pt\)$"), "from fastnet.pt")  # the CPU's strongest base
+                your_classes(page, class_photos(args.data, Path(folder)))
+                snap(page, args.out / "your-classes.png")
+                choose_model(page, re.compile(r"^lenet · [\d.]+% · .*\(lenet-"), "Active model: lenet")  # for the wall
                 for student in range(STUDENTS):
                     phone = open_page(browser, url, PHONE)
                     share(phone, first=1 + student * SHARES)

@@ -4,10 +4,13 @@ from __future__ import annotations
 import shutil
 import time
 
+import numpy as np
 import pytest
 
-from cifar_demo.lab import RUNNING, JobRunning, Lab
+from cifar_demo.collection import SOURCE, held_out_count
+from cifar_demo.lab import RUNNING, CollectionError, JobRunning, Lab
 from cifar_demo.training import preset
+from conftest import tiny_picture
 
 
 @pytest.fixture
@@ -64,3 +67,50 @@ def test_two_runs_started_in_the_same_second_keep_separate_checkpoints(lab):
     assert first.checkpoint_path != second.checkpoint_path
     assert first.checkpoint_path.is_file() and second.checkpoint_path.is_file()
     assert {lab.shelf.key(first.checkpoint_path), lab.shelf.key(second.checkpoint_path)} <= set(lab.shelf.models)
+
+
+def collected(lab: Lab, per_class: int = 6) -> None:
+    """Two of the tiny kinds as a class's own, from bigger photos."""
+    rng = np.random.default_rng(7)
+    for label, name in enumerate(["spots", "bars"]):
+        lab.collection.add_class(name)
+        lab.collection.add_pictures(name, [tiny_picture(label, rng, size=96) for _ in range(per_class)])
+
+
+def test_a_fine_tune_on_the_collection_is_browsed_and_evaluated_on_its_held_out_pictures(lab):
+    lab.data()  # the main data set is loaded: the fine-tuned model still finds its own pictures
+    collected(lab)
+    job = lab.train_your_classes()
+    assert job.wait(120) and job.state == "finished", job.message
+    assert lab.status()["config"]["init_from"] == "shipped.pt"  # the base by name, not where the server keeps it
+    assert lab.shelf.active.path == job.checkpoint_path and lab.shelf.active.classes == ["bars", "spots"]
+    assert lab.test_classes() == ["bars", "spots"]
+    checkpoint, data, result = lab.evaluate()
+    assert data.source == SOURCE and len(data.test) == 2 * held_out_count(6)
+    assert result.accuracy == pytest.approx(job.result["test_accuracy"])
+    assert lab.browse(0, 16).summary.endswith(f"held-out pictures 1-{len(data.test)} of {len(data.test)}")
+    picture, truth = lab.random_test_picture()
+    assert truth in ("bars", "spots") and picture.size == (32, 32)
+
+    assert lab.base_for_your_classes().path.name == "shipped.pt"  # a second run starts from the same layers
+    lab.shelf.activate("shipped.pt")
+    assert lab.test_classes() == lab.data().classes
+    assert "held-out" not in lab.browse(0, 16).summary
+
+
+def test_a_fine_tuned_model_whose_pictures_are_gone_says_so_in_evaluate(lab, tmp_path):
+    collected(lab)
+    job = lab.train_your_classes()
+    assert job.wait(120) and job.state == "finished", job.message
+    restarted = Lab(data_path=lab.data_path, checkpoint_dir=tmp_path, device="cpu", download=False,
+                    trainer=lab.trainer)  # the server started again: the collection lived in memory
+    restarted.shelf.activate(lab.shelf.key(job.checkpoint_path))
+    with pytest.raises(ValueError, match="collected before the server last started"):
+        restarted.evaluate()
+    assert "trained on other classes" in restarted.browse(0, 16).summary
+
+
+def test_training_with_nothing_collected_is_refused_and_starts_no_job(lab):
+    with pytest.raises(CollectionError, match="Nothing collected yet"):
+        lab.train_your_classes()
+    assert lab.status()["state"] == "idle"

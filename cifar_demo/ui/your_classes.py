@@ -19,7 +19,7 @@ from ..collection import HELD_OUT, MAX_CLASSES, MAX_PER_CLASS, SOURCE, Collectio
 from ..images import ImageError
 from ..lab import JobRunning, Lab, NoModel
 from ..serving import refused, uploaded_file
-from .common import refusal, refused_already, status_line, teacher_only, uploads_only
+from .common import from_this_machine, refusal, refused_already, status_line, teacher_only, uploads_only
 
 STEPS = (f"**1.** Name 2 to {MAX_CLASSES} classes (a pen, a mug, a thumbs up). **2.** Add pictures to each: the "
          "webcam, photos dropped in or pasted, many at once. 10 to 30 a class is plenty. **3.** Train: the active "
@@ -85,8 +85,12 @@ def idle_words(lab: Lab) -> str:
 
 
 def your_status_line(lab: Lab, status: dict) -> str:
-    """The Train tab's status line for the same job; between runs, the collection's own word."""
-    return idle_words(lab) if status["state"] == "idle" else status_line(status, lab.shelf.active_key)
+    """The Train tab's status line while any run trains (one job a server) and after a run on the collection;
+    otherwise the collection's own word."""
+    ours = bool((status["config"] or {}).get("init_from"))
+    if status["state"] == "running" or (ours and status["state"] != "idle"):
+        return status_line(status, lab.shelf.active_key)
+    return idle_words(lab)
 
 
 def build_your_classes_tab(lab: Lab) -> YourClassesTab:
@@ -116,7 +120,7 @@ def build_your_classes_tab(lab: Lab) -> YourClassesTab:
                                      elem_id="your-gallery")
                 with gr.Row():
                     remove = gr.Button("Remove the picture clicked", elem_id="your-remove")
-                    remove_class = gr.Button("Remove this class (teacher)", variant="stop")
+                    remove_class = gr.Button("Remove this class", variant="stop", visible=False)  # the teacher's
         with gr.Row(equal_height=True):
             layers = gr.Radio(LAYERS, value="head", label="Train", scale=3)
             train = gr.Button("Train on our classes", variant="primary", size="lg", scale=1, elem_id="your-train")
@@ -212,6 +216,9 @@ def build_your_classes_tab(lab: Lab) -> YourClassesTab:
             return refused("your_classes", str(error)), *view(None, last)
         return f"Class '{stored}' removed with its pictures.", *view(None, last)
 
+    def teacher_controls(request: gr.Request) -> gr.Button:
+        return gr.Button(visible=from_this_machine(request))
+
     # ------------------------------------------------------------ the API (the page's actions, as plain data)
 
     def add_uploads(class_name: str | None, paths: list[str]):
@@ -305,6 +312,7 @@ def build_your_classes_tab(lab: Lab) -> YourClassesTab:
     for trigger in (tab.select, timer.tick):
         trigger(view, [chosen, shown], shown_views, api_visibility="private", show_progress="hidden",
                 concurrency_limit=None)
+    tab.select(teacher_controls, None, remove_class, api_visibility="private")
     train.click(start, layers, status, api_name="your_classes_train")
     stop.click(lambda: "Stopping after this batch…" if lab.stop_training() else "No training run is in progress.",
                None, status, api_visibility="private", concurrency_limit=None)
