@@ -72,6 +72,8 @@ def stop_app(app: subprocess.Popen) -> None:
 def open_tab(page: Page, name: str) -> Locator:
     """Click the tab; a narrow screen folds the later tabs into a "More tabs" menu."""
     tab = page.get_by_role("tab", name=name, exact=True)
+    more = page.get_by_role("button", name="More tabs")
+    expect(tab.or_(more).first).to_be_visible()  # gradio lays the tab bar out after the page has loaded
     if not tab.is_visible():
         page.get_by_role("button", name="More tabs").click()
         tab = page.locator(".overflow-dropdown").get_by_role("button", name=name, exact=True)

@@ -15,7 +15,7 @@ from typing import Callable
 import gradio as gr
 from gradio.utils import get_upload_folder
 
-from ..collection import HELD_OUT, MAX_CLASSES, MAX_PER_CLASS, SOURCE, CollectionError, held_out_count
+from ..collection import HELD_OUT, MAX_CLASSES, SOURCE, Added, CollectionError, Picture, held_out_count
 from ..images import ImageError
 from ..lab import JobRunning, Lab, NoModel
 from ..serving import refused, uploaded_file
@@ -94,8 +94,7 @@ def your_status_line(lab: Lab, status: dict) -> str:
 
 
 def build_your_classes_tab(lab: Lab) -> YourClassesTab:
-    collection = lab.collection
-    thumbnails = Path(tempfile.mkdtemp(prefix="cifar-demo-your-classes-"))
+    collection, api, actions = lab.collection, CollectionApi(lab), PageActions(lab)
     with gr.Tab("Your classes") as tab:
         gr.Markdown(STEPS)
         with gr.Row():
@@ -140,17 +139,45 @@ def build_your_classes_tab(lab: Lab) -> YourClassesTab:
         api_class = gr.Textbox(visible=False)  # /your_classes_add_pictures's class; the page uses the menu
         api_answer = gr.JSON(visible=False)
 
-    # ------------------------------------------------------------ what the page shows
+    shown_views = [overview, chosen, gallery, shown]
+    for trigger in (add_class.click, name.submit):
+        trigger(actions.make_class, [name, chosen, shown], [said, name, *shown_views], api_visibility="private")
+    camera.change(actions.add_one, [camera, chosen, shown], [said, camera, *shown_views], api_visibility="private")
+    files.upload(actions.add_many, [files, chosen, shown], [said, files, *shown_views], api_visibility="private")
+    chosen.input(actions.view, [chosen, shown], shown_views, api_visibility="private")
+    gallery.select(actions.remember, shown, picked, api_visibility="private")
+    remove.click(actions.remove_picked, [picked, chosen, shown], [said, picked, *shown_views],
+                 api_visibility="private")
+    remove_class.click(actions.drop_class, [chosen, shown], [said, *shown_views], api_visibility="private")
+    for trigger in (tab.select, timer.tick):
+        trigger(actions.view, [chosen, shown], shown_views, api_visibility="private", show_progress="hidden",
+                concurrency_limit=None)
+    tab.select(actions.teacher_controls, None, remove_class, api_visibility="private")
+    train.click(api.train, layers, status, api_name="your_classes_train")
+    stop.click(actions.stop, None, status, api_visibility="private", concurrency_limit=None)
+    download_pictures.click(api.pictures_zip, None, saved, api_name="your_classes_zip")
+    download_model.click(api.model_file, None, saved, api_name="your_classes_model")
+    gr.on([], api.add_pictures, [api_class, files], api_answer, api_name="your_classes_add_pictures")
+    return YourClassesTab(tab, timer, status, loss, accuracy, api.register)
 
-    def thumbnail(picture) -> str:
+
+class PageActions:
+    """What the page's buttons do: each changes the collection, then says so and redraws what moved."""
+
+    def __init__(self, lab: Lab):
+        self.lab, self.collection = lab, lab.collection
+        self.thumbnails = Path(tempfile.mkdtemp(prefix="cifar-demo-your-classes-"))
+
+    def thumbnail(self, picture: Picture) -> str:
         """A picture's file, written once: ids are never reused."""
-        path = thumbnails / f"{picture.id}.png"
+        path = self.thumbnails / f"{picture.id}.png"
         if not path.exists():
             picture.image().save(path)
         return str(path)
 
-    def view(wanted: str | None, last: dict):
+    def view(self, wanted: str | None, last: dict):
         """The overview, the menu, the gallery of the chosen class; nothing when nothing moved since `last`."""
+        collection = self.collection
         classes = collection.classes
         current = next((c for c in classes if c == wanted), classes[-1] if classes else None)
         if last.get("version") == collection.version and last.get("class") == current:
@@ -159,179 +186,161 @@ def build_your_classes_tab(lab: Lab) -> YourClassesTab:
             pictures = collection.pictures(current) if current else []
         except CollectionError:  # removed between the two reads: the next tick shows it
             pictures = []
-        gallery_value = [(thumbnail(p), f"#{p.id}") for p in pictures]
-        return (overview_html(lab), gr.update(choices=classes, value=current), gallery_value,
+        return (overview_html(self.lab), gr.update(choices=classes, value=current),
+                [(self.thumbnail(p), f"#{p.id}") for p in pictures],
                 {"version": collection.version, "class": current, "ids": [p.id for p in pictures]})
 
-    shown_views = [overview, chosen, gallery, shown]
-
-    # ------------------------------------------------------------ the page's actions
-
-    def make_class(typed: str, wanted: str | None, last: dict):
+    def make_class(self, typed: str, wanted: str | None, last: dict):
         try:
-            stored = collection.add_class(typed)
+            stored = self.collection.add_class(typed)
         except CollectionError as error:
-            return refused("your_classes", str(error)), gr.skip(), *view(wanted, last)
-        return f"Class '{stored}' made: add its pictures.", "", *view(stored, {})
+            return refused("your_classes", str(error)), gr.skip(), *self.view(wanted, last)
+        return f"Class '{stored}' made: add its pictures.", "", *self.view(stored, {})
 
-    def add_one(picture: str | ImageError | None, wanted: str | None, last: dict):
+    def add_one(self, picture: str | ImageError | None, wanted: str | None, last: dict):
         """A webcam shot, dropped or pasted picture goes into the chosen class; the input empties for the next."""
         if picture is None:
-            return gr.skip(), gr.skip(), *view(wanted, last)
+            return gr.skip(), gr.skip(), *self.view(wanted, last)
         if not wanted:
-            return "Choose the class this picture is of first (or add a class).", gr.skip(), *view(wanted, last)
+            return "Choose the class this picture is of first (or add a class).", gr.skip(), *self.view(wanted, last)
         try:
-            collection.add_picture(wanted, refused_already(picture))
+            self.collection.add_picture(wanted, refused_already(picture))
         except (ImageError, CollectionError) as error:
-            return refused("your_classes", str(error)), None, *view(wanted, last)
-        return f"Added to '{wanted}'.", None, *view(wanted, last)
+            return refused("your_classes", str(error)), None, *self.view(wanted, last)
+        return f"Added to '{wanted}'.", None, *self.view(wanted, last)
 
-    def add_many(paths: list[str] | None, wanted: str | None, last: dict):
+    def add_many(self, paths: list[str] | None, wanted: str | None, last: dict):
         if not paths:
-            return gr.skip(), gr.skip(), *view(wanted, last)
+            return gr.skip(), gr.skip(), *self.view(wanted, last)
         try:
-            added = add_uploads(wanted, paths)
+            added = add_uploads(self.lab, wanted, paths)
         except CollectionError as error:
-            return refused("your_classes", str(error)), None, *view(wanted, last)
-        return added_words(added, wanted), None, *view(wanted, last)
+            return refused("your_classes", str(error)), None, *self.view(wanted, last)
+        return added_words(added, wanted), None, *self.view(wanted, last)
 
-    def remember(selected: gr.SelectData, last: dict):
+    def remember(self, selected: gr.SelectData, last: dict) -> str | None:
         ids = last.get("ids", [])
         return ids[selected.index] if isinstance(selected.index, int) and selected.index < len(ids) else None
 
-    def remove_picked(picture_id: str | None, wanted: str | None, last: dict):
+    def remove_picked(self, picture_id: str | None, wanted: str | None, last: dict):
         if not picture_id:
-            return "Click a picture in the row above first, then remove it.", None, *view(wanted, last)
+            return "Click a picture in the row above first, then remove it.", None, *self.view(wanted, last)
         try:
-            collection.remove_picture(picture_id)
+            self.collection.remove_picture(picture_id)
         except CollectionError as error:
-            return refused("your_classes", str(error)), None, *view(wanted, last)
-        return f"Picture #{picture_id} removed.", None, *view(wanted, last)
+            return refused("your_classes", str(error)), None, *self.view(wanted, last)
+        return f"Picture #{picture_id} removed.", None, *self.view(wanted, last)
 
-    def drop_class(wanted: str | None, last: dict, request: gr.Request):
+    def drop_class(self, wanted: str | None, last: dict, request: gr.Request):
         teacher_only("your_classes_remove_class", request)
         try:
-            stored = collection.remove_class(wanted or "")
+            stored = self.collection.remove_class(wanted or "")
         except CollectionError as error:
-            return refused("your_classes", str(error)), *view(None, last)
-        return f"Class '{stored}' removed with its pictures.", *view(None, last)
+            return refused("your_classes", str(error)), *self.view(None, last)
+        return f"Class '{stored}' removed with its pictures.", *self.view(None, last)
 
-    def teacher_controls(request: gr.Request) -> gr.Button:
+    def stop(self) -> str:
+        return "Stopping after this batch…" if self.lab.stop_training() else "No training run is in progress."
+
+    def teacher_controls(self, request: gr.Request) -> gr.Button:
         return gr.Button(visible=from_this_machine(request))
 
-    # ------------------------------------------------------------ the API (the page's actions, as plain data)
 
-    def add_uploads(class_name: str | None, paths: list[str]):
-        """Pictures from uploaded files only: a path a raw call names elsewhere is refused like a broken file."""
-        if not class_name:
-            raise CollectionError("Choose the class these pictures are of first (or add a class).")
-        checked = []
-        for path in paths:
-            try:
-                checked.append(uploaded_file(path, get_upload_folder()))
-            except ImageError as error:
-                checked.append(error)  # named among the refused, in its place in the upload
-        return collection.add_pictures(class_name, checked)
+class CollectionApi:
+    """The collection's endpoints, as plain data for gradio_client: collect, train, take away."""
 
-    def state() -> dict:
+    def __init__(self, lab: Lab):
+        self.lab, self.collection = lab, lab.collection
+
+    def register(self) -> None:
+        """The endpoints with no component of their own."""
+        gr.api(self.state, api_name="your_classes", concurrency_limit=None)
+        gr.api(self.add_class, api_name="your_classes_add_class")
+        gr.api(self.remove_picture, api_name="your_classes_remove_picture")
+        gr.api(self.remove_class, api_name="your_classes_remove_class")
+
+    def state(self) -> dict:
         """Every class with its pictures' ids (oldest first), and what the collection still needs before it can
         train (null when it is ready)."""
-        return {"classes": [{"name": n, "pictures": ids} for n, ids in collection.ids().items()],
-                "not_ready": collection.not_ready(), "version": collection.version}
+        return {"classes": [{"name": n, "pictures": ids} for n, ids in self.collection.ids().items()],
+                "not_ready": self.collection.not_ready(), "version": self.collection.version}
 
-    def api_add_class(name: str) -> dict:
+    def add_class(self, name: str) -> dict:
         """Make a class (2 to 10 of them, names unique ignoring case and spaces); returns the collection."""
         try:
-            collection.add_class(name)
+            self.collection.add_class(name)
         except CollectionError as error:
             raise refusal("your_classes_add_class", error) from None
-        return state()
+        return self.state()
 
-    def api_add_pictures(class_name: str, paths: list[str] | None) -> dict:
+    def add_pictures(self, class_name: str, paths: list[str] | None) -> dict:
         """Add uploaded pictures to a class: the new ids, one sentence for each picture refused, the collection."""
         try:
-            added = add_uploads(class_name, paths or [])
+            added = add_uploads(self.lab, class_name, paths or [])
         except CollectionError as error:
             raise refusal("your_classes_add_pictures", error) from None
-        return {"added": added.ids, "refused": added.refused, **state()}
+        return {"added": added.ids, "refused": added.refused, **self.state()}
 
-    def api_remove_picture(picture_id: str) -> dict:
+    def remove_picture(self, picture_id: str) -> dict:
         """Remove one picture by its id; returns the collection."""
         try:
-            collection.remove_picture(picture_id)
+            self.collection.remove_picture(picture_id)
         except CollectionError as error:
             raise refusal("your_classes_remove_picture", error) from None
-        return state()
+        return self.state()
 
-    def api_remove_class(name: str, request: gr.Request) -> dict:
+    def remove_class(self, name: str, request: gr.Request) -> dict:
         """Teacher only, from the machine that runs the app: remove a class and its pictures."""
         teacher_only("your_classes_remove_class", request)
         try:
-            collection.remove_class(name)
+            self.collection.remove_class(name)
         except CollectionError as error:
             raise refusal("your_classes_remove_class", error) from None
-        return state()
+        return self.state()
 
-    def start(train_layers: str = "head") -> str:
+    def train(self, train_layers: str = "head") -> str:
         """Fine-tune the active model on the collection ('head': the new last layer only; 'all': every layer), in
         the background; follow it with /status, end it with /stop. Returns the status line."""
         try:
-            lab.train_your_classes(train_layers)
+            self.lab.train_your_classes(train_layers)
         except (CollectionError, JobRunning, NoModel, ValueError) as error:
             raise refusal("your_classes_train", error, title="Training not started") from None
-        return status_line(lab.status())
+        return status_line(self.lab.status())
 
-    def pictures_zip() -> str:
+    def pictures_zip(self) -> str:
         """The collection as a zip in the picture-tree layout (train/<class>/, test/<class>/: the held-out share),
         which `python -m cifar_demo train --data` reads."""
         folder = Path(tempfile.mkdtemp(prefix="cifar-demo-your-zip-"))  # a folder per download
         try:
-            return str(collection.export_zip(folder / "your-classes.zip"))
+            return str(self.collection.export_zip(folder / "your-classes.zip"))
         except CollectionError as error:
             raise refusal("your_classes_zip", error) from None
 
-    def model_file() -> str:
+    def model_file(self) -> str:
         """The active model's checkpoint when it was trained on the collection, to load with --checkpoint."""
-        active = lab.shelf.active
+        active = self.lab.shelf.active
         if active is None or active.meta.get("data_source") != SOURCE:
             raise refusal("your_classes_model", "The active model was not trained on your classes: train on them "
                                                 "first, or choose such a model in the Active model menu.")
         folder = Path(tempfile.mkdtemp(prefix="cifar-demo-your-model-"))  # a copy: a later run may replace the file
         return str(shutil.copy(active.path, folder / active.path.name))
 
-    # ------------------------------------------------------------ wiring
 
-    for trigger in (add_class.click, name.submit):
-        trigger(make_class, [name, chosen, shown], [said, name, *shown_views], api_visibility="private")
-    camera.change(add_one, [camera, chosen, shown], [said, camera, *shown_views], api_visibility="private")
-    files.upload(add_many, [files, chosen, shown], [said, files, *shown_views], api_visibility="private")
-    chosen.input(view, [chosen, shown], shown_views, api_visibility="private")
-    gallery.select(remember, shown, picked, api_visibility="private")
-    remove.click(remove_picked, [picked, chosen, shown], [said, picked, *shown_views], api_visibility="private")
-    remove_class.click(drop_class, [chosen, shown], [said, *shown_views], api_visibility="private")
-    for trigger in (tab.select, timer.tick):
-        trigger(view, [chosen, shown], shown_views, api_visibility="private", show_progress="hidden",
-                concurrency_limit=None)
-    tab.select(teacher_controls, None, remove_class, api_visibility="private")
-    train.click(start, layers, status, api_name="your_classes_train")
-    stop.click(lambda: "Stopping after this batch…" if lab.stop_training() else "No training run is in progress.",
-               None, status, api_visibility="private", concurrency_limit=None)
-    download_pictures.click(pictures_zip, None, saved, api_name="your_classes_zip")
-    download_model.click(model_file, None, saved, api_name="your_classes_model")
-    gr.on([], api_add_pictures, [api_class, files], api_answer, api_name="your_classes_add_pictures")
-
-    def add_api() -> None:
-        gr.api(state, api_name="your_classes", concurrency_limit=None)
-        gr.api(api_add_class, api_name="your_classes_add_class")
-        gr.api(api_remove_picture, api_name="your_classes_remove_picture")
-        gr.api(api_remove_class, api_name="your_classes_remove_class")
-
-    return YourClassesTab(tab, timer, status, loss, accuracy, add_api)
+def add_uploads(lab: Lab, class_name: str | None, paths: list[str]) -> Added:
+    """Pictures from uploaded files only: a path a raw call names elsewhere is refused like a broken file."""
+    if not class_name:
+        raise CollectionError("Choose the class these pictures are of first (or add a class).")
+    checked = []
+    for path in paths:
+        try:
+            checked.append(uploaded_file(path, get_upload_folder()))
+        except ImageError as error:
+            checked.append(error)  # named among the refused, in its place in the upload
+    return lab.collection.add_pictures(class_name, checked)
 
 
-def added_words(added, class_name: str) -> str:
+def added_words(added: Added, class_name: str) -> str:
     """'Added 5 pictures to mug. Picture 3: The file could not be read.'"""
     count = len(added.ids)
     words = [f"Added {count} picture{'' if count == 1 else 's'} to '{class_name}'."]
     return " ".join(words + added.refused)
-
