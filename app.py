@@ -475,7 +475,7 @@ def build_app(lab: Lab, class_wall: bool = False, wall: Wall | None = None) -> g
         with gr.Row(equal_height=True):
             header = gr.Markdown(header_text(lab), elem_id="header")
             model = gr.Dropdown(lab.shelf.choices(), value=lab.shelf.active_key, label="Active model",
-                                scale=0, min_width=420, allow_custom_value=True)
+                                scale=0, min_width=640, allow_custom_value=True)
         with gr.Tabs() as tabs:
             train = build_train_tab(lab, app)
             build_browse_tab(lab)

@@ -127,8 +127,19 @@ def load_dataset(path: str | os.PathLike | None = None, download: bool = True,
             progress(0.0, "downloading CIFAR-10 (about 170 MB)")
             return _download_cifar10(path)
         except Exception as error:  # no network, disk full, ... : all say the same to the user
-            tried.append(f"downloading CIFAR-10 with torchvision ({type(error).__name__}: {error})")
+            tried.append(f"downloading CIFAR-10 with torchvision ({download_failure(error)})")
     raise DataNotFoundError(not_found_message(path, tried))
+
+
+def download_failure(error: Exception) -> str:
+    """Why a download failed, in words: 'no internet connection' rather than a URLError's socket errno."""
+    import urllib.error  # torchvision's download raises urllib's errors
+
+    if isinstance(error, urllib.error.URLError) and not isinstance(error, urllib.error.HTTPError):
+        return "no internet connection: the download server could not be reached"
+    if isinstance(error, OSError) and error.errno == 28:
+        return "the disk is full"
+    return f"{type(error).__name__}: {error}"
 
 
 def _download_cifar10(path: Path) -> Dataset:

@@ -151,3 +151,17 @@ def test_normalize_uses_the_given_statistics():
     images = torch.full((2, 3, 4, 4), 255, dtype=torch.uint8)
     out = normalize(images, (0.5, 0.5, 0.5), (0.25, 0.5, 1.0))
     assert torch.allclose(out[0, :, 0, 0], torch.tensor([2.0, 1.0, 0.5]))
+
+
+def test_a_failed_download_is_told_in_words_not_errno():
+    import errno
+    import socket
+    import urllib.error
+
+    from cifar_demo.data import download_failure
+
+    offline = urllib.error.URLError(socket.gaierror(-2, "Name or service not known"))
+    assert download_failure(offline) == "no internet connection: the download server could not be reached"
+    assert download_failure(OSError(errno.ENOSPC, "No space left on device")) == "the disk is full"
+    refused = urllib.error.HTTPError("https://x", 403, "Forbidden", {}, None)
+    assert download_failure(refused).startswith("HTTPError: HTTP Error 403")
