@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import platform
 import random
@@ -55,11 +56,24 @@ def seed_everything(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def autocast(device: torch.device):
-    """bf16 mixed precision on CUDA, where tensor cores make it pay; full precision elsewhere."""
+def autocast(device: torch.device, cpu_bf16: bool = False):
+    """bf16 mixed precision on CUDA, where tensor cores make it pay, and with cpu_bf16 on a CPU that computes bf16
+    natively; full precision elsewhere."""
     if device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.bfloat16)
+    if device.type == "cpu" and cpu_bf16 and cpu_has_bf16():
+        return torch.autocast("cpu", dtype=torch.bfloat16)
     return contextlib.nullcontext()
+
+
+@functools.cache
+def cpu_has_bf16() -> bool:
+    """Whether oneDNN runs bf16 convolutions natively here (AVX512-BF16 or AMX); without, bf16 is emulated, slower
+    than fp32."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
 
 
 def use_all_cores() -> None:
