@@ -7,7 +7,6 @@ import shlex
 import sys
 import time
 from dataclasses import fields
-from pathlib import Path
 
 from .models import NETS
 
@@ -98,7 +97,7 @@ def _load(path: str):
 
 def cmd_eval(args) -> dict:
     from .device import pick_device
-    from .evaluation import evaluate
+    from .evaluation import EvalViews, evaluate
 
     checkpoint = _load(args.checkpoint)
     data = _load_data(args)
@@ -109,7 +108,7 @@ def cmd_eval(args) -> dict:
     started = time.perf_counter()
     result = evaluate(checkpoint.model.to(device), data.test, data.classes, checkpoint.meta["mean"],
                       checkpoint.meta["std"], device=device,
-                      test_time_flip=checkpoint.meta.get("config", {}).get("test_time_flip", False))
+                      views=EvalViews.of(checkpoint.meta.get("config", {})))
     seconds = time.perf_counter() - started
     per_class = dict(zip(data.classes, result.per_class))
     print(f"Accuracy of the network on the {len(data.test):,} test images: {100 * result.accuracy:.2f} %",

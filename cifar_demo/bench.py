@@ -22,7 +22,7 @@ from torch import nn
 
 from .data import Dataset, ImageSet, _find_batches_dir, _find_image_tree, load_dataset
 from .device import cpu_name, device_name, pick_device
-from .evaluation import evaluate
+from .evaluation import EvalViews, evaluate
 from .models import create_model
 from .training import TrainConfig, TrainingJob, default_model_for, preset
 
@@ -182,7 +182,7 @@ def measured_epoch_seconds(model: str, data: Dataset, settings: BenchSettings, d
     windows = job.history.steps[min(3, len(job.history.steps) - 1):]  # the first steps pay for warm-up
     seconds_per_image = sum(1 / w["images_per_second"] for w in windows) / len(windows)
     started = time.perf_counter()
-    evaluate(job.model, probe.test, probe.classes, probe.mean, probe.std, test_time_flip=config.test_time_flip)
+    evaluate(job.model, probe.test, probe.classes, probe.mean, probe.std, views=EvalViews.of(config))
     seconds_per_test_image = (time.perf_counter() - started) / len(probe.test)
     return len(data.train) * seconds_per_image + len(data.test) * seconds_per_test_image
 

@@ -276,9 +276,10 @@ _FIELDS: dict[str, tuple[str, bool, Callable[[object], str | None]]] = {  # key:
     "epochs_done": ("epoch count ('epochs_done')", _OPTIONAL, _must_be(
         lambda v: _is_number(v, 0), "a number of at least 0")),
     "date": ("date ('date')", _OPTIONAL, _must_be(lambda v: isinstance(v, str), "text")),
-    "config": ("training settings ('config')", _OPTIONAL, _must_be(  # evaluation reads test_time_flip from it
-        lambda v: isinstance(v, dict) and isinstance(v.get("test_time_flip", False), bool),
-        "a table whose 'test_time_flip', if there, is True or False")),
+    "config": ("training settings ('config')", _OPTIONAL, _must_be(  # evaluation reads its test-time views
+        lambda v: isinstance(v, dict) and all(isinstance(v.get(key, False), bool)
+                                              for key in ("test_time_flip", "test_time_shift")),
+        "a table whose 'test_time_flip' and 'test_time_shift', if there, are True or False")),
     "per_class": ("per-class accuracy ('per_class')", _OPTIONAL, _must_be(
         _is_per_class, "a table from class name to a number or None")),
     "history": ("training history ('history')", _OPTIONAL, _history_problem),

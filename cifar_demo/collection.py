@@ -22,7 +22,7 @@ from PIL import Image
 from .bench import BenchError, columns, machine
 from .checkpoints import CHECKPOINT_DIR, Checkpoint, CheckpointError, load_checkpoint
 from .data import Dataset, ImageSet, load_dataset
-from .evaluation import evaluate
+from .evaluation import EvalViews, evaluate
 from .images import ImageError, open_image, to_square_rgb
 from .serving import quote
 from .training import TrainConfig, TrainingJob, preset, preset_for_your_classes
@@ -348,8 +348,7 @@ def bench_run(way: str, base: Checkpoint, collection: Collection, others: ImageS
     seconds = time.perf_counter() - started  # what a class waits: loading the base and the test passes included
     if job.state != "finished":
         raise BenchError(f"{config.model} ({WAY_LABELS[way]}, seed {seed}) {job.state}: {job.message}")
-    wider = evaluate(job.model, others, data.classes, job.data.mean, job.data.std,
-                     test_time_flip=config.test_time_flip)
+    wider = evaluate(job.model, others, data.classes, job.data.mean, job.data.std, views=EvalViews.of(config))
     correct = round(job.result["test_accuracy"] * len(data.test))
     return {"base": base.path.name, "model": config.model, "way": way, "seed": seed, "epochs": config.epochs,
             "held_out_correct": correct, "held_out": len(data.test), "held_out_accuracy": job.result["test_accuracy"],

@@ -11,6 +11,19 @@ from .data import ImageSet, normalize
 from .device import autocast
 
 
+@dataclass(frozen=True)
+class EvalViews:
+    """The views of each test picture whose logits are averaged (test-time augmentation); none by default."""
+    flip: bool = False   # the mirror image too
+    shift: bool = False  # also shifted a pixel up-left and down-right (and mirrored, with flip), weighed as much
+
+    @classmethod
+    def of(cls, config) -> "EvalViews":
+        """The views a run asked for: from a TrainConfig, or a checkpoint's saved config (a dict, maybe empty)."""
+        get = config.get if isinstance(config, dict) else lambda key, default: getattr(config, key, default)
+        return cls(bool(get("test_time_flip", False)), bool(get("test_time_shift", False)))
+
+
 @dataclass
 class EvalResult:
     accuracy: float
@@ -22,9 +35,9 @@ class EvalResult:
 
 @torch.inference_mode()
 def predict_logits(model: nn.Module, images: torch.Tensor, mean, std, device: torch.device | None = None,
-                   batch_size: int = 1000, test_time_flip: bool = False,
+                   batch_size: int = 1000, views: EvalViews = EvalViews(),
                    should_stop: Callable[[], bool] | None = None) -> torch.Tensor:
-    """Logits for uint8 pictures, in big batches; with test_time_flip, averaged with the mirror image's."""
+    """Logits for uint8 pictures, in big batches, averaged over the test-time views asked for."""
     device = device or next(model.parameters()).device
     was_training = model.training
     model.eval()
@@ -35,13 +48,24 @@ def predict_logits(model: nn.Module, images: torch.Tensor, mean, std, device: to
                 raise InterruptedError("evaluation stopped")
             batch = normalize(images[start:start + batch_size].to(device), mean, std)
             with autocast(device):
-                logits = model(batch).float()
-                if test_time_flip:
-                    logits = (logits + model(batch.flip(3)).float()) / 2
-            outputs.append(logits.cpu())
+                outputs.append(view_logits(model, batch, views).cpu())
     finally:
         model.train(was_training)
     return torch.cat(outputs) if outputs else torch.zeros(0, 0)
+
+
+def view_logits(model: nn.Module, batch: torch.Tensor, views: EvalViews) -> torch.Tensor:
+    """The batch's logits averaged over its views. Shifts pad by reflection, so no view sees a black border."""
+    def with_mirror(pictures: torch.Tensor) -> torch.Tensor:
+        logits = model(pictures).float()
+        return (logits + model(pictures.flip(3)).float()) / 2 if views.flip else logits
+
+    logits = with_mirror(batch)
+    if views.shift:
+        padded = nn.functional.pad(batch, (1, 1, 1, 1), mode="reflect")
+        shifted = (with_mirror(padded[..., :-2, :-2]) + with_mirror(padded[..., 2:, 2:])) / 2
+        logits = (logits + shifted) / 2
+    return logits
 
 
 def confusion_matrix(predictions: torch.Tensor, labels: torch.Tensor, num_classes: int) -> torch.Tensor:
@@ -64,9 +88,8 @@ def most_confused_pairs(confusion: torch.Tensor, classes: list[str], k: int = 3)
 
 
 def evaluate(model: nn.Module, data: ImageSet, classes: list[str], mean, std, device: torch.device | None = None,
-             test_time_flip: bool = False, should_stop: Callable[[], bool] | None = None) -> EvalResult:
-    logits = predict_logits(model, data.images, mean, std, device, test_time_flip=test_time_flip,
-                            should_stop=should_stop)
+             views: EvalViews = EvalViews(), should_stop: Callable[[], bool] | None = None) -> EvalResult:
+    logits = predict_logits(model, data.images, mean, std, device, views=views, should_stop=should_stop)
     predictions = logits.argmax(dim=1)
     confusion = confusion_matrix(predictions, data.labels, len(classes))
     return EvalResult(

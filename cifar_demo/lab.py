@@ -15,7 +15,7 @@ from .checkpoints import CHECKPOINT_DIR, Checkpoint, CheckpointError, checkpoint
 from .collection import SOURCE, Collection, CollectionError
 from .data import Dataset, DataNotFoundError, load_dataset
 from .device import device_name, pick_device
-from .evaluation import EvalResult, evaluate, predict_logits
+from .evaluation import EvalResult, EvalViews, evaluate, predict_logits
 from .images import ImageError
 from .inference import Prediction, classify_many
 from .plots import labelled_grid, run_label
@@ -239,7 +239,7 @@ class Lab:
             raise ValueError(f"The active model knows the classes {', '.join(checkpoint.classes)}, "
                              f"but the data has {', '.join(data.classes)}: train a model on this data first.")
         result = evaluate(checkpoint.model, data.test, data.classes, checkpoint.meta["mean"], checkpoint.meta["std"],
-                          test_time_flip=checkpoint.meta.get("config", {}).get("test_time_flip", False))
+                          views=EvalViews.of(checkpoint.meta.get("config", {})))
         with self._lock:
             self._predictions[self.shelf.key(checkpoint.path)] = result.predictions
         return checkpoint, data, result

@@ -14,7 +14,7 @@ from torch import nn
 
 from .data import Dataset, DataNotFoundError, ImageSet, train_batches
 from .device import autocast, pick_device, seed_everything, synchronize
-from .evaluation import evaluate
+from .evaluation import EvalViews, evaluate
 from .job import JobRecord
 from .models import NETS, create_model, head_layer, replace_head
 
@@ -43,6 +43,7 @@ class TrainConfig:
     label_smoothing: float = 0.0
     augment: bool = True
     test_time_flip: bool = False    # average the logits of each test picture and its mirror image
+    test_time_shift: bool = False   # and of it shifted a pixel each way: 3x the test pass's work, more accuracy
     evals_per_epoch: int = 1        # test-accuracy points per epoch: more shows progress sooner, each costs a test pass
     seed: int = 0
     device: str = "auto"
@@ -84,6 +85,7 @@ class TrainConfig:
             ("seed", f"a whole number from 0 to {MAX_SEED:,}", number(self.seed, 0, MAX_SEED, True)),
             ("augment", "true or false", lambda: isinstance(self.augment, bool)),
             ("test-time flip", "true or false", lambda: isinstance(self.test_time_flip, bool)),
+            ("test-time shift", "true or false", lambda: isinstance(self.test_time_shift, bool)),
             ("compile", "true or false", lambda: isinstance(self.compile, bool)),
             ("device", "a device name", lambda: isinstance(self.device, str) and len(self.device) <= 20),
             ("base checkpoint", f"none or a path of at most {MAX_PATH:,} characters",
@@ -139,9 +141,10 @@ def preset_for_your_classes(base: "Checkpoint", train_pictures: int, train_layer
                             **overrides) -> TrainConfig:
     """The recipe for fine-tuning a loaded base checkpoint on a collection with this many training pictures."""
     epochs = max(5, min(30, math.ceil(YOUR_CLASSES_IMAGES / max(1, train_pictures))))
+    base_views = EvalViews.of(base.meta.get("config", {}))  # the base's own test-time views
     config = TrainConfig(model=base.meta["model"], init_from=str(base.path), train_layers=train_layers,
                          epochs=epochs, batch_size=16, warmup=0.1, label_smoothing=0.1, colour_jitter=True,
-                         test_time_flip=base.meta.get("config", {}).get("test_time_flip", False),
+                         test_time_flip=base_views.flip, test_time_shift=base_views.shift,
                          **YOUR_CLASSES_LAYERS.get(train_layers, {}))
     return replace(config, **overrides)
 
@@ -361,7 +364,7 @@ class TrainingJob(JobRecord):
         synchronize(device)  # queued training work is not counted as test time
         started = time.perf_counter()
         result = evaluate(self.model, data.test, data.classes, data.mean, data.std, device=device,
-                          test_time_flip=config.test_time_flip, should_stop=self._stop.is_set if stoppable else None)
+                          views=EvalViews.of(config), should_stop=self._stop.is_set if stoppable else None)
         now = time.perf_counter()
         self._eval_seconds += now - started
         seconds = now - self._started

@@ -1,7 +1,7 @@
 import torch
 
 from cifar_demo.data import ImageSet
-from cifar_demo.evaluation import (confusion_matrix, evaluate, most_confused_pairs, per_class_accuracy,
+from cifar_demo.evaluation import (EvalViews, confusion_matrix, evaluate, most_confused_pairs, per_class_accuracy,
                                    predict_logits)
 
 
@@ -48,8 +48,34 @@ def test_test_time_flip_averages_a_picture_and_its_mirror(trained_checkpoint, ti
     images = tiny_data.test.images[:6]
     plain = predict_logits(trained_checkpoint.model, images, meta["mean"], meta["std"])
     mirrored = predict_logits(trained_checkpoint.model, images.flip(3), meta["mean"], meta["std"])
-    both = predict_logits(trained_checkpoint.model, images, meta["mean"], meta["std"], test_time_flip=True)
+    both = predict_logits(trained_checkpoint.model, images, meta["mean"], meta["std"], views=EvalViews(flip=True))
     assert torch.allclose(both, (plain + mirrored) / 2, atol=1e-5)
+
+
+def test_test_time_shift_weighs_the_picture_and_its_two_one_pixel_shifts(trained_checkpoint, tiny_data):
+    meta = trained_checkpoint.meta
+    images = tiny_data.test.images[:6]
+    padded = torch.nn.functional.pad(images.float(), (1, 1, 1, 1), mode="reflect").to(torch.uint8)  # as uint8 here
+    up_left, down_right = padded[..., :-2, :-2], padded[..., 2:, 2:]
+
+    def logits(pictures, **views):
+        return predict_logits(trained_checkpoint.model, pictures, meta["mean"], meta["std"], views=EvalViews(**views))
+
+    expected = logits(images) / 2 + (logits(up_left) + logits(down_right)) / 4
+    assert torch.allclose(logits(images, shift=True), expected, atol=1e-4)
+    both = logits(images, flip=True, shift=True)
+    assert torch.allclose(both, logits(images, flip=True) / 2 + (logits(up_left, flip=True)
+                                                                  + logits(down_right, flip=True)) / 4, atol=1e-4)
+    assert not torch.allclose(both, logits(images, flip=True), atol=1e-4)  # the shifts change the answer
+
+
+def test_the_views_come_from_a_config_or_a_saved_one():
+    from cifar_demo.training import preset
+
+    assert EvalViews.of({}) == EvalViews()  # an old checkpoint's config without these keys
+    assert EvalViews.of({"test_time_flip": True, "test_time_shift": True}) == EvalViews(flip=True, shift=True)
+    assert EvalViews.of(preset("lenet")) == EvalViews()
+    assert EvalViews.of(preset("fastnet", test_time_shift=True)) == EvalViews(flip=True, shift=True)
 
 
 def test_evaluation_leaves_a_training_model_in_training_mode(trained_checkpoint, tiny_data):

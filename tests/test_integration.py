@@ -30,7 +30,7 @@ def test_lenet_one_epoch_beats_40_percent(cifar10, tmp_path):
 @pytest.mark.parametrize("name", ["lenet", "smallcnn", "fastnet", "resnet"])
 def test_shipped_checkpoint_accuracy_matches_a_fresh_evaluation(cifar10, name):
     from cifar_demo.checkpoints import CHECKPOINT_DIR, load_checkpoint
-    from cifar_demo.evaluation import evaluate
+    from cifar_demo.evaluation import EvalViews, evaluate
 
     path = CHECKPOINT_DIR / f"{name}.pt"
     if not path.is_file():
@@ -38,5 +38,5 @@ def test_shipped_checkpoint_accuracy_matches_a_fresh_evaluation(cifar10, name):
     checkpoint = load_checkpoint(path)
     assert checkpoint.meta["command"].startswith("python -m cifar_demo train")
     result = evaluate(checkpoint.model, cifar10.test, cifar10.classes, checkpoint.meta["mean"],
-                      checkpoint.meta["std"], test_time_flip=checkpoint.meta["config"]["test_time_flip"])
+                      checkpoint.meta["std"], views=EvalViews.of(checkpoint.meta["config"]))
     assert abs(result.accuracy - checkpoint.meta["test_accuracy"]) <= 0.002  # half-precision storage costs nothing
