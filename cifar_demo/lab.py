@@ -72,18 +72,20 @@ class Lab:
     def data_for(self, checkpoint: Checkpoint | None, progress=None) -> Dataset:
         """The pictures a model is browsed and evaluated on: a fine-tuned model's own held-out collection, else the
         main data set."""
-        if checkpoint is not None:
-            with self._lock:
-                held_out = self._held_out.get(self.shelf.key(checkpoint.path))
-            if held_out is not None:
-                return held_out
-        return self.data(progress)
+        held_out = self._held_out_for(checkpoint)
+        return held_out if held_out is not None else self.data(progress)
+
+    def _held_out_for(self, checkpoint: Checkpoint | None) -> Dataset | None:
+        """A fine-tuned model's held-out collection, while this server still holds it."""
+        if checkpoint is None:
+            return None
+        with self._lock:
+            return self._held_out.get(self.shelf.key(checkpoint.path))
 
     def test_classes(self) -> list[str]:
         """The classes of the pictures the active model is browsed on, for the pages' menus; loads nothing."""
         active = self.shelf.active
-        with self._lock:
-            held_out = self._held_out.get(self.shelf.key(active.path)) if active else None
+        held_out = self._held_out_for(active)
         if held_out is not None or self._data is not None:
             return list((held_out or self._data).classes)
         return list(active.classes) if active else []
