@@ -167,6 +167,7 @@ class PageActions:
     def __init__(self, lab: Lab):
         self.lab, self.collection = lab, lab.collection
         self.thumbnails = Path(tempfile.mkdtemp(prefix="cifar-demo-your-classes-"))
+        self._overview: tuple[int, str] = (-1, "")  # (collection version, its overview): drawn once for all pages
 
     def thumbnail(self, picture: Picture) -> str:
         """A picture's file, written once: ids are never reused."""
@@ -186,9 +187,18 @@ class PageActions:
             pictures = collection.pictures(current) if current else []
         except CollectionError:  # removed between the two reads: the next tick shows it
             pictures = []
-        return (overview_html(self.lab), gr.update(choices=classes, value=current),
+        return (self.overview(), gr.update(choices=classes, value=current),
                 [(self.thumbnail(p), f"#{p.id}") for p in pictures],
                 {"version": collection.version, "class": current, "ids": [p.id for p in pictures]})
+
+    def overview(self) -> str:
+        """The overview of the collection as it is now, drawn once per change, not once per page."""
+        version, drawn = self._overview
+        if version != self.collection.version:
+            version = self.collection.version  # read first: a change while drawing is drawn again next time
+            drawn = overview_html(self.lab)
+            self._overview = (version, drawn)
+        return drawn
 
     def make_class(self, typed: str, wanted: str | None, last: dict):
         try:
