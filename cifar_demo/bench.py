@@ -174,25 +174,32 @@ def lenet_to_tutorial_accuracy(data: Dataset, device: str, seeds: int = LENET_SE
             "images_per_second": statistics.median(run["images_per_second"] for run in runs)}
 
 
-def measured_epoch_seconds(model: str, data: Dataset, settings: BenchSettings, device: str) -> float:
-    """Seconds one epoch of the preset takes here, training plus its test evaluation, from a short probe."""
+def measured_seconds(model: str, data: Dataset, settings: BenchSettings, device: str) -> tuple[float, float]:
+    """Seconds one epoch of the preset takes here (training and its plain test pass) and seconds its final test
+    with the test-time views takes, from a short probe."""
     config = preset(model, device=device, epochs=1)
     probe = subset(data, config.batch_size * settings.probe_steps, settings.probe_test_images, seed=1)
     job = finished(TrainingJob(config, probe, run_name="bench-probe").run(), f"{model} probe")
-    windows = job.history.steps[min(3, len(job.history.steps) - 1):]  # the first steps pay for warm-up
-    seconds_per_image = sum(1 / w["images_per_second"] for w in windows) / len(windows)
-    started = time.perf_counter()
-    evaluate(job.model, probe.test, probe.classes, probe.mean, probe.std, views=EvalViews.of(config))
-    seconds_per_test_image = (time.perf_counter() - started) / len(probe.test)
-    return len(data.train) * seconds_per_image + len(data.test) * seconds_per_test_image
+    # the median of the second half: bf16's first steps build their kernels, and a mean over the 30 steps once
+    # sized a 10-minute run to 197 s
+    windows = job.history.steps[len(job.history.steps) // 2:]
+    seconds_per_image = 1 / statistics.median(w["images_per_second"] for w in windows)
+
+    def test_seconds(views: EvalViews) -> float:
+        started = time.perf_counter()
+        evaluate(job.model, probe.test, probe.classes, probe.mean, probe.std, views=views, cpu_bf16=config.cpu_bf16)
+        return (time.perf_counter() - started) / len(probe.test) * len(data.test)
+
+    test_seconds(EvalViews())  # the first pass builds the test batch's kernels
+    return len(data.train) * seconds_per_image + test_seconds(EvalViews()), test_seconds(EvalViews.of(config))
 
 
 def preset_within_budget(data: Dataset, settings: BenchSettings, device: str) -> dict:
     """The device's preset, its epochs sized so its one-cycle schedule completes within the budget."""
     model = default_model_for(pick_device(device))
     budget = settings.budget_minutes * 60
-    epoch_seconds = measured_epoch_seconds(model, data, settings, device)
-    epochs = max(1, math.floor(budget * BUDGET_SAFETY / epoch_seconds))
+    epoch_seconds, final_test_seconds = measured_seconds(model, data, settings, device)
+    epochs = max(1, math.floor((budget * BUDGET_SAFETY - final_test_seconds) / epoch_seconds))
 
     def stop_at_budget(event: str, job: TrainingJob) -> None:
         if event == "step" and job.progress["elapsed_seconds"] > budget:

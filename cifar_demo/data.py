@@ -544,14 +544,14 @@ def colour_jitter(images: torch.Tensor, generator: torch.Generator, strength: fl
 
 def train_batches(data: ImageSet, batch_size: int, mean, std, generator: torch.Generator,
                   augment: bool = True, device: torch.device | str = "cpu",
-                  jitter: bool = False) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+                  jitter: bool = False, translate: int = 4) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """One epoch: a fresh permutation, whole-batch augmentation on the device, no per-image Python work."""
     order = torch.randperm(len(data), generator=generator)
     for start in range(0, len(order), batch_size):
         index = order[start:start + batch_size]
         images = data.images[index].to(device, non_blocking=True)
         if augment:
-            images = random_crop_flip(images, generator)
+            images = random_crop_flip(images, generator, pad=translate)
         if jitter:
             images = colour_jitter(images, generator)
         yield normalize(images, mean, std), data.labels[index].to(device, non_blocking=True)

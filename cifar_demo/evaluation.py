@@ -36,8 +36,9 @@ class EvalResult:
 @torch.inference_mode()
 def predict_logits(model: nn.Module, images: torch.Tensor, mean, std, device: torch.device | None = None,
                    batch_size: int = 1000, views: EvalViews = EvalViews(),
-                   should_stop: Callable[[], bool] | None = None) -> torch.Tensor:
-    """Logits for uint8 pictures, in big batches, averaged over the test-time views asked for."""
+                   should_stop: Callable[[], bool] | None = None, cpu_bf16: bool = False) -> torch.Tensor:
+    """Logits for uint8 pictures, in big batches, averaged over the test-time views asked for; cpu_bf16 as in
+    training (2x the test pictures a second on a CPU with native bf16)."""
     device = device or next(model.parameters()).device
     was_training = model.training
     model.eval()
@@ -47,7 +48,7 @@ def predict_logits(model: nn.Module, images: torch.Tensor, mean, std, device: to
             if should_stop and should_stop():
                 raise InterruptedError("evaluation stopped")
             batch = normalize(images[start:start + batch_size].to(device), mean, std)
-            with autocast(device):
+            with autocast(device, cpu_bf16):
                 outputs.append(view_logits(model, batch, views).cpu())
     finally:
         model.train(was_training)
@@ -88,8 +89,10 @@ def most_confused_pairs(confusion: torch.Tensor, classes: list[str], k: int = 3)
 
 
 def evaluate(model: nn.Module, data: ImageSet, classes: list[str], mean, std, device: torch.device | None = None,
-             views: EvalViews = EvalViews(), should_stop: Callable[[], bool] | None = None) -> EvalResult:
-    logits = predict_logits(model, data.images, mean, std, device, views=views, should_stop=should_stop)
+             views: EvalViews = EvalViews(), should_stop: Callable[[], bool] | None = None,
+             cpu_bf16: bool = False) -> EvalResult:
+    logits = predict_logits(model, data.images, mean, std, device, views=views, should_stop=should_stop,
+                            cpu_bf16=cpu_bf16)
     predictions = logits.argmax(dim=1)
     confusion = confusion_matrix(predictions, data.labels, len(classes))
     return EvalResult(

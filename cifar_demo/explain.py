@@ -78,7 +78,7 @@ def _conv_sentence(name: str, conv: nn.Conv2d, before: str, after: str) -> str:
     filters = f"{conv.out_channels} filters make {conv.out_channels} channels"
     turns = f"turns {before} into {after}" if before != after else f"keeps {after}"
     if s == 1 and p == 0:
-        lost = f"{(k - 1) // 2} pixels on each side" if k % 2 else f"{k - 1} pixels in all"
+        lost = f"{(k - 1) // 2} pixels on each side" if k % 2 else f"{k - 1} pixel{'s' if k > 2 else ''} in all"
         return f"{name} {turns} because {k}x{k} kernels without padding lose {lost}; {filters}."
     if s == 1 and 2 * p == k - 1:
         return (f"{name} {turns}: padding {p} keeps the size, because a {p}-pixel border of zeros "
@@ -115,6 +115,8 @@ def _sentence(name: str, module: nn.Module | None, inp: list[int], out: list[int
         return f"{name} rescales each of the {inp[0]} channels to a steady range; the shape stays {after}."
     if isinstance(module, nn.ReLU):
         return f"{name} sets negative values to zero; the shape stays {after}."
+    if isinstance(module, nn.GELU):
+        return f"{name} lets positive values through and squashes negative ones towards zero; the shape stays {after}."
     if isinstance(module, Residual):
         return f"{name} adds its input back to what its two convs made (a skip connection); the shape stays {after}."
     return f"{name} turns {before} into {after}."
@@ -165,8 +167,8 @@ def table_rows(rows: list[dict]) -> list[list]:
 
 
 def walkthrough(rows: list[dict]) -> str:
-    """The sentences as a Markdown list, skipping BatchNorm and ReLU lines that only say 'the shape stays'."""
-    keep = [r for r in rows if r["type"] not in ("BatchNorm2d", "ReLU")]
+    """The sentences as a Markdown list, skipping BatchNorm, ReLU and GELU lines that only say 'the shape stays'."""
+    keep = [r for r in rows if r["type"] not in ("BatchNorm2d", "ReLU", "GELU")]
     return "\n".join(f"- {r['sentence']}" for r in keep)
 
 
@@ -293,10 +295,11 @@ def _cam_target(model: nn.Module) -> LayerCall:
     Grad-CAM's own choice is the last spatial layer, the one the classifier reads: LeNet's conv2 (10x10),
     SmallCNN's conv2 (16x16), ResNet-9's layer3 residual block (4x4, read by a global max-pool). Measured on
     a trained resnet and CIFAR-10 test pictures, that 4x4 map sits on the object; the 8x8 layers before it
-    often light up the background. Below CAM_CELLS_LAST cells (fastnet's 2x2 layer3) a map cannot point at
-    anything, so the deepest layer at least CAM_CELLS_EARLIER wide is used instead (fastnet's layer2.2, 8x8):
-    the 4x4 layers between sit behind a max-pool that passes the gradient to one cell in four, and gave
-    empty maps for a quarter of the pictures. Pools are never chosen: they only coarsen what came before.
+    often light up the background. Below CAM_CELLS_LAST cells a map cannot point at anything, so the deepest
+    layer at least CAM_CELLS_EARLIER wide is used instead (fastnet's group3 is 3x3: group2's 15x15 conv1, before
+    its pool). On the half-width ResNet-9 that fastnet was before, the 4x4 layers between sat behind a max-pool
+    that passes the gradient to one cell in four, and gave empty maps for a quarter of the pictures. Pools are
+    never chosen: they only coarsen what came before.
     """
     calls = [c for c in _layer_calls(model) if not isinstance(c.module, (nn.MaxPool2d, nn.AvgPool2d,
                                                                           nn.AdaptiveMaxPool2d, nn.AdaptiveAvgPool2d))]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Callable
 
@@ -80,14 +81,11 @@ class ResNet9(nn.Module):
 
     head = "fc"
 
-    def __init__(self, widths: tuple[int, int, int, int] = (64, 128, 256, 512), patch_stem: bool = False,
-                 num_classes: int = 10, logit_scale: float = 0.125):
+    def __init__(self, widths: tuple[int, int, int, int] = (64, 128, 256, 512), num_classes: int = 10,
+                 logit_scale: float = 0.125):
         super().__init__()
         w0, w1, w2, w3 = widths
-        if patch_stem:  # 2x2 stride-2 patches: every later layer works on 16x16, a quarter of the CPU time
-            self.prep = nn.Sequential(nn.Conv2d(3, w0, 2, stride=2, bias=False), nn.BatchNorm2d(w0), nn.ReLU(inplace=True))
-        else:
-            self.prep = conv_bn(3, w0)
+        self.prep = conv_bn(3, w0)
         self.layer1 = nn.Sequential(conv_bn(w0, w1, pool=True), Residual(w1))
         self.layer2 = conv_bn(w1, w2, pool=True)
         self.layer3 = nn.Sequential(conv_bn(w2, w3, pool=True), Residual(w3))
@@ -97,6 +95,61 @@ class ResNet9(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.layer3(self.layer2(self.layer1(self.prep(x))))
+        return self.fc(torch.flatten(self.pool(x), 1)) * self.logit_scale
+
+
+def shift_only_norm(channels: int) -> nn.BatchNorm2d:
+    """BatchNorm whose scale stays 1 and only its shift learns (airbench): the next conv can scale for it."""
+    norm = nn.BatchNorm2d(channels, eps=1e-12, momentum=0.4)  # momentum 0.4: statistics that keep up with a short run
+    norm.weight.requires_grad_(False)
+    return norm
+
+
+def identity_conv(c_in: int, c_out: int) -> nn.Conv2d:
+    """A 3x3 conv whose first filters start as copies of its input channels (dirac): a deep net starts shallow."""
+    conv = nn.Conv2d(c_in, c_out, 3, padding=1, bias=False)
+    with torch.no_grad():
+        nn.init.dirac_(conv.weight[:min(c_in, c_out)])
+    return conv
+
+
+def conv_group(c_in: int, c_out: int) -> nn.Sequential:
+    """conv, 2x2 max-pool, BatchNorm, GELU, conv, BatchNorm, GELU: pooled first, so the rest touch a quarter of it."""
+    return nn.Sequential(OrderedDict(
+        conv1=identity_conv(c_in, c_out), pool=nn.MaxPool2d(2), norm1=shift_only_norm(c_out), act1=nn.GELU(),
+        conv2=identity_conv(c_out, c_out), norm2=shift_only_norm(c_out), act2=nn.GELU()))
+
+
+class WhitenedNet(nn.Module):
+    """airbench's shape (Keller Jordan, 2024): a fixed 2x2 whitening layer, three conv groups, max-pool, linear."""
+
+    head = "fc"
+
+    def __init__(self, widths: tuple[int, int, int] = (64, 128, 128), num_classes: int = 10,
+                 logit_scale: float = 1 / 9):
+        super().__init__()
+        w1, w2, w3 = widths
+        self.whiten = nn.Conv2d(3, 24, 2, bias=True)  # 12 whitening filters of 2x2x3 patches and their negatives
+        self.whiten.weight.requires_grad_(False)      # set by fit_whitening, then fixed: only its bias learns
+        nn.init.zeros_(self.whiten.bias)
+        self.act = nn.GELU()
+        self.group1, self.group2, self.group3 = conv_group(24, w1), conv_group(w1, w2), conv_group(w2, w3)  # 31-15-7-3
+        self.pool = nn.AdaptiveMaxPool2d(1)
+        self.fc = nn.Linear(w3, num_classes, bias=False)
+        self.logit_scale = logit_scale  # small logits early keep the softmax from saturating
+
+    def fit_whitening(self, images: torch.Tensor, eps: float = 5e-4) -> None:
+        """First-layer filters from normalized training pictures: its 2x2 patches come out decorrelated, each
+        direction at unit variance, so the convs after it learn from the first step as if on whitened data."""
+        patches = images.unfold(2, 2, 1).unfold(3, 2, 1)  # (N, C, H', W', 2, 2)
+        patches = patches.permute(0, 2, 3, 1, 4, 5).reshape(-1, 12)  # each row in the conv's (c, y, x) order
+        variances, directions = torch.linalg.eigh((patches.T @ patches / len(patches)).double())
+        filters = (directions / torch.sqrt(variances + eps)).T.reshape(12, 3, 2, 2)
+        with torch.no_grad():
+            self.whiten.weight.copy_(torch.cat([filters, -filters]))  # both signs: GELU would drop half of each
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.group3(self.group2(self.group1(self.act(self.whiten(x)))))
         return self.fc(torch.flatten(self.pool(x), 1)) * self.logit_scale
 
 
@@ -112,8 +165,8 @@ NETS: dict[str, NetSpec] = {spec.name: spec for spec in [
             lambda n: LeNet(n)),
     NetSpec("smallcnn", "Two 3x3 convs with padding, then three linear layers",
             lambda n: SmallCNN(n)),
-    NetSpec("fastnet", "CPU preset: ResNet-9 shape at half width after a 2x2 stride-2 patch stem",
-            lambda n: ResNet9((32, 64, 128, 256), patch_stem=True, num_classes=n)),
+    NetSpec("fastnet", "CPU preset: a fixed whitening layer, then three conv-pool-BatchNorm-GELU groups (48-128-128)",
+            lambda n: WhitenedNet((48, 128, 128), num_classes=n)),
     NetSpec("resnet", "ResNet-9 (64-128-256-512 channels) with BatchNorm: 94% on a GPU",
             lambda n: ResNet9((64, 128, 256, 512), num_classes=n)),
 ]}

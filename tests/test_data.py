@@ -147,6 +147,19 @@ def test_crop_and_flip_move_whole_pictures():
     assert shifted > n // 2 and 0 < flipped < n
 
 
+
+def test_translate_bounds_how_far_a_training_crop_moves():
+    images = torch.randint(1, 255, (64, 3, 32, 32), dtype=torch.uint8)
+    data = ImageSet(images, torch.arange(64))
+    for translate in (0, 2):
+        x, y = next(train_batches(data, 64, (0, 0, 0), (1, 1, 1), torch.Generator().manual_seed(0), translate=translate))
+        padded = torch.nn.functional.pad(images[y], (translate,) * 4).float()
+        reach = range(2 * translate + 1)
+        for picture, original in zip(x * 255, padded):
+            windows = [(original.flip(2) if flip else original)[:, dy:dy + 32, dx:dx + 32]
+                      for dy in reach for dx in reach for flip in (False, True)]
+            assert any(torch.allclose(picture, w, atol=1e-3) for w in windows)
+
 def test_normalize_uses_the_given_statistics():
     images = torch.full((2, 3, 4, 4), 255, dtype=torch.uint8)
     out = normalize(images, (0.5, 0.5, 0.5), (0.25, 0.5, 1.0))

@@ -68,8 +68,10 @@ def test_sentences_give_the_reason_for_each_shape():
     smallcnn = {r["layer"]: r["sentence"] for r in layer_shapes("smallcnn")}
     assert "3x32x32 into 8x32x32" in smallcnn["conv1"] and "padding 1 keeps the size" in smallcnn["conv1"]
     fastnet = {r["layer"]: r["sentence"] for r in layer_shapes("fastnet")}
-    assert "stride 2" in fastnet["prep.0"] and "3x32x32 into 32x16x16" in fastnet["prep.0"]
-    assert "skip connection" in fastnet["layer1.1"]
+    assert "3x32x32 into 24x31x31 because 2x2 kernels without padding lose 1 pixel in all" in fastnet["whiten"]
+    assert "shrinks 48x31x31 to 48x15x15" in fastnet["group1.pool"]
+    resnet = {r["layer"]: r["sentence"] for r in layer_shapes("resnet")}
+    assert "skip connection" in resnet["layer1.1"]
 
 
 def test_walk_through_leaves_out_shape_keeping_normalisation_lines():
@@ -188,7 +190,7 @@ def test_gradcam_reads_the_classifiers_input_unless_it_is_too_coarse():
     assert gradcam_layer("lenet") == "conv2"
     assert gradcam_layer("smallcnn") == "conv2"
     assert gradcam_layer("resnet") == "layer3.1"  # the last residual block, 4x4, what the global max-pool reads
-    assert gradcam_layer("fastnet") == "layer2.2"  # its last block is 2x2: the deepest 8x8 layer instead
+    assert gradcam_layer("fastnet") == "group2.conv1"  # its last group is 3x3: the deepest 15x15 layer instead
     for net in NETS:
         chosen = [c for c in _layer_calls(create_model(net).eval()) if c.layer == gradcam_layer(net)][0]
         assert chosen.grid.cells >= 4

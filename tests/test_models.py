@@ -59,3 +59,19 @@ def test_registry_describes_each_net_with_its_size():
 def test_unknown_net_lists_the_choices():
     with pytest.raises(ValueError, match="lenet"):
         create_model("alexnet")
+
+
+def test_the_whitening_layer_decorrelates_the_pictures_patches():
+    from cifar_demo.models import WhitenedNet
+
+    torch.manual_seed(0)
+    mixing = torch.randn(3, 3)  # colour channels that move together, as in photos
+    images = torch.einsum("ij,njhw->nihw", mixing, torch.randn(200, 3, 32, 32))
+    images = images + torch.nn.functional.avg_pool2d(images, 3, 1, 1)  # and neighbours that do too
+    net = WhitenedNet()
+    net.fit_whitening(images, eps=0)
+    with torch.no_grad():
+        out = torch.nn.functional.conv2d(images, net.whiten.weight[:12])  # (200, 12, 31, 31)
+    flat = out.permute(1, 0, 2, 3).reshape(12, -1)
+    covariance = flat @ flat.T / flat.shape[1]
+    assert torch.allclose(covariance, torch.eye(12), atol=1e-3)

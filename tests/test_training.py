@@ -7,7 +7,9 @@ import torch
 from cifar_demo.checkpoints import load_checkpoint
 from cifar_demo.data import DataNotFoundError
 from cifar_demo.checkpoints import MAX_HISTORY
-from cifar_demo.training import TrainConfig, TrainingJob, lr_factor, preset, thinned
+from cifar_demo.evaluation import EvalViews, evaluate
+from cifar_demo.models import create_model
+from cifar_demo.training import Lookahead, TrainConfig, TrainingJob, lr_factor, make_optimizer, preset, thinned
 
 
 def tiny_config(**overrides) -> TrainConfig:
@@ -213,7 +215,60 @@ def test_a_long_history_is_thinned_to_what_a_checkpoint_may_hold_keeping_its_end
     ("seed", 10**30, "seed"), ("seed", -1, "seed"), ("lr", float("inf"), "learning rate"),
     ("lr", float("nan"), "learning rate"), ("lr", 0.0, "learning rate"), ("epochs", 2**70, "epochs"),
     ("epochs", True, "epochs"), ("batch_size", 2.5, "batch size"), ("model", ["lenet"], "net"),
-    ("optimizer", None, "optimizer"), ("augment", "yes", "augment"), ("weight_decay", float("-inf"), "weight decay")])
+    ("optimizer", None, "optimizer"), ("augment", "yes", "augment"), ("weight_decay", float("-inf"), "weight decay"),
+    ("translate", 9, "translate"), ("norm_lr_scale", 0, "BatchNorm"), ("lookahead", 1, "lookahead")])
 def test_no_setting_outside_its_finite_range_is_accepted(setting, value, words):
     with pytest.raises(ValueError, match=words):
         replace(tiny_config(), **{setting: value}).validate()
+
+
+def test_points_during_the_run_test_plain_pictures_and_the_last_adds_the_test_time_views(tiny_data):
+    seen = []  # (the point's test loss, the plain pictures', with their mirrors), on the weights it was measured on
+
+    def check(event, job):
+        if event == "epoch":
+            data = job.data
+            losses = [evaluate(job.model, data.test, data.classes, data.mean, data.std, views=views).loss
+                      for views in (EvalViews(), EvalViews(flip=True))]
+            seen.append((job.history.epochs[-1]["test_loss"], *losses))
+
+    job = TrainingJob(tiny_config(epochs=3, test_time_flip=True), tiny_data, on_event=check).run()
+    assert job.state == "finished", job.message
+    assert len(seen) == 3 and all(plain != mirrored for _, plain, mirrored in seen)
+    assert [point for point, _, _ in seen[:-1]] == pytest.approx([plain for _, plain, _ in seen[:-1]])
+    assert seen[-1][0] == pytest.approx(seen[-1][2])
+
+
+def test_lookahead_pulls_the_weights_to_their_average_every_fifth_step_and_hands_it_over_at_the_end():
+    model = torch.nn.Linear(2, 1)
+    lookahead = Lookahead(model, total_steps=12)
+    start = model.weight.detach().clone()
+    with torch.no_grad():
+        model.weight.add_(1.0)
+    lookahead.step(model, 4)
+    assert torch.equal(model.weight, start + 1)  # not a fifth step: untouched
+    lookahead.step(model, 5)
+    keep = 0.95 ** 5 * (5 / 12) ** 3
+    assert torch.allclose(model.weight, start + (1 - keep))
+    with torch.no_grad():
+        model.weight.add_(1.0)
+    lookahead.step(model, 12)  # the last step: the weights become the average
+    assert torch.allclose(model.weight, start + (1 - keep))
+
+
+def test_batchnorm_shifts_learn_at_their_own_scale_of_the_schedule():
+    model = create_model("fastnet")
+    groups = make_optimizer(model, preset("fastnet", lr=0.5, norm_lr_scale=64)).param_groups
+    assert [g["peak_lr"] for g in groups] == [0.5, 32.0]
+    assert {p.ndim for p in groups[1]["params"]} == {1}  # biases and BatchNorm shifts only
+
+
+def test_a_fresh_whitened_net_fits_its_first_layer_and_keeps_it_fixed(tiny_data):
+    job = TrainingJob(preset("fastnet", epochs=1, batch_size=32, device="cpu"), tiny_data).run()
+    assert job.state == "finished", job.message
+    fitted = job.model.whiten.weight
+    assert torch.equal(fitted[:12], -fitted[12:])  # set from the data (a fresh conv's filters are not opposites)
+    fresh = create_model("fastnet").whiten.weight
+    assert not torch.equal(fresh[:12], -fresh[12:])
+    assert all(not norm.weight.requires_grad and torch.equal(norm.weight, torch.ones_like(norm.weight))
+               for norm in job.model.modules() if isinstance(norm, torch.nn.BatchNorm2d))
