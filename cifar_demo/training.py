@@ -44,7 +44,7 @@ class TrainConfig:
     label_smoothing: float = 0.0
     augment: bool = True
     translate: int = 4              # with augment: pixels a training crop may shift each way
-    test_time_flip: bool = False    # average the logits of each test picture and its mirror image
+    test_time_flip: bool = False    # at the final test, average each picture's logits with its mirror's
     test_time_shift: bool = False   # and of it shifted a pixel each way: 3x the test pass's work, more accuracy
     evals_per_epoch: int = 1        # test-accuracy points per epoch: more shows progress sooner, each costs a test pass
     seed: int = 0
@@ -246,6 +246,7 @@ class TrainingJob(JobRecord):
         self._thread: threading.Thread | None = None
         self.model: nn.Module | None = None
         self.base = None  # the checkpoint a fine-tuning run starts from (config.init_from), once loaded
+        self._result_views: EvalViews | None = None  # the test-time views self.result was measured with
 
     # ------------------------------------------------------------ control
 
@@ -410,11 +411,11 @@ class TrainingJob(JobRecord):
         the plain pictures; the final test adds the config's test-time views (they cost a test pass each)."""
         data, config = self.data, self.config
         device = next(self.model.parameters()).device
+        views = EvalViews.of(config) if final else EvalViews()
         synchronize(device)  # queued training work is not counted as test time
         started = time.perf_counter()
-        result = evaluate(self.model, data.test, data.classes, data.mean, data.std, device=device,
-                          views=EvalViews.of(config) if final else EvalViews(), cpu_bf16=config.cpu_bf16,
-                          should_stop=self._stop.is_set if stoppable else None)
+        result = evaluate(self.model, data.test, data.classes, data.mean, data.std, device=device, views=views,
+                          cpu_bf16=config.cpu_bf16, should_stop=self._stop.is_set if stoppable else None)
         now = time.perf_counter()
         self._eval_seconds += now - started
         seconds = now - self._started
@@ -423,6 +424,7 @@ class TrainingJob(JobRecord):
                                         "test_accuracy": result.accuracy, "seconds": seconds,
                                         "train_seconds": seconds - self._eval_seconds})  # without the test passes
             self.progress.update(elapsed_seconds=seconds)
+            self._result_views = views
             self.result = {"test_accuracy": result.accuracy, "test_pictures": len(data.test),
                            "per_class": dict(zip(data.classes, result.per_class)),
                            "seconds": seconds, "images_per_second": len(data.train) * epochs_done / seconds,
@@ -435,9 +437,11 @@ class TrainingJob(JobRecord):
             self._set(state=state, message="stopped before the first step; nothing was saved")
             return
         last_step = self.history.steps[-1]["epoch"]
-        if not self.history.epochs or self.history.epochs[-1]["epoch"] < last_step:
+        measured_last = self.history.epochs and self.history.epochs[-1]["epoch"] == last_step
+        if not measured_last or self._result_views != EvalViews.of(self.config):
             self._set(message="measuring test accuracy")
-            self._evaluate(last_step, final=True, stoppable=False)  # a run stopped mid-epoch: an honest accuracy
+            # a run stopped mid-epoch, or after a plain point: the accuracy saved is the last weights' with the views
+            self._evaluate(last_step, final=True, stoppable=False)
         if self.out:
             self._set(message="saving checkpoint")
             save_checkpoint(self.out, self.model, self.checkpoint_metadata())

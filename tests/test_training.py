@@ -239,6 +239,25 @@ def test_points_during_the_run_test_plain_pictures_and_the_last_adds_the_test_ti
     assert seen[-1][0] == pytest.approx(seen[-1][2])
 
 
+
+def test_a_run_stopped_after_a_plain_point_saves_its_accuracy_with_the_test_time_views(tiny_data, tmp_path):
+    def stop_after_the_first_epoch(event, job):
+        if event == "epoch":
+            job.stop()  # the point just recorded tested the plain pictures
+
+    out = tmp_path / "stopped.pt"
+    job = TrainingJob(tiny_config(epochs=3, test_time_flip=True), tiny_data, out=out,
+                      on_event=stop_after_the_first_epoch).run()
+    assert job.state == "stopped", job.message
+    data = job.data
+    plain, mirrored = (evaluate(job.model, data.test, data.classes, data.mean, data.std, views=views).loss
+                       for views in (EvalViews(), EvalViews(flip=True)))
+    assert plain != mirrored
+    assert [e["epoch"] for e in job.history.epochs] == [1, 1]  # the plain point, then the one with the views
+    assert job.history.epochs[0]["test_loss"] == pytest.approx(plain)
+    assert job.history.epochs[-1]["test_loss"] == pytest.approx(mirrored)
+    assert load_checkpoint(out).meta["test_accuracy"] == pytest.approx(job.result["test_accuracy"])
+
 def test_lookahead_pulls_the_weights_to_their_average_every_fifth_step_and_hands_it_over_at_the_end():
     model = torch.nn.Linear(2, 1)
     lookahead = Lookahead(model, total_steps=12)
