@@ -518,13 +518,17 @@ def normalize(images: torch.Tensor, mean, std) -> torch.Tensor:
     return torch.addcmul(shift, images.float().contiguous(memory_format=torch.channels_last), scale)
 
 
-def random_crop_flip(images: torch.Tensor, generator: torch.Generator, pad: int = 4) -> torch.Tensor:
-    """Random crop of a zero-padded batch plus horizontal flip, for a whole uint8 batch in one gather."""
+def random_crop_flip(images: torch.Tensor, generator: torch.Generator, pad: int = 4,
+                     flip: torch.Tensor | None = None) -> torch.Tensor:
+    """Random crop of a zero-padded batch plus horizontal flip, for a whole uint8 batch in one gather; flip says
+    which pictures to mirror (bool, one per picture), or None for a coin each."""
     n, _, h, w = images.shape
     padded = torch.nn.functional.pad(images, (pad, pad, pad, pad))
     dy = torch.randint(0, 2 * pad + 1, (n, 1), generator=generator).to(images.device)
     dx = torch.randint(0, 2 * pad + 1, (n, 1), generator=generator).to(images.device)
-    flip = torch.rand(n, 1, generator=generator).to(images.device) < 0.5
+    if flip is None:
+        flip = torch.rand(n, generator=generator) < 0.5
+    flip = flip.to(images.device)[:, None]
     rows = dy + torch.arange(h, device=images.device)
     cols = torch.arange(w, device=images.device).expand(n, w)
     cols = torch.where(flip, cols.flip(1), cols) + dx  # flipping the column order mirrors the crop
@@ -544,14 +548,16 @@ def colour_jitter(images: torch.Tensor, generator: torch.Generator, strength: fl
 
 def train_batches(data: ImageSet, batch_size: int, mean, std, generator: torch.Generator,
                   augment: bool = True, device: torch.device | str = "cpu",
-                  jitter: bool = False, translate: int = 4) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """One epoch: a fresh permutation, whole-batch augmentation on the device, no per-image Python work."""
+                  jitter: bool = False, translate: int = 4,
+                  flips: torch.Tensor | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """One epoch: a fresh permutation, whole-batch augmentation on the device, no per-image Python work. flips
+    (bool, one per picture of data) fixes which pictures this epoch mirrors; None tosses a coin each."""
     order = torch.randperm(len(data), generator=generator)
     for start in range(0, len(order), batch_size):
         index = order[start:start + batch_size]
         images = data.images[index].to(device, non_blocking=True)
         if augment:
-            images = random_crop_flip(images, generator, pad=translate)
+            images = random_crop_flip(images, generator, pad=translate, flip=None if flips is None else flips[index])
         if jitter:
             images = colour_jitter(images, generator)
         yield normalize(images, mean, std), data.labels[index].to(device, non_blocking=True)

@@ -147,6 +147,17 @@ def test_crop_and_flip_move_whole_pictures():
     assert shifted > n // 2 and 0 < flipped < n
 
 
+def test_given_flips_mirror_exactly_those_pictures_whatever_the_order():
+    images = torch.randint(1, 255, (16, 3, 32, 32), dtype=torch.uint8)
+    data = ImageSet(images, torch.arange(16))
+    flips = torch.arange(16) % 3 == 0  # pictures 0, 3, 6, ...
+    for epoch_flips in (flips, ~flips):  # alternating flip: the next epoch mirrors the others
+        for x, y in train_batches(data, 5, (0, 0, 0), (1, 1, 1), torch.Generator().manual_seed(0), translate=0,
+                                  flips=epoch_flips):
+            for picture, label in zip((x * 255).round(), y):
+                original = images[label].float()
+                assert torch.equal(picture, original.flip(2) if epoch_flips[label] else original)
+
 
 def test_translate_bounds_how_far_a_training_crop_moves():
     images = torch.randint(1, 255, (64, 3, 32, 32), dtype=torch.uint8)

@@ -216,7 +216,8 @@ def test_a_long_history_is_thinned_to_what_a_checkpoint_may_hold_keeping_its_end
     ("lr", float("nan"), "learning rate"), ("lr", 0.0, "learning rate"), ("epochs", 2**70, "epochs"),
     ("epochs", True, "epochs"), ("batch_size", 2.5, "batch size"), ("model", ["lenet"], "net"),
     ("optimizer", None, "optimizer"), ("augment", "yes", "augment"), ("weight_decay", float("-inf"), "weight decay"),
-    ("translate", 9, "translate"), ("norm_lr_scale", 0, "BatchNorm"), ("lookahead", 1, "lookahead")])
+    ("translate", 9, "translate"), ("norm_lr_scale", 0, "BatchNorm"), ("lookahead", 1, "lookahead"),
+    ("alternate_flip", "yes", "alternate flip"), ("whiten_bias_epochs", -1, "whitening bias"), ("whiten_bias_epochs", 1.5, "whitening bias")])
 def test_no_setting_outside_its_finite_range_is_accepted(setting, value, words):
     with pytest.raises(ValueError, match=words):
         replace(tiny_config(), **{setting: value}).validate()
@@ -291,3 +292,19 @@ def test_a_fresh_whitened_net_fits_its_first_layer_and_keeps_it_fixed(tiny_data)
     assert not torch.equal(fresh[:12], -fresh[12:])
     assert all(not norm.weight.requires_grad and torch.equal(norm.weight, torch.ones_like(norm.weight))
                for norm in job.model.modules() if isinstance(norm, torch.nn.BatchNorm2d))
+
+
+def test_the_whitening_bias_learns_for_its_epochs_then_stays_fixed_while_the_rest_learns(tiny_data):
+    seen = []  # (whitening bias, a group1 conv weight) after each epoch
+
+    def record(event, job):
+        if event == "epoch":
+            seen.append((job.model.whiten.bias.detach().clone(), job.model.group1.conv1.weight.detach().clone()))
+
+    config = preset("fastnet", epochs=3, batch_size=32, device="cpu", whiten_bias_epochs=1, lookahead=False)
+    job = TrainingJob(config, tiny_data, on_event=record).run()
+    assert job.state == "finished", job.message
+    (bias1, conv1), (bias2, conv2), (bias3, conv3) = seen
+    assert bias1.abs().sum() > 0  # it started at zero and learned in epoch 1
+    assert torch.equal(bias1, bias2) and torch.equal(bias2, bias3)
+    assert not torch.equal(conv1, conv2) and not torch.equal(conv2, conv3)
