@@ -152,7 +152,7 @@ def preset(model: str, **overrides) -> TrainConfig:
 
 # Fine-tuning on the few dozen photos a class collects (issue 17), per train_layers. The head is the default: with
 # `python -m cifar_demo bench --your-classes` (3 classes x 20 photos, 3 seeds) it beat fine-tuning all layers from both
-# shipped bases on the 2,940 unseen pictures of those classes (fastnet 97.8% vs 96.4%, lenet 87.1% vs 85.7%) in under
+# shipped bases on the 2,940 unseen pictures of those classes (fastnet 97.8% vs 96.5%, lenet 87.1% vs 85.7%) in under
 # half the time; from bases trained on CIFAR-10's other 7 classes only (a one-off check, on the fastnet before
 # issue 15) it tied (fastnet 80.2% vs 81.2%, lenet 68.6% vs 70.3%).
 # A few dozen photos cannot move the base's weights much further than its features already separate them.

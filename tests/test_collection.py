@@ -292,7 +292,7 @@ def test_fine_tuning_the_head_of_a_cifar_net_learns_three_new_kinds(tmp_path):
     out = tmp_path / "shapes.pt"
     job = TrainingJob(preset_for_your_classes(base, len(data.train), device="cpu"), data, out=out).run()
     assert job.state == "finished", job.message
-    # drawn shapes are far from any photo: 10 of 12 from the whitened fastnet's 128 features (the old one's 256
+    # drawn shapes are far from any photo: 10 of 12 from the 48-128-128 fastnet's 128 features (the ResNet's 256
     # got 11), against 4 by chance; CIFAR-10 photos of new classes get 97.8% (bench --your-classes)
     assert job.result["test_accuracy"] >= 0.8 and len(data.test) == 12
     saved = load_checkpoint(out)
