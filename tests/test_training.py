@@ -217,7 +217,8 @@ def test_a_long_history_is_thinned_to_what_a_checkpoint_may_hold_keeping_its_end
     ("epochs", True, "epochs"), ("batch_size", 2.5, "batch size"), ("model", ["lenet"], "net"),
     ("optimizer", None, "optimizer"), ("augment", "yes", "augment"), ("weight_decay", float("-inf"), "weight decay"),
     ("translate", 9, "translate"), ("norm_lr_scale", 0, "BatchNorm"), ("lookahead", 1, "lookahead"),
-    ("alternate_flip", "yes", "alternate flip"), ("whiten_bias_epochs", -1, "whitening bias"), ("whiten_bias_epochs", 1.5, "whitening bias")])
+    ("alternate_flip", "yes", "alternate flip"), ("whiten_bias_epochs", -1, "whitening bias"),
+    ("whiten_bias_epochs", 1.5, "whitening bias")])
 def test_no_setting_outside_its_finite_range_is_accepted(setting, value, words):
     with pytest.raises(ValueError, match=words):
         replace(tiny_config(), **{setting: value}).validate()
