@@ -171,7 +171,7 @@ def build_train_tab(lab: Lab, page: gr.Blocks) -> TrainTab:
         if not isinstance(keys, list) or not all(isinstance(key, str) for key in keys):
             raise refusal("compare_runs", "Give a list of checkpoint names from /models, or 'running'.")
         found = lab.runs()
-        return render(lambda: runs_figure([found[key] for key in keys if key in found]))
+        return render("compare_runs", lambda: runs_figure([found[key] for key in keys if key in found]))
 
     def running_settings():
         """A page opened during a run shows that run's settings, not the preset's."""
@@ -365,8 +365,8 @@ def build_evaluate_tab(lab: Lab) -> None:
         if pairs:
             lines.append("Most confused: " + "; ".join(f"{t} taken for {p} ({n:,}×)" for t, p, n in pairs))
         return (result.accuracy, "\n".join(lines),
-                render(lambda: per_class_figure(result.per_class, data.classes)),
-                render(lambda: confusion_figure(result.confusion, data.classes)))
+                render("evaluate", lambda: per_class_figure(result.per_class, data.classes)),
+                render("evaluate", lambda: confusion_figure(result.confusion, data.classes)))
 
     run.click(evaluate, None, [accuracy, summary, per_class, confusion], api_name="evaluate")
 

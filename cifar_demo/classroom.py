@@ -213,9 +213,11 @@ def write_pictures(test, folder: Path, count: int, seed: int) -> Path:
     """Real test pictures, upscaled and saved as JPEG: what a phone would upload."""
     from PIL import Image
 
+    from .images import as_picture
+
     folder.mkdir(parents=True)
     for n, index in enumerate(random.Random(seed).sample(range(len(test)), min(count, len(test)))):
-        picture = Image.fromarray(test.images[index].permute(1, 2, 0).numpy())
+        picture = as_picture(test.images[index])
         picture.resize((PICTURE_SIZE, PICTURE_SIZE), Image.BICUBIC).save(folder / f"{n:03d}.jpg", quality=JPEG_QUALITY)
     return folder
 

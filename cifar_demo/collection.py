@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-import numpy as np
 import torch
 from PIL import Image
 
@@ -23,7 +22,8 @@ from .bench import BenchError, columns, machine
 from .checkpoints import CHECKPOINT_DIR, Checkpoint, CheckpointError, load_checkpoint
 from .data import Dataset, ImageSet, load_dataset
 from .evaluation import EvalViews, evaluate
-from .images import ImageError, open_image, to_square_rgb
+from .images import ImageError, as_picture, png_bytes, square_pixels
+from .plots import padded_grid
 from .serving import quote
 from .training import TrainConfig, TrainingJob, preset, preset_for_your_classes
 
@@ -47,7 +47,7 @@ class Picture:
     pixels: torch.Tensor  # uint8 (3, 32, 32): exactly what the net is trained and tested on
 
     def image(self) -> Image.Image:
-        return Image.fromarray(self.pixels.permute(1, 2, 0).numpy())
+        return as_picture(self.pixels)
 
 
 @dataclass(frozen=True)
@@ -79,12 +79,6 @@ def clean_name(name: object) -> str:
 def held_out_count(pictures: int, share: float = HELD_OUT) -> int:
     """Pictures of a class kept out of training: the share, but at least 1 and never all of them."""
     return 0 if pictures < MIN_PER_CLASS else min(pictures - 1, max(1, round(pictures * share)))
-
-
-def decode(source) -> torch.Tensor:
-    """Any picture open_image accepts (a path, bytes, a PIL image) as the uint8 3x32x32 the net sees."""
-    square = to_square_rgb(open_image(source), 32)
-    return torch.from_numpy(np.asarray(square).transpose(2, 0, 1).copy())
 
 
 class Collection:
@@ -146,7 +140,7 @@ class Collection:
 
     def add_picture(self, class_name: str, source) -> str:
         """Decode a picture into a class; returns its id. An unreadable picture raises images.ImageError."""
-        pixels = decode(source)  # outside the lock: other requests go on while a big photo decodes
+        pixels = square_pixels(source)  # outside the lock: other requests go on while a big photo decodes
         with self._lock:
             name = self._find(class_name)
             pictures = self._classes[name]
@@ -203,9 +197,7 @@ class Collection:
         tiles = (torch.stack([p.pixels for p in pictures]) if pictures
                  else torch.full((1, 3, 32, 32), 230, dtype=torch.uint8))  # an empty class: one blank tile
         big = tiles.repeat_interleave(scale, dim=2).repeat_interleave(scale, dim=3)
-        framed = torch.nn.functional.pad(big, (2, 0, 2, 2), value=255)  # a white gap left of, above and below each
-        row = torch.nn.functional.pad(torch.cat(list(framed), dim=2), (0, 2), value=255)
-        return Image.fromarray(row.permute(1, 2, 0).numpy())
+        return as_picture(padded_grid(big, len(big), 2, 255))
 
     # ------------------------------------------------------------ what training gets
 
@@ -232,7 +224,7 @@ class Collection:
             with os.fdopen(fd, "wb") as file, zipfile.ZipFile(file, "w", zipfile.ZIP_STORED) as archive:
                 for split, members in (("train", train), ("test", test)):
                     for name, number, picture in members:
-                        archive.writestr(f"{split}/{name}/{number:04d}.png", _png(picture))
+                        archive.writestr(f"{split}/{name}/{number:04d}.png", png_bytes(picture.pixels))
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -284,12 +276,6 @@ def _image_set(members: list[tuple[str, int, Picture]], classes: list[str]) -> I
                     torch.tensor([classes.index(name) for name, _, _ in members], dtype=torch.int64))
 
 
-def _png(picture: Picture) -> bytes:
-    buffer = io.BytesIO()
-    picture.image().save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
 # ---------------------------------------------------------------- the benchmark: bench --your-classes
 
 BENCH_CLASSES = ("cat", "ship", "truck")
@@ -303,7 +289,7 @@ WAY_LABELS = {"head": "fine-tune the head", "all": "fine-tune all layers", "scra
 
 def as_photo(pixels: torch.Tensor, side: int = BENCH_PHOTO_SIDE) -> bytes:
     """A 32x32 picture as the JPEG upload of a bigger photo, so the benchmark's pictures take the uploads' path."""
-    photo = Image.fromarray(pixels.permute(1, 2, 0).numpy()).resize((side, side), Image.Resampling.BICUBIC)
+    photo = as_picture(pixels).resize((side, side), Image.Resampling.BICUBIC)
     buffer = io.BytesIO()
     photo.save(buffer, format="JPEG", quality=90)
     return buffer.getvalue()

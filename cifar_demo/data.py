@@ -18,7 +18,7 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
-from .images import MAX_UPLOAD_BYTES, ImageError, open_image, to_square_rgb
+from .images import MAX_UPLOAD_BYTES, ImageError, square_pixels
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp", ".gif"}
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".zip")
@@ -372,13 +372,13 @@ def _decode_entries(entries: list[_Entry], source: str, progress: Progress) -> D
     if unknown:
         raise DataNotFoundError(f"'{source}': test/ has classes that train/ lacks: {', '.join(unknown)}.")
 
-    def decode(entry: _Entry) -> np.ndarray | None:
+    def decode(entry: _Entry) -> torch.Tensor | None:
         try:
-            return np.asarray(to_square_rgb(open_image(entry.read()), 32)).transpose(2, 0, 1)
+            return square_pixels(entry.read())
         except (ImageError, OSError, zipfile.BadZipFile, zlib.error, EOFError):  # a damaged zip member too
             return None
 
-    decoded: list[np.ndarray | None] = []
+    decoded: list[torch.Tensor | None] = []
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:  # PIL releases the GIL while decoding
         for i, array in enumerate(pool.map(decode, entries, chunksize=256)):
             decoded.append(array)
@@ -388,7 +388,7 @@ def _decode_entries(entries: list[_Entry], source: str, progress: Progress) -> D
     splits = {}
     for split in SPLITS:
         keep = [(a, index[e.label]) for e, a in zip(entries, decoded) if e.split == split and a is not None]
-        images = torch.from_numpy(np.stack([a for a, _ in keep])) if keep else torch.zeros(0, 3, 32, 32, dtype=torch.uint8)
+        images = torch.stack([a for a, _ in keep]) if keep else torch.zeros(0, 3, 32, 32, dtype=torch.uint8)
         splits[split] = ImageSet(images, torch.tensor([label for _, label in keep], dtype=torch.int64))
     if len(splits["train"]) == 0 or len(splits["test"]) == 0:
         raise DataNotFoundError(f"'{source}' needs readable pictures in both train/<class>/ and test/<class>/.")

@@ -16,7 +16,7 @@ from .collection import SOURCE, Collection, CollectionError
 from .data import Dataset, DataNotFoundError, load_dataset
 from .device import device_name, pick_device
 from .evaluation import EvalResult, EvalViews, evaluate, predict_logits
-from .images import ImageError
+from .images import ImageError, as_picture
 from .inference import Prediction, classify_many
 from .plots import labelled_grid, run_label
 from .trainer import Trainer, WorkerJob, shared_trainer
@@ -227,7 +227,7 @@ class Lab:
         """A test picture of the active model's data and its true class, for the "random test picture" buttons."""
         data = self.data_for(self.shelf.active)
         index = random.randrange(len(data.test))
-        picture = Image.fromarray(data.test.images[index].permute(1, 2, 0).numpy())
+        picture = as_picture(data.test.images[index])
         return picture, data.classes[int(data.test.labels[index])]
 
     def evaluate(self, progress=None) -> tuple[Checkpoint, Dataset, EvalResult]:

@@ -141,6 +141,10 @@ def test_the_thumbnail_strip_shows_the_newest_pictures_enlarged():
     assert (np.asarray(strip)[2:66:2, -66:-2:2] == newest).all()  # last tile: the newest, each pixel doubled
     collection.add_class("empty")
     assert collection.strip("empty").size == (64 + 4, 64 + 4)
+    collection.add_class("one")
+    collection.add_picture("one", newest)
+    assert collection.strip("one").size == (64 + 4, 64 + 4), "one picture is framed like many"
+    assert (np.asarray(collection.strip("one"))[2:66:2, 2:66:2] == newest).all()
 
 
 def test_many_threads_adding_at_once_fill_a_class_exactly_to_its_cap():
