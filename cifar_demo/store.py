@@ -3,7 +3,6 @@ restart nor kill -9 of the server loses a picture whose answer reached the page.
 from __future__ import annotations
 
 import fcntl
-import io
 import json
 import os
 import sqlite3
@@ -15,21 +14,20 @@ import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 import torch
-from PIL import Image
 
-from .collection import HELD_OUT, MAX_CLASSES, MAX_PER_CLASS, CollectionError, clean_name, held_out_count, name_key
+from .collection import MAX_CLASSES, MAX_PER_CLASS
+from .lesson_zip import decode_png, encode_png, read_lesson, write_lesson
 from .serving import quote
-from .wall import CAPACITY, NOT_LISTED
+from .wall import CAPACITY
 
 APPLICATION_ID = 0x43494641  # "CIFA" in the file's header: tells our store from another program's SQLite file
-MANIFEST = "lesson.json"
-MAX_MEMBERS = 2 * CAPACITY + MAX_CLASSES * MAX_PER_CLASS + 1  # a lesson zip's most files: a full lesson's
-MAX_PNG_BYTES = 16_384        # a 32x32 PNG is at most ~3.2 kB; a bigger member is no picture of ours
-MAX_MANIFEST_BYTES = 1 << 20
-MIGRATIONS = [  # step n brings the file from user_version n-1 to n; a step is never changed once shipped
+# Step n brings the file from user_version n-1 to n, in one transaction; a shipped step is never changed. The wall
+# keeps no guesses: at start the Wall asks the active model again, as it does whenever the model changes.
+MIGRATIONS = [
     """CREATE TABLE lessons (id INTEGER PRIMARY KEY AUTOINCREMENT, started TEXT NOT NULL, archived TEXT,
                              seed INTEGER NOT NULL DEFAULT 0, wall_dropped INTEGER NOT NULL DEFAULT 0);
        CREATE TABLE wall_entries (id INTEGER PRIMARY KEY AUTOINCREMENT, lesson INTEGER NOT NULL REFERENCES lessons,
@@ -90,20 +88,6 @@ class Lesson:
     pictures: int
 
 
-def _png(picture: torch.Tensor) -> bytes:
-    out = io.BytesIO()
-    Image.fromarray(picture.permute(1, 2, 0).numpy()).save(out, "png")
-    return out.getvalue()
-
-
-def _pixels(png: bytes) -> torch.Tensor:
-    """A stored or imported PNG as uint8 (3, 32, 32); the size is read from the header before anything decodes."""
-    with Image.open(io.BytesIO(png), formats=["PNG"]) as image:
-        if image.size != (32, 32):
-            raise ValueError(f"a picture is {image.size[0]}x{image.size[1]}, not 32x32")
-        return torch.from_numpy(np.asarray(image.convert("RGB")).transpose(2, 0, 1).copy())
-
-
 def _now(form: str = "%Y-%m-%d %H:%M:%S") -> str:
     return time.strftime(form)
 
@@ -117,14 +101,19 @@ class Store:
         self._lock_file = self._hold_lock()  # released by the kernel when the process dies, kill -9 included
         self.moved_aside: Path | None = None  # where a bad file went, for the page to say
         try:
-            self._db = self._connect()
-        except sqlite3.DatabaseError:
-            self.moved_aside = self._move_aside()
-            self._db = self._connect()
-        self._lesson = self._current_lesson()
+            try:
+                self._db = self._connect()
+            except sqlite3.DatabaseError:
+                self.moved_aside = self._move_aside()
+                self._db = self._connect()
+            self._lesson = self._current_lesson()
+        except BaseException:
+            self._lock_file.close()  # a store that did not open holds nothing
+            raise
 
-    def _hold_lock(self):
+    def _hold_lock(self) -> TextIO:
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             file = open(self.path.with_name(self.path.name + ".lock"), "a")
         except OSError as error:
             raise StoreError(f"The store {self.path} cannot be opened: {error.strerror}.") from None
@@ -144,6 +133,8 @@ class Store:
             # process's memory, not in a mapped -shm file, whose pages kill the process (SIGBUS) if the disk
             # turns read-only under it.
             db.execute("PRAGMA locking_mode = EXCLUSIVE")
+            # A new file's pages: six 32x32 PNGs (2-3 kB each) fill 16 kB, where a 4 kB page holds one, half empty.
+            db.execute("PRAGMA page_size = 16384")
             version = db.execute("PRAGMA user_version").fetchone()[0]
             ours = db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
             tables = db.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0]
@@ -154,7 +145,8 @@ class Store:
             db.execute("PRAGMA journal_mode = WAL")
             # NORMAL: a commit has written its WAL frames to the OS before it returns, so kill -9 of this process
             # loses nothing committed; only a power cut or OS crash can drop the last commits (never corrupt the
-            # file). FULL would add an fsync to every share, queueing a class's burst of shares behind the disk.
+            # file). FULL would add an fsync to every share (6 ms against 1 ms a commit on the test machine's disk),
+            # queueing a class's burst of shares behind the disk.
             db.execute("PRAGMA synchronous = NORMAL")
             db.execute("PRAGMA foreign_keys = ON")
             if version < len(MIGRATIONS):  # else nothing is written: a store on a full disk still opens
@@ -228,7 +220,7 @@ class Store:
     def add_wall_entry(self, picture: torch.Tensor, truth: str | None, session: str, address: str,
                        capacity: int = CAPACITY) -> int:
         """A shared picture and its page's and computer's counts; the oldest beyond capacity drop. Returns its id."""
-        png = _png(picture)
+        png = encode_png(picture)
         with self._write() as db:
             entry = db.execute("INSERT INTO wall_entries (lesson, png, truth, session, address) VALUES (?, ?, ?, ?, ?)",
                                (self._lesson, png, truth, session, address)).lastrowid
@@ -264,7 +256,7 @@ class Store:
         rows = self._wall_rows(self._lesson)
         shares = self._read("SELECT kind, who, shares FROM wall_shares WHERE lesson = ?", self._lesson)
         ((dropped,),) = self._read("SELECT wall_dropped FROM lessons WHERE id = ?", self._lesson)
-        return WallState([WallRow(i, _pixels(png), truth, bool(hidden), s, a) for i, png, truth, hidden, s, a in rows],
+        return WallState([WallRow(i, decode_png(png), truth, bool(hidden), s, a) for i, png, truth, hidden, s, a in rows],
                          {who: n for kind, who, n in shares if kind == "session"},
                          {who: n for kind, who, n in shares if kind == "address"}, dropped)
 
@@ -284,7 +276,7 @@ class Store:
 
     def add_picture(self, class_name: str, pixels: torch.Tensor, owner: str | None = None) -> int:
         """Returns the picture's id: never given to another picture, not even after a removal or a new lesson."""
-        png = _png(pixels)
+        png = encode_png(pixels)
         with self._write() as db:
             added = db.execute("INSERT INTO pictures (class, png, owner) SELECT id, ?, ? FROM classes WHERE lesson = ? "
                                "AND name = ?", (png, owner, self._lesson, class_name))
@@ -305,7 +297,7 @@ class Store:
 
     def classes(self, lesson: int | None = None) -> dict[str, list[ClassPicture]]:
         """Every class in the order it was made, its pictures oldest first."""
-        return {name: [ClassPicture(i, _pixels(png), owner) for i, png, owner in pictures]
+        return {name: [ClassPicture(i, decode_png(png), owner) for i, png, owner in pictures]
                 for name, pictures in self._class_rows(lesson or self._lesson).items()}
 
     def _class_rows(self, lesson: int) -> dict[str, list[tuple[int, bytes, str | None]]]:
@@ -318,7 +310,7 @@ class Store:
 
     def record_fine_tune(self, checkpoint: str, classes: list[str], images: torch.Tensor, labels: torch.Tensor) -> None:
         """A fine-tuned model's held-out pictures, kept apart from the collection, which may change after training."""
-        rows = [(_png(image), int(label)) for image, label in zip(images, labels)]
+        rows = [(encode_png(image), int(label)) for image, label in zip(images, labels)]
         with self._write() as db:
             db.execute("DELETE FROM fine_tunes WHERE checkpoint = ?", (checkpoint,))
             run = db.execute("INSERT INTO fine_tunes (checkpoint, classes) VALUES (?, ?)",
@@ -331,7 +323,7 @@ class Store:
         if not run:
             return None
         rows = self._read("SELECT png, label FROM fine_tune_pictures WHERE fine_tune = ? ORDER BY rowid", run[0][0])
-        images = torch.stack([_pixels(png) for png, _ in rows]) if rows else torch.zeros((0, 3, 32, 32), torch.uint8)
+        images = torch.stack([decode_png(png) for png, _ in rows]) if rows else torch.zeros((0, 3, 32, 32), torch.uint8)
         return json.loads(run[0][1]), images, torch.tensor([label for _, label in rows], dtype=torch.int64)
 
     # ------------------------------------------------------------ lessons
@@ -371,48 +363,21 @@ class Store:
         self._lesson = lesson
 
     def export_lesson(self, path: str | os.PathLike, lesson: int | None = None) -> Path:
-        """One zip: classes/{train,test}/<class>/ (the held-out share in test/, split as the collection splits it),
-        wall/{train,test}/<truth>/ and wall/unlabelled/ for the shown wall, and lesson.json. Written whole, renamed."""
-        lesson, path = lesson or self._lesson, Path(path)
+        """The lesson (the current one by default) as one zip another laptop's app imports; hidden pictures stay."""
+        lesson = lesson or self._lesson
         ((started, seed),) = self._read("SELECT started, seed FROM lessons WHERE id = ?", lesson)
-        classes = self._class_rows(lesson)
-        held = _held_out({name: len(pictures) for name, pictures in classes.items()}, seed)
-        manifest = {"format": "cifar-demo lesson", "version": 1, "started": started, "seed": seed, "classes": [],
-                    "wall": []}
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as file, zipfile.ZipFile(file, "w", zipfile.ZIP_STORED) as archive:
-                for name, pictures in classes.items():
-                    files = [f"classes/{'test' if n in held[name] else 'train'}/{name}/{n + 1:04d}.png"
-                             for n in range(len(pictures))]
-                    for where, (_, png, _) in zip(files, pictures):
-                        archive.writestr(where, png)
-                    manifest["classes"].append({"name": name, "pictures": files})
-                for entry, png, truth, hidden, _, _ in self._wall_rows(lesson):
-                    if hidden:
-                        continue  # the teacher took it down: it does not travel
-                    splits = ("test", "train") if truth not in (None, NOT_LISTED) else ()
-                    files = [f"wall/{split}/{truth}/{entry:04d}.png" for split in splits] or [
-                        f"wall/unlabelled/{entry:04d}.png"]
-                    for where in files:
-                        archive.writestr(where, png)
-                    manifest["wall"].append({"file": files[0], "truth": truth})
-                archive.writestr(MANIFEST, json.dumps(manifest, indent=1))
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        classes = {name: [png for _, png, _ in rows] for name, rows in self._class_rows(lesson).items()}
+        wall = [(entry, png, truth) for entry, png, truth, hidden, _, _ in self._wall_rows(lesson) if not hidden]
+        return write_lesson(Path(path), started, seed, classes, wall)
 
     def import_lesson(self, path: str | os.PathLike) -> int:
         """A lesson zip as the new current lesson (the current one archived); a hostile or broken zip is refused
         whole before anything is written. Returns the new lesson's id."""
         path = Path(path)
         try:
-            with zipfile.ZipFile(path) as archive:
-                seed, classes, wall = _read_lesson(archive)
+            seed, classes, wall = read_lesson(path)
         except (ValueError, OSError, zipfile.BadZipFile) as error:
-            raise StoreError(f"Refusing the lesson '{quote(path.name)}': {error}.") from None
+            raise StoreError(f"Refusing the lesson '{quote(path.name)}': {str(error).rstrip('.')}.") from None
         with self._write() as db:
             self._archive_current(db)
             lesson = db.execute("INSERT INTO lessons (started, seed) VALUES (?, ?)", (_now(), seed)).lastrowid
@@ -423,65 +388,6 @@ class Store:
                            [(lesson, png, truth) for png, truth in wall])
         self._lesson = lesson
         return lesson
-
-
-def _held_out(counts: dict[str, int], seed: int) -> dict[str, set[int]]:
-    """Each class's held-out positions, drawn as Collection._split draws them: one generator, classes sorted."""
-    generator = torch.Generator().manual_seed(seed)
-    return {name: set(torch.randperm(counts[name], generator=generator)[:held_out_count(counts[name], HELD_OUT)]
-                      .tolist()) for name in sorted(counts)}
-
-
-def _expect(condition: object, why: str) -> None:
-    if not condition:
-        raise ValueError(why)
-
-
-def _read_lesson(archive: zipfile.ZipFile) -> tuple[int, list[tuple[str, list[bytes]]], list[tuple[bytes, str]]]:
-    """(seed, classes, wall) from a lesson zip, every picture re-encoded from its checked pixels; a ValueError
-    names the first thing wrong. Nothing is unpacked to disk."""
-    members = archive.infolist()
-    _expect(len(members) <= MAX_MEMBERS, f"it holds {len(members):,} files; a lesson has at most {MAX_MEMBERS:,}")
-    names: dict[str, zipfile.ZipInfo] = {}
-    for info in members:
-        parts = info.filename.split("/")
-        _expect(not info.filename.startswith("/") and "\\" not in info.filename and ".." not in parts
-                and ":" not in parts[0], f"the file '{quote(info.filename)}' points outside its folder")
-        _expect((info.external_attr >> 16) & 0o170000 != 0o120000, f"'{quote(info.filename)}' is a link")
-        _expect(info.filename not in names, f"the file '{quote(info.filename)}' appears twice")
-        names[info.filename] = info
-    manifest = names.get(MANIFEST)
-    _expect(manifest and manifest.file_size <= MAX_MANIFEST_BYTES, f"it has no {MANIFEST}: it is no lesson zip")
-    lesson = json.loads(archive.read(manifest))
-    _expect(isinstance(lesson, dict) and isinstance(lesson.get("seed"), int) and isinstance(lesson.get("classes"),
-            list) and isinstance(lesson.get("wall"), list), f"its {MANIFEST} is not a lesson's")
-
-    def picture(file: object) -> bytes:
-        info = names.get(file) if isinstance(file, str) else None
-        _expect(info and info.file_size <= MAX_PNG_BYTES, f"'{quote(file)}' is missing or too big to be a picture")
-        try:
-            return _png(_pixels(archive.read(info)))
-        except (OSError, ValueError, Image.DecompressionBombError):
-            raise ValueError(f"'{quote(file)}' is not a 32x32 PNG") from None
-
-    _expect(len(lesson["classes"]) <= MAX_CLASSES, f"it has {len(lesson['classes'])} classes; {MAX_CLASSES} at most")
-    _expect(len(lesson["wall"]) <= CAPACITY, f"its wall has {len(lesson['wall'])} pictures; {CAPACITY} at most")
-    classes, keys = [], set()
-    for group in lesson["classes"]:
-        _expect(isinstance(group, dict) and isinstance(group.get("pictures"), list), f"its {MANIFEST} is broken")
-        name = group.get("name")
-        _expect(clean_name(name) == name, f"the class name '{quote(name)}' is not as the app would store it")
-        _expect(name_key(name) not in keys, f"the class '{quote(name)}' appears twice")
-        _expect(len(group["pictures"]) <= MAX_PER_CLASS, f"the class '{name}' has over {MAX_PER_CLASS} pictures")
-        keys.add(name_key(name))
-        classes.append((name, [picture(file) for file in group["pictures"]]))
-    wall = []
-    for entry in lesson["wall"]:
-        _expect(isinstance(entry, dict), f"its {MANIFEST} is broken")
-        truth = entry.get("truth")
-        _expect(truth is None or clean_name(truth) == truth, f"the wall's truth '{quote(truth)}' cannot be a class")
-        wall.append((picture(entry.get("file")), truth))
-    return lesson["seed"], classes, wall
 
 
 # ---------------------------------------------------------------- python3 -m cifar_demo.store --measure
