@@ -10,7 +10,8 @@ import dataclasses
 import pytest
 
 from cifar_demo.__main__ import build_parser
-from cifar_demo.classroom import ClassroomConfig, ClassroomError, classroom_benchmark, config_from_args, report_table
+from cifar_demo.bench.classroom import (ClassroomConfig, ClassroomError, classroom_benchmark, config_from_args,
+                                       report_table)
 
 
 def test_a_short_classroom_run_reports_answers_and_training_speeds(tiny_tree):
