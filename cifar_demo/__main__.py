@@ -161,22 +161,24 @@ def cmd_bench(args) -> dict:
         raise UserError(str(error)) from None
 
 
+def _with_data(p: argparse.ArgumentParser, device: bool = True) -> None:
+    p.add_argument("--data", help="CIFAR-10 folder, picture folder or archive (default: $CIFAR_DEMO_DATA or ./data)")
+    p.add_argument("--no-download", action="store_true", help="never try to download CIFAR-10")
+    if device:
+        p.add_argument("--device", default="auto", help="auto (default), cpu, cuda or mps")
+
+
+def _with_json(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="end with one JSON line on stdout")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m cifar_demo", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    def with_data(p, device: bool = True):
-        p.add_argument("--data", help="CIFAR-10 folder, picture folder or archive (default: $CIFAR_DEMO_DATA or ./data)")
-        p.add_argument("--no-download", action="store_true", help="never try to download CIFAR-10")
-        if device:
-            p.add_argument("--device", default="auto", help="auto (default), cpu, cuda or mps")
-
-    def with_json(p):
-        p.add_argument("--json", action="store_true", help="end with one JSON line on stdout")
-
     train = commands.add_parser("train", help="train a net and save a checkpoint")
-    with_data(train, device=False)  # --device is one of the training settings below
-    with_json(train)
+    _with_data(train, device=False)  # --device is one of the training settings below
+    _with_json(train)
     train.add_argument("--out", default=None,
                        help="checkpoint file to write (default checkpoints/runs/<model>-<date>-<time>.pt)")
     settings = train.add_argument_group("training settings", "every TrainConfig setting; those not given take the "
@@ -185,19 +187,24 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(model=TrainConfig.model)
 
     evaluate = commands.add_parser("eval", help="test accuracy of a checkpoint, overall and per class")
-    with_data(evaluate)
-    with_json(evaluate)
+    _with_data(evaluate)
+    _with_json(evaluate)
     evaluate.add_argument("--checkpoint", required=True)
 
     predict = commands.add_parser("predict", help="top 3 classes for each picture")
-    with_json(predict)
+    _with_json(predict)
     predict.add_argument("--checkpoint", required=True)
     predict.add_argument("images", nargs="+")
 
+    _add_bench_parser(commands)
+    return parser
+
+
+def _add_bench_parser(commands) -> None:
     bench = commands.add_parser("bench", help="training speed: against the tutorial's pipeline on a CPU; "
                                 "time to a target accuracy over seeds on a GPU (or with --seeds)")
-    with_data(bench)
-    with_json(bench)
+    _with_data(bench)
+    _with_json(bench)
     bench.add_argument("--budget-minutes", type=float, default=10.0, dest="budget_minutes",
                        help="the CPU preset's time budget in the comparison with the tutorial")
     bench.add_argument("--quick", action="store_true", help="a tiny run that only proves the benchmark works")
@@ -224,7 +231,6 @@ def build_parser() -> argparse.ArgumentParser:
                                 "their own work, not the server)")
     classroom.add_argument("--profile", choices=["steady", "burst"],
                            help="30 students, every 5 s (steady) or every 2 s (burst)")
-    return parser
 
 
 COMMANDS = {"train": cmd_train, "eval": cmd_eval, "predict": cmd_predict, "bench": cmd_bench}

@@ -357,13 +357,14 @@ def prepare(job: TrainingJob) -> Setup:
     steps_per_epoch = math.ceil(len(data.train) / config.batch_size)
     total_steps = steps_per_epoch * config.epochs
     return Setup(
-        config, data, device, model, torch.compile(model) if config.compile else model,
-        make_optimizer(model, config), nn.CrossEntropyLoss(label_smoothing=config.label_smoothing),
-        Lookahead(model, total_steps) if config.lookahead else None, generator,
-        data.train if device.type == "cpu" else _to_device(data.train, device),
+        config=config, data=data, device=device, model=model,
+        step_model=torch.compile(model) if config.compile else model,
+        optimizer=make_optimizer(model, config), loss_fn=nn.CrossEntropyLoss(label_smoothing=config.label_smoothing),
+        lookahead=Lookahead(model, total_steps) if config.lookahead else None, generator=generator,
+        train_images=data.train if device.type == "cpu" else _to_device(data.train, device),
         # alternating flip (airbench): a coin per picture in the first epoch, then the other side each epoch after
-        torch.rand(len(data.train), generator=generator) < 0.5 if config.alternate_flip else None,
-        steps_per_epoch, total_steps)
+        first_flips=torch.rand(len(data.train), generator=generator) < 0.5 if config.alternate_flip else None,
+        steps_per_epoch=steps_per_epoch, total_steps=total_steps)
 
 
 def initial_model(config: TrainConfig, num_classes: int) -> tuple[nn.Module, Checkpoint | None]:
