@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import ipaddress
 import itertools
 import logging
+import os
 import threading
 import uuid
 from collections import deque
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from PIL import Image
 
@@ -19,6 +22,7 @@ from .images import UNREADABLE, ImageError
 MAX_BODY_BYTES = 2 * 1024 * 1024  # a JSON call carries settings and file references, never the pictures themselves
 QUOTE_CHARS = 80                   # of a caller's input, quoted in a refusal
 FAILED_LOGIN_SECONDS = 1.0         # each wrong password holds the login queue this long: 3,600 guesses an hour at most
+MAX_FILES_PER_REQUEST = 30         # files one call may name (the same file named twice counts once): a class's photos
 
 log = logging.getLogger("cifar_demo")
 
@@ -94,6 +98,51 @@ def slow_failed_logins(user: str, password: str, delay: float = FAILED_LOGIN_SEC
         return False
 
     return check
+
+
+def named_files(value: object) -> set[str]:
+    """The distinct file paths a request's arguments name (gradio's file references: objects with a 'path')."""
+    if isinstance(value, dict):
+        found = {value["path"]} if isinstance(value.get("path"), str) else set()
+        return found.union(*(named_files(item) for item in value.values() if isinstance(item, (dict, list))))
+    if isinstance(value, list):
+        return set().union(*(named_files(item) for item in value))
+    return set()
+
+
+def refuse_many_files(arguments: list) -> None:
+    """Past MAX_FILES_PER_REQUEST distinct files, a request is refused before the framework touches any of them."""
+    count = len(named_files(arguments))
+    if count > MAX_FILES_PER_REQUEST:
+        raise ValueError(f"A request may name at most {MAX_FILES_PER_REQUEST} files; this one names {count:,}: send "
+                         "them in smaller batches.")
+
+
+def trusted_proxy(text: str | None) -> str | None:
+    """--trusted-proxy's address (or network) checked; raises ValueError with a sentence when it is not one."""
+    if text is None:
+        return None
+    try:
+        return str(ipaddress.ip_network(text.strip(), strict=False))
+    except ValueError:
+        raise ValueError(f"--trusted-proxy must be the proxy's IP address (such as 127.0.0.1 or 10.0.0.5), "
+                         f"not '{quote(text)}'.") from None
+
+
+@contextmanager
+def forwarded_only_from(proxy: str | None) -> Iterator[None]:
+    """While the server starts: the web server (uvicorn) believes the X-Forwarded-For header, which anyone can write,
+    from its trusted proxies only, and trusts 127.0.0.1 unless told otherwise, so a program or tunnel on this machine
+    could pick the address every per-computer limit counts. Trust the named proxy only; with none, no one."""
+    before = os.environ.get("FORWARDED_ALLOW_IPS")
+    os.environ["FORWARDED_ALLOW_IPS"] = proxy or ""  # read once, as the server's configuration is made
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("FORWARDED_ALLOW_IPS", None)
+        else:
+            os.environ["FORWARDED_ALLOW_IPS"] = before
 
 
 def uploaded_file(path: object, upload_folder: str | Path) -> str:
