@@ -33,7 +33,7 @@ from cifar_demo.inference import Prediction, enlarge
 from cifar_demo.lab import DataNotFoundError, JobRunning, Lab, NoModel
 from cifar_demo.models import NETS, describe_nets
 from cifar_demo.plots import accuracy_figure, confusion_figure, loss_figure, per_class_figure, runs_figure
-from cifar_demo.serving import (BodyLimit, forwarded_only_from, quote, refuse_many_files, refused, short_refusal,
+from cifar_demo.serving import (BodyLimit, forwarded_only_from, quote, refuse_oversized, refused, short_refusal,
                                 slow_failed_logins, trusted_proxy)
 from cifar_demo.trainer import server_threads, usable_cores
 from cifar_demo.training import default_model_for, preset
@@ -99,7 +99,7 @@ def refuse_quietly(app: gr.Blocks) -> None:
 
     async def preprocess_data(block_fn, inputs, state, explicit_call=False):
         try:
-            refuse_many_files(inputs)
+            refuse_oversized(inputs)
             return await standard(block_fn, inputs, state, explicit_call)
         except Exception as error:
             reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

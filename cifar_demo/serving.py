@@ -23,6 +23,8 @@ MAX_BODY_BYTES = 2 * 1024 * 1024  # a JSON call carries settings and file refere
 QUOTE_CHARS = 80                   # of a caller's input, quoted in a refusal
 FAILED_LOGIN_SECONDS = 1.0         # each wrong password holds the login queue this long: 3,600 guesses an hour at most
 MAX_FILES_PER_REQUEST = 30         # files one call may name (the same file named twice counts once): a class's photos
+MAX_FILE_REFERENCES = 2 * MAX_FILES_PER_REQUEST  # ...and references to them: the web framework checks each one
+MAX_VALUES = 2_000                 # values in a request's lists and objects: a 2 MB list costs the framework ~0.7 s
 
 log = logging.getLogger("cifar_demo")
 
@@ -100,22 +102,36 @@ def slow_failed_logins(user: str, password: str, delay: float = FAILED_LOGIN_SEC
     return check
 
 
-def named_files(value: object) -> set[str]:
-    """The distinct file paths a request's arguments name (gradio's file references: objects with a 'path')."""
+def named_files(value: object) -> list[str]:
+    """Every file path a request's arguments name, repeats included (gradio's file references: objects with a
+    'path')."""
     if isinstance(value, dict):
-        found = {value["path"]} if isinstance(value.get("path"), str) else set()
-        return found.union(*(named_files(item) for item in value.values() if isinstance(item, (dict, list))))
+        found = [value["path"]] if isinstance(value.get("path"), str) else []
+        return found + [path for item in value.values() if isinstance(item, (dict, list)) for path in named_files(item)]
     if isinstance(value, list):
-        return set().union(*(named_files(item) for item in value))
-    return set()
+        return [path for item in value for path in named_files(item)]
+    return []
 
 
-def refuse_many_files(arguments: list) -> None:
-    """Past MAX_FILES_PER_REQUEST distinct files, a request is refused before the framework touches any of them."""
-    count = len(named_files(arguments))
-    if count > MAX_FILES_PER_REQUEST:
-        raise ValueError(f"A request may name at most {MAX_FILES_PER_REQUEST} files; this one names {count:,}: send "
-                         "them in smaller batches.")
+def values_in(value: object) -> int:
+    """How many values a request's lists and objects hold, nested ones included."""
+    if isinstance(value, dict):
+        value = list(value.values())
+    return len(value) + sum(values_in(item) for item in value if isinstance(item, (dict, list))) if isinstance(
+        value, list) else 0
+
+
+def refuse_oversized(arguments: list) -> None:
+    """Past MAX_VALUES values, MAX_FILES_PER_REQUEST distinct files or MAX_FILE_REFERENCES references to them, a
+    request is refused before the web framework looks at any of it: its work grows with each."""
+    values = values_in(arguments)
+    if values > MAX_VALUES:
+        raise ValueError(f"A request may hold at most {MAX_VALUES:,} values; this one holds {values:,}.")
+    paths = named_files(arguments)
+    files = len(set(paths))
+    if files > MAX_FILES_PER_REQUEST or len(paths) > MAX_FILE_REFERENCES:
+        raise ValueError(f"A request may name at most {MAX_FILES_PER_REQUEST} files, {MAX_FILE_REFERENCES} times in "
+                         f"all; this one names {files:,}, {len(paths):,} times: send them in smaller batches.")
 
 
 def trusted_proxy(text: str | None) -> str | None:

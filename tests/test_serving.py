@@ -11,8 +11,8 @@ from gradio_client import Client
 from PIL import Image
 
 from cifar_demo.images import UNREADABLE, ImageError
-from cifar_demo.serving import (MAX_FILES_PER_REQUEST, QUOTE_CHARS, AnswerPictures, forwarded_only_from, named_files,
-                                quote, refuse_many_files, slow_failed_logins, trusted_proxy, uploaded_file)
+from cifar_demo.serving import (MAX_FILE_REFERENCES, MAX_FILES_PER_REQUEST, MAX_VALUES, QUOTE_CHARS, AnswerPictures, forwarded_only_from, named_files,
+                                quote, refuse_oversized, slow_failed_logins, trusted_proxy, uploaded_file)
 from test_app import free_port
 
 
@@ -65,14 +65,19 @@ def test_right_logins_pass_at_once_and_wrong_ones_queue_one_delay_each():
     assert seconds >= 6 * 0.2  # six wrong guesses at once still wait their turns: a lower bound, never a timing race
 
 
-def test_a_request_names_a_bounded_number_of_distinct_files():
-    same = [{"path": "/tmp/gradio/a.png", "meta": {"_type": "gradio.FileData"}}] * 10_000
-    assert named_files(["mug", same]) == {"/tmp/gradio/a.png"}
-    refuse_many_files(["mug", same])  # one file named 10,000 times is one file
+def test_a_request_holds_a_bounded_number_of_values_and_files():
+    refuse_oversized([["running"] * (MAX_VALUES - 1)])  # the list, and what it holds
+    with pytest.raises(ValueError, match=f"at most {MAX_VALUES:,} values; this one holds {MAX_VALUES + 3:,}"):
+        refuse_oversized([["running"] * (MAX_VALUES - 1), {"a": [1]}])
+    same = [{"path": "/tmp/gradio/a.png", "meta": {"_type": "gradio.FileData"}}] * MAX_FILE_REFERENCES
+    assert set(named_files(["mug", same])) == {"/tmp/gradio/a.png"}
+    refuse_oversized(["mug", same])  # one file named again is still one file...
+    with pytest.raises(ValueError, match=f"this one names 1, {MAX_FILE_REFERENCES + 1:,} times"):
+        refuse_oversized(["mug", same + same[:1]])  # ...but every reference costs the web framework a look
     many = [{"path": f"/tmp/gradio/{n}.png"} for n in range(MAX_FILES_PER_REQUEST + 1)]
-    with pytest.raises(ValueError, match=f"at most {MAX_FILES_PER_REQUEST} files; this one names "
-                                         f"{MAX_FILES_PER_REQUEST + 1}"):
-        refuse_many_files([{"nested": many}])
+    with pytest.raises(ValueError, match=f"at most {MAX_FILES_PER_REQUEST} files, {MAX_FILE_REFERENCES} times in "
+                                         f"all; this one names {MAX_FILES_PER_REQUEST + 1}, "):
+        refuse_oversized([{"nested": many}])
 
 
 def test_a_trusted_proxy_is_an_address_and_nothing_else():
