@@ -216,10 +216,12 @@ def build_browse_tab(lab: Lab) -> None:
     def browse(offset: int, count: int, true_class: str, only_mistakes: bool, progress=gr.Progress()):
         """A page of test pictures labelled with truth (black) and the active model's guess (green/red)."""
         chosen = None if true_class in (None, "", ALL_CLASSES) else true_class
+        if count not in GRID_SIZES:  # the page's choices bound the picture drawn, whatever a raw call sends
+            return None, f"Pictures per page: one of {', '.join(map(str, GRID_SIZES))}.", offset
         try:
             lab.data(progress=progress)
             page = lab.browse(int(offset or 0), int(count), chosen, bool(only_mistakes))
-        except (DataNotFoundError, ValueError) as error:
+        except (DataNotFoundError, OverflowError, ValueError) as error:  # OverflowError: an offset of infinity
             return None, str(error), offset
         return as_file(page.grid), page.summary, page.offset
 
