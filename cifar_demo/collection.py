@@ -183,9 +183,8 @@ class Collection:
                 image = read_header(source)
                 cost = image.width * image.height
                 if cost > pixels_left:
-                    raise CollectionError(f"not added: the pictures before it used this upload's "
-                                          f"{PIXELS_PER_ADD / 1e6:.0f} megapixels of decoding; add it in an upload "
-                                          "of its own.")
+                    raise CollectionError(f"not added: with the pictures before it, this upload would decode over "
+                                          f"{PIXELS_PER_ADD / 1e6:.0f} megapixels; add it in an upload of its own.")
                 pixels_left -= cost
                 ids.append(self._insert(class_name, decode(image), caller))
             except ValueError as error:  # ImageError, CollectionError or AccessError: each speaks to the person

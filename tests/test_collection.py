@@ -223,7 +223,7 @@ def test_an_upload_names_at_most_so_many_files_each_read_once_within_a_decoding_
     side = int((PIXELS_PER_ADD * 0.6) ** 0.5)  # two of these are over the budget of one upload
     big = [png_bytes(Image.new("RGB", (side, side), colour)) for colour in ("red", "blue")]
     added = collection.add_pictures("circle", big, STUDENT)
-    assert len(added.ids) == 1 and added.refused[0].startswith("Picture 2: not added: the pictures before it used")
+    assert len(added.ids) == 1 and added.refused[0].startswith("Picture 2: not added: with the pictures before it")
     assert collection.counts() == {"circle": 2}
 
 
