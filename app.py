@@ -25,6 +25,7 @@ from gradio.route_utils import FnIndexInferError
 from starlette.middleware import Middleware
 
 from cifar_demo import explain
+from cifar_demo.access import AccessError
 from cifar_demo.collection import SOURCE as YOUR_CLASSES
 from cifar_demo.device import usable_cores
 from cifar_demo.evaluation import most_confused_pairs
@@ -33,11 +34,12 @@ from cifar_demo.inference import Prediction, enlarge
 from cifar_demo.lab import DataNotFoundError, JobRunning, Lab, NoModel
 from cifar_demo.models import NETS, describe_nets
 from cifar_demo.plots import accuracy_figure, confusion_figure, loss_figure, per_class_figure, runs_figure
-from cifar_demo.serving import BodyLimit, quote, refused, short_refusal, slow_failed_logins
+from cifar_demo.serving import (BodyLimit, forwarded_only_from, quote, refuse_oversized, refused, short_refusal,
+                                slow_failed_logins, trusted_proxy)
 from cifar_demo.trainer import server_threads
 from cifar_demo.training import default_model_for, preset
-from cifar_demo.ui.common import (LOCAL_HOSTS, SharedChart, as_file, client_address, escape_markdown, refusal,
-                                  refused_already, render, status_line, uploads_only)
+from cifar_demo.ui.common import (LOCAL_HOSTS, SharedChart, as_file, caller, escape_markdown, refusal, refused_already,
+                                  render, status_line, uploads_only)
 from cifar_demo.ui.wall_tab import build_wall_tab
 from cifar_demo.ui.your_classes import CSS as YOUR_CLASSES_CSS
 from cifar_demo.ui.your_classes import build_your_classes_tab, your_status_line
@@ -49,6 +51,7 @@ ALL_CLASSES = "all classes"
 GRID_SIZES = [16, 32, 64]
 AUTH_ENV = "CIFAR_DEMO_AUTH"
 MAX_QUEUED = 500  # a class of 30 with a page each and a photo in flight each queues well under 100
+MAX_COMPARED = 10  # runs one chart overlays: one colour each
 CSS = """
 .gradio-container { font-size: 18px; }
 #header p { font-size: 20px; margin: 0; }
@@ -91,11 +94,13 @@ def classroom_net(lab: Lab) -> str:
 
 def refuse_quietly(app: gr.Blocks) -> None:
     """What gradio itself refuses (a wrong type, a value not among the choices, too few arguments) answers with a
-    short message and one line of log: gradio's own words quote the whole input, with a traceback each time."""
+    short message and one line of log: gradio's own words quote the whole input, with a traceback each time. A
+    request naming too many files is refused before gradio looks at any of them."""
     standard = app.preprocess_data
 
     async def preprocess_data(block_fn, inputs, state, explicit_call=False):
         try:
+            refuse_oversized(inputs)
             return await standard(block_fn, inputs, state, explicit_call)
         except Exception as error:
             reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
@@ -168,11 +173,13 @@ def build_train_tab(lab: Lab, page: gr.Blocks) -> TrainTab:
         return NETS[name].description, config.epochs, config.batch_size, config.lr, config.optimizer, config.augment
 
     def compare(keys: list[str]) -> str:
-        """Loss and accuracy curves of the chosen runs on one chart: checkpoint names from /models, or 'running'."""
+        """Loss and accuracy curves of the chosen runs on one chart: checkpoint names from /models, or 'running'; a
+        run named twice is drawn once, and the first MAX_COMPARED runs found are drawn."""
         if not isinstance(keys, list) or not all(isinstance(key, str) for key in keys):
             raise refusal("compare_runs", "Give a list of checkpoint names from /models, or 'running'.")
         found = lab.runs()
-        return render("compare_runs", lambda: runs_figure([found[key] for key in keys if key in found]))
+        chosen = [found[key] for key in dict.fromkeys(keys) if key in found][:MAX_COMPARED]
+        return render("compare_runs", lambda: runs_figure(chosen))
 
     def running_settings():
         """A page opened during a run shows that run's settings, not the preset's."""
@@ -210,10 +217,12 @@ def build_browse_tab(lab: Lab) -> None:
     def browse(offset: int, count: int, true_class: str, only_mistakes: bool, progress=gr.Progress()):
         """A page of test pictures labelled with truth (black) and the active model's guess (green/red)."""
         chosen = None if true_class in (None, "", ALL_CLASSES) else true_class
+        if count not in GRID_SIZES:  # the page's choices bound the picture drawn, whatever a raw call sends
+            return None, f"Pictures per page: one of {', '.join(map(str, GRID_SIZES))}.", offset
         try:
             lab.data(progress=progress)
             page = lab.browse(int(offset or 0), int(count), chosen, bool(only_mistakes))
-        except (DataNotFoundError, ValueError) as error:
+        except (DataNotFoundError, OverflowError, ValueError) as error:  # OverflowError: an offset of infinity
             return None, str(error), offset
         return as_file(page.grid), page.summary, page.offset
 
@@ -297,9 +306,8 @@ def build_classify_tab(lab: Lab, wall: Wall, class_wall: bool) -> None:
             raise refusal("share", "Send a picture to share.", title="Not shared")
         try:
             checkpoint = lab.shelf.require()
-            entry = wall.share(checkpoint, refused_already(picture), truth, request.session_hash or "",
-                               client_address(request))
-        except (ImageError, NoModel, WallRefusal) as error:
+            entry = wall.share(checkpoint, refused_already(picture), truth, caller(request))
+        except (AccessError, ImageError, NoModel, WallRefusal) as error:
             raise refusal("share", error, title="Not shared") from None
         return {**entry.as_dict(checkpoint.classes), "message": shared_words(entry)}
 
@@ -313,11 +321,10 @@ def build_classify_tab(lab: Lab, wall: Wall, class_wall: bool) -> None:
             return gr.skip(), gr.skip()
         try:
             if last.get("picture") == picture:
-                entry = wall.relabel(lab.shelf.require(), last["id"], truth, request.session_hash or "")
+                entry = wall.relabel(lab.shelf.require(), last["id"], truth, caller(request))
             else:
-                entry = wall.share(lab.shelf.require(), picture, truth, request.session_hash or "",
-                                   client_address(request))
-        except (ImageError, NoModel, WallRefusal) as error:
+                entry = wall.share(lab.shelf.require(), picture, truth, caller(request))
+        except (AccessError, ImageError, NoModel, WallRefusal) as error:
             return refused("share", str(error)), gr.skip()
         return shared_words(entry), {"picture": picture, "id": entry.id, "truth": truth}
 
@@ -586,8 +593,9 @@ def add_api(lab: Lab, wall: Wall, compare: Callable[[list[str]], str]) -> Callab
     return select_model
 
 
-def serve(app: gr.Blocks, auth: tuple[str, str] | None = None, **options) -> tuple:
-    """launch() with the page's look and limits; options override or add launch() arguments."""
+def serve(app: gr.Blocks, auth: tuple[str, str] | None = None, proxy: str | None = None, **options) -> tuple:
+    """launch() with the page's look and limits; options override or add launch() arguments. A request's address is
+    its connection's, or what `proxy` (an address the teacher named) forwards."""
     refuse_quietly(app)
     settings = dict(theme=gr.themes.Soft(text_size=gr.themes.sizes.text_lg), css=CSS, show_error=True,
                     max_file_size=MAX_UPLOAD_BYTES, footer_links=["api"], run_history=False,
@@ -596,7 +604,8 @@ def serve(app: gr.Blocks, auth: tuple[str, str] | None = None, **options) -> tup
                                 "exception_handlers": {RequestValidationError: short_refusal,
                                                        FnIndexInferError: short_refusal}})
     # past MAX_QUEUED waiting requests a caller is told at once that the server is busy, instead of waiting for minutes
-    return app.queue(default_concurrency_limit=1, max_size=MAX_QUEUED).launch(**{**settings, **options})
+    with forwarded_only_from(proxy):
+        return app.queue(default_concurrency_limit=1, max_size=MAX_QUEUED).launch(**{**settings, **options})
 
 
 # ---------------------------------------------------------------- command line
@@ -634,6 +643,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--share", action="store_true", help="also publish a temporary public link (needs internet)")
     parser.add_argument("--auth", default=os.environ.get(AUTH_ENV),
                         help=f"USER:PASSWORD to protect the page and the API (or set {AUTH_ENV})")
+    parser.add_argument("--trusted-proxy", metavar="ADDRESS",
+                        help="the address of a reverse proxy in front of the app, whose X-Forwarded-For header then "
+                             "names each computer for the per-computer limits (default: none; every limit counts the "
+                             "connection's own address)")
     parser.add_argument("--class-wall", action="store_true",
                         help="tick 'Share my picture on the class wall' for every student (otherwise it starts "
                              "unticked); the wall keeps only the 32x32 pictures, in memory")
@@ -646,6 +659,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(server_threads(usable_cores()))  # the rest of the machine is the trainer's
     try:
         auth = parse_auth(args.auth)
+        proxy = trusted_proxy(args.trusted_proxy)
         lab = Lab(data_path=args.data, checkpoint=args.checkpoint, device=args.device)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -659,7 +673,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"training runs in its own process ({lab.trainer.threads} torch threads, pid {lab.trainer.pid}); "
           f"the web server uses {torch.get_num_threads()}", file=sys.stderr)
     serve(build_app(lab, class_wall=args.class_wall), server_name=args.host, server_port=args.port, share=args.share,
-          auth=auth)
+          auth=auth, proxy=proxy)
     return 0
 
 

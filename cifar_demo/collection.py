@@ -14,11 +14,12 @@ from typing import Iterable
 import torch
 from PIL import Image
 
+from .access import Budget, Caller, check
 from .checkpoints import Checkpoint
 from .data import Dataset, ImageSet
-from .images import ImageError, as_picture, png_bytes, square_pixels
+from .images import MAX_PIXELS, ImageError, as_picture, png_bytes, read_header, square_pixels
 from .plots import padded_grid
-from .serving import quote
+from .serving import MAX_FILES_PER_REQUEST, quote
 
 MIN_CLASSES, MAX_CLASSES = 2, 10
 MAX_NAME = 40                 # characters of a class name: it labels charts and names a folder in the zip
@@ -27,6 +28,9 @@ MIN_PER_CLASS = 2             # one to learn from, one to test on
 HELD_OUT = 0.2                # share of each class kept out of training to test the net on
 PATH_CHARACTERS = '/\\:*?"<>|'  # what no folder name may hold on some system the zip is unpacked on
 STRIP_PICTURES = 12           # the newest pictures a class's thumbnail strip shows
+PER_BROWSER = 300             # pictures one browser may hold in the collection: every class of a group's project
+PER_ADDRESS = 600             # pictures one computer may hold: two browsers' worth, a third of the collection's room
+PIXELS_PER_ADD = MAX_PIXELS   # decoded in one add: one picture of the largest size, or many smaller ones (~0.4 s CPU)
 SOURCE = "your classes"
 
 
@@ -38,6 +42,7 @@ class CollectionError(ValueError):
 class Picture:
     id: str
     pixels: torch.Tensor  # uint8 (3, 32, 32): exactly what the net is trained and tested on
+    by: Caller            # who added it: only that browser, or the teacher, removes it
 
     def image(self) -> Image.Image:
         return as_picture(self.pixels)
@@ -77,8 +82,15 @@ def held_out_count(pictures: int, share: float = HELD_OUT) -> int:
 class Collection:
     """Named classes of pictures, safe to change from many threads; a refused change leaves everything as it was."""
 
-    def __init__(self, max_per_class: int = MAX_PER_CLASS):
+    def __init__(self, max_per_class: int = MAX_PER_CLASS, per_browser: int = PER_BROWSER,
+                 per_address: int = PER_ADDRESS):
         self.max_per_class = max_per_class
+        self.budget = Budget(  # pictures held: a removed picture gives its room back
+            per_browser, per_address,
+            "This browser has {cap} pictures in the collection, the most one browser may hold: remove some to add "
+            "more.",
+            "This computer has {cap} pictures in the collection, the most one computer may hold: remove some to add "
+            "more.")
         self._lock = threading.Lock()  # guards _classes
         self._classes: dict[str, list[Picture]] = {}  # in the order they were made
         self._ids = itertools.count(1)  # never reused, so a stale id never removes a newer picture
@@ -110,7 +122,8 @@ class Collection:
         """Remove a class and its pictures; returns the name as stored."""
         with self._lock:
             stored = self._find(name)
-            del self._classes[stored]
+            for picture in self._classes.pop(stored):
+                self.budget.give_back(picture.by)
             self.version += 1
             return stored
 
@@ -118,6 +131,7 @@ class Collection:
         """Every class and picture gone: a fresh start for the next lesson."""
         with self._lock:
             self._classes.clear()
+            self.budget.reset()
             self.version += 1
 
     def _find(self, name: object) -> str:
@@ -131,41 +145,71 @@ class Collection:
 
     # ------------------------------------------------------------ pictures
 
-    def add_picture(self, class_name: str, source) -> str:
+    def add_picture(self, class_name: str, source, caller: Caller) -> str:
         """Decode a picture into a class; returns its id. An unreadable picture raises images.ImageError."""
-        pixels = square_pixels(source)  # outside the lock: other requests go on while a big photo decodes
-        with self._lock:
-            name = self._find(class_name)
-            pictures = self._classes[name]
-            if len(pictures) >= self.max_per_class:
-                raise CollectionError(f"The class '{name}' is full ({self.max_per_class} pictures); remove some "
-                                      "before adding more.")
-            picture = Picture(f"p{next(self._ids)}", pixels)
-            pictures.append(picture)
-            self.version += 1
-            return picture.id
+        self._check_room(class_name, caller)  # before the file is read: a full class costs nothing
+        return self._insert(class_name, square_pixels(read_header(source)), caller)
 
-    def add_pictures(self, class_name: str, sources: Iterable) -> Added:
+    def add_pictures(self, class_name: str, sources: Iterable, caller: Caller) -> Added:
         """Add each picture that can be used, and say why each other one was not (an upload of many files). A source
-        may be an ImageError: a file refused on its way here, named in its place among the others."""
-        with self._lock:
-            self._find(class_name)  # an unknown class is refused once, not once per picture
-        ids, refused = [], []
-        for number, source in enumerate(sources, 1):
+        may be an ImageError: a file refused on its way here, named in its place among the others. The same file
+        named twice is read once. Work is bounded before any decoding: at most MAX_FILES_PER_REQUEST files, a class
+        with room and a caller within its budget, and PIXELS_PER_ADD decoded pixels in all."""
+        numbered, refused = _distinct(list(sources))
+        if len(numbered) > MAX_FILES_PER_REQUEST:
+            raise CollectionError(f"At most {MAX_FILES_PER_REQUEST} pictures can be added at once; this names "
+                                  f"{len(numbered)}: add them in smaller batches.")
+        self._check_room(class_name, caller)  # an unknown or full class, or a spent budget: refused once, not per file
+        ids, pixels_left = [], PIXELS_PER_ADD
+        for number, source in numbered:
             try:
                 if isinstance(source, ImageError):
                     raise source
-                ids.append(self.add_picture(class_name, source))
-            except ValueError as error:  # ImageError or CollectionError: both speak to the person
-                refused.append(f"Picture {number}: {error}")
-        return Added(ids, refused)
+                self._check_room(class_name, caller)
+                image = read_header(source)
+                cost = image.width * image.height
+                if cost > pixels_left:
+                    raise CollectionError(f"not added: with the pictures before it, this upload would decode over "
+                                          f"{PIXELS_PER_ADD / 1e6:.0f} megapixels; add it in an upload of its own.")
+                pixels_left -= cost
+                ids.append(self._insert(class_name, square_pixels(image), caller))
+            except ValueError as error:  # ImageError, CollectionError or AccessError: each speaks to the person
+                refused.append((number, f"Picture {number}: {error}"))
+        return Added(ids, [words for _, words in sorted(refused)])
 
-    def remove_picture(self, picture_id: str) -> None:
+    def _check_room(self, class_name: str, caller: Caller) -> None:
+        """The cheap checks before a file is read: the class exists and has room, the caller's budget has room."""
+        with self._lock:
+            name = self._find(class_name)
+            self._refuse_if_full(name)
+        self.budget.check(caller)
+
+    def _refuse_if_full(self, name: str) -> None:
+        """The lock must be held."""
+        if len(self._classes[name]) >= self.max_per_class:
+            raise CollectionError(f"The class '{name}' is full ({self.max_per_class} pictures); remove some "
+                                  "before adding more.")
+
+    def _insert(self, class_name: str, pixels: torch.Tensor, caller: Caller) -> str:
+        """The authoritative checks and the insertion, at one moment: requests that checked together may race here."""
+        with self._lock:
+            name = self._find(class_name)
+            self._refuse_if_full(name)
+            self.budget.take(caller)
+            picture = Picture(f"p{next(self._ids)}", pixels, caller)
+            self._classes[name].append(picture)
+            self.version += 1
+            return picture.id
+
+    def remove_picture(self, picture_id: str, caller: Caller) -> None:
+        """Remove one picture: the browser that added it may, and the teacher."""
         with self._lock:
             for pictures in self._classes.values():
                 for index, picture in enumerate(pictures):
                     if picture.id == picture_id:
+                        check(caller, "your_classes_remove_picture", owner=picture.by, thing=picture_id)
                         del pictures[index]
+                        self.budget.give_back(picture.by)
                         self.version += 1
                         return
         raise CollectionError(f"There is no picture '{quote(picture_id)}' in the collection; "
@@ -241,6 +285,21 @@ class Collection:
             for number, picture in enumerate(pictures, 1):
                 (test if number - 1 in chosen else train).append((name, number, picture))
         return train, test, sorted(classes)
+
+
+def _distinct(sources: list) -> tuple[list[tuple[int, object]], list[tuple[int, str]]]:
+    """(number, source) for each source named the first time, and a word for each repeat: a file is read once."""
+    first: dict[object, int] = {}
+    numbered, repeats = [], []
+    for number, source in enumerate(sources, 1):
+        key = os.fspath(source) if isinstance(source, (str, os.PathLike)) else source if isinstance(
+            source, bytes) else id(source)
+        if key in first:
+            repeats.append((number, f"Picture {number}: the same file as picture {first[key]}, added once."))
+        else:
+            first[key] = number
+            numbered.append((number, source))
+    return numbered, repeats
 
 
 def readiness(counts: dict[str, int]) -> str | None:

@@ -89,6 +89,14 @@ def _identify(data: bytes) -> Image.Image:
     return image
 
 
+def read_header(source, max_bytes: int = MAX_UPLOAD_BYTES) -> Image.Image:
+    """A picture file read and its header checked, no pixel decoded yet: its size (a JPEG's at its draft scale) is
+    what decoding it will cost, so a caller can refuse before paying. A picture in memory is opened as it is."""
+    if isinstance(source, (str, os.PathLike, bytes, bytearray, memoryview)):
+        return _identify(read_upload(source, max_bytes))
+    return open_image(source, max_bytes)
+
+
 def open_image(source, max_bytes: int = MAX_UPLOAD_BYTES) -> Image.Image:
     """Open a path, bytes, array or PIL image, refusing non-images, truncated files and decompression bombs."""
     if source is None:
@@ -101,7 +109,7 @@ def open_image(source, max_bytes: int = MAX_UPLOAD_BYTES) -> Image.Image:
         except (TypeError, ValueError) as error:
             raise ImageError(f"This array is not a picture ({error}).") from None
     else:
-        image = _identify(read_upload(source, max_bytes))
+        image = read_header(source, max_bytes)
     width, height = image.size
     _check_pixels(width, height)
     if width == 0 or height == 0:

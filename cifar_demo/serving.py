@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import ipaddress
 import itertools
 import logging
+import os
 import threading
 import uuid
 from collections import deque
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from PIL import Image
 
@@ -19,6 +22,9 @@ from .images import UNREADABLE, ImageError
 MAX_BODY_BYTES = 2 * 1024 * 1024  # a JSON call carries settings and file references, never the pictures themselves
 QUOTE_CHARS = 80                   # of a caller's input, quoted in a refusal
 FAILED_LOGIN_SECONDS = 1.0         # each wrong password holds the login queue this long: 3,600 guesses an hour at most
+MAX_FILES_PER_REQUEST = 30         # files one call may name (the same file named twice counts once): a class's photos
+MAX_FILE_REFERENCES = 2 * MAX_FILES_PER_REQUEST  # ...and references to them: the web framework checks each one
+MAX_VALUES = 2_000                 # values in a request's lists and objects: a 2 MB list costs the framework ~0.7 s
 
 log = logging.getLogger("cifar_demo")
 
@@ -94,6 +100,65 @@ def slow_failed_logins(user: str, password: str, delay: float = FAILED_LOGIN_SEC
         return False
 
     return check
+
+
+def named_files(value: object) -> list[str]:
+    """Every file path a request's arguments name, repeats included (gradio's file references: objects with a
+    'path')."""
+    if isinstance(value, dict):
+        found = [value["path"]] if isinstance(value.get("path"), str) else []
+        return found + [path for item in value.values() if isinstance(item, (dict, list)) for path in named_files(item)]
+    if isinstance(value, list):
+        return [path for item in value for path in named_files(item)]
+    return []
+
+
+def values_in(value: object) -> int:
+    """How many values a request's lists and objects hold, nested ones included."""
+    if isinstance(value, dict):
+        value = list(value.values())
+    return len(value) + sum(values_in(item) for item in value if isinstance(item, (dict, list))) if isinstance(
+        value, list) else 0
+
+
+def refuse_oversized(arguments: list) -> None:
+    """Past MAX_VALUES values, MAX_FILES_PER_REQUEST distinct files or MAX_FILE_REFERENCES references to them, a
+    request is refused before the web framework looks at any of it: its work grows with each."""
+    values = values_in(arguments)
+    if values > MAX_VALUES:
+        raise ValueError(f"A request may hold at most {MAX_VALUES:,} values; this one holds {values:,}.")
+    paths = named_files(arguments)
+    files = len(set(paths))
+    if files > MAX_FILES_PER_REQUEST or len(paths) > MAX_FILE_REFERENCES:
+        raise ValueError(f"A request may name at most {MAX_FILES_PER_REQUEST} files, {MAX_FILE_REFERENCES} times in "
+                         f"all; this one names {files:,}, {len(paths):,} times: send them in smaller batches.")
+
+
+def trusted_proxy(text: str | None) -> str | None:
+    """--trusted-proxy's address (or network) checked; raises ValueError with a sentence when it is not one."""
+    if text is None:
+        return None
+    try:
+        return str(ipaddress.ip_network(text.strip(), strict=False))
+    except ValueError:
+        raise ValueError(f"--trusted-proxy must be the proxy's IP address (such as 127.0.0.1 or 10.0.0.5), "
+                         f"not '{quote(text)}'.") from None
+
+
+@contextmanager
+def forwarded_only_from(proxy: str | None) -> Iterator[None]:
+    """While the server starts: the web server (uvicorn) believes the X-Forwarded-For header, which anyone can write,
+    from its trusted proxies only, and trusts 127.0.0.1 unless told otherwise, so a program or tunnel on this machine
+    could pick the address every per-computer limit counts. Trust the named proxy only; with none, no one."""
+    before = os.environ.get("FORWARDED_ALLOW_IPS")
+    os.environ["FORWARDED_ALLOW_IPS"] = proxy or ""  # read once, as the server's configuration is made
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("FORWARDED_ALLOW_IPS", None)
+        else:
+            os.environ["FORWARDED_ALLOW_IPS"] = before
 
 
 def uploaded_file(path: object, upload_folder: str | Path) -> str:

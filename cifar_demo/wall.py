@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 from PIL import Image, ImageDraw
 
+from .access import Budget, Caller, check
 from .checkpoints import Checkpoint
 from .evaluation import predict_logits
 from .images import png_bytes
@@ -47,8 +48,7 @@ class Entry:
     truth: str | None      # a class name, NOT_LISTED, or None where the student did not say
     guess: str
     confidence: float
-    session: str
-    address: str
+    by: Caller             # who shared it: only that page may say what it really is
     hidden: bool = False
 
     def right(self, classes: list[str]) -> bool | None:
@@ -132,25 +132,26 @@ class Wall:
         self._lock = threading.Lock()
         self._entries: deque[Entry] = deque()
         self._ids = itertools.count(1)  # never reused, not even after a clear: a number always means one picture
-        self._by_session: Counter[str] = Counter()
-        self._by_address: Counter[str] = Counter()
+        self._shares = Budget(per_session, per_address,
+                              "This page has shared {cap} pictures, the most one page may share. The teacher can "
+                              "clear the wall to start again.",
+                              "This computer has shared {cap} pictures, the most one computer may share. The teacher "
+                              "can clear the wall to start again.")
         self._model: Checkpoint | None = None  # the model every guess on the wall comes from
         self._dropped = 0
         self.version = 0
 
-    def share(self, checkpoint: Checkpoint, image: object, truth: object, session: str, address: str) -> Entry:
-        """Put a picture on the wall; raises images.ImageError for what is no picture and WallRefusal past a cap."""
+    def share(self, checkpoint: Checkpoint, image: object, truth: object, caller: Caller) -> Entry:
+        """Put a picture on the wall; raises images.ImageError for what is no picture and access.AccessError past a
+        page's or a computer's cap."""
         truth = checked_truth(truth, checkpoint.classes)
-        with self._lock:
-            self._check_caps(session, address)
+        self._shares.check(caller)
         tensor, _ = picture_tensor(image)  # decoded and guessed outside the lock: other shares go on meanwhile
         ((guess, confidence),) = guesses(checkpoint, tensor)
         with self._lock:
-            self._check_caps(session, address)  # the authoritative check: two shares of one page may race here
-            entry = Entry(next(self._ids), tensor[0], truth, guess, confidence, session, address)
+            self._shares.take(caller)  # the authoritative check: two shares of one page may race here
+            entry = Entry(next(self._ids), tensor[0], truth, guess, confidence, caller)
             self._entries.append(entry)
-            self._by_session[session] += 1
-            self._by_address[address] += 1
             while len(self._entries) > self.capacity:
                 self._entries.popleft()
                 self._dropped += 1
@@ -159,22 +160,12 @@ class Wall:
             self.version += 1
             return dataclasses.replace(entry)
 
-    def _check_caps(self, session: str, address: str) -> None:
-        if self._by_session[session] >= self.per_session:
-            raise WallRefusal(f"This page has shared {self.per_session} pictures, the most one page may share. "
-                              "The teacher can clear the wall to start again.")
-        if self._by_address[address] >= self.per_address:
-            raise WallRefusal(f"This computer has shared {self.per_address} pictures, the most one computer may "
-                              "share. The teacher can clear the wall to start again.")
-
-    def relabel(self, checkpoint: Checkpoint, entry_id: int, truth: object, session: str) -> Entry:
+    def relabel(self, checkpoint: Checkpoint, entry_id: int, truth: object, caller: Caller) -> Entry:
         """A student says, after seeing the guess, what their own picture really is."""
         truth = checked_truth(truth, checkpoint.classes)
         with self._lock:
             entry = self._find(entry_id)
-            if entry.session != session:
-                raise WallRefusal(f"Picture #{entry.id} was shared from another page: only that page can say "
-                                  "what it is.")
+            check(caller, "relabel", owner=entry.by, thing=entry.id)
             entry.truth = truth
             self.version += 1
             return dataclasses.replace(entry)
@@ -193,8 +184,7 @@ class Wall:
         with self._lock:
             shown = sum(not e.hidden for e in self._entries)
             self._entries.clear()
-            self._by_session.clear()
-            self._by_address.clear()
+            self._shares.reset()
             self._dropped = 0
             self.version += 1
             return shown

@@ -14,8 +14,10 @@ import torch
 from PIL import Image
 
 from cifar_demo.__main__ import main
+from cifar_demo.access import THIS_MACHINE, AccessError, Caller
 from cifar_demo.checkpoints import CHECKPOINT_DIR, load_checkpoint
-from cifar_demo.collection import MAX_CLASSES, MAX_NAME, Collection, CollectionError, held_out_count
+from cifar_demo.collection import MAX_CLASSES, MAX_NAME, PIXELS_PER_ADD, Collection, CollectionError, held_out_count
+from cifar_demo.serving import MAX_FILES_PER_REQUEST
 from cifar_demo.data import colour_jitter, load_dataset
 from cifar_demo.images import ImageError
 from cifar_demo.models import NETS, create_model, head_layer, replace_head
@@ -43,7 +45,7 @@ def shapes_collection(per_class: int = 20, seed: int = 1) -> Collection:
     for label, name in enumerate(TINY_CLASSES):
         collection.add_class(name)
         for _ in range(per_class):
-            collection.add_picture(name, photo(label, rng))
+            collection.add_picture(name, photo(label, rng), THIS_MACHINE)
     return collection
 
 
@@ -65,7 +67,7 @@ def test_a_bad_class_name_is_refused_and_changes_nothing(name, words):
 def test_names_are_tidied_and_found_ignoring_case_and_spaces():
     collection = Collection()
     assert collection.add_class("  my \t mug ") == "my mug"
-    collection.add_picture("MyMug", tiny_picture(0, np.random.default_rng(0)))
+    collection.add_picture("MyMug", tiny_picture(0, np.random.default_rng(0)), THIS_MACHINE)
     assert collection.counts() == {"my mug": 1}
 
 
@@ -84,7 +86,8 @@ def test_pictures_come_from_paths_bytes_and_pil_as_the_input_the_net_sees(tmp_pa
     photo(0, rng).save(path)
     collection = Collection()
     collection.add_class("circle")
-    ids = [collection.add_picture("circle", source) for source in (str(path), png_bytes(photo(0, rng)), photo(0, rng))]
+    ids = [collection.add_picture("circle", source, THIS_MACHINE)
+           for source in (str(path), png_bytes(photo(0, rng)), photo(0, rng))]
     assert len(set(ids)) == 3
     pictures = collection.pictures("circle")
     assert [p.id for p in pictures] == ids
@@ -95,14 +98,14 @@ def test_pictures_come_from_paths_bytes_and_pil_as_the_input_the_net_sees(tmp_pa
 def test_bad_input_raises_and_loses_nothing_collected(tmp_path):
     collection = Collection()
     collection.add_class("circle")
-    collection.add_picture("circle", photo(0, np.random.default_rng(0)))
+    collection.add_picture("circle", photo(0, np.random.default_rng(0)), THIS_MACHINE)
     before = collection.pictures("circle")
     with pytest.raises(ImageError, match="not a picture format"):
-        collection.add_picture("circle", b"these bytes are not a picture")
+        collection.add_picture("circle", b"these bytes are not a picture", THIS_MACHINE)
     with pytest.raises(ImageError, match="could not be read"):
-        collection.add_picture("circle", str(tmp_path / "missing.png"))
+        collection.add_picture("circle", str(tmp_path / "missing.png"), THIS_MACHINE)
     with pytest.raises(CollectionError, match="no class 'dog'; the classes are: 'circle'"):
-        collection.add_picture("dog", photo(0, np.random.default_rng(0)))
+        collection.add_picture("dog", photo(0, np.random.default_rng(0)), THIS_MACHINE)
     assert collection.pictures("circle") == before
 
 
@@ -110,22 +113,23 @@ def test_a_full_class_refuses_more_and_an_upload_of_many_says_which_were_refused
     collection = Collection(max_per_class=3)
     collection.add_class("stripes")
     rng = np.random.default_rng(0)
-    added = collection.add_pictures("stripes", [photo(1, rng), b"junk", photo(1, rng), photo(1, rng), photo(1, rng)])
+    added = collection.add_pictures("stripes", [photo(1, rng), b"junk", photo(1, rng), photo(1, rng), photo(1, rng)],
+                                    THIS_MACHINE)
     assert len(added.ids) == 3 and collection.counts() == {"stripes": 3}
     assert added.refused[0].startswith("Picture 2: This file is not a picture format")
     assert added.refused[1] == "Picture 5: The class 'stripes' is full (3 pictures); remove some before adding more."
     with pytest.raises(CollectionError, match="no class 'nope'"):
-        collection.add_pictures("nope", [photo(1, rng)])
+        collection.add_pictures("nope", [photo(1, rng)], THIS_MACHINE)
 
 
 def test_pictures_are_removed_by_id_and_a_stale_id_is_refused():
     collection = shapes_collection(per_class=3)
     victim = collection.pictures("square")[1]
-    collection.remove_picture(victim.id)
+    collection.remove_picture(victim.id, THIS_MACHINE)
     assert collection.counts() == {"circle": 3, "stripes": 3, "square": 2}
     assert victim.id not in [p.id for p in collection.pictures("square")]
     with pytest.raises(CollectionError, match="removed already"):
-        collection.remove_picture(victim.id)
+        collection.remove_picture(victim.id, THIS_MACHINE)
     collection.remove_class("STRIPES")
     assert collection.classes == ["circle", "square"]
     collection.clear()
@@ -150,10 +154,13 @@ def test_many_threads_adding_at_once_fill_a_class_exactly_to_its_cap():
     collection = Collection(max_per_class=30)
     collection.add_class("circle")
     pictures = [photo(0, np.random.default_rng(i)) for i in range(8)]
-    outcomes = []
+    outcomes, full = [], []
 
     def add_many():
-        outcomes.append(collection.add_pictures("circle", pictures))
+        try:
+            outcomes.append(collection.add_pictures("circle", pictures, THIS_MACHINE))
+        except CollectionError as error:  # the class was full before this upload began: refused whole, unread
+            full.append(str(error))
 
     threads = [threading.Thread(target=add_many) for _ in range(6)]
     for thread in threads:
@@ -162,7 +169,65 @@ def test_many_threads_adding_at_once_fill_a_class_exactly_to_its_cap():
         thread.join(60)
     ids = [i for outcome in outcomes for i in outcome.ids]
     assert len(ids) == len(set(ids)) == 30 == collection.counts()["circle"]
-    assert sum(len(outcome.refused) for outcome in outcomes) == 6 * 8 - 30
+    assert sum(len(outcome.refused) for outcome in outcomes) + 8 * len(full) == 6 * 8 - 30
+    assert all("is full" in words for words in full)
+
+
+STUDENT, CLASSMATE = Caller("page:student", "10.0.0.2"), Caller("page:classmate", "10.0.0.2")
+TEACHER = Caller("session:teacher", "127.0.0.1", teacher=True)
+
+
+def test_a_student_removes_only_the_pictures_that_browser_added_and_the_teacher_any():
+    collection = Collection()
+    collection.add_class("circle")
+    rng = np.random.default_rng(0)
+    mine, theirs = (collection.add_picture("circle", photo(0, rng), who) for who in (STUDENT, CLASSMATE))
+    with pytest.raises(AccessError, match=f"Picture {theirs} was added from another browser"):
+        collection.remove_picture(theirs, STUDENT)  # the same computer, another browser: not the student's
+    with pytest.raises(AccessError):
+        collection.remove_picture(mine, Caller("", "10.0.0.2"))  # a caller with no browser owns nothing
+    collection.remove_picture(mine, STUDENT)
+    collection.remove_picture(theirs, TEACHER)
+    assert collection.counts() == {"circle": 0}
+
+
+def test_a_browser_and_a_computer_hold_at_most_their_share_and_removing_gives_it_back():
+    collection = Collection(per_browser=3, per_address=5)
+    collection.add_class("circle")
+    rng = np.random.default_rng(0)
+    added = collection.add_pictures("circle", [photo(0, rng) for _ in range(4)], STUDENT)
+    assert len(added.ids) == 3 and added.refused == [
+        "Picture 4: This browser has 3 pictures in the collection, the most one browser may hold: remove some to "
+        "add more."]
+    with pytest.raises(AccessError, match="This browser has 3 pictures"):  # refused whole, before any file is read
+        collection.add_pictures("circle", ["/no/such/file.png"], STUDENT)
+    collection.add_pictures("circle", [photo(0, rng) for _ in range(2)], CLASSMATE)
+    with pytest.raises(AccessError, match="This computer has 5 pictures in the collection"):
+        collection.add_picture("circle", photo(0, rng), Caller("page:third", "10.0.0.2"))
+    collection.remove_picture(added.ids[0], STUDENT)
+    assert collection.add_picture("circle", photo(0, rng), STUDENT)
+    collection.remove_class("circle")  # every picture's room goes back to its owner
+    collection.add_class("square")
+    assert len(collection.add_pictures("square", [photo(2, rng) for _ in range(3)], STUDENT).ids) == 3
+
+
+def test_an_upload_names_at_most_so_many_files_each_read_once_within_a_decoding_budget(tmp_path):
+    collection = Collection()
+    collection.add_class("circle")
+    path = tmp_path / "one.png"
+    photo(0, np.random.default_rng(0)).save(path)
+    added = collection.add_pictures("circle", [str(path)] * (MAX_FILES_PER_REQUEST + 5), STUDENT)
+    assert len(added.ids) == 1 and len(added.refused) == MAX_FILES_PER_REQUEST + 4
+    assert added.refused[0] == "Picture 2: the same file as picture 1, added once."
+    too_many = [png_bytes(photo(0, np.random.default_rng(i))) for i in range(MAX_FILES_PER_REQUEST + 1)]
+    with pytest.raises(CollectionError, match=f"At most {MAX_FILES_PER_REQUEST} pictures can be added at once; "
+                                              f"this names {MAX_FILES_PER_REQUEST + 1}"):
+        collection.add_pictures("circle", too_many, STUDENT)
+    side = int((PIXELS_PER_ADD * 0.6) ** 0.5)  # two of these are over the budget of one upload
+    big = [png_bytes(Image.new("RGB", (side, side), colour)) for colour in ("red", "blue")]
+    added = collection.add_pictures("circle", big, STUDENT)
+    assert len(added.ids) == 1 and added.refused[0].startswith("Picture 2: not added: with the pictures before it")
+    assert collection.counts() == {"circle": 2}
 
 
 # ---------------------------------------------------------------- the Dataset and the zip
@@ -174,17 +239,17 @@ def test_refusals_say_what_the_collection_still_needs():
         collection.dataset()
     collection.add_class("circle")
     for _ in range(3):
-        collection.add_picture("circle", photo(0, np.random.default_rng(0)))
+        collection.add_picture("circle", photo(0, np.random.default_rng(0)), THIS_MACHINE)
     assert "only one class" in collection.not_ready()
     collection.add_class("square")
     assert collection.not_ready() == "Only 'circle' has pictures: add at least 2 to 'square' too."
-    collection.add_picture("square", photo(2, np.random.default_rng(0)))
+    collection.add_picture("square", photo(2, np.random.default_rng(0)), THIS_MACHINE)
     collection.add_class("stripes")
     assert collection.not_ready() == "The class 'stripes' has no pictures: add at least 2, or remove the class."
-    collection.add_pictures("stripes", [photo(1, np.random.default_rng(i)) for i in range(2)])
+    collection.add_pictures("stripes", [photo(1, np.random.default_rng(i)) for i in range(2)], THIS_MACHINE)
     with pytest.raises(CollectionError, match="'square' has 1 picture; it needs at least 2"):
         collection.dataset()
-    collection.add_picture("square", photo(2, np.random.default_rng(1)))
+    collection.add_picture("square", photo(2, np.random.default_rng(1)), THIS_MACHINE)
     assert collection.not_ready() is None and len(collection.dataset().test) == 3
 
 

@@ -36,6 +36,9 @@ from hypothesis import HealthCheck, Phase, example, given, settings, strategies 
 from PIL import Image
 
 from app_copy import copy_of_the_app, free_port
+from cifar_demo.collection import PIXELS_PER_ADD
+from cifar_demo.images import MAX_PIXELS
+from cifar_demo.serving import MAX_BODY_BYTES, MAX_FILE_REFERENCES, MAX_FILES_PER_REQUEST
 from conftest import TINY_CLASSES
 
 CALL_TIMEOUT = 20.0          # seconds for one answer; longer counts as a hang
@@ -49,6 +52,7 @@ MESSAGE_LIMIT = 1000         # characters of the words refusing a huge input
 HUGE_SIZES = (2_000, 100_000, 1_000_000)
 HUGE_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:/ "  # the same in JSON and repr
 MAX_PERIOD = 8               # a huge input repeats a unit of at most this many characters
+CPU_SECONDS = 1.0            # server CPU for the worst request an endpoint accepts: 50 MP to decode take ~0.6 s here
 NETS = ["lenet", "smallcnn", "fastnet", "resnet"]
 FILE_DATA_META = {"_type": "gradio.FileData"}
 NAN, INF = float("nan"), float("inf")
@@ -765,3 +769,62 @@ def test_an_unknown_endpoint_name_gets_a_clear_refusal(server):
         assert answer.kind.startswith("http 4"), f"/{abbreviate(name, 40)}: {answer!r}"
         assert not answer_problems(server, name, [name], answer, ""), answer
     assert not health_problems(server)
+
+
+# ---------------------------------------------------------------- the worst request each endpoint accepts
+
+
+def server_cpu_seconds(server: Server) -> float:
+    """User and system CPU time of the server process, all its threads (the trainer is a process of its own)."""
+    fields = Path(f"/proc/{server.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def flat_png(folder: Path, name: str, pixels: int) -> Path:
+    """A square PNG of about `pixels` pixels, of one colour: tiny to send, as costly to decode as any."""
+    side = int(pixels ** 0.5)
+    path = folder / f"{name}.png"
+    Image.new("RGB", (side, side), (90, 140, 200)).save(path)
+    return path
+
+
+def worst_requests(server: Server, folder: Path) -> dict[str, tuple[str, list]]:
+    """For each endpoint whose work grows with what is sent: the most costly request it accepts, by what it is."""
+    folder.mkdir(exist_ok=True)
+    largest = file_data(upload(server, flat_png(folder, "largest", MAX_PIXELS)))
+    shares = [file_data(upload(server, flat_png(folder, f"share-{n}", PIXELS_PER_ADD // MAX_FILES_PER_REQUEST - 1)))
+              for n in range(MAX_FILES_PER_REQUEST)]
+    many_largest = [largest] + [file_data(upload(server, flat_png(folder, f"largest-{n}", MAX_PIXELS - n - 1)))
+                                for n in range(MAX_FILES_PER_REQUEST - 1)]
+    return {
+        "the most files, each decoded": ("your_classes_add_pictures", ["cpu", shares]),
+        "the most files, each the largest picture": ("your_classes_add_pictures", ["cpu", many_largest]),
+        "one file named as often as it may be": ("your_classes_add_pictures",
+                                                 ["cpu", [largest] * MAX_FILE_REFERENCES]),
+        "one file too many": ("your_classes_add_pictures", ["cpu", shares + [file_data(server.known.uploaded)]]),
+        "as many references as a body holds": ("classify", [largest] * (MAX_BODY_BYTES // len(json.dumps(largest)))),
+        "every run once": ("compare_runs", [["running", *server.known.checkpoints]]),
+        "the largest picture to classify": ("classify", [largest]),
+        "the largest picture to share": ("share", [largest, "don't know"]),
+        "the largest picture's feature maps": ("feature_maps", [largest]),
+        "the largest picture's Grad-CAM": ("gradcam", [largest, ""]),
+        "every run, each named many times": ("compare_runs", [["running", *server.known.checkpoints] * 10_000]),
+        "a page of a billion pictures": ("browse", [0, 10**9, "all classes", False]),
+        "a class name of a megabyte": ("your_classes_add_class", ["x" * (MAX_BODY_BYTES // 2)]),
+    }
+
+
+def test_the_worst_request_each_endpoint_accepts_costs_under_a_second_of_server_cpu(server, tmp_path):
+    problems, spent = [], {}  # refused or answered, each within the bound
+    for what, (name, arguments) in worst_requests(server, tmp_path).items():
+        if name == "your_classes_add_pictures":
+            call(server, "your_classes_remove_class", ["cpu"])
+            assert call(server, "your_classes_add_class", ["cpu"]).kind == "complete"
+        before = server_cpu_seconds(server)
+        answer = call(server, name, arguments)
+        spent[what] = server_cpu_seconds(server) - before
+        if answer.kind not in ("complete", "error", "http 413") or spent[what] >= CPU_SECONDS:
+            problems.append(f"/{name}, {what}: {answer.kind}, {spent[what]:.2f} s of server CPU ({answer!r})")
+    call(server, "your_classes_remove_class", ["cpu"])
+    print("server CPU per worst request: " + ", ".join(f"{what} {s:.2f} s" for what, s in spent.items()))
+    assert not problems, "\n".join(problems)

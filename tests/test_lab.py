@@ -7,6 +7,7 @@ import time
 import numpy as np
 import pytest
 
+from cifar_demo.access import THIS_MACHINE
 from cifar_demo.collection import SOURCE, held_out_count
 from cifar_demo.lab import RUNNING, CollectionError, JobRunning, Lab
 from cifar_demo.training import preset
@@ -74,7 +75,8 @@ def collected(lab: Lab, per_class: int = 6) -> None:
     rng = np.random.default_rng(7)
     for label, name in enumerate(["spots", "bars"]):
         lab.collection.add_class(name)
-        lab.collection.add_pictures(name, [tiny_picture(label, rng, size=96) for _ in range(per_class)])
+        lab.collection.add_pictures(name, [tiny_picture(label, rng, size=96) for _ in range(per_class)],
+                                    THIS_MACHINE)
 
 
 def test_a_fine_tune_on_the_collection_is_browsed_and_evaluated_on_its_held_out_pictures(lab):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import json
 import random
+import re
 import shutil
 import socket
 import statistics
@@ -24,6 +25,7 @@ from PIL import Image
 
 from app import build_app, build_parser, serve
 from cifar_demo.__main__ import main as cli
+from cifar_demo.access import RULES, AccessError, Caller, Who
 from cifar_demo.checkpoints import CHECKPOINT_DIR, load_checkpoint
 from cifar_demo.data import load_dataset
 from cifar_demo.evaluation import evaluate
@@ -34,7 +36,7 @@ from cifar_demo.plots import CORRECT, FRAME, GAP, WRONG
 from cifar_demo.serving import QUOTE_CHARS
 from cifar_demo.wall import (CAPACITY, NOT_LISTED, PER_ADDRESS, PER_SESSION, PLACEHOLDER, SCALE, UNKNOWN, Wall,
                              WallRefusal, draw, export_zip, guesses, summarize)
-from conftest import TINY_CLASSES, tiny_picture
+from conftest import REPO, TINY_CLASSES, tiny_picture
 from test_app import free_port
 
 SHIPPED = ["lenet", "smallcnn", "fastnet", "resnet"]
@@ -68,7 +70,7 @@ def cifar_net():
 
 def test_a_share_keeps_only_the_32x32_picture_with_the_guess_classify_gives(tiny):
     wall, (picture, truth) = Wall(), pictures(1)[0]
-    entry = wall.share(tiny, picture, truth, "page", "10.0.0.1")
+    entry = wall.share(tiny, picture, truth, Caller("page", "10.0.0.1"))
     assert entry.picture.shape == (3, 32, 32) and entry.picture.dtype == torch.uint8
     assert {"path", "upload", "image"}.isdisjoint(vars(entry)), "nothing but the 32x32 tensor is kept"
     (prediction,) = classify_many(tiny, [picture], k=1)
@@ -80,12 +82,12 @@ def test_a_share_keeps_only_the_32x32_picture_with_the_guess_classify_gives(tiny
 
 def test_truths_are_a_class_not_one_of_these_or_dont_know_and_nothing_else(tiny):
     wall, picture = Wall(), photo(0, 1)
-    assert wall.share(tiny, picture, UNKNOWN, "a", "x").truth is None
-    assert wall.share(tiny, picture, None, "a", "x").truth is None
-    assert wall.share(tiny, picture, NOT_LISTED, "a", "x").truth == NOT_LISTED
+    assert wall.share(tiny, picture, UNKNOWN, Caller("a", "x")).truth is None
+    assert wall.share(tiny, picture, None, Caller("a", "x")).truth is None
+    assert wall.share(tiny, picture, NOT_LISTED, Caller("a", "x")).truth == NOT_LISTED
     for bad in ("unicorn" * 40, "", 7, ["circle"], "CIRCLE"):
         with pytest.raises(WallRefusal, match="is not one of the active model's classes") as refused:
-            wall.share(tiny, picture, bad, "a", "x")
+            wall.share(tiny, picture, bad, Caller("a", "x"))
         quoted = str(refused.value).split("'")[1]
         assert len(quoted) <= QUOTE_CHARS and "unicorn" * 12 not in str(refused.value)
         assert all(name in str(refused.value) for name in tiny.classes)
@@ -98,29 +100,30 @@ def test_an_unreadable_picture_gets_classifys_words_and_the_wall_goes_on(tiny, t
     fake.write_bytes(b"this is not a picture at all" * 20)
     (classify_says,) = classify_many(tiny, [str(fake)])
     with pytest.raises(ImageError) as refused:
-        wall.share(tiny, str(fake), UNKNOWN, "a", "x")
+        wall.share(tiny, str(fake), UNKNOWN, Caller("a", "x"))
     assert str(refused.value) == str(classify_says)
-    assert wall.version == 0 and wall.share(tiny, photo(1, 2), UNKNOWN, "a", "x").id == 1
+    assert wall.version == 0 and wall.share(tiny, photo(1, 2), UNKNOWN, Caller("a", "x")).id == 1
 
 
 def test_one_page_and_one_computer_are_capped_until_the_wall_is_cleared(tiny):
     wall, picture = Wall(), photo(2, 3)
     for _ in range(PER_SESSION):
-        wall.share(tiny, picture, UNKNOWN, "flood", "10.0.0.9")
-    with pytest.raises(WallRefusal, match=f"This page has shared {PER_SESSION} pictures"):
-        wall.share(tiny, picture, UNKNOWN, "flood", "10.0.0.9")
+        wall.share(tiny, picture, UNKNOWN, Caller("flood", "10.0.0.9"))
+    with pytest.raises(AccessError, match=f"This page has shared {PER_SESSION} pictures"):
+        wall.share(tiny, picture, UNKNOWN, Caller("flood", "10.0.0.9"))
     for n in range(PER_ADDRESS - PER_SESSION):  # reopening the page: a new session, the same computer
-        wall.share(tiny, picture, UNKNOWN, f"reopened-{n}", "10.0.0.9")
-    with pytest.raises(WallRefusal, match=f"This computer has shared {PER_ADDRESS} pictures"):
-        wall.share(tiny, picture, UNKNOWN, "yet-another-page", "10.0.0.9")
-    assert wall.share(tiny, picture, UNKNOWN, "classmate", "10.0.0.10").id == PER_ADDRESS + 1, "others go on"
+        wall.share(tiny, picture, UNKNOWN, Caller(f"reopened-{n}", "10.0.0.9"))
+    with pytest.raises(AccessError, match=f"This computer has shared {PER_ADDRESS} pictures"):
+        wall.share(tiny, picture, UNKNOWN, Caller("yet-another-page", "10.0.0.9"))
+    assert wall.share(tiny, picture, UNKNOWN, Caller("classmate", "10.0.0.10")).id == PER_ADDRESS + 1, "others go on"
     assert wall.clear() == PER_ADDRESS + 1
-    assert wall.share(tiny, picture, UNKNOWN, "flood", "10.0.0.9").id == PER_ADDRESS + 2, "numbers are never reused"
+    assert wall.share(tiny, picture, UNKNOWN, Caller("flood", "10.0.0.9")).id == PER_ADDRESS + 2, (
+        "numbers are never reused")
 
 
 def test_past_the_capacity_the_oldest_drop_off_and_the_summary_says_so(tiny):
     wall = Wall(capacity=5, per_session=100, per_address=100)
-    ids = [wall.share(tiny, picture, truth, "a", "x").id for picture, truth in pictures(8)]
+    ids = [wall.share(tiny, picture, truth, Caller("a", "x")).id for picture, truth in pictures(8)]
     snapshot = wall.snapshot(tiny)
     assert [e.id for e in snapshot.entries] == ids[::-1][:5], "newest first; the three oldest are gone"
     assert summarize(snapshot).dropped == 3 and summarize(snapshot).capacity == 5
@@ -129,9 +132,9 @@ def test_past_the_capacity_the_oldest_drop_off_and_the_summary_says_so(tiny):
 
 def test_the_summary_compares_our_photos_with_the_test_set(tiny):
     wall = Wall(per_session=100, per_address=100)
-    shared = [wall.share(tiny, picture, truth, "a", "x") for picture, truth in pictures(7)]
-    wall.share(tiny, photo(0, 99), NOT_LISTED, "a", "x")
-    wall.share(tiny, photo(1, 98), UNKNOWN, "a", "x")
+    shared = [wall.share(tiny, picture, truth, Caller("a", "x")) for picture, truth in pictures(7)]
+    wall.share(tiny, photo(0, 99), NOT_LISTED, Caller("a", "x"))
+    wall.share(tiny, photo(1, 98), UNKNOWN, Caller("a", "x"))
     summary = summarize(wall.snapshot(tiny))
     right = sum(e.guess == e.truth for e in shared)
     assert (summary.shown, summary.compared, summary.right) == (9, 7, right)
@@ -151,22 +154,22 @@ def test_the_summary_compares_our_photos_with_the_test_set(tiny):
 
 def test_hide_moderates_one_picture_and_relabel_is_for_its_own_page(tiny):
     wall = Wall()
-    first, second = (wall.share(tiny, picture, UNKNOWN, "mine", "x") for picture, _ in pictures(2))
+    first, second = (wall.share(tiny, picture, UNKNOWN, Caller("mine", "x")) for picture, _ in pictures(2))
     version = wall.version
     wall.hide(first.id)
     assert [e.id for e in wall.snapshot(tiny).entries] == [second.id] and wall.version == version + 1
     with pytest.raises(WallRefusal, match="There is no picture #99 on the wall"):
         wall.hide(99)
-    assert wall.relabel(tiny, second.id, TINY_CLASSES[2], "mine").truth == TINY_CLASSES[2]
-    with pytest.raises(WallRefusal, match="shared from another page"):
-        wall.relabel(tiny, second.id, TINY_CLASSES[0], "someone-else")
+    assert wall.relabel(tiny, second.id, TINY_CLASSES[2], Caller("mine", "x")).truth == TINY_CLASSES[2]
+    with pytest.raises(AccessError, match="shared from another page"):
+        wall.relabel(tiny, second.id, TINY_CLASSES[0], Caller("someone-else", "x"))
     assert wall.snapshot(tiny).entries[0].truth == TINY_CLASSES[2]
 
 
 def test_another_model_remakes_every_guess_and_truths_it_lacks_are_said_not_crashed(tiny, cifar_net):
     wall = Wall(per_session=100, per_address=100)
     for picture, truth in pictures(6):
-        wall.share(tiny, picture, truth, "a", "x")
+        wall.share(tiny, picture, truth, Caller("a", "x"))
     assert wall.follow(cifar_net) and not wall.follow(cifar_net), "one rescoring per change of model"
     snapshot = wall.snapshot(cifar_net)
     stacked = torch.stack([e.picture for e in snapshot.entries])
@@ -184,7 +187,7 @@ def test_another_model_remakes_every_guess_and_truths_it_lacks_are_said_not_cras
 def test_rescoring_300_pictures_is_one_forward_pass_per_shipped_net(tiny, capsys):
     wall = Wall(per_session=CAPACITY, per_address=CAPACITY)
     for picture, truth in pictures(CAPACITY):
-        wall.share(tiny, picture, truth, "a", "x")
+        wall.share(tiny, picture, truth, Caller("a", "x"))
     seconds = {}
     for name in SHIPPED:
         net = load_checkpoint(CHECKPOINT_DIR / f"{name}.pt")
@@ -203,7 +206,8 @@ def test_concurrent_shares_lose_nothing(tiny):
 
     def share(n: int) -> list[int]:
         start.wait()
-        return [wall.share(tiny, photo(n % 3, 10 * n + i), UNKNOWN, f"page-{n}", f"10.0.0.{n}").id for i in range(5)]
+        page = Caller(f"page-{n}", f"10.0.0.{n}")
+        return [wall.share(tiny, photo(n % 3, 10 * n + i), UNKNOWN, page).id for i in range(5)]
 
     with ThreadPoolExecutor(8) as pool:
         ids = [i for batch in pool.map(share, range(8)) for i in batch]
@@ -214,9 +218,10 @@ def test_concurrent_shares_lose_nothing(tiny):
 def test_the_picture_frames_right_green_wrong_red_and_no_truth_not_at_all(tiny):
     wall = Wall()
     for said in ("nothing", "the guess", "another class"):
-        entry = wall.share(tiny, photo(0, 5), UNKNOWN, "a", "x")
+        entry = wall.share(tiny, photo(0, 5), UNKNOWN, Caller("a", "x"))
         other = next(c for c in tiny.classes if c != entry.guess)
-        wall.relabel(tiny, entry.id, {"nothing": UNKNOWN, "the guess": entry.guess, "another class": other}[said], "a")
+        truth = {"nothing": UNKNOWN, "the guess": entry.guess, "another class": other}[said]
+        wall.relabel(tiny, entry.id, truth, Caller("a", "x"))
     canvas = draw(wall.snapshot(tiny))  # newest first: wrong, right, no truth
     cell = 32 * SCALE + 2 * FRAME + GAP
     frames = [canvas.getpixel((GAP + n * cell + FRAME // 2, GAP + FRAME // 2)) for n in range(3)]
@@ -226,8 +231,8 @@ def test_the_picture_frames_right_green_wrong_red_and_no_truth_not_at_all(tiny):
 def test_the_zip_is_a_picture_tree_that_eval_measures_the_model_on(tiny, tmp_path, capsys):
     wall = Wall(per_session=100, per_address=100)
     for picture, truth in pictures(5):  # 2 circles, 2 stripes, 1 square
-        wall.share(tiny, picture, truth, "a", "x")
-    wall.share(tiny, photo(0, 50), NOT_LISTED, "a", "x")
+        wall.share(tiny, picture, truth, Caller("a", "x"))
+    wall.share(tiny, photo(0, 50), NOT_LISTED, Caller("a", "x"))
     snapshot = wall.snapshot(tiny)
     data, labelled = export_zip(snapshot)
     archive = tmp_path / "wall.zip"
@@ -242,7 +247,7 @@ def test_the_zip_is_a_picture_tree_that_eval_measures_the_model_on(tiny, tmp_pat
     assert result.accuracy == pytest.approx(summary.accuracy), "the zip measures what the wall shows"
 
     alone = Wall()
-    alone.share(tiny, photo(0, 60), TINY_CLASSES[0], "a", "x")  # one class only: the others get a placeholder
+    alone.share(tiny, photo(0, 60), TINY_CLASSES[0], Caller("a", "x"))  # one class only: the others get a placeholder
     one = tmp_path / "one.zip"
     one.write_bytes(export_zip(alone.snapshot(tiny))[0])
     assert sum(n.endswith(PLACEHOLDER) for n in zipfile.ZipFile(one).namelist()) == len(TINY_CLASSES) - 1
@@ -360,7 +365,7 @@ def test_a_flood_from_one_page_and_from_one_computer_is_capped_with_a_clear_mess
 
 
 def test_the_teachers_controls_work_here_and_are_refused_from_other_computers(served, teacher, tmp_path):
-    lab, _, url = served
+    lab, wall, url = served
     photos = saved_photos(tmp_path, 4)
     ids = [share(teacher, path, truth)["id"] for path, truth in photos]
     assert "is hidden" in teacher.predict(ids[0], api_name="/wall_hide")
@@ -375,7 +380,10 @@ def test_the_teachers_controls_work_here_and_are_refused_from_other_computers(se
     for endpoint, args in (("/wall_hide", (ids[1],)), ("/wall_clear", ()), ("/wall_download", ())):
         with pytest.raises(AppError, match="Only the teacher can do this, on the computer that runs the app"):
             proxied.predict(*args, api_name=endpoint)
-    assert share(proxied, photos[1][0])["id"] > ids[-1], "students still share"
+    forged = share(proxied, photos[1][0])["id"]
+    assert forged > ids[-1], "students still share"
+    (entry,) = [e for e in wall.snapshot(lab.shelf.active).entries if e.id == forged]
+    assert entry.by.address == "127.0.0.1", "a header no trusted proxy wrote does not pick the address caps count"
     assert len(teacher.predict(api_name="/wall")["entries"]) == 4, "nothing was hidden or cleared"
     cleared = teacher.predict(api_name="/wall_clear")
     assert cleared == "The wall is empty: 4 pictures taken off. Every page may share again."
@@ -390,6 +398,69 @@ def test_another_computer_on_the_class_network_is_refused_the_teachers_controls(
     student = Client(url.replace("127.0.0.1", address), verbose=False)
     with pytest.raises(AppError, match="Only the teacher can do this"):
         student.predict(api_name="/wall_clear")
+
+
+def readme_access_table() -> dict[str, str]:
+    """The README Security section's table: each endpoint and who may call it, in the README's words."""
+    security = (REPO / "README.md").read_text().split("\n## Security\n", 1)[1].split("\n## ", 1)[0]
+    return dict(re.findall(r"^\s*\| `/(\w+)` \| ([^|]+?) \|\s*$", security, flags=re.M))
+
+
+def outcome(client: Client, name: str, arguments: tuple) -> str | None:
+    """None when the call answered, else its refusal."""
+    try:
+        client.predict(*arguments, api_name=f"/{name}")
+    except AppError as error:
+        return str(error)
+    return None
+
+
+def refused_by_rule(name: str, words: str | None) -> bool:
+    """Whether a refusal is the access rule's own (any other refusal means the rule let the caller in)."""
+    pattern = re.escape(RULES[name].refusal).replace(re.escape("{thing}"), ".+")
+    return words is not None and re.fullmatch(pattern, words) is not None
+
+
+def test_the_readme_table_of_who_may_call_what_holds_for_another_computer_and_the_teacher(served, teacher, tmp_path):
+    lab, _, url = served
+    table = readme_access_table()
+    named = {name.lstrip("/") for name in teacher.view_api(return_format="dict", print_info=False)["named_endpoints"]}
+    assert set(table) == named, "the README's table lists every named endpoint, and only those"
+    assert table == {name: RULES[name].who.value for name in table}, "the README says what access.RULES says"
+    address = next((a for a in network_addresses() if not a.startswith("127.")), None)
+    if address is None:
+        pytest.skip("this machine has no network address besides the loopback one")
+    student = Client(url.replace("127.0.0.1", address), verbose=False)
+    (path, truth), = saved_photos(tmp_path, 1)
+    picture = handle_file(str(path))
+    teacher.predict("walk", api_name="/your_classes_add_class")
+    owned = {who: client.predict("walk", [picture], api_name="/your_classes_add_pictures")["added"][0]
+             for who, client in (("teacher", teacher), ("student", student))}
+    own = student.predict("walk", [picture], api_name="/your_classes_add_pictures")["added"][0]
+    assert outcome(student, "your_classes_remove_picture", (own,)) is None, "a student removes their own picture"
+    state = json.dumps(student.predict(api_name="/your_classes"))
+    assert not [word for word in ("session", "page:", address, "127.0.0.1") if word in state], "no owner is shown"
+    shared = share(teacher, path, truth)["id"]
+    others = {"teacher": owned["student"], "student": owned["teacher"]}  # each removes the other's picture
+    arguments = {
+        "train": lambda who: ("lenet", 1, 0, 0.01, "sgd", False, 0), "stop": lambda who: (),
+        "status": lambda who: (), "models": lambda who: (), "select_model": lambda who: ("tiny.pt",),
+        "compare_runs": lambda who: ([],), "browse": lambda who: (0, 16, "all classes", False),
+        "classify": lambda who: (picture,), "evaluate": lambda who: (), "layer_shapes": lambda who: ("",),
+        "filters": lambda who: ("",), "feature_maps": lambda who: (picture,), "gradcam": lambda who: (picture, ""),
+        "share": lambda who: (picture, truth), "wall": lambda who: (), "wall_hide": lambda who: (shared,),
+        "wall_download": lambda who: (), "wall_clear": lambda who: (), "your_classes": lambda who: (),
+        "your_classes_add_class": lambda who: (f"walk by the {who}",),
+        "your_classes_add_pictures": lambda who: ("walk", [picture]),
+        "your_classes_remove_picture": lambda who: (others[who],), "your_classes_train": lambda who: ("head",),
+        "your_classes_zip": lambda who: (), "your_classes_model": lambda who: (),
+        "your_classes_remove_class": lambda who: ("walk",)}
+    last = ("wall_clear", "your_classes_remove_class")  # what empties the wall or the collection goes last
+    for name in sorted(table, key=lambda name: name in last):
+        for who, client in (("student", student), ("teacher", teacher)):
+            words = outcome(client, name, arguments[name](who))
+            may = table[name] == Who.ANYONE.value or who == "teacher"  # the owner's own pictures: checked above
+            assert refused_by_rule(name, words) != may, f"/{name} called by the {who}: {words or 'answered'}"
 
 
 def network_addresses() -> list[str]:

@@ -10,6 +10,7 @@ from typing import Iterable
 import torch
 from PIL import Image
 
+from ..access import THIS_MACHINE
 from ..checkpoints import CHECKPOINT_DIR, Checkpoint, CheckpointError, load_checkpoint
 from ..collection import HELD_OUT, Collection, CollectionError
 from ..data import Dataset, ImageSet, load_dataset
@@ -50,7 +51,7 @@ def bench_collection(data: Dataset, classes: Iterable[str], per_class: int, seed
         index = (data.test.labels == data.classes.index(name)).nonzero().flatten()
         index = index[torch.randperm(len(index), generator=generator)]
         for i in index[:per_class].tolist():
-            collection.add_picture(name, as_photo(data.test.images[i]))
+            collection.add_picture(name, as_photo(data.test.images[i]), THIS_MACHINE)
         others.append(index[per_class:])
     order = sorted(collection.classes)
     labels = [torch.full((len(rest),), order.index(name)) for name, rest in zip(collection.classes, others)]

@@ -1,5 +1,5 @@
 """What every tab of the page uses: answer pictures, shared charts, refusals, words for people, the picture input,
-and who is asking (the teacher's laptop or a student's)."""
+and who is asking (the teacher's laptop or a student's browser, as access.Caller)."""
 from __future__ import annotations
 
 import functools
@@ -15,6 +15,7 @@ from gradio.utils import get_upload_folder
 from matplotlib.figure import Figure
 from PIL import Image
 
+from ..access import AccessError, Caller, check, is_token
 from ..images import ImageError
 from ..plots import ChartError, chart_picture
 from ..serving import AnswerPictures, refused, uploaded_file
@@ -159,22 +160,33 @@ def refused_already(picture: str | ImageError) -> str:
     return picture
 
 
-def client_address(request: gr.Request | None) -> str:
-    """The computer a request came from, for the wall's per-computer cap."""
+def caller(request: gr.Request | None, token: object = None) -> Caller:
+    """Who sent a request: its browser (the page's own token, kept across reloads, else the request's session; a
+    gradio_client Client is one session), the connection's address, and whether it is the teacher."""
+    session = getattr(request, "session_hash", None)
+    browser = f"page:{token}" if is_token(token) else f"session:{session}" if session else ""
+    return Caller(browser, _address(request), _from_this_machine(request))
+
+
+def _address(request: gr.Request | None) -> str:
+    """The connection's address: a proxy's X-Forwarded-For counts only from a proxy the teacher named."""
     client = getattr(request, "client", None)
     return str(getattr(client, "host", "") or "")
 
 
-def from_this_machine(request: gr.Request | None) -> bool:
+def _from_this_machine(request: gr.Request | None) -> bool:
     """The machine that runs the app (the projector laptop): the loopback address, not forwarded by a proxy (a
     --share tunnel arrives from the loopback address too)."""
     headers = getattr(request, "headers", None) or {}
     forwarded = any(name in headers for name in ("x-forwarded-for", "forwarded", "x-real-ip"))
-    return client_address(request) in LOCAL_HOSTS and not forwarded
+    return _address(request) in LOCAL_HOSTS and not forwarded
 
 
-def teacher_only(where: str, request: gr.Request | None) -> None:
-    """The teacher's controls answer the machine that runs the app only: a student's computer is refused."""
-    if not from_this_machine(request):
-        raise refusal(where, "Only the teacher can do this, on the computer that runs the app (the projector "
-                             "laptop); it is refused from other computers.", title="Teacher only")
+def allowed(action: str, request: gr.Request | None, token: object = None) -> Caller:
+    """The caller of an action, once access.RULES lets it take the action; a refusal in the rule's words otherwise."""
+    who = caller(request, token)
+    try:
+        check(who, action)
+    except AccessError as error:
+        raise refusal(action, error, title="Not allowed") from None
+    return who

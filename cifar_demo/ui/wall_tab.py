@@ -9,7 +9,7 @@ import gradio as gr
 from ..lab import Lab, NoModel
 from ..wall import Summary, Wall, WallRefusal, export_zip, summarize
 from ..wall import draw as draw_wall
-from .common import SharedChart, escape_markdown, from_this_machine, refusal, teacher_only
+from .common import SharedChart, allowed, caller, escape_markdown, refusal
 
 NO_MODEL = -1  # the wall version a page shows while there is no model to guess with
 
@@ -51,7 +51,7 @@ def build_wall_tab(lab: Lab, wall: Wall) -> tuple[gr.Tab, gr.Timer]:
 
     def hide_picture(number: float | None, request: gr.Request) -> str:
         """Teacher only, from the machine that runs the app: take picture #number off the wall."""
-        teacher_only("wall_hide", request)
+        allowed("wall_hide", request)
         if number is None:
             raise refusal("wall_hide", "Give the number (#) of the picture to hide.")
         try:
@@ -62,14 +62,14 @@ def build_wall_tab(lab: Lab, wall: Wall) -> tuple[gr.Tab, gr.Timer]:
 
     def clear_wall(request: gr.Request) -> str:
         """Teacher only, from the machine that runs the app: take every picture off the wall."""
-        teacher_only("wall_clear", request)
+        allowed("wall_clear", request)
         removed = wall.clear()
         plural = "" if removed == 1 else "s"
         return f"The wall is empty: {removed} picture{plural} taken off. Every page may share again."
 
     def download_wall(request: gr.Request) -> str:
         """Teacher only, from the machine that runs the app: the wall's pictures as a .zip that --data reads."""
-        teacher_only("wall_download", request)
+        allowed("wall_download", request)
         try:
             data, _ = export_zip(wall.snapshot(lab.shelf.require()))
         except (NoModel, WallRefusal) as error:
@@ -79,7 +79,7 @@ def build_wall_tab(lab: Lab, wall: Wall) -> tuple[gr.Tab, gr.Timer]:
         return str(path)
 
     def teacher_controls(request: gr.Request):
-        return gr.Accordion(visible=from_this_machine(request))
+        return gr.Accordion(visible=caller(request).teacher)
 
     shown = [picture, summary, seen]
     tab.select(tick, seen, shown, api_visibility="private", show_progress="hidden")

@@ -14,11 +14,12 @@ from typing import Callable
 import gradio as gr
 from gradio.utils import get_upload_folder
 
+from ..access import AccessError, Caller, is_token, new_token
 from ..collection import HELD_OUT, MAX_CLASSES, SOURCE, Added, CollectionError, Picture, held_out_count
 from ..images import ImageError, png_bytes
 from ..lab import JobRunning, Lab, NoModel
 from ..serving import refused, uploaded_file
-from .common import from_this_machine, refusal, refused_already, status_line, teacher_only, uploads_only
+from .common import allowed, caller, refusal, refused_already, status_line, uploads_only
 
 STEPS = (f"**1.** Name 2 to {MAX_CLASSES} classes (a pen, a mug, a thumbs up). **2.** Add pictures to each: the "
          "webcam, photos dropped in or pasted, many at once. 10 to 30 a class is plenty. **3.** Train: the active "
@@ -115,7 +116,7 @@ def build_your_classes_tab(lab: Lab) -> YourClassesTab:
                                      height=220, object_fit="contain", allow_preview=False, format="png",
                                      elem_id="your-gallery")
                 with gr.Row():
-                    remove = gr.Button("Remove the picture clicked", elem_id="your-remove")
+                    remove = gr.Button("Remove the picture clicked", elem_id="your-remove")  # one's own pictures
                     remove_class = gr.Button("Remove this class", variant="stop", visible=False)  # the teacher's
         with gr.Row(equal_height=True):
             layers = gr.Radio(LAYERS, value="head", label="Train", scale=3)
@@ -127,11 +128,12 @@ def build_your_classes_tab(lab: Lab) -> YourClassesTab:
             loss = gr.Image(label="Training loss", show_label=False, interactive=False, format="png")
             accuracy = gr.Image(label="Test accuracy", show_label=False, interactive=False, format="png")
         with gr.Row():
-            download_pictures = gr.Button("Download the pictures (.zip for --data)")
+            download_pictures = gr.Button("Download the pictures (.zip for --data)", visible=False)  # the teacher's
             download_model = gr.Button("Download the model (.pt)")
         saved = gr.File(label="Download", interactive=False, height=90, elem_id="your-download")
         shown = gr.State({"version": -1, "class": None, "ids": []})  # what this page shows
         picked = gr.State(None)  # the id of the gallery picture last clicked
+        token = gr.BrowserState("", storage_key="cifar-demo-browser")  # the browser's own name, kept across reloads
         timer = gr.Timer(2.0, active=False)
         api_class = gr.Textbox(visible=False)  # /your_classes_add_pictures's class; the page uses the menu
         api_answer = gr.JSON(visible=False)
@@ -139,17 +141,20 @@ def build_your_classes_tab(lab: Lab) -> YourClassesTab:
     shown_views = [overview, chosen, gallery, shown]
     for trigger in (add_class.click, name.submit):
         trigger(actions.make_class, [name, chosen, shown], [said, name, *shown_views], api_visibility="private")
-    camera.change(actions.add_one, [camera, chosen, shown], [said, camera, *shown_views], api_visibility="private")
-    files.upload(actions.add_many, [files, chosen, shown], [said, files, *shown_views], api_visibility="private")
+    camera.change(actions.add_one, [camera, chosen, shown, token], [said, camera, *shown_views],
+                  api_visibility="private")
+    files.upload(actions.add_many, [files, chosen, shown, token], [said, files, *shown_views],
+                 api_visibility="private")
     chosen.input(actions.view, [chosen, shown], shown_views, api_visibility="private")
     gallery.select(actions.remember, shown, picked, api_visibility="private")
-    remove.click(actions.remove_picked, [picked, chosen, shown], [said, picked, *shown_views],
+    remove.click(actions.remove_picked, [picked, chosen, shown, token], [said, picked, *shown_views],
                  api_visibility="private")
     remove_class.click(actions.drop_class, [chosen, shown], [said, *shown_views], api_visibility="private")
     for trigger in (tab.select, timer.tick):
         trigger(actions.view, [chosen, shown], shown_views, api_visibility="private", show_progress="hidden",
                 concurrency_limit=None)
-    tab.select(actions.teacher_controls, None, remove_class, api_visibility="private")
+    tab.select(actions.teacher_controls, None, [remove_class, download_pictures], api_visibility="private")
+    tab.select(own_token, token, token, api_visibility="private")
     train.click(api.train, layers, status, api_name="your_classes_train")
     stop.click(actions.stop, None, status, api_visibility="private", concurrency_limit=None)
     download_pictures.click(api.pictures_zip, None, saved, api_name="your_classes_zip")
@@ -204,24 +209,25 @@ class PageActions:
             return refused("your_classes", str(error)), gr.skip(), *self.view(wanted, last)
         return f"Class '{stored}' made: add its pictures.", "", *self.view(stored, {})
 
-    def add_one(self, picture: str | ImageError | None, wanted: str | None, last: dict):
+    def add_one(self, picture: str | ImageError | None, wanted: str | None, last: dict, token: str,
+                request: gr.Request):
         """A webcam shot, dropped or pasted picture goes into the chosen class; the input empties for the next."""
         if picture is None:
             return gr.skip(), gr.skip(), *self.view(wanted, last)
         if not wanted:
             return "Choose the class this picture is of first (or add a class).", gr.skip(), *self.view(wanted, last)
         try:
-            self.collection.add_picture(wanted, refused_already(picture))
-        except (ImageError, CollectionError) as error:
+            self.collection.add_picture(wanted, refused_already(picture), caller(request, token))
+        except (AccessError, ImageError, CollectionError) as error:
             return refused("your_classes", str(error)), None, *self.view(wanted, last)
         return f"Added to '{wanted}'.", None, *self.view(wanted, last)
 
-    def add_many(self, paths: list[str] | None, wanted: str | None, last: dict):
+    def add_many(self, paths: list[str] | None, wanted: str | None, last: dict, token: str, request: gr.Request):
         if not paths:
             return gr.skip(), gr.skip(), *self.view(wanted, last)
         try:
-            added = add_uploads(self.lab, wanted, paths)
-        except CollectionError as error:
+            added = add_uploads(self.lab, wanted, paths, caller(request, token))
+        except (AccessError, CollectionError) as error:
             return refused("your_classes", str(error)), None, *self.view(wanted, last)
         return added_words(added, wanted), None, *self.view(wanted, last)
 
@@ -229,17 +235,17 @@ class PageActions:
         ids = last.get("ids", [])
         return ids[selected.index] if isinstance(selected.index, int) and selected.index < len(ids) else None
 
-    def remove_picked(self, picture_id: str | None, wanted: str | None, last: dict):
+    def remove_picked(self, picture_id: str | None, wanted: str | None, last: dict, token: str, request: gr.Request):
         if not picture_id:
             return "Click a picture in the row above first, then remove it.", None, *self.view(wanted, last)
         try:
-            self.collection.remove_picture(picture_id)
-        except CollectionError as error:
+            self.collection.remove_picture(picture_id, caller(request, token))
+        except (AccessError, CollectionError) as error:
             return refused("your_classes", str(error)), None, *self.view(wanted, last)
         return f"Picture #{picture_id} removed.", None, *self.view(wanted, last)
 
     def drop_class(self, wanted: str | None, last: dict, request: gr.Request):
-        teacher_only("your_classes_remove_class", request)
+        allowed("your_classes_remove_class", request)
         try:
             stored = self.collection.remove_class(wanted or "")
         except CollectionError as error:
@@ -249,8 +255,9 @@ class PageActions:
     def stop(self) -> str:
         return "Stopping after this batch…" if self.lab.stop_training() else "No training run is in progress."
 
-    def teacher_controls(self, request: gr.Request) -> gr.Button:
-        return gr.Button(visible=from_this_machine(request))
+    def teacher_controls(self, request: gr.Request) -> tuple[gr.Button, gr.Button]:
+        teacher = caller(request).teacher
+        return gr.Button(visible=teacher), gr.Button(visible=teacher)
 
 
 class CollectionApi:
@@ -280,25 +287,27 @@ class CollectionApi:
             raise refusal("your_classes_add_class", error) from None
         return self.state()
 
-    def add_pictures(self, class_name: str, paths: list[str] | None) -> dict:
-        """Add uploaded pictures to a class: the new ids, one sentence for each picture refused, the collection."""
+    def add_pictures(self, class_name: str, paths: list[str] | None, request: gr.Request) -> dict:
+        """Add uploaded pictures to a class: the new ids, one sentence for each picture refused, the collection. Only
+        the client that added a picture (one gradio_client Client) may remove it, and the teacher."""
         try:
-            added = add_uploads(self.lab, class_name, paths or [])
-        except CollectionError as error:
+            added = add_uploads(self.lab, class_name, paths or [], caller(request))
+        except (AccessError, CollectionError) as error:
             raise refusal("your_classes_add_pictures", error) from None
         return {"added": added.ids, "refused": added.refused, **self.state()}
 
-    def remove_picture(self, picture_id: str) -> dict:
-        """Remove one picture by its id; returns the collection."""
+    def remove_picture(self, picture_id: str, request: gr.Request) -> dict:
+        """Remove one picture by its id (one this client added; the teacher may remove any); returns the
+        collection."""
         try:
-            self.collection.remove_picture(picture_id)
-        except CollectionError as error:
+            self.collection.remove_picture(picture_id, caller(request))
+        except (AccessError, CollectionError) as error:
             raise refusal("your_classes_remove_picture", error) from None
         return self.state()
 
     def remove_class(self, name: str, request: gr.Request) -> dict:
         """Teacher only, from the machine that runs the app: remove a class and its pictures."""
-        teacher_only("your_classes_remove_class", request)
+        allowed("your_classes_remove_class", request)
         try:
             self.collection.remove_class(name)
         except CollectionError as error:
@@ -314,9 +323,10 @@ class CollectionApi:
             raise refusal("your_classes_train", error, title="Training not started") from None
         return status_line(self.lab.status())
 
-    def pictures_zip(self) -> str:
-        """The collection as a zip in the picture-tree layout (train/<class>/, test/<class>/: the held-out share),
-        which `python -m cifar_demo train --data` reads."""
+    def pictures_zip(self, request: gr.Request) -> str:
+        """Teacher only, from the machine that runs the app: the collection as a zip in the picture-tree layout
+        (train/<class>/, test/<class>/: the held-out share), which `python -m cifar_demo train --data` reads."""
+        allowed("your_classes_zip", request)
         folder = Path(tempfile.mkdtemp(prefix="cifar-demo-your-zip-"))  # a folder per download
         try:
             return str(self.collection.export_zip(folder / "your-classes.zip"))
@@ -333,17 +343,23 @@ class CollectionApi:
         return str(shutil.copy(active.path, folder / active.path.name))
 
 
-def add_uploads(lab: Lab, class_name: str | None, paths: list[str]) -> Added:
-    """Pictures from uploaded files only: a path a raw call names elsewhere is refused like a broken file."""
+def add_uploads(lab: Lab, class_name: str | None, paths: list[str], by: Caller) -> Added:
+    """Pictures from uploaded files only: a path a raw call names elsewhere is refused like a broken file. Each
+    distinct path is looked up once, however often it is named."""
     if not class_name:
         raise CollectionError("Choose the class these pictures are of first (or add a class).")
-    checked = []
-    for path in paths:
+    checked: dict[str, str | ImageError] = {}
+    for path in dict.fromkeys(paths):
         try:
-            checked.append(uploaded_file(path, get_upload_folder()))
+            checked[path] = uploaded_file(path, get_upload_folder())
         except ImageError as error:
-            checked.append(error)  # named among the refused, in its place in the upload
-    return lab.collection.add_pictures(class_name, checked)
+            checked[path] = error  # named among the refused, in its place in the upload
+    return lab.collection.add_pictures(class_name, [checked[path] for path in paths], by)
+
+
+def own_token(token: object) -> str:
+    """The browser's token, made the first time the tab opens: its pictures stay its own after a reload."""
+    return token if is_token(token) else new_token()
 
 
 def added_words(added: Added, class_name: str) -> str:
