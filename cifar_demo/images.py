@@ -109,7 +109,7 @@ def open_image(source, max_bytes: int = MAX_UPLOAD_BYTES) -> Image.Image:
         except (TypeError, ValueError) as error:
             raise ImageError(f"This array is not a picture ({error}).") from None
     else:
-        image = read_header(source, max_bytes)
+        image = _identify(read_upload(source, max_bytes))
     width, height = image.size
     _check_pixels(width, height)
     if width == 0 or height == 0:

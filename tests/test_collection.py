@@ -145,7 +145,7 @@ def test_the_thumbnail_strip_shows_the_newest_pictures_enlarged():
     collection.add_class("empty")
     assert collection.strip("empty").size == (64 + 4, 64 + 4)
     collection.add_class("one")
-    collection.add_picture("one", newest)
+    collection.add_picture("one", newest, THIS_MACHINE)
     assert collection.strip("one").size == (64 + 4, 64 + 4), "one picture is framed like many"
     assert (np.asarray(collection.strip("one"))[2:66:2, 2:66:2] == newest).all()
 
