@@ -99,7 +99,7 @@ def open_image(source, max_bytes: int = MAX_UPLOAD_BYTES) -> Image.Image:
         except (TypeError, ValueError) as error:
             raise ImageError(f"This array is not a picture ({error}).") from None
     else:
-        image = _identify(read_upload(source, max_bytes))
+        image = read_header(source, max_bytes)
     width, height = image.size
     _check_pixels(width, height)
     if width == 0 or height == 0:
@@ -109,6 +109,12 @@ def open_image(source, max_bytes: int = MAX_UPLOAD_BYTES) -> Image.Image:
     except Exception:  # truncated data, broken compression streams, plugin bugs: all one answer
         raise ImageError("The picture could not be decoded: the file is damaged or truncated.") from None
     return image
+
+
+def read_header(source: str | os.PathLike | bytes, max_bytes: int = MAX_UPLOAD_BYTES) -> Image.Image:
+    """A picture file opened with only its header read: its size (a JPEG's reduced one) says what decoding it will
+    cost before any pixel is decoded; open_image(header) then decodes it."""
+    return _identify(read_upload(source, max_bytes))
 
 
 def _check_pixels(width: int, height: int) -> None:
