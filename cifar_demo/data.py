@@ -308,26 +308,28 @@ def _decode(member: Member, budget: Budget) -> np.ndarray | None:
 
 def _decode_members(members: Iterable[Member], source: str, budget: Budget, progress: Progress) -> Dataset:
     """Decode by a pool of threads as the members are read (PIL lets go of the GIL while decoding), with only a few
-    members read ahead: a tar's pictures are never all held, and a refusal stops the pool at once."""
+    batches read ahead: a tar's pictures are never all held, and a refusal stops the pool at once."""
     workers = os.cpu_count() or 2
     decoded: list[tuple[str, str, str, np.ndarray | None]] = []  # split, class, file name: never the member's bytes
-    ahead: deque[tuple[Member, Future]] = deque()
-    waiting = 0  # bytes of the members read ahead
+    ahead: deque[tuple[int, float, Future]] = deque()  # each batch handed to the pool: its bytes, the share done
+    waiting = 0  # bytes of the batches read ahead
 
     def collect() -> None:
         nonlocal waiting
-        member, future = ahead.popleft()
-        waiting -= member.size
-        decoded.append((member.split, member.label, PurePosixPath(member.name).name, future.result()))
-        if len(decoded) % 2000 == 0:
-            progress(member.done, f"decoding pictures: {len(decoded):,} done")
+        size, done, future = ahead.popleft()
+        waiting -= size
+        before = len(decoded)
+        decoded.extend(future.result())
+        if before // 2000 != len(decoded) // 2000:
+            progress(done, f"decoding pictures: {len(decoded):,} done")
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         try:
-            for member in members:
-                ahead.append((member, pool.submit(_decode, member, budget)))
-                waiting += member.size
-                while ahead and (len(ahead) > 4 * workers or waiting > MAX_BYTES_WAITING):
+            for batch in _batches(members):
+                size = sum(member.size for member in batch)
+                ahead.append((size, batch[-1].done, pool.submit(_decode_batch, batch, budget)))
+                waiting += size
+                while ahead and (len(ahead) > 2 * workers or waiting > MAX_BYTES_WAITING):
                     collect()
             while ahead:
                 collect()
@@ -335,6 +337,25 @@ def _decode_members(members: Iterable[Member], source: str, budget: Budget, prog
             pool.shutdown(cancel_futures=True)
             raise
     return _dataset(decoded, source)
+
+
+def _batches(members: Iterable[Member], count: int = 64, size: int = 8 * 2**20) -> Iterator[list[Member]]:
+    """Members in groups of `count`, or fewer once they hold `size` bytes: a thread takes a group at a time, as
+    handing 60,000 small pictures over one by one costs more than decoding them."""
+    batch, held = [], 0
+    for member in members:
+        batch.append(member)
+        held += member.size
+        if len(batch) == count or held >= size:
+            yield batch
+            batch, held = [], 0
+    if batch:
+        yield batch
+
+
+def _decode_batch(batch: list[Member], budget: Budget) -> list[tuple[str, str, str, np.ndarray | None]]:
+    return [(member.split, member.label, PurePosixPath(member.name).name, _decode(member, budget))
+            for member in batch]
 
 
 def _dataset(decoded: list[tuple[str, str, str, np.ndarray | None]], source: str) -> Dataset:

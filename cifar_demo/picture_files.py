@@ -138,7 +138,8 @@ def tree_members(root: Path, budget: Budget, folders: ClassFolders) -> list[Memb
                     found.append((split, label, path, size))
     listed = []
     for number, (split, label, path, size) in enumerate(found, 1):
-        budget.unpacked(budget.bytes + min(size, MAX_PICTURE_BYTES))  # a bigger file is refused unread
+        size = min(size, MAX_PICTURE_BYTES)  # a bigger file is refused unread
+        budget.unpacked(budget.bytes + size)
         listed.append(Member(split, label, str(path), lambda path=path: read_upload(path, MAX_PICTURE_BYTES),
                              size, number / len(found)))
     return listed
@@ -276,20 +277,24 @@ class _BoundedReads:
 
     def __init__(self, file: BinaryIO, budget: Budget):
         self.file, self.budget = file, budget
+        self.position = file.tell()  # kept here: a compressed stream's tell() is a seek, and tarfile asks often
 
     def read(self, size: int = -1) -> bytes:
         if size is None or size < 0 or size > MAX_PICTURE_BYTES:
             raise self.budget.refusal(f"a header or member asks for {size:,} bytes at once")
-        self.budget.unpacked(self.file.tell() + size)
-        return self.file.read(size)
+        self.budget.unpacked(self.position + size)
+        data = self.file.read(size)
+        self.position += len(data)
+        return data
 
     def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
         if whence == os.SEEK_SET:  # a forward seek in a compressed stream unpacks all the bytes it skips
             self.budget.unpacked(offset)
-        return self.file.seek(offset, whence)
+        self.position = self.file.seek(offset, whence)
+        return self.position
 
     def tell(self) -> int:
-        return self.file.tell()
+        return self.position
 
 
 def _tar_members(path: Path, budget: Budget, folders: ClassFolders) -> Iterator[Member]:
