@@ -26,6 +26,7 @@ from starlette.middleware import Middleware
 
 from cifar_demo import explain
 from cifar_demo.collection import SOURCE as YOUR_CLASSES
+from cifar_demo.device import usable_cores
 from cifar_demo.evaluation import most_confused_pairs
 from cifar_demo.images import MAX_UPLOAD_BYTES, ImageError
 from cifar_demo.inference import Prediction, enlarge
@@ -33,7 +34,7 @@ from cifar_demo.lab import DataNotFoundError, JobRunning, Lab, NoModel
 from cifar_demo.models import NETS, describe_nets
 from cifar_demo.plots import accuracy_figure, confusion_figure, loss_figure, per_class_figure, runs_figure
 from cifar_demo.serving import BodyLimit, quote, refused, short_refusal, slow_failed_logins
-from cifar_demo.trainer import server_threads, usable_cores
+from cifar_demo.trainer import server_threads
 from cifar_demo.training import default_model_for, preset
 from cifar_demo.ui.common import (LOCAL_HOSTS, SharedChart, as_file, client_address, escape_markdown, refusal,
                                   refused_already, render, status_line, uploads_only)
@@ -171,7 +172,7 @@ def build_train_tab(lab: Lab, page: gr.Blocks) -> TrainTab:
         if not isinstance(keys, list) or not all(isinstance(key, str) for key in keys):
             raise refusal("compare_runs", "Give a list of checkpoint names from /models, or 'running'.")
         found = lab.runs()
-        return render(lambda: runs_figure([found[key] for key in keys if key in found]))
+        return render("compare_runs", lambda: runs_figure([found[key] for key in keys if key in found]))
 
     def running_settings():
         """A page opened during a run shows that run's settings, not the preset's."""
@@ -365,8 +366,8 @@ def build_evaluate_tab(lab: Lab) -> None:
         if pairs:
             lines.append("Most confused: " + "; ".join(f"{t} taken for {p} ({n:,}×)" for t, p, n in pairs))
         return (result.accuracy, "\n".join(lines),
-                render(lambda: per_class_figure(result.per_class, data.classes)),
-                render(lambda: confusion_figure(result.confusion, data.classes)))
+                render("evaluate", lambda: per_class_figure(result.per_class, data.classes)),
+                render("evaluate", lambda: confusion_figure(result.confusion, data.classes)))
 
     run.click(evaluate, None, [accuracy, summary, per_class, confusion], api_name="evaluate")
 

@@ -8,9 +8,11 @@ import sys
 import time
 from dataclasses import fields
 
-from .models import NETS
+from .settings import add_flags
+from .training import TrainConfig
 
 EXIT_BAD_INPUT = 2
+CLASSROOM_OPTIONS = ("students", "every", "seconds", "profile", "students_nice")  # bench --classroom's own
 
 
 class UserError(Exception):
@@ -41,17 +43,18 @@ def _load_data(args):
 def cmd_train(args) -> dict:
     from tqdm import tqdm
 
+    from .checkpoints import checkpoint_path, new_run_name, runs_folder
     from .training import TrainConfig, TrainingJob, preset
 
     overrides = {f.name: getattr(args, f.name) for f in fields(TrainConfig)
-                 if f.name != "model" and getattr(args, f.name, None) is not None}
-    if args.no_augment:
-        overrides["augment"] = False
+                 if f.name != "model" and getattr(args, f.name) is not None}
     try:
         config = preset(args.model, **overrides)
         config.validate()
     except ValueError as error:
         raise UserError(str(error)) from None
+    run_name = new_run_name(config.model)
+    out = args.out or checkpoint_path(run_name, runs_folder())
     data = _load_data(args)
     bars: dict = {}
 
@@ -75,7 +78,7 @@ def cmd_train(args) -> dict:
                   f"(test loss {last['test_loss']:.3f}, {last['seconds']:.0f} s)", file=sys.stderr, flush=True)
 
     command = "python -m cifar_demo " + " ".join(shlex.quote(a) for a in args.argv)
-    job = TrainingJob(config, data, out=args.out, on_event=on_event, notes={"command": command}).run()
+    job = TrainingJob(config, data, out=out, on_event=on_event, run_name=run_name, notes={"command": command}).run()
     if job.state == "failed":
         print(f"training failed: {job.message}", file=sys.stderr)
         if job.error_traceback:
@@ -135,69 +138,73 @@ def cmd_predict(args) -> dict:
 
 
 def cmd_bench(args) -> dict:
-    from .bench import BenchError, run_benchmark
-    from .classroom import ClassroomError, refuse_classroom_options, run_classroom
+    """The benchmark asked for, imported only now: the product imports none, and only --classroom needs
+    gradio_client."""
+    from .bench.common import BenchError
     from .data import DataNotFoundError
 
     try:
         if args.your_classes:
-            from .collection import run_your_classes_benchmark
+            from .bench.your_classes import run_your_classes_benchmark
 
             return run_your_classes_benchmark(args)
         if args.classroom:
+            from .bench.classroom import run_classroom
+
             return run_classroom(args)
-        refuse_classroom_options(args)
+        if given := [name for name in CLASSROOM_OPTIONS if getattr(args, name) is not None]:
+            raise UserError(f"--{given[0]} belongs to the classroom benchmark: add --classroom to use it.")
+        from .bench.speed import run_benchmark
+
         return run_benchmark(args)
-    except (BenchError, ClassroomError, DataNotFoundError) as error:
+    except (BenchError, DataNotFoundError) as error:
         raise UserError(str(error)) from None
+
+
+def _with_data(p: argparse.ArgumentParser, device: bool = True) -> None:
+    p.add_argument("--data", help="CIFAR-10 folder, picture folder or archive (default: $CIFAR_DEMO_DATA or ./data)")
+    p.add_argument("--no-download", action="store_true", help="never try to download CIFAR-10")
+    if device:
+        p.add_argument("--device", default="auto", help="auto (default), cpu, cuda or mps")
+
+
+def _with_json(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="end with one JSON line on stdout")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m cifar_demo", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    def with_data(p):
-        p.add_argument("--data", help="CIFAR-10 folder, picture folder or archive (default: $CIFAR_DEMO_DATA or ./data)")
-        p.add_argument("--no-download", action="store_true", help="never try to download CIFAR-10")
-        p.add_argument("--device", default="auto", help="auto (default), cpu, cuda or mps")
-
-    def with_json(p):
-        p.add_argument("--json", action="store_true", help="end with one JSON line on stdout")
-
     train = commands.add_parser("train", help="train a net and save a checkpoint")
-    with_data(train)
-    with_json(train)
-    train.add_argument("--model", default="lenet", choices=list(NETS), help="which net (default lenet)")
-    train.add_argument("--epochs", type=int)
-    train.add_argument("--batch-size", type=int, dest="batch_size")
-    train.add_argument("--lr", type=float, help="peak learning rate")
-    train.add_argument("--momentum", type=float)
-    train.add_argument("--weight-decay", type=float, dest="weight_decay")
-    train.add_argument("--optimizer", choices=["sgd", "adam"])
-    train.add_argument("--schedule", choices=["onecycle", "constant"])
-    train.add_argument("--warmup", type=float, help="share of the one-cycle's steps spent warming up")
-    train.add_argument("--label-smoothing", type=float, dest="label_smoothing")
-    train.add_argument("--evals-per-epoch", type=int, dest="evals_per_epoch", help="test-accuracy points per epoch")
-    train.add_argument("--no-augment", action="store_true", help="no random crop or flip")
-    train.add_argument("--compile", action="store_true", default=None,
-                       help="torch.compile the training step: its first step is slow (reported), later ones faster")
-    train.add_argument("--seed", type=int)
-    train.add_argument("--out", default=None, help="checkpoint file to write (default checkpoints/runs/<model>-<date>-<time>.pt)")
+    _with_data(train, device=False)  # --device is one of the training settings below
+    _with_json(train)
+    train.add_argument("--out", default=None,
+                       help="checkpoint file to write (default checkpoints/runs/<model>-<date>-<time>.pt)")
+    settings = train.add_argument_group("training settings", "every TrainConfig setting; those not given take the "
+                                        "net's preset")
+    add_flags(settings, TrainConfig)
+    train.set_defaults(model=TrainConfig.model)
 
     evaluate = commands.add_parser("eval", help="test accuracy of a checkpoint, overall and per class")
-    with_data(evaluate)
-    with_json(evaluate)
+    _with_data(evaluate)
+    _with_json(evaluate)
     evaluate.add_argument("--checkpoint", required=True)
 
     predict = commands.add_parser("predict", help="top 3 classes for each picture")
-    with_json(predict)
+    _with_json(predict)
     predict.add_argument("--checkpoint", required=True)
     predict.add_argument("images", nargs="+")
 
+    _add_bench_parser(commands)
+    return parser
+
+
+def _add_bench_parser(commands) -> None:
     bench = commands.add_parser("bench", help="training speed: against the tutorial's pipeline on a CPU; "
                                 "time to a target accuracy over seeds on a GPU (or with --seeds)")
-    with_data(bench)
-    with_json(bench)
+    _with_data(bench)
+    _with_json(bench)
     bench.add_argument("--budget-minutes", type=float, default=10.0, dest="budget_minutes",
                        help="the CPU preset's time budget in the comparison with the tutorial")
     bench.add_argument("--quick", action="store_true", help="a tiny run that only proves the benchmark works")
@@ -224,7 +231,6 @@ def build_parser() -> argparse.ArgumentParser:
                                 "their own work, not the server)")
     classroom.add_argument("--profile", choices=["steady", "burst"],
                            help="30 students, every 5 s (steady) or every 2 s (burst)")
-    return parser
 
 
 COMMANDS = {"train": cmd_train, "eval": cmd_eval, "predict": cmd_predict, "bench": cmd_bench}
@@ -237,8 +243,6 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exit_:
         return EXIT_BAD_INPUT if exit_.code else 0
     args.argv = sys.argv[1:] if argv is None else list(argv)
-    if args.command == "train" and args.out is None:
-        args.out = f"checkpoints/runs/{args.model}-{time.strftime('%Y%m%d-%H%M%S')}.pt"
     try:
         payload = COMMANDS[args.command](args)
     except UserError as error:

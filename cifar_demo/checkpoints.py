@@ -75,6 +75,17 @@ def checkpoint_path(name: str, folder: str | Path = CHECKPOINT_DIR) -> Path:
     return Path(folder) / f"{stem}.pt"
 
 
+def runs_folder(checkpoint_dir: str | Path = CHECKPOINT_DIR) -> Path:
+    """Where the runs trained here are saved, apart from the shipped checkpoints: checkpoints/runs/, which the app
+    lists beside them."""
+    return Path(checkpoint_dir) / "runs"
+
+
+def new_run_name(model: str, kind: str | None = None) -> str:
+    """A new run's name, its checkpoint's stem: the net, what it learns, when it started (lenet-20261202-052001)."""
+    return "-".join([model, *([kind] if kind else []), time.strftime("%Y%m%d-%H%M%S")])
+
+
 def save_checkpoint(path: str | Path, model: nn.Module, meta: dict, half: bool = True) -> Path:
     """Write to a temporary file in the same folder, then rename: a crash never leaves a broken file."""
     path = Path(path)

@@ -2,31 +2,24 @@
 Dataset (with a held-out share to test on) for a fine-tuning run, or exported as a picture-tree zip."""
 from __future__ import annotations
 
-import io
 import itertools
 import os
-import statistics
-import sys
 import tempfile
 import threading
-import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-import numpy as np
 import torch
 from PIL import Image
 
-from .bench import BenchError, columns, machine
-from .checkpoints import CHECKPOINT_DIR, Checkpoint, CheckpointError, load_checkpoint
-from .data import Dataset, ImageSet, load_dataset
 from . import names
-from .evaluation import EvalViews, evaluate
-from .images import ImageError, open_image, to_square_rgb
+from .checkpoints import Checkpoint
+from .data import Dataset, ImageSet
+from .images import ImageError, as_picture, png_bytes, square_pixels
+from .plots import padded_grid
 from .serving import quote
-from .training import TrainConfig, TrainingJob, preset, preset_for_your_classes
 
 MIN_CLASSES, MAX_CLASSES = 2, 10
 MAX_PER_CLASS = 200           # pictures a class holds: enough to learn from, little memory (200 x 3 kB)
@@ -46,7 +39,7 @@ class Picture:
     pixels: torch.Tensor  # uint8 (3, 32, 32): exactly what the net is trained and tested on
 
     def image(self) -> Image.Image:
-        return Image.fromarray(self.pixels.permute(1, 2, 0).numpy())
+        return as_picture(self.pixels)
 
 
 @dataclass(frozen=True)
@@ -67,12 +60,6 @@ def clean_name(name: object) -> str:
 def held_out_count(pictures: int, share: float = HELD_OUT) -> int:
     """Pictures of a class kept out of training: the share, but at least 1 and never all of them."""
     return 0 if pictures < MIN_PER_CLASS else min(pictures - 1, max(1, round(pictures * share)))
-
-
-def decode(source) -> torch.Tensor:
-    """Any picture open_image accepts (a path, bytes, a PIL image) as the uint8 3x32x32 the net sees."""
-    square = to_square_rgb(open_image(source), 32)
-    return torch.from_numpy(np.asarray(square).transpose(2, 0, 1).copy())
 
 
 class Collection:
@@ -134,7 +121,7 @@ class Collection:
 
     def add_picture(self, class_name: str, source) -> str:
         """Decode a picture into a class; returns its id. An unreadable picture raises images.ImageError."""
-        pixels = decode(source)  # outside the lock: other requests go on while a big photo decodes
+        pixels = square_pixels(source)  # outside the lock: other requests go on while a big photo decodes
         with self._lock:
             name = self._find(class_name)
             pictures = self._classes[name]
@@ -191,9 +178,7 @@ class Collection:
         tiles = (torch.stack([p.pixels for p in pictures]) if pictures
                  else torch.full((1, 3, 32, 32), 230, dtype=torch.uint8))  # an empty class: one blank tile
         big = tiles.repeat_interleave(scale, dim=2).repeat_interleave(scale, dim=3)
-        framed = torch.nn.functional.pad(big, (2, 0, 2, 2), value=255)  # a white gap left of, above and below each
-        row = torch.nn.functional.pad(torch.cat(list(framed), dim=2), (0, 2), value=255)
-        return Image.fromarray(row.permute(1, 2, 0).numpy())
+        return as_picture(padded_grid(big, len(big), 2, 255))
 
     # ------------------------------------------------------------ what training gets
 
@@ -220,7 +205,7 @@ class Collection:
             with os.fdopen(fd, "wb") as file, zipfile.ZipFile(file, "w", zipfile.ZIP_STORED) as archive:
                 for split, members in (("train", train), ("test", test)):
                     for name, number, picture in members:
-                        archive.writestr(f"{split}/{name}/{number:04d}.png", _png(picture))
+                        archive.writestr(f"{split}/{name}/{number:04d}.png", png_bytes(picture.pixels))
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -270,131 +255,3 @@ def _image_set(members: list[tuple[str, int, Picture]], classes: list[str]) -> I
     """Pictures labelled by their class's place in the class list."""
     return ImageSet(torch.stack([picture.pixels for _, _, picture in members]),
                     torch.tensor([classes.index(name) for name, _, _ in members], dtype=torch.int64))
-
-
-def _png(picture: Picture) -> bytes:
-    buffer = io.BytesIO()
-    picture.image().save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-# ---------------------------------------------------------------- the benchmark: bench --your-classes
-
-BENCH_CLASSES = ("cat", "ship", "truck")
-BENCH_PER_CLASS = 20   # photos a class might take in a lesson
-BENCH_PHOTO_SIDE = 256  # each CIFAR-10 picture is upscaled to this and saved as a JPEG, as a phone photo would be
-BENCH_BASES = ("fastnet", "lenet")
-BENCH_SEEDS = 3
-WAYS = ("head", "all", "scratch")
-WAY_LABELS = {"head": "fine-tune the head", "all": "fine-tune all layers", "scratch": "from scratch"}
-
-
-def as_photo(pixels: torch.Tensor, side: int = BENCH_PHOTO_SIDE) -> bytes:
-    """A 32x32 picture as the JPEG upload of a bigger photo, so the benchmark's pictures take the uploads' path."""
-    photo = Image.fromarray(pixels.permute(1, 2, 0).numpy()).resize((side, side), Image.Resampling.BICUBIC)
-    buffer = io.BytesIO()
-    photo.save(buffer, format="JPEG", quality=90)
-    return buffer.getvalue()
-
-
-def bench_collection(data: Dataset, classes: Iterable[str], per_class: int, seed: int) -> tuple[Collection, ImageSet]:
-    """A collection of `per_class` test pictures of each class, drawn with the seed and added as photo uploads;
-    and every other test picture of those classes (seen by no run), labelled as the collection's Dataset labels
-    them, for a check wider than the held-out few."""
-    generator = torch.Generator().manual_seed(seed)
-    collection, others = Collection(), []
-    for name in classes:
-        if name not in data.classes:
-            raise CollectionError(f"The data set has no class '{quote(name)}'; it has {', '.join(data.classes)}.")
-        collection.add_class(name)
-        index = (data.test.labels == data.classes.index(name)).nonzero().flatten()
-        index = index[torch.randperm(len(index), generator=generator)]
-        for i in index[:per_class].tolist():
-            collection.add_picture(name, as_photo(data.test.images[i]))
-        others.append(index[per_class:])
-    order = sorted(collection.classes)
-    labels = [torch.full((len(rest),), order.index(name)) for name, rest in zip(collection.classes, others)]
-    return collection, ImageSet(data.test.images[torch.cat(others)], torch.cat(labels))
-
-
-def way_config(way: str, base: Checkpoint, train_pictures: int, seed: int, device: str) -> TrainConfig:
-    """The run for one way: the preset for the head or all layers; from scratch, the net's own optimizer and
-    learning rate on the same budget (epochs, batch, augmentation)."""
-    if way != "scratch":
-        return preset_for_your_classes(base, train_pictures, way, seed=seed, device=device)
-    own = preset(base.meta["model"])
-    return preset_for_your_classes(base, train_pictures, "all", seed=seed, device=device, init_from=None,
-                                   optimizer=own.optimizer, lr=own.lr)
-
-
-def bench_run(way: str, base: Checkpoint, collection: Collection, others: ImageSet, seed: int, device: str) -> dict:
-    """One training run through a real TrainingJob: held-out and wider accuracy, and its seconds end to end."""
-    data = collection.dataset(None if way == "scratch" else base, seed=seed)
-    config = way_config(way, base, len(data.train), seed, device)
-    started = time.perf_counter()
-    job = TrainingJob(config, data, run_name=f"bench-{config.model}-{way}-seed{seed}").run()
-    seconds = time.perf_counter() - started  # what a class waits: loading the base and the test passes included
-    if job.state != "finished":
-        raise BenchError(f"{config.model} ({WAY_LABELS[way]}, seed {seed}) {job.state}: {job.message}")
-    wider = evaluate(job.model, others, data.classes, job.data.mean, job.data.std, views=EvalViews.of(config))
-    correct = round(job.result["test_accuracy"] * len(data.test))
-    return {"base": base.path.name, "model": config.model, "way": way, "seed": seed, "epochs": config.epochs,
-            "held_out_correct": correct, "held_out": len(data.test), "held_out_accuracy": job.result["test_accuracy"],
-            "wider_accuracy": wider.accuracy, "wider": len(others), "seconds": seconds,
-            "train_seconds": job.history.epochs[-1]["train_seconds"]}
-
-
-def compare_ways(data: Dataset, bases: list[Checkpoint], classes: Iterable[str] = BENCH_CLASSES,
-                 per_class: int = BENCH_PER_CLASS, seeds: int = BENCH_SEEDS, device: str = "auto") -> dict:
-    """Every base three ways (head, all layers, from scratch) on the same photos, once per seed; medians."""
-    runs = []
-    for seed in range(seeds):
-        collection, others = bench_collection(data, classes, per_class, seed)
-        for base in bases:
-            for way in WAYS:
-                run = bench_run(way, base, collection, others, seed, device)
-                runs.append(run)
-                print(f"  seed {seed}, {base.path.name}, {WAY_LABELS[way]}: {run['held_out_correct']}/{run['held_out']} "
-                      f"held out right, {run['seconds']:.1f} s", file=sys.stderr, flush=True)
-    summary = []
-    for base in bases:
-        for way in WAYS:
-            mine = [r for r in runs if r["base"] == base.path.name and r["way"] == way]
-            summary.append({"base": base.path.name, "way": way, "epochs": mine[0]["epochs"],
-                            **{key: statistics.median(r[key] for r in mine)
-                               for key in ("held_out_accuracy", "wider_accuracy", "seconds", "train_seconds")},
-                            **{key: sum(r[key] for r in mine) for key in ("held_out_correct", "held_out")},
-                            "wider": mine[0]["wider"]})
-    return {"classes": list(classes), "per_class": per_class, "seeds": seeds, "runs": runs, "summary": summary}
-
-
-def comparison_table(result: dict) -> str:
-    """The medians side by side, for a person; the JSON line carries every run."""
-    rows = [("base", "way", "epochs", "held-out accuracy", "over all seeds", "wider check", "seconds (training)")]
-    rows += [(row["base"], WAY_LABELS[row["way"]], str(row["epochs"]), f"{row['held_out_accuracy']:.1%}",
-              f"{row['held_out_correct']}/{row['held_out']}", f"{row['wider_accuracy']:.1%} of {row['wider']:,}",
-              f"{row['seconds']:.1f} ({row['train_seconds']:.1f})") for row in result["summary"]]
-    return "\n".join(columns(rows) + [
-        f"{', '.join(result['classes'])}: {result['per_class']} photos each ({BENCH_PHOTO_SIDE}x{BENCH_PHOTO_SIDE} "
-        f"JPEGs of CIFAR-10 test pictures, added like uploads), {HELD_OUT:.0%} of each held out; medians of "
-        f"{result['seeds']} seeds (each seed draws other photos and another held-out share). The wider check is every "
-        "other test picture of those classes. Seconds are each run end to end (base loaded, test passes included); "
-        "training alone in brackets. The shipped bases were trained on CIFAR-10, these classes included, on other "
-        "pictures."])
-
-
-def run_your_classes_benchmark(args) -> dict:
-    """`bench --your-classes`: fine-tuning the shipped checkpoints against training from scratch."""
-    if args.seeds is not None and args.seeds < 1:
-        raise BenchError("--seeds must be at least 1.")
-    try:
-        bases = [load_checkpoint(CHECKPOINT_DIR / f"{name}.pt") for name in BENCH_BASES]
-    except CheckpointError as error:
-        raise BenchError(str(error)) from None
-    data = load_dataset(args.data, download=not args.no_download)
-    try:
-        result = compare_ways(data, bases, seeds=args.seeds or BENCH_SEEDS, device=args.device)
-    except CollectionError as error:
-        raise BenchError(str(error)) from None
-    print("\n" + comparison_table(result), file=sys.stderr, flush=True)
-    return {**result, "machine": machine()}

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from . import names
-from .images import ImageError, open_image, read_header, to_square_rgb
+from .images import ImageError, read_header, square_pixels
 from .picture_files import (MAX_BYTES_WAITING, MAX_PICTURE_BYTES, SPLITS, Budget, ClassFolders, DataNotFoundError,
                             Member, archive_members, tree_files, tree_members)
 
@@ -296,12 +296,12 @@ def _decode_archive(path: Path, progress: Progress) -> Dataset:
         raise DataNotFoundError(f"Could not read the archive '{path}': {error}. Is the file complete?") from None
 
 
-def _decode(member: Member, budget: Budget) -> np.ndarray | None:
+def _decode(member: Member, budget: Budget) -> torch.Tensor | None:
     """One picture as uint8 (3, 32, 32), its pixels counted before they are decoded; None when it cannot be read."""
     try:
         header = read_header(member.read(), MAX_PICTURE_BYTES)
         with budget.decoding(header.size[0] * header.size[1]):
-            return np.asarray(to_square_rgb(open_image(header), 32)).transpose(2, 0, 1)
+            return square_pixels(header)
     except (ImageError, OSError, zipfile.BadZipFile, zlib.error, EOFError):  # a damaged zip member too
         return None
 
@@ -310,7 +310,7 @@ def _decode_members(members: Iterable[Member], source: str, budget: Budget, prog
     """Decode by a pool of threads as the members are read (PIL lets go of the GIL while decoding), with only a few
     batches read ahead: a tar's pictures are never all held, and a refusal stops the pool at once."""
     workers = os.cpu_count() or 2
-    decoded: list[tuple[str, str, str, np.ndarray | None]] = []  # split, class, file name: never the member's bytes
+    decoded: list[tuple[str, str, str, torch.Tensor | None]] = []  # split, class, file name: never the member's bytes
     ahead: deque[tuple[int, float, Future]] = deque()  # each batch handed to the pool: its bytes, the share done
     waiting = 0  # bytes of the batches read ahead
 
@@ -353,12 +353,12 @@ def _batches(members: Iterable[Member], count: int = 64, size: int = 8 * 2**20) 
         yield batch
 
 
-def _decode_batch(batch: list[Member], budget: Budget) -> list[tuple[str, str, str, np.ndarray | None]]:
+def _decode_batch(batch: list[Member], budget: Budget) -> list[tuple[str, str, str, torch.Tensor | None]]:
     return [(member.split, member.label, PurePosixPath(member.name).name, _decode(member, budget))
             for member in batch]
 
 
-def _dataset(decoded: list[tuple[str, str, str, np.ndarray | None]], source: str) -> Dataset:
+def _dataset(decoded: list[tuple[str, str, str, torch.Tensor | None]], source: str) -> Dataset:
     """The decoded pictures in one order whatever the source: by split, class, then file name."""
     classes = sorted({label for split, label, _, _ in decoded if split == "train"})
     if not classes:
@@ -371,7 +371,7 @@ def _dataset(decoded: list[tuple[str, str, str, np.ndarray | None]], source: str
     splits = {}
     for split in SPLITS:
         keep = [(a, index[names.name_key(label)]) for s, label, _, a in decoded if s == split and a is not None]
-        images = torch.from_numpy(np.stack([a for a, _ in keep])) if keep else torch.zeros(0, 3, 32, 32, dtype=torch.uint8)
+        images = torch.stack([a for a, _ in keep]) if keep else torch.zeros(0, 3, 32, 32, dtype=torch.uint8)
         splits[split] = ImageSet(images, torch.tensor([label for _, label in keep], dtype=torch.int64))
     if len(splits["train"]) == 0 or len(splits["test"]) == 0:
         raise DataNotFoundError(f"'{source}' needs readable pictures in both train/<class>/ and test/<class>/.")

@@ -11,20 +11,25 @@ import numpy as np
 import torch
 
 
+NOT_HERE = {"cuda": "no CUDA GPU is available here", "mps": "Apple MPS is not available here"}
+
+
 def pick_device(requested: str | None = None) -> torch.device:
-    """CUDA, then Apple MPS, then CPU, unless the user names one."""
-    if requested and requested != "auto":
-        device = torch.device(requested)
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError("--device cuda was asked for, but no CUDA GPU is available here.")
-        if device.type == "mps" and not torch.backends.mps.is_available():
-            raise ValueError("--device mps was asked for, but Apple MPS is not available here.")
-        return device
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
+    """The machine's accelerator (a CUDA GPU, Apple MPS, ...) if it has one, else the CPU, unless the user names
+    one."""
+    accelerator = torch.accelerator.current_accelerator(check_available=True)
+    if not requested or requested == "auto":
+        return accelerator or torch.device("cpu")
+    device = torch.device(requested)
+    if device.type != "cpu" and (accelerator is None or device.type != accelerator.type):
+        why = NOT_HERE.get(device.type, f"no {device.type} device is available here")
+        raise ValueError(f"--device {device.type} was asked for, but {why}.")
+    return device
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity), else every core."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def cpu_name() -> str:
@@ -74,11 +79,6 @@ def cpu_has_bf16() -> bool:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):
         return False
-
-
-def use_all_cores() -> None:
-    """One intra-op thread per core: more threads than cores only adds contention."""
-    torch.set_num_threads(max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
 
 
 def synchronize(device: torch.device) -> None:

@@ -12,6 +12,7 @@ from torch import nn
 
 from .checkpoints import Checkpoint
 from .data import normalize
+from .images import as_picture
 from .inference import picture_tensor
 from .models import Residual, create_model
 from .plots import colour_maps, heat_overlay, tile_grid, titled
@@ -62,7 +63,7 @@ def _picture(picture) -> tuple[torch.Tensor, Image.Image]:
         if picture.dtype != torch.uint8 or picture.numel() != 3 * 32 * 32:
             raise ValueError(f"A picture tensor must be uint8 3x32x32, not {picture.dtype} {list(picture.shape)}.")
         tensor = picture.reshape(1, 3, 32, 32).cpu()
-        return tensor, Image.fromarray(tensor[0].permute(1, 2, 0).contiguous().numpy())
+        return tensor, as_picture(tensor[0])
     return picture_tensor(picture)
 
 

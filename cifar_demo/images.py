@@ -1,4 +1,4 @@
-"""Turn whatever picture a person brings into the RGB square a CIFAR net expects."""
+"""Turn whatever picture a person brings into the RGB square a CIFAR net expects, and pixels back into pictures."""
 from __future__ import annotations
 
 import io
@@ -7,7 +7,9 @@ import stat
 import warnings
 
 import numpy as np
+import torch
 from PIL import ExifTags, Image, ImageOps
+from torchvision.transforms.functional import pil_to_tensor, to_pil_image
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 50_000_000  # a 50-megapixel phone photo passes; a bigger header is refused before a pixel is decoded
@@ -205,3 +207,20 @@ def to_square_rgb(image: Image.Image, size: int = 32) -> Image.Image:
     if image.size == (size, size):
         return image
     return ImageOps.fit(image, (size, size), method=Image.Resampling.LANCZOS)
+
+
+def square_pixels(source, size: int = 32) -> torch.Tensor:
+    """Any picture open_image accepts as the uint8 (3, size, size) tensor the net is trained, tested and asked on."""
+    return pil_to_tensor(to_square_rgb(open_image(source), size)).contiguous()
+
+
+def as_picture(pixels: torch.Tensor) -> Image.Image:
+    """A uint8 (3, h, w) tensor as the RGB picture it holds, to show or to save."""
+    return to_pil_image(pixels.cpu(), mode="RGB")
+
+
+def png_bytes(picture: Image.Image | torch.Tensor) -> bytes:
+    """A picture, or a uint8 (3, h, w) tensor, as the bytes of a PNG file: for a zip or a data URL."""
+    buffer = io.BytesIO()
+    (as_picture(picture) if isinstance(picture, torch.Tensor) else picture).save(buffer, format="PNG")
+    return buffer.getvalue()

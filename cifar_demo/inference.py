@@ -3,13 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from PIL import Image
 
 from .checkpoints import Checkpoint
 from .evaluation import predict_logits
-from .images import ImageError, open_image, to_square_rgb
+from .images import ImageError, as_picture, square_pixels
 
 
 @dataclass
@@ -23,8 +22,8 @@ class Prediction:
 
 def picture_tensor(image) -> tuple[torch.Tensor, Image.Image]:
     """Any path, bytes or PIL image to a uint8 (1, 3, 32, 32) tensor and its 32x32 picture."""
-    seen = to_square_rgb(open_image(image), 32)
-    return torch.from_numpy(np.asarray(seen).transpose(2, 0, 1).copy()).unsqueeze(0), seen
+    pixels = square_pixels(image)
+    return pixels.unsqueeze(0), as_picture(pixels)
 
 
 def classify(checkpoint: Checkpoint, image, k: int = 5) -> Prediction:

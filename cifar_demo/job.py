@@ -44,10 +44,23 @@ class JobRecord:
     def done(self) -> bool:
         return self.state in ENDED
 
-    def _set(self, **fields) -> None:
+    def update(self, **fields) -> None:
         with self._lock:
             for key, value in fields.items():
                 setattr(self, key, value)
+
+    def add_step(self, point: dict, **progress) -> None:
+        """A loss point and the progress it brings, together: a reader never sees one without the other."""
+        with self._lock:
+            self.history.steps.append(point)
+            self.progress.update(progress)
+
+    def add_test(self, point: dict, result: dict, **progress) -> None:
+        """A test point, the result as of it and the progress, together."""
+        with self._lock:
+            self.history.epochs.append(point)
+            self.progress.update(progress)
+            self.result = result
 
     def snapshot(self) -> dict:
         """A consistent copy of everything a reader may show, safe to take at any moment."""

@@ -4,26 +4,24 @@ from __future__ import annotations
 import itertools
 import random
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from PIL import Image
 
-from .checkpoints import CHECKPOINT_DIR, Checkpoint, CheckpointError, checkpoint_path
+from .checkpoints import CHECKPOINT_DIR, Checkpoint, CheckpointError, checkpoint_path, new_run_name, runs_folder
 from .collection import SOURCE, Collection, CollectionError
 from .data import Dataset, DataNotFoundError, load_dataset
 from .device import device_name, pick_device
 from .evaluation import EvalResult, EvalViews, evaluate, predict_logits
-from .images import ImageError
+from .images import ImageError, as_picture
 from .inference import Prediction, classify_many
 from .plots import labelled_grid, run_label
 from .trainer import Trainer, WorkerJob, shared_trainer
 from .shelf import NoModel, Shelf
 from .training import TrainConfig, preset_for_your_classes
 
-RUNS_DIR_NAME = "runs"  # trained checkpoints go to checkpoints/runs/, apart from the shipped ones
 RUNNING = "running"  # the key of the job still training among the runs to compare
 
 
@@ -48,7 +46,7 @@ class Lab:
         self.device = pick_device(device)
         self.device_label = device_name(self.device)
         self.checkpoint_dir = Path(checkpoint_dir)
-        self.runs_dir = self.checkpoint_dir / RUNS_DIR_NAME
+        self.runs_dir = runs_folder(self.checkpoint_dir)
         self.shelf = Shelf(self.checkpoint_dir, [self.checkpoint_dir, self.runs_dir], self.device, checkpoint)
         self.collection = Collection()  # the class's own classes, shared by every page (the Your classes tab)
         self._lock = threading.RLock()      # guards the fields below
@@ -105,7 +103,7 @@ class Lab:
         with self._lock:
             if self.job is not None and not self.job.done:
                 raise JobRunning("A training run is already in progress: stop it first, or watch it here.")
-            run_name = name or f"{config.model}-{time.strftime('%Y%m%d-%H%M%S')}"
+            run_name = name or new_run_name(config.model)
             out = checkpoint_path(run_name, self.runs_dir)
             for n in itertools.count(2):  # two runs in one second must not share a file
                 if not out.exists() and self.shelf.key(out) not in self.shelf.models:
@@ -122,7 +120,7 @@ class Lab:
         base = self.base_for_your_classes()
         data = self.collection.dataset(base)  # a CollectionError says what the collection still needs
         config = preset_for_your_classes(base, len(data.train), train_layers)
-        return self.start_training(config, f"{config.model}-your-classes-{time.strftime('%Y%m%d-%H%M%S')}", data)
+        return self.start_training(config, new_run_name(config.model, "your-classes"), data)
 
     def base_for_your_classes(self) -> Checkpoint:
         """The active model, or when it was itself fine-tuned on a collection, the CIFAR model under it: a second
@@ -227,7 +225,7 @@ class Lab:
         """A test picture of the active model's data and its true class, for the "random test picture" buttons."""
         data = self.data_for(self.shelf.active)
         index = random.randrange(len(data.test))
-        picture = Image.fromarray(data.test.images[index].permute(1, 2, 0).numpy())
+        picture = as_picture(data.test.images[index])
         return picture, data.classes[int(data.test.labels[index])]
 
     def evaluate(self, progress=None) -> tuple[Checkpoint, Dataset, EvalResult]:

@@ -8,7 +8,7 @@ from typing import Iterable
 
 from .serving import quote
 
-MAX_NAME = 60  # characters: a chart label stays readable, and at 4 UTF-8 bytes each a folder name fits in 255 bytes
+MAX_NAME = 40  # characters: a chart label stays readable, and a folder name is at most 160 bytes of UTF-8
 PATH_CHARACTERS = '/\\:*?"<>|'  # what no folder name may hold on some system (Windows refuses all of these)
 # Device names Windows reserves in every folder, with or without an extension ('con.png' too).
 WINDOWS_DEVICES = {"con", "prn", "aux", "nul", *(f"{port}{n}" for port in ("com", "lpt") for n in range(10))}

@@ -1,25 +1,40 @@
-"""Pictures for people: training curves, per-class bars, the confusion matrix and the labelled test grid."""
+"""Pictures for people: training curves, per-class bars, the confusion matrix and captioned picture grids.
+
+Charts are matplotlib Figure objects drawn on their own Agg canvas: no pyplot, so no global list of figures to
+leak into and no lock. Every name in them (class names a class typed, run labels) is plain text, never maths.
+"""
 from __future__ import annotations
 
-import matplotlib
+from dataclasses import dataclass
+from typing import Callable
 
-matplotlib.use("Agg")  # no display: figures are rendered to images
-import matplotlib.pyplot as plt
+import matplotlib
 import numpy as np
 import torch
 from matplotlib import font_manager
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageColor, ImageDraw, ImageFont
 from torchvision.utils import make_grid
 
+from .images import as_picture
+from .serving import quote
+
 CORRECT, WRONG = "#1a7f37", "#cf222e"
-plt.rcParams.update({"font.size": 14, "axes.titlesize": 16, "axes.labelsize": 14, "axes.spines.top": False,
-                     "axes.spines.right": False, "figure.dpi": 100})
+# text.parse_math off: a class named '$x$' or '$$' is drawn as typed, in every Text matplotlib makes, tick labels
+# made at draw time included (a per-artist parse_math=False is not copied to the ticks an axis adds later).
+matplotlib.rcParams.update({"font.size": 14, "axes.titlesize": 16, "axes.labelsize": 14, "axes.spines.top": False,
+                            "axes.spines.right": False, "figure.dpi": 100, "text.parse_math": False})
+
+
+class ChartError(ValueError):
+    """A chart that could not be drawn; the message is one sentence for the page and the log."""
 
 
 def loss_figure(history: dict, title: str = "Training loss") -> Figure:
     """Raw loss faint behind, smoothed loss bold in front, against step."""
-    fig, ax = plt.subplots(figsize=(8, 4.2), layout="constrained")
+    fig = Figure(figsize=(8, 4.2), layout="constrained")
+    ax = fig.subplots()
     steps = history.get("steps", [])
     if steps:
         x = [s["step"] for s in steps]
@@ -35,7 +50,8 @@ def loss_figure(history: dict, title: str = "Training loss") -> Figure:
 
 
 def accuracy_figure(history: dict, title: str = "Test accuracy") -> Figure:
-    fig, ax = plt.subplots(figsize=(8, 4.2), layout="constrained")
+    fig = Figure(figsize=(8, 4.2), layout="constrained")
+    ax = fig.subplots()
     epochs = history.get("epochs", [])
     if epochs:
         x = [e["epoch"] for e in epochs]
@@ -55,19 +71,21 @@ def accuracy_figure(history: dict, title: str = "Test accuracy") -> Figure:
 
 def per_class_figure(per_class: list[float | None], classes: list[str], title: str = "Accuracy per class") -> Figure:
     """The tutorial's closing table as a bar chart, readable from the back of a room; None: no test pictures."""
-    fig, ax = plt.subplots(figsize=(10, 5), layout="constrained")
+    fig = Figure(figsize=(10, 5), layout="constrained")
+    ax = fig.subplots()
     values = [None if v is None else 100 * v for v in per_class]
     chance = 100 / max(1, len(classes))
     colors = ["lightgray" if v is None else CORRECT if v >= 50 else "#bf8700" if v >= chance * 2 else WRONG
               for v in values]
-    bars = ax.bar(classes, [0 if v is None else v for v in values], color=colors)
+    places = range(len(classes))  # by place, not as category strings: a class named '1' or '2.5' stays a name
+    bars = ax.bar(places, [0 if v is None else v for v in values], color=colors)
     ax.bar_label(bars, labels=["no pictures" if v is None else f"{v:.0f}%" for v in values], padding=3, fontsize=13)
     ax.axhline(chance, color="gray", linestyle="--", linewidth=1.5)
     ax.text(1.005, chance, f"chance\n{chance:.0f}%", transform=ax.get_yaxis_transform(), ha="left", va="center",
             color="gray", fontsize=12)  # beside the plot, never on a bar
     ax.set_ylim(0, 110)
     ax.set(title=title, ylabel="accuracy (%)")
-    ax.tick_params(axis="x", labelrotation=30 if len(classes) > 6 else 0)
+    ax.set_xticks(places, classes, rotation=30 if len(classes) > 6 else 0)
     return fig
 
 
@@ -75,7 +93,8 @@ def confusion_figure(confusion: torch.Tensor, classes: list[str]) -> Figure:
     """Counts of true class (rows) against predicted class (columns); the diagonal is what went right."""
     matrix = confusion.numpy() if isinstance(confusion, torch.Tensor) else np.asarray(confusion)
     size = max(6, 0.9 * len(classes) + 2)
-    fig, ax = plt.subplots(figsize=(size + 1, size), layout="constrained")
+    fig = Figure(figsize=(size + 1, size), layout="constrained")
+    ax = fig.subplots()
     image = ax.imshow(matrix, cmap="Blues")
     fig.colorbar(image, ax=ax, shrink=0.8)
     ticks = range(len(classes))
@@ -92,61 +111,108 @@ def confusion_figure(confusion: torch.Tensor, classes: list[str]) -> Figure:
 
 
 def figure_to_image(fig: Figure) -> Image.Image:
-    """Render and close, so figures made every second do not pile up in memory."""
-    fig.canvas.draw()
-    image = Image.frombuffer("RGBA", fig.canvas.get_width_height(), fig.canvas.buffer_rgba()).convert("RGB")
-    plt.close(fig)
-    return image
+    """Draw a figure on an Agg canvas of its own: no pyplot, so nothing keeps the figure once it is dropped."""
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba()).convert("RGB")
 
 
-def _font(size: int) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(font_manager.findfont("DejaVu Sans:bold"), size)
+def chart_picture(make_figure: Callable[[], Figure]) -> Image.Image:
+    """Make and draw a chart. Whatever fails in either is one ChartError sentence, raised after the failure is let
+    go of, so no traceback keeps the half-made figure alive."""
+    try:
+        return figure_to_image(make_figure())
+    except Exception as error:  # matplotlib fails in many ways (text, layout, data): all mean one thing to a page
+        reason = next((line.strip() for line in str(error).splitlines() if line.strip()), "no reason given")
+    raise ChartError(f"The chart could not be drawn: {quote(reason)}.")
+
+
+FRAME, GAP = 6, 14  # pixels: the green or red frame round a tile, the white space between tiles
+
+
+def padded_grid(tiles: torch.Tensor, columns: int, padding: int, pad_value: float) -> torch.Tensor:
+    """torchvision's make_grid, padded the same round a lone tile too (make_grid hands one tile back bare)."""
+    if len(tiles) == 1:
+        return torch.nn.functional.pad(tiles[0], (padding,) * 4, value=pad_value)
+    return make_grid(tiles, nrow=columns, padding=padding, pad_value=pad_value)
+
+
+@dataclass(frozen=True)
+class Caption:
+    """One line of text under a tile of a captioned grid."""
+    text: str
+    colour: str = "black"
+    size: int = 17
+    bold: bool = True
+
+
+def font(size: int, bold: bool = True) -> ImageFont.FreeTypeFont:
+    """DejaVu Sans, the charts' font, for text drawn on pictures with PIL (which draws text as given: no markup)."""
+    return ImageFont.truetype(font_manager.findfont("DejaVu Sans:bold" if bold else "DejaVu Sans"), size)
+
+
+def _fitted(pen: ImageDraw.ImageDraw, text: str, face: ImageFont.FreeTypeFont, width: int) -> str:
+    """Text cut with an ellipsis to a width: a class may bring a long name."""
+    if pen.textlength(text, font=face) <= width:
+        return text
+    while text and pen.textlength(text + "…", font=face) > width:
+        text = text[:-1]
+    return text + "…"
+
+
+def captioned_grid(pictures: torch.Tensor, captions: list[list[Caption]], frames: list[str | None],
+                   columns: int = 8, scale: int = 4, caption_height: int = 44, frame: int = FRAME,
+                   gap: int = GAP) -> Image.Image:
+    """uint8 (N, 3, h, w) pictures enlarged (nearest) in a grid always `columns` wide, each in a frame of its colour
+    (None: none) with lines of text under it, each cut to the tile's width."""
+    count, (height, width) = len(pictures), pictures.shape[-2:]
+    framed = (height * scale + 2 * frame, width * scale + 2 * frame)
+    cells = torch.full((max(count, columns), 3, framed[0] + caption_height, framed[1]), 255, dtype=torch.uint8)
+    for n, colour in enumerate(frames):
+        if colour is not None:
+            cells[n, :, :framed[0]] = torch.tensor(ImageColor.getrgb(colour), dtype=torch.uint8)[:, None, None]
+    if count:
+        big = torch.nn.functional.interpolate(pictures, scale_factor=scale, mode="nearest")  # uint8 in, uint8 out
+        cells[:count, :, frame:framed[0] - frame, frame:framed[1] - frame] = big
+    canvas = as_picture(padded_grid(cells, columns, gap, 255))
+    pen, faces = ImageDraw.Draw(canvas), {}
+    for n, lines in enumerate(captions):
+        row, column = divmod(n, columns)
+        x = gap + column * (framed[1] + gap) + 2
+        y = gap + row * (framed[0] + caption_height + gap) + framed[0] + 3
+        for line in lines:
+            face = faces.setdefault((line.size, line.bold), font(line.size, line.bold))
+            pen.text((x, y), _fitted(pen, line.text, face, framed[1] + gap - 4), fill=line.colour, font=face)
+            y += line.size + 4
+    return canvas
 
 
 def labelled_grid(images: torch.Tensor, truth: list[int], predicted: list[int] | None, classes: list[str],
                   columns: int = 8, scale: int = 4) -> Image.Image:
-    """make_grid of uint8 pictures, each captioned with its true class and the prediction (green/red)."""
-    tile = 32 * scale
-    big = torch.nn.functional.interpolate(images.float(), scale_factor=scale, mode="nearest").to(torch.uint8)
-    grid = make_grid(big, nrow=columns, padding=6, pad_value=255)
-    picture = Image.fromarray(grid.permute(1, 2, 0).numpy())
-    rows = (len(images) + columns - 1) // columns
-    caption = 44
-    canvas = Image.new("RGB", (picture.width, picture.height + rows * caption), "white")
-    draw = ImageDraw.Draw(canvas)
-    font = _font(17)
-    for r in range(rows):  # make_grid puts each tile at a fixed pitch; open a caption band under every row
-        band = picture.crop((0, r * (tile + 6), picture.width, (r + 1) * (tile + 6) + 6))
-        canvas.paste(band, (0, r * (tile + 6 + caption)))
-    for i, true in enumerate(truth):
-        r, c = divmod(i, columns)
-        x = 6 + c * (tile + 6)
-        y = 6 + r * (tile + 6 + caption) + tile + 2
-        if predicted is None:
-            draw.text((x, y), classes[true], fill="black", font=font)
-            continue
-        ok = predicted[i] == true
-        color = CORRECT if ok else WRONG
-        draw.rectangle((x - 4, y - tile - 6, x + tile + 3, y - 3), outline=color, width=4)
-        draw.text((x, y), classes[true], fill="black", font=font)
-        draw.text((x, y + 20), ("✓ " if ok else "✗ ") + classes[predicted[i]], fill=color, font=font)
-    return canvas
+    """Test pictures captioned with their true class and, given predictions, the guess (green right, red wrong)."""
+    if predicted is None:
+        return captioned_grid(images, [[Caption(classes[true])] for true in truth], [None] * len(truth), columns,
+                              scale)
+    right = [guess == true for true, guess in zip(truth, predicted)]
+    captions = [[Caption(classes[true]), Caption(("✓ " if ok else "✗ ") + classes[guess], CORRECT if ok else WRONG)]
+                for true, guess, ok in zip(truth, predicted, right)]
+    return captioned_grid(images, captions, [CORRECT if ok else WRONG for ok in right], columns, scale)
 
 
 def tile_grid(tiles: torch.Tensor, columns: int = 8, tile: int = 96) -> Image.Image:
     """Float (N, 3, h, w) tiles in [0, 1] on white, each enlarged by nearest neighbour to about `tile` pixels."""
     scale = max(1, tile // tiles.shape[-1])
     big = torch.nn.functional.interpolate(tiles.float(), scale_factor=scale, mode="nearest")
-    grid = make_grid(big, nrow=min(columns, len(tiles)), padding=6, pad_value=1.0)
-    return Image.fromarray((grid.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy())
+    grid = padded_grid(big, min(columns, len(tiles)), 6, 1.0)
+    return as_picture((grid.clamp(0, 1) * 255).round().to(torch.uint8))
 
 
 def titled(image: Image.Image, title: str, size: int = 18) -> Image.Image:
     """A title band above a picture, so a grid still says what it is when shown on its own."""
-    font = _font(size)
+    face = font(size)
     band = size + 16
-    canvas = Image.new("RGB", (max(image.width, int(font.getlength(title)) + 12), image.height + band), "white")
-    ImageDraw.Draw(canvas).text((6, 6), title, fill="black", font=font)
+    canvas = Image.new("RGB", (max(image.width, int(face.getlength(title)) + 12), image.height + band), "white")
+    ImageDraw.Draw(canvas).text((6, 6), title, fill="black", font=face)
     canvas.paste(image, (0, band))
     return canvas
 
@@ -176,7 +242,8 @@ def run_label(net: str, epochs: float, accuracy: float | None) -> str:
 
 def runs_figure(runs: list[tuple[str, dict]], title: str = "Runs compared") -> Figure:
     """Smoothed loss and test accuracy of several runs against epoch, so runs with other batch sizes line up."""
-    fig, (loss_ax, accuracy_ax) = plt.subplots(1, 2, figsize=(12, 4.8), layout="constrained")
+    fig = Figure(figsize=(12, 4.8), layout="constrained")
+    loss_ax, accuracy_ax = fig.subplots(1, 2)
     for n, (label, history) in enumerate(runs):
         colour = f"C{n % 10}"
         steps, epochs = history.get("steps", []), history.get("epochs", [])

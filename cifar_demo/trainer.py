@@ -7,28 +7,27 @@ stalls the curve on the projector, and the loop slows every answer. Here the loo
 from __future__ import annotations
 
 import ctypes
-import multiprocessing
 import os
 import signal
 import sys
 import threading
-from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import torch
-import torch.multiprocessing  # noqa: F401  registers torch's reducers: tensors cross the pipe as shared memory
+import torch.multiprocessing as multiprocessing  # the stdlib's, with torch's reducers: tensors cross as shared memory
 
 from .data import Dataset, DataNotFoundError
+from .device import usable_cores
 from .job import ENDED, JobRecord
 from .training import TrainConfig, TrainingJob
 
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+    from multiprocessing.context import BaseContext
+
 # The web server wins a contended core: a student's answer waits less, and training takes every cycle left over.
 TRAINER_NICENESS = 5
-
-
-def usable_cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def trainer_threads(cores: int) -> int:
@@ -62,7 +61,7 @@ class WorkerJob(JobRecord):
         self._ended = threading.Event()
 
     def start(self) -> "WorkerJob":
-        self._set(state="running", message="loading data")
+        self.update(state="running", message="loading data")
         threading.Thread(target=self._hand_over, name=f"hand-over-{self.run_name}", daemon=True).start()
         return self
 
@@ -176,7 +175,7 @@ class Trainer:
                 pass
 
 
-def _process_context() -> multiprocessing.context.BaseContext:
+def _process_context() -> BaseContext:
     """forkserver where there is one: each new worker forks from a process that has imported torch already."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")

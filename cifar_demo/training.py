@@ -1,25 +1,25 @@
-"""The training job: a plain loop in a background thread that any reader can watch and stop."""
+"""A training run: its settings and presets, the loop (read it top to bottom from train()), and the job that runs
+the loop in a background thread that any reader can watch and stop."""
 from __future__ import annotations
 
 import math
 import threading
-import time
 import traceback
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import Callable, Iterator
 
 import torch
 from torch import nn
 
+from .checkpoints import MAX_HISTORY, Checkpoint, CheckpointError, load_checkpoint, new_run_name, save_checkpoint
 from .data import Dataset, DataNotFoundError, ImageSet, normalize, train_batches
-from .device import autocast, pick_device, seed_everything, synchronize
+from .device import autocast, pick_device, seed_everything
 from .evaluation import EvalViews, evaluate
 from .job import JobRecord
+from .meter import Meter
 from .models import NETS, create_model, head_layer, replace_head
-
-if TYPE_CHECKING:
-    from .checkpoints import Checkpoint
+from .settings import Rule, one_of, problems, real, setting, switch, whole
 
 MAX_EPOCHS = 1000
 MAX_BATCH_SIZE = 8192
@@ -29,85 +29,67 @@ MAX_PATH = 4096  # characters of a base checkpoint's path
 TRAIN_LAYERS = ("all", "head")
 WHITENING_PICTURES = 5000  # training pictures whose 2x2 patches (4.8M) set a whitening first layer
 
+BASE_CHECKPOINT = Rule(f"none or a path of at most {MAX_PATH:,} characters",
+                       lambda value, _: value is None or (isinstance(value, str) and 0 < len(value) <= MAX_PATH))
+LAYERS_TO_TRAIN = Rule("'all', or 'head' with a base checkpoint to start from",
+                       lambda value, config: one_of(*TRAIN_LAYERS).check(value, config)
+                       and (value == "all" or bool(config.init_from)), str, TRAIN_LAYERS)
+DEVICE_NAME = Rule("a device name", lambda value, _: isinstance(value, str) and len(value) <= 20)
+
 
 @dataclass
 class TrainConfig:
-    model: str = "lenet"
-    epochs: int = 2
-    batch_size: int = 64
-    lr: float = 0.02
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    optimizer: str = "sgd"          # "sgd" (with momentum, Nesterov) or "adam"
-    schedule: str = "onecycle"      # "onecycle" (linear warm-up then linear decay) or "constant"
-    warmup: float = 0.2             # share of the one-cycle's steps spent warming up
-    label_smoothing: float = 0.0
-    augment: bool = True
-    translate: int = 4              # with augment: pixels a training crop may shift each way
-    test_time_flip: bool = False    # at the final test, average each picture's logits with its mirror's
-    test_time_shift: bool = False   # and of it shifted a pixel each way: 3x the test pass's work, more accuracy
-    evals_per_epoch: int = 1        # test-accuracy points per epoch: more shows progress sooner, each costs a test pass
-    seed: int = 0
-    device: str = "auto"
-    compile: bool = False           # torch.compile the training step: a slow first step, faster ones where it pays
-    init_from: str | None = None    # a checkpoint whose layers start the net (fine-tuning); its last layer is replaced
-    train_layers: str = "all"       # "all", or "head": only the new last layer learns, the base's layers stay fixed
-    colour_jitter: bool = False     # random brightness and contrast per picture: for a few dozen photos
-    cpu_bf16: bool = False          # bf16 autocast on a CPU with native bf16 (AVX512-BF16, AMX); ignored elsewhere
-    norm_lr_scale: float = 1.0      # learning-rate multiple for BatchNorm shifts and biases (airbench: 64)
-    lookahead: bool = False         # every 5 steps, pull the weights to their running average, harder near the end
-    whiten_bias_epochs: int | None = None  # epochs a whitening first layer's bias learns, then it stays fixed
-    alternate_flip: bool = False    # with augment: each picture mirrored every other epoch, not by a coin each time
+    """Every setting of a run, each with its label, help and rule written once: the command line's `train` flags,
+    validate() (which every run and the /train API call) and the README's table are made from these fields."""
+    model: str = setting("lenet", "net", "the net to train (default lenet); the settings not given take its preset", one_of(*NETS))
+    epochs: int = setting(2, "epochs", "passes over the training pictures", whole(1, MAX_EPOCHS))
+    batch_size: int = setting(64, "batch size", "pictures a step", whole(1, MAX_BATCH_SIZE))
+    lr: float = setting(0.02, "learning rate", "the peak learning rate", real(0, MAX_LR, above_low=True))
+    momentum: float = setting(0.9, "momentum", "SGD's Nesterov momentum", real(0, 0.999))
+    weight_decay: float = setting(5e-4, "weight decay", "weight decay, kept off BatchNorm and biases", real(0, 1))
+    optimizer: str = setting("sgd", "optimizer", "sgd (with momentum, Nesterov) or adam", one_of("sgd", "adam"))
+    schedule: str = setting("onecycle", "schedule", "onecycle (linear warm-up, then linear decay to zero) or constant",
+                            one_of("onecycle", "constant"))
+    warmup: float = setting(0.2, "warm-up", "share of the one-cycle's steps spent warming up",
+                            real(0, 1, below_high=True))
+    label_smoothing: float = setting(0.0, "label smoothing", "share of each label spread over the other classes",
+                                     real(0, 1, below_high=True))
+    augment: bool = setting(True, "augment", "random crop and flip of the training pictures", switch())
+    translate: int = setting(4, "translate", "with augment: pixels a training crop may shift each way", whole(0, 8))
+    test_time_flip: bool = setting(False, "test-time flip",
+                                   "at the final test, average each picture's logits with its mirror's", switch())
+    test_time_shift: bool = setting(False, "test-time shift", "and with it shifted a pixel each way: 3x the final "
+                                    "test's work, more accuracy", switch())
+    evals_per_epoch: int = setting(1, "evaluations per epoch", "test-accuracy points per epoch: more shows progress "
+                                   "sooner, each costs a test pass", whole(1, 100))
+    seed: int = setting(0, "seed", "seeds every random source of the run: the same seed, the same run",
+                        whole(0, MAX_SEED))
+    device: str = setting("auto", "device", "auto (the machine's accelerator, else the CPU), cpu, cuda or mps",
+                          DEVICE_NAME)
+    compile: bool = setting(False, "compile", "torch.compile the training step: a slow first step, faster ones "
+                            "where it pays", switch())
+    init_from: str | None = setting(None, "base checkpoint", "a checkpoint whose layers start the net (fine-tuning); "
+                                    "its last layer is replaced", BASE_CHECKPOINT)
+    train_layers: str = setting("all", "train layers", "all, or head (with a base checkpoint): only the new last "
+                                "layer learns, the base's layers stay fixed", LAYERS_TO_TRAIN)
+    colour_jitter: bool = setting(False, "colour jitter", "random brightness and contrast per picture: for a few "
+                                  "dozen photos", switch())
+    cpu_bf16: bool = setting(False, "CPU bf16", "bf16 autocast on a CPU with native bf16 (AVX512-BF16, AMX); "
+                             "ignored elsewhere", switch())
+    norm_lr_scale: float = setting(1.0, "BatchNorm learning-rate scale", "learning-rate multiple for BatchNorm "
+                                   "shifts and biases; airbench's is 64", real(0, 1000, above_low=True))
+    lookahead: bool = setting(False, "lookahead", "every 5 steps, pull the weights to their running average, harder "
+                              "near the end", switch())
+    whiten_bias_epochs: int | None = setting(None, "whitening bias epochs", "epochs a whitening first layer's bias "
+                                             "learns, then it stays fixed", whole(0, MAX_EPOCHS, optional=True))
+    alternate_flip: bool = setting(False, "alternate flip", "with augment: each picture mirrored every other epoch, "
+                                   "not by a coin each time", switch())
 
     def validate(self) -> None:
         """Every setting in a finite range, so that no value sent to /train can break the job or /status."""
-        problems = [f"{name} must be {rule}" for name, rule, ok in self._rules() if not ok()]
-        if problems:
-            raise ValueError("Invalid training settings: " + "; ".join(problems) + ".")
-
-    def _rules(self):
-        """(setting, what it must be, check) for each setting; a check never raises, whatever the type."""
-        def number(value, low: float, high: float, integer: bool = False) -> Callable[[], bool]:
-            kinds = (int,) if integer else (int, float)
-            return lambda: (isinstance(value, kinds) and not isinstance(value, bool)
-                            and (isinstance(value, int) or math.isfinite(value)) and low <= value <= high)
-
-        def one_of(value, choices) -> Callable[[], bool]:
-            return lambda: isinstance(value, str) and value in choices
-
-        return [
-            ("net", f"one of {', '.join(NETS)}", one_of(self.model, NETS)),
-            ("epochs", f"a whole number from 1 to {MAX_EPOCHS:,}", number(self.epochs, 1, MAX_EPOCHS, True)),
-            ("batch size", f"a whole number from 1 to {MAX_BATCH_SIZE:,}",
-             number(self.batch_size, 1, MAX_BATCH_SIZE, True)),
-            ("learning rate", f"above 0 and at most {MAX_LR:g}", lambda: number(self.lr, 0, MAX_LR)() and self.lr > 0),
-            ("momentum", "from 0 to 0.999", number(self.momentum, 0, 0.999)),
-            ("weight decay", "from 0 to 1", number(self.weight_decay, 0, 1)),
-            ("optimizer", "'sgd' or 'adam'", one_of(self.optimizer, ("sgd", "adam"))),
-            ("schedule", "'onecycle' or 'constant'", one_of(self.schedule, ("onecycle", "constant"))),
-            ("warm-up", "in [0, 1)", lambda: number(self.warmup, 0, 1)() and self.warmup < 1),
-            ("label smoothing", "in [0, 1)", lambda: number(self.label_smoothing, 0, 1)() and self.label_smoothing < 1),
-            ("evaluations per epoch", "a whole number from 1 to 100", number(self.evals_per_epoch, 1, 100, True)),
-            ("seed", f"a whole number from 0 to {MAX_SEED:,}", number(self.seed, 0, MAX_SEED, True)),
-            ("augment", "true or false", lambda: isinstance(self.augment, bool)),
-            ("test-time flip", "true or false", lambda: isinstance(self.test_time_flip, bool)),
-            ("test-time shift", "true or false", lambda: isinstance(self.test_time_shift, bool)),
-            ("compile", "true or false", lambda: isinstance(self.compile, bool)),
-            ("device", "a device name", lambda: isinstance(self.device, str) and len(self.device) <= 20),
-            ("base checkpoint", f"none or a path of at most {MAX_PATH:,} characters",
-             lambda: self.init_from is None or (isinstance(self.init_from, str) and 0 < len(self.init_from) <= MAX_PATH)),
-            ("train layers", "'all', or 'head' with a base checkpoint to start from",
-             lambda: one_of(self.train_layers, TRAIN_LAYERS)() and (self.train_layers == "all" or bool(self.init_from))),
-            ("colour jitter", "true or false", lambda: isinstance(self.colour_jitter, bool)),
-            ("CPU bf16", "true or false", lambda: isinstance(self.cpu_bf16, bool)),
-            ("translate", "a whole number from 0 to 8", number(self.translate, 0, 8, True)),
-            ("BatchNorm learning-rate scale", "above 0 and at most 1000",
-             lambda: number(self.norm_lr_scale, 0, 1000)() and self.norm_lr_scale > 0),
-            ("lookahead", "true or false", lambda: isinstance(self.lookahead, bool)),
-            ("alternate flip", "true or false", lambda: isinstance(self.alternate_flip, bool)),
-            ("whitening bias epochs", f"none or a whole number from 0 to {MAX_EPOCHS:,}",
-             lambda: self.whiten_bias_epochs is None or number(self.whiten_bias_epochs, 0, MAX_EPOCHS, True)()),
-        ]
+        found = problems(self)
+        if found:
+            raise ValueError("Invalid training settings: " + "; ".join(found) + ".")
 
 
 # Recipes that work out of the box, per net and device type. The CPU ones are tuned for a 2-core laptop.
@@ -160,7 +142,7 @@ YOUR_CLASSES_LAYERS = {"head": dict(optimizer="adam", lr=3e-3), "all": dict(opti
 YOUR_CLASSES_IMAGES = 1500  # pictures shown in a run: 30 epochs of 48 photos, 5 of 1,600 (within seconds on a laptop)
 
 
-def preset_for_your_classes(base: "Checkpoint", train_pictures: int, train_layers: str = "head",
+def preset_for_your_classes(base: Checkpoint, train_pictures: int, train_layers: str = "head",
                             **overrides) -> TrainConfig:
     """The recipe for fine-tuning a loaded base checkpoint on a collection with this many training pictures."""
     epochs = max(5, min(30, math.ceil(YOUR_CLASSES_IMAGES / max(1, train_pictures))))
@@ -239,25 +221,31 @@ class BaseModelError(Exception):
     """The base checkpoint of a fine-tuning run cannot be used; the message names the file, not where it lies."""
 
 
+
+
 class TrainingJob(JobRecord):
-    """One training run: start() puts it in a thread, stop() ends it within a batch, snapshot() reads it."""
+    """One training run's handle: start() runs train() in a thread, stop() ends it within a batch, snapshot() reads
+    it; a failure becomes one sentence in its message."""
 
     def __init__(self, config: TrainConfig, data: Dataset | Callable[[], Dataset], out: str | Path | None = None,
                  on_event: Callable[[str, "TrainingJob"], None] | None = None, run_name: str | None = None,
                  notes: dict | None = None):
         config.validate()
-        super().__init__(config, run_name or f"{config.model}-{time.strftime('%Y%m%d-%H%M%S')}")
+        super().__init__(config, run_name or new_run_name(config.model))
         self._data = data
         self.out = Path(out) if out else None
         self.on_event = on_event or (lambda event, job: None)
         self.notes = notes or {}  # extra metadata for the checkpoint, e.g. the command that trained it
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.data: Dataset | None = None  # once loaded; a fine-tune's carries the base's normalization
         self.model: nn.Module | None = None
-        self.base = None  # the checkpoint a fine-tuning run starts from (config.init_from), once loaded
-        self._result_views: EvalViews | None = None  # the test-time views self.result was measured with
+        self.base: Checkpoint | None = None  # the checkpoint a fine-tuning run starts from (config.init_from)
+        self.meter: Meter | None = None  # the run's clock and history writer, from its first step
+        self.result_views: EvalViews | None = None  # the test-time views self.result was measured with
 
-    # ------------------------------------------------------------ control
+    def load_data(self) -> Dataset:
+        return self._data() if callable(self._data) else self._data
 
     def start(self) -> "TrainingJob":
         with self._lock:
@@ -272,225 +260,250 @@ class TrainingJob(JobRecord):
     def stop(self) -> None:
         self._stop.set()
 
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
     def wait(self, timeout: float | None = None) -> bool:
         if self._thread:
             self._thread.join(timeout)
             return not self._thread.is_alive()
         return self.state != "running"
 
-    # ------------------------------------------------------------ the run
-
     def run(self) -> "TrainingJob":
         """Train to the end in the calling thread (the CLI calls this; start() calls it in a thread)."""
-        with self._lock:
-            self.state = "running"
+        self.update(state="running")
         try:
-            self._train()
-            self._finish("stopped" if self._stop.is_set() else "finished")
+            train(self)
+            finish(self, "stopped" if self.stopping() else "finished")
         except (TrainingStopped, InterruptedError):
-            self._finish("stopped")
-        except (TrainingDiverged, DataNotFoundError, BaseModelError) as error:  # their messages are written for people
-            self._set(state="failed", message=str(error))
+            finish(self, "stopped")
         except Exception as error:
-            if isinstance(error, torch.OutOfMemoryError) or "can't allocate memory" in str(error):  # CUDA; CPU
-                self._set(state="failed", message=f"Out of memory on {self.config.device}: lower the batch size "
-                          f"(now {self.config.batch_size}) or choose a smaller net.")
-            elif self.config.compile and _is_compile_failure(error):
-                reason = str(error).strip().splitlines()[0]
-                self._set(state="failed", message=f"torch.compile failed on {self.config.device} ({reason}). "
-                          "Train without compile: it is optional and only changes the speed.")
-            else:
-                self._set(state="failed", message=f"{type(error).__name__}: {error}",
-                          error_traceback=traceback.format_exc())
+            self.update(state="failed", **failure(error, self.config))
         self.on_event("end", self)
         return self
 
-    def _train(self) -> None:
+
+def failure(error: Exception, config: TrainConfig) -> dict:
+    """What a failed run tells its readers: a sentence a person can act on, or for a bug its type and traceback."""
+    if isinstance(error, (TrainingDiverged, DataNotFoundError, BaseModelError)):  # their messages are for people
+        return {"message": str(error)}
+    if isinstance(error, torch.OutOfMemoryError) or "can't allocate memory" in str(error):  # CUDA; CPU
+        return {"message": f"Out of memory on {config.device}: lower the batch size (now {config.batch_size}) or "
+                           "choose a smaller net."}
+    if config.compile and _is_compile_failure(error):
+        reason = str(error).strip().splitlines()[0]
+        return {"message": f"torch.compile failed on {config.device} ({reason}). Train without compile: it is "
+                           "optional and only changes the speed."}
+    return {"message": f"{type(error).__name__}: {error}", "error_traceback": traceback.format_exc()}
+
+
+# ---------------------------------------------------------------- the loop
+
+
+@dataclass
+class Setup:
+    """What a run trains with, made once before its first step."""
+    config: TrainConfig
+    data: Dataset
+    device: torch.device
+    model: nn.Module
+    step_model: nn.Module  # what the steps call: torch.compile'd or the model itself (tests and checkpoints use that)
+    optimizer: torch.optim.Optimizer
+    loss_fn: nn.Module
+    lookahead: Lookahead | None
+    generator: torch.Generator  # drives shuffling and augmentation
+    train_images: ImageSet  # on the training device
+    first_flips: torch.Tensor | None  # alternate flip: which pictures the first epoch mirrors
+    steps_per_epoch: int
+    total_steps: int
+
+    def batches(self, epoch: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """One epoch of shuffled, augmented, normalized batches; alternate flip mirrors the other pictures each epoch."""
         config = self.config
-        self._set(message="loading data")
-        data = self._data() if callable(self._data) else self._data
-        self.data = data
-        device = pick_device(config.device)
-        generator = seed_everything(config.seed)
-        model = self._initial_model(len(data.classes))
-        if hasattr(model, "fit_whitening") and not config.init_from:  # a fresh net whose first layer fits the data
-            model.fit_whitening(normalize(data.train.images[:WHITENING_PICTURES], data.mean, data.std))
-        if self.base is not None:  # the base's layers expect pictures normalized as the base's were
-            data = self.data = replace(data, mean=tuple(self.base.meta["mean"]), std=tuple(self.base.meta["std"]))
-        # channels_last (NHWC) lets oneDNN and cuDNN pick their fast kernels: 1.2-1.4x here on the CPU
-        model = model.to(device, memory_format=torch.channels_last)
-        self.model = model
-        step_model = torch.compile(model) if config.compile else model  # tests and checkpoints use the plain module
-        optimizer = make_optimizer(model, config)
-        loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
-        steps_per_epoch = math.ceil(len(data.train) / config.batch_size)
-        total_steps = steps_per_epoch * config.epochs
-        lookahead = Lookahead(model, total_steps) if config.lookahead else None
-        log_every = max(1, min(25, steps_per_epoch // 20))  # ~20 points an epoch; each read is a device sync
-        eval_every = math.ceil(steps_per_epoch / config.evals_per_epoch)
-        train_images = data.train if device.type == "cpu" else _to_device(data.train, device)
+        flips = None if self.first_flips is None else self.first_flips ^ bool(epoch % 2)
+        return train_batches(self.train_images, config.batch_size, self.data.mean, self.data.std, self.generator,
+                             config.augment, self.device, config.colour_jitter, config.translate, flips=flips)
+
+
+def train(job: TrainingJob) -> None:
+    """The whole run: set up, then for each epoch its steps and a test pass."""
+    config = job.config
+    setup = prepare(job)
+    job.update(progress={**job.progress, "steps": setup.total_steps}, message="training")
+    job.on_event("start", job)
+    job.meter = Meter(job, setup.device, setup.steps_per_epoch, setup.total_steps, len(setup.data.train))
+    for epoch in range(config.epochs):
+        if epoch == config.whiten_bias_epochs and hasattr(setup.model, "freeze_whitening"):
+            setup.model.freeze_whitening()
+        train_one_epoch(job, setup, epoch)
+        test_point(job, job.meter.step / setup.steps_per_epoch, final=epoch == config.epochs - 1)
+        job.on_event("epoch", job)
+
+
+def prepare(job: TrainingJob) -> Setup:
+    """The data, the seeded net on its device, its optimizer and loss: everything the first step needs."""
+    config = job.config
+    job.update(message="loading data")
+    data = job.data = job.load_data()
+    device = pick_device(config.device)
+    generator = seed_everything(config.seed)
+    model, job.base = initial_model(config, len(data.classes))
+    if hasattr(model, "fit_whitening") and not config.init_from:  # a fresh net whose first layer fits the data
+        model.fit_whitening(normalize(data.train.images[:WHITENING_PICTURES], data.mean, data.std))
+    if job.base is not None:  # the base's layers expect pictures normalized as the base's were
+        data = job.data = replace(data, mean=tuple(job.base.meta["mean"]), std=tuple(job.base.meta["std"]))
+    # channels_last (NHWC) lets oneDNN and cuDNN pick their fast kernels: 1.2-1.4x here on the CPU
+    model = job.model = model.to(device, memory_format=torch.channels_last)
+    steps_per_epoch = math.ceil(len(data.train) / config.batch_size)
+    total_steps = steps_per_epoch * config.epochs
+    return Setup(
+        config=config, data=data, device=device, model=model,
+        step_model=torch.compile(model) if config.compile else model,
+        optimizer=make_optimizer(model, config), loss_fn=nn.CrossEntropyLoss(label_smoothing=config.label_smoothing),
+        lookahead=Lookahead(model, total_steps) if config.lookahead else None, generator=generator,
+        train_images=data.train if device.type == "cpu" else _to_device(data.train, device),
         # alternating flip (airbench): a coin per picture in the first epoch, then the other side each epoch after
-        first_flips = torch.rand(len(data.train), generator=generator) < 0.5 if config.alternate_flip else None
-        self._set(progress={**self.progress, "steps": total_steps}, message="training")
-        self.on_event("start", self)
+        first_flips=torch.rand(len(data.train), generator=generator) < 0.5 if config.alternate_flip else None,
+        steps_per_epoch=steps_per_epoch, total_steps=total_steps)
 
-        step, smooth, self._started = 0, None, time.perf_counter()
-        self._eval_seconds, self._first_step_seconds = 0.0, None
-        window_loss, window_steps, window_images, window_start = torch.zeros((), device=device), 0, 0, time.perf_counter()
-        window_eval = 0.0  # self._eval_seconds when the window opened
-        for epoch in range(config.epochs):
-            if epoch == config.whiten_bias_epochs and hasattr(model, "freeze_whitening"):
-                model.freeze_whitening()
-            self._train_mode()
-            for images, labels in train_batches(train_images, config.batch_size, data.mean, data.std, generator,
-                                                config.augment, device, config.colour_jitter, config.translate,
-                                                flips=None if first_flips is None else first_flips ^ bool(epoch % 2)):
-                if self._stop.is_set():
-                    raise TrainingStopped
-                for group in optimizer.param_groups:
-                    group["lr"] = group["peak_lr"] * lr_factor(config, step, total_steps)
-                with autocast(device, config.cpu_bf16):
-                    loss = loss_fn(step_model(images), labels)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                if lookahead:
-                    lookahead.step(model, step + 1)
-                window_loss += loss.detach()  # summed on the device: no sync until it is read below
-                window_steps += 1
-                window_images += len(labels)
-                step += 1
-                if step == 1:  # it pays for compilation and warm-up: timed on its own, once the device is done
-                    synchronize(device)
-                    self._first_step_seconds = time.perf_counter() - self._started
-                if window_steps == log_every or step == total_steps:
-                    mean_loss = window_loss.item() / window_steps
-                    if not math.isfinite(mean_loss):
-                        raise TrainingDiverged(
-                            f"Training diverged: the loss became {mean_loss} at step {step:,} (epoch {epoch + 1}). "
-                            f"The learning rate {config.lr:g} is too high for this net; try {config.lr / 10:g}. "
-                            "Nothing was saved.")
-                    # each point already averages up to 25 steps: a light touch keeps the curve on the raw one
-                    smooth = mean_loss if smooth is None else 0.6 * smooth + 0.4 * mean_loss
-                    now = time.perf_counter()
-                    training_time = now - window_start - (self._eval_seconds - window_eval)  # test passes left out
-                    speed = window_images / max(training_time, 1e-9)
-                    elapsed = now - self._started
-                    with self._lock:
-                        self.history.steps.append({
-                            "step": step, "epoch": step / steps_per_epoch, "loss": mean_loss, "smooth_loss": smooth,
-                            "lr": optimizer.param_groups[0]["lr"], "images_per_second": speed})
-                        self.progress.update(epoch=epoch + 1, step=step, fraction=step / total_steps,
-                                             images_per_second=speed, elapsed_seconds=elapsed,
-                                             eta_seconds=elapsed / step * (total_steps - step))
-                    window_loss.zero_()
-                    window_steps, window_images, window_start, window_eval = 0, 0, now, self._eval_seconds
-                    self.on_event("step", self)
-                if (step - epoch * steps_per_epoch) % eval_every == 0 and step % steps_per_epoch:
-                    self._evaluate(step / steps_per_epoch, final=False)  # a point inside the epoch
-                    self._train_mode()  # evaluation put every layer back in training mode
-                    self.on_event("epoch", self)
-            self._evaluate(step / steps_per_epoch, final=epoch == config.epochs - 1)
-            self.on_event("epoch", self)
 
-    def _initial_model(self, num_classes: int) -> nn.Module:
-        """A fresh net, or the base checkpoint's with a new last layer; with train_layers="head" only that learns."""
-        config = self.config
-        if not config.init_from:
-            return create_model(config.model, num_classes)
-        from .checkpoints import CheckpointError, load_checkpoint  # imported here: checkpoints reads this module
+def initial_model(config: TrainConfig, num_classes: int) -> tuple[nn.Module, Checkpoint | None]:
+    """A fresh net, or the base checkpoint's with a new last layer (and the base); with train_layers="head" only
+    that last layer learns."""
+    if not config.init_from:
+        return create_model(config.model, num_classes), None
+    name = Path(config.init_from).name
+    try:
+        base = load_checkpoint(config.init_from)
+    except CheckpointError as error:
+        raise BaseModelError(str(error).replace(str(Path(config.init_from)), name)) from None
+    if base.meta["model"] != config.model:
+        raise BaseModelError(f"The base checkpoint {name} holds a {base.meta['model']}, but these settings "
+                             f"train a {config.model}: choose the same net.")
+    model = replace_head(base.model, num_classes)
+    if config.train_layers == "head":
+        model.requires_grad_(False)
+        head_layer(model).requires_grad_(True)
+    return model, base
 
-        name = Path(config.init_from).name
-        try:
-            self.base = load_checkpoint(config.init_from)
-        except CheckpointError as error:
-            raise BaseModelError(str(error).replace(str(Path(config.init_from)), name)) from None
-        if self.base.meta["model"] != config.model:
-            raise BaseModelError(f"The base checkpoint {name} holds a {self.base.meta['model']}, but these settings "
-                                 f"train a {config.model}: choose the same net.")
-        model = replace_head(self.base.model, num_classes)
-        if config.train_layers == "head":
-            model.requires_grad_(False)
-            head_layer(model).requires_grad_(True)
-        return model
 
-    def _train_mode(self) -> None:
-        """Training mode; a head-only run keeps the base's layers in evaluation mode, so BatchNorm keeps the base's
-        statistics and the features the head learns from are the ones it will see when tested."""
-        self.model.train(self.config.train_layers == "all")
-        head_layer(self.model).train()
+def train_one_epoch(job: TrainingJob, setup: Setup, epoch: int) -> None:
+    """One pass over the training pictures; a loss point every few steps, test points inside it if asked for."""
+    config, meter = setup.config, job.meter
+    test_every = math.ceil(setup.steps_per_epoch / config.evals_per_epoch)
+    set_train_mode(setup.model, config)
+    for images, labels in setup.batches(epoch):
+        if job.stopping():
+            raise TrainingStopped
+        set_learning_rate(setup.optimizer, lr_factor(config, meter.step, setup.total_steps))
+        loss = train_step(setup, images, labels)
+        if setup.lookahead:
+            setup.lookahead.step(setup.model, meter.step + 1)
+        if meter.count(loss, len(labels)):
+            record_loss(job, setup, epoch)
+        if (meter.step - epoch * setup.steps_per_epoch) % test_every == 0 and meter.step % setup.steps_per_epoch:
+            test_point(job, meter.step / setup.steps_per_epoch, final=False)  # a point inside the epoch
+            set_train_mode(setup.model, config)  # evaluation put every layer back in training mode
+            job.on_event("epoch", job)
 
-    def _evaluate(self, epochs_done: float, final: bool, stoppable: bool = True) -> None:
-        """Test accuracy of the current weights, recorded in the history and the result. Points during the run test
-        the plain pictures; the final test adds the config's test-time views (they cost a test pass each)."""
-        data, config = self.data, self.config
-        device = next(self.model.parameters()).device
-        views = EvalViews.of(config) if final else EvalViews()
-        synchronize(device)  # queued training work is not counted as test time
-        started = time.perf_counter()
-        result = evaluate(self.model, data.test, data.classes, data.mean, data.std, device=device, views=views,
-                          cpu_bf16=config.cpu_bf16, should_stop=self._stop.is_set if stoppable else None)
-        now = time.perf_counter()
-        self._eval_seconds += now - started
-        seconds = now - self._started
-        with self._lock:
-            self.history.epochs.append({"epoch": epochs_done, "test_loss": result.loss,
-                                        "test_accuracy": result.accuracy, "seconds": seconds,
-                                        "train_seconds": seconds - self._eval_seconds})  # without the test passes
-            self.progress.update(elapsed_seconds=seconds)
-            self._result_views = views
-            self.result = {"test_accuracy": result.accuracy, "test_pictures": len(data.test),
-                           "per_class": dict(zip(data.classes, result.per_class)),
-                           "seconds": seconds, "images_per_second": len(data.train) * epochs_done / seconds,
-                           "epochs_done": epochs_done, "first_step_seconds": self._first_step_seconds}
 
-    def _finish(self, state: str) -> None:
-        from .checkpoints import save_checkpoint  # imported here: checkpoints reads TrainConfig from this module
+def set_learning_rate(optimizer: torch.optim.Optimizer, factor: float) -> None:
+    for group in optimizer.param_groups:
+        group["lr"] = group["peak_lr"] * factor
 
-        if self.model is None or not self.history.steps:
-            self._set(state=state, message="stopped before the first step; nothing was saved")
-            return
-        last_step = self.history.steps[-1]["epoch"]
-        measured_last = self.history.epochs and self.history.epochs[-1]["epoch"] == last_step
-        if not measured_last or self._result_views != EvalViews.of(self.config):
-            self._set(message="measuring test accuracy")
-            # a run stopped mid-epoch, or after a plain point: the accuracy saved is the last weights' with the views
-            self._evaluate(last_step, final=True, stoppable=False)
-        if self.out:
-            self._set(message="saving checkpoint")
-            save_checkpoint(self.out, self.model, self.checkpoint_metadata())
-            self.checkpoint_path = self.out
-        saved = f"saved as {self.out.name}" if self.out else "not saved"  # a name: clients never see server paths
-        accuracy = self.result.get("test_accuracy")
-        summary = f"test accuracy {accuracy:.1%}, " if accuracy is not None else ""
-        self._set(state=state, message=f"{state}: {summary}{saved}")
 
-    def checkpoint_metadata(self) -> dict:
-        data = self.data
-        return {
-            "model": self.config.model, "classes": list(data.classes),
-            "mean": list(data.mean), "std": list(data.std),
-            "config": asdict(self.config), "epochs_done": self.result.get("epochs_done", 0),
-            "test_accuracy": self.result.get("test_accuracy"),
-            "per_class": self.result.get("per_class", {}),
-            "history": {"steps": thinned(self.history.steps), "epochs": thinned(self.history.epochs)},
-            "data_source": data.source, "run": self.run_name, **self.base_metadata(), **self.notes,
-        }
+def train_step(setup: Setup, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Forward, backward, update; the loss stays on the device."""
+    with autocast(setup.device, setup.config.cpu_bf16):
+        loss = setup.loss_fn(setup.step_model(images), labels)
+    setup.optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    setup.optimizer.step()
+    return loss
 
-    def base_metadata(self) -> dict:
-        """What a fine-tuned checkpoint says about where it came from: the base's file and classes, and how many
-        pictures were held out to test it."""
-        if self.base is None:
-            return {}
-        return {"base_checkpoint": self.base.path.name, "base_classes": list(self.base.classes),
-                "held_out": len(self.data.test)}
+
+def record_loss(job: TrainingJob, setup: Setup, epoch: int) -> None:
+    """A point on the loss curve, unless the loss has diverged."""
+    loss = job.meter.window_loss()
+    if not math.isfinite(loss):
+        lr = setup.config.lr
+        raise TrainingDiverged(f"Training diverged: the loss became {loss} at step {job.meter.step:,} (epoch "
+                               f"{epoch + 1}). The learning rate {lr:g} is too high for this net; try {lr / 10:g}. "
+                               "Nothing was saved.")
+    job.meter.record_step(loss, epoch, setup.optimizer.param_groups[0]["lr"])
+    job.on_event("step", job)
+
+
+def set_train_mode(model: nn.Module, config: TrainConfig) -> None:
+    """Training mode; a head-only run keeps the base's layers in evaluation mode, so BatchNorm keeps the base's
+    statistics and the features the head learns from are the ones it will see when tested."""
+    model.train(config.train_layers == "all")
+    head_layer(model).train()
+
+
+def test_point(job: TrainingJob, epochs_done: float, final: bool, stoppable: bool = True) -> None:
+    """Test accuracy of the current weights, recorded in the history and the result. Points during the run test
+    the plain pictures; the final test adds the config's test-time views (they cost a test pass each)."""
+    data, config = job.data, job.config
+    views = EvalViews.of(config) if final else EvalViews()
+    with job.meter.test_pass():
+        result = evaluate(job.model, data.test, data.classes, data.mean, data.std, device=job.meter.device,
+                          views=views, cpu_bf16=config.cpu_bf16, should_stop=job.stopping if stoppable else None)
+    job.meter.record_test(epochs_done, result.loss, result.accuracy, test_pictures=len(data.test),
+                          per_class=dict(zip(data.classes, result.per_class)))
+    job.result_views = views
+
+
+# ---------------------------------------------------------------- the end of a run
+
+
+def finish(job: TrainingJob, state: str) -> None:
+    """The last weights tested with the config's views (unless their last point was), saved, and said in a line."""
+    if job.model is None or not job.history.steps:
+        job.update(state=state, message="stopped before the first step; nothing was saved")
+        return
+    last_step = job.history.steps[-1]["epoch"]
+    measured_last = job.history.epochs and job.history.epochs[-1]["epoch"] == last_step
+    if not measured_last or job.result_views != EvalViews.of(job.config):
+        job.update(message="measuring test accuracy")
+        # a run stopped mid-epoch, or after a plain point: the accuracy saved is the last weights' with the views
+        test_point(job, last_step, final=True, stoppable=False)
+    if job.out:
+        job.update(message="saving checkpoint")
+        save_checkpoint(job.out, job.model, checkpoint_metadata(job))
+        job.checkpoint_path = job.out
+    saved = f"saved as {job.out.name}" if job.out else "not saved"  # a name: clients never see server paths
+    accuracy = job.result.get("test_accuracy")
+    summary = f"test accuracy {accuracy:.1%}, " if accuracy is not None else ""
+    job.update(state=state, message=f"{state}: {summary}{saved}")
+
+
+def checkpoint_metadata(job: TrainingJob) -> dict:
+    """What a checkpoint says about its run: net, classes, normalization, settings, results, history and origin."""
+    data, result = job.data, job.result
+    return {
+        "model": job.config.model, "classes": list(data.classes),
+        "mean": list(data.mean), "std": list(data.std),
+        "config": asdict(job.config), "epochs_done": result.get("epochs_done", 0),
+        "test_accuracy": result.get("test_accuracy"),
+        "per_class": result.get("per_class", {}),
+        "history": {"steps": thinned(job.history.steps), "epochs": thinned(job.history.epochs)},
+        "data_source": data.source, "run": job.run_name, **base_metadata(job), **job.notes,
+    }
+
+
+def base_metadata(job: TrainingJob) -> dict:
+    """Where a fine-tuned checkpoint came from: the base's file and classes, and how many pictures were held out to
+    test it."""
+    if job.base is None:
+        return {}
+    return {"base_checkpoint": job.base.path.name, "base_classes": list(job.base.classes),
+            "held_out": len(job.data.test)}
 
 
 def thinned(points: list[dict]) -> list[dict]:
     """Every k-th point and the last, within the checkpoint's history limit: a very long run still reloads, and
     its curve looks the same."""
-    from .checkpoints import MAX_HISTORY  # imported here: checkpoints reads TrainConfig from this module
-
     if len(points) <= MAX_HISTORY:
         return list(points)
     step = math.ceil(len(points) / (MAX_HISTORY - 1))

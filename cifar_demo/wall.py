@@ -12,14 +12,14 @@ from collections import Counter, deque
 from dataclasses import dataclass
 
 import torch
-from matplotlib import font_manager
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
 from . import names
 from .checkpoints import Checkpoint
 from .evaluation import predict_logits
+from .images import png_bytes
 from .inference import picture_tensor
-from .plots import CORRECT, WRONG, _font
+from .plots import CORRECT, GAP, WRONG, Caption, captioned_grid, font
 from .serving import quote
 
 CAPACITY = 300       # pictures on the wall: a class of 30 sharing ten each; beyond it the oldest drop off
@@ -32,7 +32,7 @@ UNKNOWN = "don't know"
 NOT_LISTED = "not one of these"
 COLUMNS = 8          # tiles a row: 8 enlarged pictures fill a projector's width and stay readable from the back
 SCALE = 4            # each of the 32x32 pixels as a 4x4 block: 128-pixel tiles
-FRAME, GAP, CAPTION = 6, 14, 66  # pixels: the green or red frame, the space between tiles, the caption band
+CAPTION = 52         # pixels under each tile's frame for its three lines (the last runs into the gap below)
 PLACEHOLDER = "no-photo-yet.png"  # train/<class>/ of a class without photos, so the zip's classes are the model's
 GREY = "#57606a"
 
@@ -259,43 +259,24 @@ def summarize(snapshot: Snapshot) -> Summary:
 # ---------------------------------------------------------------- the wall as one picture
 
 
-def _fit(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont, width: int) -> str:
-    """Text cut with an ellipsis to the tile's width: a class may bring a long name."""
-    if draw.textlength(text, font=font) <= width:
-        return text
-    while text and draw.textlength(text + "…", font=font) > width:
-        text = text[:-1]
-    return text + "…"
-
-
 def draw(snapshot: Snapshot, empty: str = "Share a picture from the Classify tab: it appears here.") -> Image.Image:
     """Every shown picture enlarged, newest first, with the guess and its confidence; a frame where a truth was given:
     green when the net is right, red when it is wrong."""
-    tile = 32 * SCALE
-    cell_w, cell_h = tile + 2 * FRAME + GAP, tile + 2 * FRAME + CAPTION
-    rows = max(1, -(-len(snapshot.entries) // COLUMNS))
-    canvas = Image.new("RGB", (COLUMNS * cell_w + GAP, rows * cell_h + GAP), "white")
-    pen = ImageDraw.Draw(canvas)
-    bold, small = _font(21), ImageFont.truetype(font_manager.findfont("DejaVu Sans"), 16)
-    if not snapshot.entries:
-        pen.text((GAP + 8, GAP + tile // 2), empty, fill=GREY, font=bold)
-        return canvas
-    pictures = torch.stack([e.picture for e in snapshot.entries])
-    big = torch.nn.functional.interpolate(pictures, scale_factor=SCALE, mode="nearest")  # uint8 in, uint8 out
-    for n, (entry, picture) in enumerate(zip(snapshot.entries, big)):
-        row, column = divmod(n, COLUMNS)
-        x, y = GAP + column * cell_w, GAP + row * cell_h
+    entries = snapshot.entries
+    pictures = (torch.stack([e.picture for e in entries]) if entries
+                else torch.empty((0, 3, 32, 32), dtype=torch.uint8))
+    captions, frames = [], []
+    for entry in entries:
         right = entry.right(snapshot.classes)
-        if right is not None:
-            pen.rectangle((x, y, x + tile + 2 * FRAME - 1, y + tile + 2 * FRAME - 1), fill=CORRECT if right else WRONG)
-        canvas.paste(Image.fromarray(picture.permute(1, 2, 0).numpy()), (x + FRAME, y + FRAME))
-        text_x, text_y, width = x + 2, y + tile + 2 * FRAME + 3, tile + 2 * FRAME + GAP - 4  # into the gap
-        pen.text((text_x, text_y), _fit(pen, entry.guess, bold, width), fill="black", font=bold)
-        pen.text((text_x, text_y + 25), f"{entry.confidence:.0%} · #{entry.id}", fill=GREY, font=small)
+        lines = [Caption(entry.guess, size=21), Caption(f"{entry.confidence:.0%} · #{entry.id}", GREY, 16, False)]
         if entry.truth is not None:
             said = entry.truth if right is None else "✓ right" if right else f"really {entry.truth}"
-            colour = GREY if right is None else CORRECT if right else WRONG
-            pen.text((text_x, text_y + 44), _fit(pen, said, small, width), fill=colour, font=small)
+            lines.append(Caption(said, GREY if right is None else CORRECT if right else WRONG, 16, False))
+        captions.append(lines)
+        frames.append(None if right is None else CORRECT if right else WRONG)
+    canvas = captioned_grid(pictures, captions, frames, COLUMNS, SCALE, CAPTION)
+    if not entries:
+        ImageDraw.Draw(canvas).text((GAP + 8, GAP + 16 * SCALE), empty, fill=GREY, font=font(21))
     return canvas
 
 
@@ -323,7 +304,7 @@ def export_zip(snapshot: Snapshot) -> tuple[bytes, int]:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for entry in snapshot.entries:
             name = f"{entry.id:04d}.png"
-            png = _png(entry.picture)
+            png = png_bytes(entry.picture)
             if entry.id in labelled:
                 for split in ("test", "train"):
                     archive.writestr(f"wall/{split}/{entry.truth}/{name}", png)
@@ -332,7 +313,7 @@ def export_zip(snapshot: Snapshot) -> tuple[bytes, int]:
                 where = f"wall/unlabelled/{name}"
                 archive.writestr(where, png)
             rows.append([entry.id, entry.truth or "", entry.guess, f"{entry.confidence:.4f}", where])
-        grey = _png(torch.full((3, 32, 32), 128, dtype=torch.uint8))
+        grey = png_bytes(torch.full((3, 32, 32), 128, dtype=torch.uint8))
         missing = sorted(set(snapshot.classes) - {e.truth for e in snapshot.entries}, key=snapshot.classes.index)
         for name in missing:
             archive.writestr(f"wall/train/{name}/{PLACEHOLDER}", grey)
@@ -341,12 +322,6 @@ def export_zip(snapshot: Snapshot) -> tuple[bytes, int]:
         archive.writestr("wall/wall.csv", table.getvalue())
         archive.writestr("wall/README.txt", _readme(snapshot, len(labelled), missing))
     return buffer.getvalue(), len(labelled)
-
-
-def _png(picture: torch.Tensor) -> bytes:
-    out = io.BytesIO()
-    Image.fromarray(picture.permute(1, 2, 0).numpy()).save(out, "png")
-    return out.getvalue()
 
 
 def _readme(snapshot: Snapshot, labelled: int, missing: list[str]) -> str:

@@ -1,6 +1,8 @@
 """The page driven the way a script or a second browser would: gradio_client against an app in this process."""
 from __future__ import annotations
 
+import gc
+import logging
 import os
 import re
 import shutil
@@ -11,16 +13,21 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from pathlib import Path
 
+import gradio as gr
 import httpx
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError, AuthenticationError
+from matplotlib.figure import Figure
 from PIL import Image
 
 from app import build_app, exposure_warning, main, parse_auth, serve, status_line
 from bad_inputs import ANSWER, CORPUS, build_corpus, can_measure_peak_memory, peak_memory_growth
+from cifar_demo.checkpoints import save_checkpoint
 from cifar_demo.images import MAX_UPLOAD_BYTES
 from cifar_demo.lab import Lab
+from cifar_demo.plots import per_class_figure
+from cifar_demo.ui.common import render
 from conftest import TINY_CLASSES
 
 ENDPOINTS = {"/train", "/stop", "/status", "/browse", "/classify", "/evaluate", "/select_model", "/models",
@@ -228,6 +235,58 @@ def test_evaluate_returns_accuracy_and_charts(served):
     assert f"{accuracy:.1%}" in summary and lab.shelf.active.path.name in summary
     for chart in (per_class, confusion):
         assert min(Image.open(chart).size) > 200
+
+
+# Class names that are matplotlib maths markers: '$$' and '$x^$' made every chart's mathtext parser fail.
+MATHS_NAMES = ["$$", "$x^$", "a_b^c"]  # in the sorted order of the tiny classes they rename
+
+
+@pytest.fixture(scope="module")
+def served_maths_names(tiny_tree, trained_checkpoint, tmp_path_factory):
+    """The app on the tiny pictures with their classes renamed to maths markers, and a net that knows those names."""
+    names = dict(zip(trained_checkpoint.classes, MATHS_NAMES))
+    tree = tmp_path_factory.mktemp("maths-names") / "pictures"
+    for split in ("train", "test"):
+        for old, new in names.items():
+            shutil.copytree(tiny_tree / split / old, tree / split / new)
+    folder = tmp_path_factory.mktemp("maths-checkpoints")
+    meta = {**trained_checkpoint.meta, "classes": MATHS_NAMES,
+            "per_class": {names[c]: v for c, v in trained_checkpoint.meta.get("per_class", {}).items()}}
+    save_checkpoint(folder / "maths.pt", trained_checkpoint.model, meta)
+    lab = Lab(data_path=tree, checkpoint_dir=folder, download=False, device="cpu")
+    app, url = start(lab)
+    yield Client(url, verbose=False)
+    app.close()
+
+
+def live_figures() -> int:
+    gc.collect()
+    return sum(type(thing) is Figure for thing in gc.get_objects())
+
+
+def test_evaluate_draws_classes_named_with_maths_markers_and_keeps_no_figure(served_maths_names, caplog):
+    client = served_maths_names
+    client.predict(api_name="/evaluate")  # the first call loads the data and fills matplotlib's caches
+    before = live_figures()
+    for _ in range(3):
+        accuracy, summary, per_class, confusion = client.predict(api_name="/evaluate")
+        assert 0.0 <= accuracy <= 1.0 and min(Image.open(per_class).size) > 200 and Image.open(confusion)
+    assert live_figures() == before, "every chart's figure is let go once drawn"
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], "nothing was refused or logged"
+
+
+def test_a_chart_that_cannot_be_drawn_is_refused_in_one_sentence_and_one_log_line(caplog):
+    def broken() -> Figure:
+        figure = per_class_figure([0.5], ["cat"])
+        figure.axes[0].text(0, 0, "$$", parse_math=True)  # the failure every chart had with a class named '$$'
+        return figure
+
+    with caplog.at_level(logging.WARNING, logger="cifar_demo"), pytest.raises(gr.Error) as caught:
+        render("evaluate", broken)
+    assert_reads_as_a_sentence(caught.value.message)
+    assert caught.value.message.startswith("The chart could not be drawn") and "\n" not in caught.value.message
+    assert [r.getMessage() for r in caplog.records] == [f"refused evaluate: {caught.value.message}"]
+    assert not caught.value.print_exception, "no traceback in the server's log"
 
 
 def test_compare_runs_answers_through_the_api_for_any_listed_run(served):

@@ -1,12 +1,18 @@
 import json
 import subprocess
 import sys
+from dataclasses import fields
 
 import pytest
 from PIL import Image
 
-from cifar_demo.__main__ import main
+from cifar_demo.__main__ import build_parser, main
+from cifar_demo.settings import markdown_table
+from cifar_demo.training import TrainConfig
 from conftest import REPO
+
+SETTINGS_TABLE = ("<!-- training settings: cifar_demo.settings.markdown_table(TrainConfig) -->\n",
+                  "\n<!-- end of training settings -->")
 
 
 def run_cli(capsys, *argv: str) -> tuple[int, dict | None, str]:
@@ -116,3 +122,27 @@ def test_a_real_process_exits_2_without_a_traceback(tmp_path):
                             cwd=REPO, capture_output=True, text=True, timeout=300)
     assert result.returncode == 2
     assert str(broken) in result.stderr and "Traceback" not in result.stderr
+
+
+def test_every_training_setting_has_a_flag_and_an_unset_one_leaves_the_preset():
+    parse = build_parser().parse_args
+    unset = parse(["train"])
+    assert unset.model == TrainConfig.model
+    assert all(getattr(unset, f.name) is None for f in fields(TrainConfig) if f.name != "model")
+    given = parse(["train", "--model", "fastnet", "--whiten-bias-epochs", "2", "--no-augment", "--compile",
+                   "--train-layers", "head", "--init-from", "base.pt", "--norm-lr-scale", "64", "--device", "cpu"])
+    assert (given.model, given.whiten_bias_epochs, given.augment, given.compile, given.train_layers, given.init_from,
+            given.norm_lr_scale, given.device) == ("fastnet", 2, False, True, "head", "base.pt", 64.0, "cpu")
+
+
+def test_the_readme_table_of_training_settings_is_the_one_the_fields_make():
+    readme = (REPO / "README.md").read_text()
+    start, end = readme.index(SETTINGS_TABLE[0]) + len(SETTINGS_TABLE[0]), readme.index(SETTINGS_TABLE[1])
+    assert readme[start:end] == markdown_table(TrainConfig), "regenerate the README's table with markdown_table"
+
+
+def test_a_train_setting_out_of_its_range_is_refused_before_the_data_loads(tmp_path, capsys):
+    status, _, err = run_cli(capsys, "train", "--data", str(tmp_path / "nowhere"), "--no-download",
+                             "--translate", "9", "--norm-lr-scale", "0")
+    assert status == 2 and "translate must be a whole number from 0 to 8" in err and "BatchNorm" in err
+    assert "No training data found" not in err

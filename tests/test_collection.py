@@ -13,10 +13,9 @@ import pytest
 import torch
 from PIL import Image
 
-from cifar_demo.__main__ import EXIT_BAD_INPUT, main
+from cifar_demo.__main__ import main
 from cifar_demo.checkpoints import CHECKPOINT_DIR, load_checkpoint
-from cifar_demo.collection import (MAX_CLASSES, Collection, CollectionError, compare_ways, comparison_table,
-                                   held_out_count)
+from cifar_demo.collection import MAX_CLASSES, Collection, CollectionError, held_out_count
 from cifar_demo.data import colour_jitter, load_dataset
 from cifar_demo.images import ImageError
 from cifar_demo.models import NETS, create_model, head_layer, replace_head
@@ -159,6 +158,10 @@ def test_the_thumbnail_strip_shows_the_newest_pictures_enlarged():
     assert (np.asarray(strip)[2:66:2, -66:-2:2] == newest).all()  # last tile: the newest, each pixel doubled
     collection.add_class("empty")
     assert collection.strip("empty").size == (64 + 4, 64 + 4)
+    collection.add_class("one")
+    collection.add_picture("one", newest)
+    assert collection.strip("one").size == (64 + 4, 64 + 4), "one picture is framed like many"
+    assert (np.asarray(collection.strip("one"))[2:66:2, 2:66:2] == newest).all()
 
 
 def test_many_threads_adding_at_once_fill_a_class_exactly_to_its_cap():
@@ -377,24 +380,3 @@ def test_a_fine_tune_runs_and_stops_in_the_apps_trainer_process(trained_checkpoi
     assert job.progress["step"] < job.progress["steps"]
     saved = load_checkpoint(tmp_path / "ours.pt")
     assert saved.classes == sorted(TINY_CLASSES) and saved.meta["base_checkpoint"] == trained_checkpoint.path.name
-
-
-# ---------------------------------------------------------------- the benchmark
-
-
-def test_the_benchmark_compares_the_three_ways_on_the_same_photos(tiny_data, trained_checkpoint):
-    result = compare_ways(tiny_data, [trained_checkpoint], classes=TINY_CLASSES, per_class=8, seeds=1, device="cpu")
-    assert [row["way"] for row in result["summary"]] == ["head", "all", "scratch"]
-    for row in result["summary"]:
-        assert row["held_out"] == 6 and 0 <= row["held_out_correct"] <= 6 and row["wider"] == 3 * (12 - 8)
-        assert row["held_out_accuracy"] == pytest.approx(row["held_out_correct"] / 6)
-        assert 0 < row["train_seconds"] <= row["seconds"]
-    table = comparison_table(result)
-    assert "fine-tune the head" in table and "from scratch" in table and "of 12" in table
-    with pytest.raises(CollectionError, match="no class 'cat'"):
-        compare_ways(tiny_data, [trained_checkpoint], seeds=1)
-
-
-def test_the_benchmark_command_refuses_zero_seeds(capsys):
-    assert main(["bench", "--your-classes", "--seeds", "0", "--no-download"]) == EXIT_BAD_INPUT
-    assert "--seeds must be at least 1" in capsys.readouterr().err

@@ -1,4 +1,3 @@
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
@@ -253,7 +252,6 @@ def test_run_comparison_has_one_line_per_run_against_epoch(trained_checkpoint):
     just_started = {"steps": [{"step": 1, "epoch": 0.01, "loss": 2.3, "smooth_loss": 2.3}], "epochs": []}
     labels = ["smallcnn · 6 epochs · 64.0%", "lenet · 1 epoch · 40.0%", "fastnet · 0.01 epochs"]
     fig = runs_figure(list(zip(labels, [recorded, halfway, just_started])))
-    plt.close(fig)
     loss_ax, accuracy_ax = fig.axes
     assert len(loss_ax.lines) == len(accuracy_ax.lines) == 3
     assert [t.get_text() for t in fig.legends[0].get_texts()] == labels
@@ -265,5 +263,4 @@ def test_run_comparison_has_one_line_per_run_against_epoch(trained_checkpoint):
 
 def test_run_comparison_without_runs_says_what_to_do():
     fig = runs_figure([])
-    plt.close(fig)
     assert not fig.legends and "Train" in fig.axes[0].texts[0].get_text()

@@ -1,14 +1,17 @@
 """Pictures people bring: every awkward file becomes the right 32x32 RGB square or a clear ImageError."""
 from __future__ import annotations
 
+import io
 import os
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image, ImageOps
 
 from bad_inputs import ANSWER, BLUE, CORPUS, RED, WHITE, build_corpus, encoded, photo
-from cifar_demo.images import MAX_UPLOAD_BYTES, UNREADABLE, ImageError, open_image, to_square_rgb
+from cifar_demo.images import (MAX_UPLOAD_BYTES, UNREADABLE, ImageError, as_picture, open_image, png_bytes,
+                               square_pixels, to_square_rgb)
 
 LOOKS_LIKE_THE_PHOTO = ["cmyk.jpg", "palette.png", "photo.webp", "photo.tiff", "photo.bmp", "jpeg-named.png",
                         "broken-exif.jpg"]
@@ -182,3 +185,18 @@ def test_the_callers_picture_is_read_not_changed(corpus):
         before = (picture.size, picture.mode, picture.tobytes())
         seen(picture)
         assert (picture.size, picture.mode, picture.tobytes()) == before
+
+
+def test_pixels_and_pictures_convert_both_ways_without_a_change(corpus):
+    path, _ = corpus["photo.webp"]
+    pixels = square_pixels(path)
+    assert pixels.dtype == torch.uint8 and pixels.shape == (3, 32, 32) and pixels.is_contiguous()
+    assert (pixels.permute(1, 2, 0).numpy() == seen(path)).all(), "the square the net sees, channels first"
+    picture = as_picture(pixels)
+    assert picture.mode == "RGB" and (np.asarray(picture) == seen(path)).all()
+    assert Image.open(io.BytesIO(png_bytes(pixels))).format == "PNG"
+    assert (square_pixels(png_bytes(pixels)) == pixels).all() and (square_pixels(png_bytes(picture)) == pixels).all()
+    wide = torch.arange(2 * 5 * 3, dtype=torch.uint8).reshape(3, 2, 5)
+    assert as_picture(wide).size == (5, 2) and as_picture(wide).getpixel((4, 1)) == (9, 19, 29)
+    with pytest.raises(ImageError):
+        square_pixels(b"not a picture")

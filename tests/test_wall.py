@@ -31,10 +31,10 @@ from cifar_demo.evaluation import evaluate
 from cifar_demo.images import ImageError
 from cifar_demo.inference import classify_many
 from cifar_demo.lab import Lab
-from cifar_demo.plots import CORRECT, WRONG
+from cifar_demo.plots import CORRECT, FRAME, GAP, WRONG
 from cifar_demo.serving import QUOTE_CHARS
-from cifar_demo.wall import (CAPACITY, FRAME, GAP, NOT_LISTED, PER_ADDRESS, PER_SESSION, PLACEHOLDER, SCALE, UNKNOWN,
-                             Wall, WallRefusal, draw, export_zip, guesses, summarize)
+from cifar_demo.wall import (CAPACITY, NOT_LISTED, PER_ADDRESS, PER_SESSION, PLACEHOLDER, SCALE, UNKNOWN, Wall,
+                             WallRefusal, draw, export_zip, guesses, summarize)
 from conftest import TINY_CLASSES, tiny_picture
 from test_app import free_port
 

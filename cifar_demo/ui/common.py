@@ -11,24 +11,23 @@ from pathlib import Path
 from typing import Callable
 
 import gradio as gr
-import matplotlib.pyplot as plt
 from gradio.utils import get_upload_folder
 from matplotlib.figure import Figure
 from PIL import Image
 
 from ..images import ImageError
-from ..plots import figure_to_image
+from ..plots import ChartError, chart_picture
 from ..serving import AnswerPictures, refused, uploaded_file
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
-_figure_lock = threading.Lock()  # pyplot keeps global state: one figure at a time, whichever thread asks
 
-
-def render(make_figure: Callable[[], Figure]) -> str:
-    """A matplotlib chart as a picture file, drawn under the figure lock."""
-    with _figure_lock:
-        return as_file(figure_to_image(make_figure()))
+def render(where: str, make_figure: Callable[[], Figure]) -> str:
+    """A matplotlib chart as a picture file; one that cannot be drawn is refused in one sentence, logged in one line."""
+    try:
+        return as_file(chart_picture(make_figure))
+    except ChartError as error:
+        raise refusal(where, error) from None
 
 
 @functools.cache
@@ -59,13 +58,10 @@ class SharedChart:
         self._count = itertools.count()
 
     def get(self, key: object, make_figure: Callable[[], Figure]) -> str:
-        def save(path: Path) -> None:
-            with _figure_lock:
-                figure = make_figure()
-                figure.savefig(path)
-                plt.close(figure)
-
-        return self._get(key, save)
+        try:
+            return self.get_picture(key, lambda: chart_picture(make_figure))
+        except ChartError as error:
+            raise refusal(self.name, error) from None
 
     def get_picture(self, key: object, make_picture: Callable[[], Image.Image]) -> str:
         return self._get(key, lambda path: make_picture().save(path, compress_level=1))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ import gradio as gr
 from gradio.utils import get_upload_folder
 
 from ..collection import HELD_OUT, MAX_CLASSES, SOURCE, Added, CollectionError, Picture, held_out_count
-from ..images import ImageError
+from ..images import ImageError, png_bytes
 from ..lab import JobRunning, Lab, NoModel
 from ..serving import refused, uploaded_file
 from .common import from_this_machine, refusal, refused_already, status_line, teacher_only, uploads_only
@@ -59,14 +58,12 @@ def overview_html(lab: Lab) -> str:
             strip = lab.collection.strip(name)
         except CollectionError:  # removed by another page a moment ago
             continue
-        buffer = io.BytesIO()
-        strip.save(buffer, format="PNG")
         held = held_out_count(count)
         rows.append(f'<div class="your-class"><span class="your-name">{html.escape(name)}</span>'
                     f'<span class="your-count">{count} picture{"" if count == 1 else "s"}'
                     f'{f" ({held} held out)" if held else ""}</span>'
                     f'<img alt="the newest pictures of {html.escape(name)}" height="68" '
-                    f'src="data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}"></div>')
+                    f'src="data:image/png;base64,{base64.b64encode(png_bytes(strip)).decode()}"></div>')
     return "\n".join(rows)
 
 

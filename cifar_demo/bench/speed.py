@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
-import platform
-import resource
 import statistics
-import sys
 import tarfile
 import tempfile
 import time
@@ -20,11 +16,12 @@ from typing import Iterator
 import torch
 from torch import nn
 
-from .data import Dataset, ImageSet, _find_batches_dir, _find_image_tree, load_dataset
-from .device import cpu_name, device_name, pick_device
-from .evaluation import EvalViews, evaluate
-from .models import create_model
-from .training import TrainConfig, TrainingJob, default_model_for, preset
+from ..data import Dataset, ImageSet, _find_batches_dir, _find_image_tree, load_dataset
+from ..device import device_name, pick_device
+from ..evaluation import EvalViews, evaluate
+from ..models import create_model
+from ..training import TrainConfig, TrainingJob, default_model_for, preset
+from .common import BenchError, columns, machine, peak_rss_mb, say
 
 TUTORIAL_ACCURACY = 0.545  # the tutorial's test accuracy after its 2 epochs (issue 4)
 TUTORIAL_EPOCHS = 2
@@ -36,10 +33,6 @@ LENET_EVALS_PER_EPOCH = 20  # lenet's time to the tutorial's accuracy to a twent
 LENET_SEEDS = 3  # one seed's first pass of 54.5% wanders by 0.2 epochs: the median of three is the figure quoted
 SEEDS_EVALS_PER_EPOCH = 4  # test passes an epoch in the seeds mode: the time to the target to a quarter epoch
 SEEDS_ONLY_OPTIONS = ("target_accuracy", "epochs", "batch_size", "evals_per_epoch", "compile")
-
-
-class BenchError(Exception):
-    """The benchmark cannot run as asked: one sentence for the user."""
 
 
 @dataclass
@@ -166,7 +159,7 @@ def lenet_to_tutorial_accuracy(data: Dataset, device: str, seeds: int = LENET_SE
         run["images_per_second"] = len(data.train) * last["epoch"] / last["train_seconds"]
         runs.append(run)
         at = f" at epoch {run['epochs_to_target']:.2f}" if run["epochs_to_target"] is not None else ""
-        _say(f"  seed {seed}: {_seconds(run['seconds_to_target'])}{at} ({run['images_per_second']:,.0f} images/s)")
+        say(f"  seed {seed}: {_seconds(run['seconds_to_target'])}{at} ({run['images_per_second']:,.0f} images/s)")
     summary = seeds_summary(runs)
     return {"config": recipe(config), "runs": runs, "seeds_reaching": summary["seeds_reaching_target"],
             "seconds_to_accuracy": summary["median_seconds_to_target"],
@@ -271,51 +264,30 @@ def seeds_benchmark(args, device: torch.device) -> dict:
     target = TARGET_ACCURACY if args.target_accuracy is None else args.target_accuracy
     if not 0 < target <= 1:
         raise BenchError(f"--target-accuracy is a fraction in (0, 1], such as 0.94 for 94%; got {target:g}.")
-    _say("loading the data set")
+    say("loading the data set")
     data = load_dataset(Path(args.data) if args.data else None, download=not args.no_download)
     data = subset(data, settings.train_subset, settings.test_subset)
     runs = []
     for config in configs:
-        _say(f"{config.model}, seed {config.seed}: {config.epochs} epochs on {device_name(device)}"
+        say(f"{config.model}, seed {config.seed}: {config.epochs} epochs on {device_name(device)}"
              + (", compiled" if config.compile else ""))
         job = finished(TrainingJob(config, data, run_name=f"bench-{config.model}-seed{config.seed}").run(),
                        f"{config.model} seed {config.seed}")
         runs.append(seed_figures(config.seed, job.history.epochs, job.result, target))
-        _say(f"  {job.result['test_accuracy']:.2%} test accuracy; "
+        say(f"  {job.result['test_accuracy']:.2%} test accuracy; "
              f"time to {target:.1%}: {_seconds(runs[-1]['seconds_to_target'])}")
     result = {"model": configs[0].model, "config": recipe(configs[0]), "target_accuracy": target,
               "seeds": runs, **seeds_summary(runs), "train_images": len(data.train), "test_images": len(data.test),
               "peak_rss_mb": peak_rss_mb(), "machine": machine(device), "quick": bool(args.quick)}
-    _say("\n" + seeds_table(result))
+    say("\n" + seeds_table(result))
     return result
 
 
-# ---------------------------------------------------------------- the machine and the report
-
-
-def machine(device: torch.device | None = None) -> dict:
-    import torchvision
-
-    chosen = {} if device is None else {"device": device_name(device),
-                                        "cuda": torch.version.cuda if device.type == "cuda" else None}
-    return {"cpu": cpu_name(), "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-            "torch": torch.__version__, "torchvision": torchvision.__version__,
-            "python": platform.python_version(), "system": platform.platform(), **chosen}
-
-
-def peak_rss_mb() -> float:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes on macOS, KiB on Linux
+# ---------------------------------------------------------------- the report
 
 
 def _seconds(value: float | None) -> str:
     return f"{value:,.1f} s" if value is not None else "not reached"
-
-
-def columns(rows: list[tuple[str, ...]]) -> list[str]:
-    """Rows of cells as left-aligned columns, two spaces apart."""
-    width = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return ["  ".join(cell.ljust(w) for cell, w in zip(row, width)).rstrip() for row in rows]
 
 
 def report_table(result: dict) -> str:
@@ -366,10 +338,6 @@ def seeds_table(result: dict) -> str:
     ])
 
 
-def _say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
 def chosen_device(args) -> torch.device:
     try:
         return pick_device(args.device)
@@ -392,7 +360,7 @@ def tutorial_comparison(args) -> dict:
     """Every figure of issue 4 from one run on one machine; prints the table and returns the figures."""
     settings = settings_for(args)
     source = Path(args.data) if args.data else None
-    _say("loading the data set (decoding on the first run)")
+    say("loading the data set (decoding on the first run)")
     started = time.perf_counter()
     load_dataset(source, download=not args.no_download)
     first_load = time.perf_counter() - started
@@ -401,15 +369,15 @@ def tutorial_comparison(args) -> dict:
     cached_load = time.perf_counter() - started
     data = subset(data, settings.train_subset, settings.test_subset)
 
-    _say(f"tutorial pipeline: {settings.timed_batches} batches of 4 after {settings.warmup_batches} to warm up")
+    say(f"tutorial pipeline: {settings.timed_batches} batches of 4 after {settings.warmup_batches} to warm up")
     tutorial_rate = tutorial_images_per_second(Path(data.source), settings)
     tutorial_seconds = TUTORIAL_EPOCHS * TUTORIAL_TRAIN_IMAGES / tutorial_rate
-    _say(f"  {tutorial_rate:,.1f} images/s: 2 epochs would take {tutorial_seconds:,.0f} s")
+    say(f"  {tutorial_rate:,.1f} images/s: 2 epochs would take {tutorial_seconds:,.0f} s")
 
-    _say(f"project lenet until {TUTORIAL_ACCURACY:.1%} test accuracy, seeds 0 to {LENET_SEEDS - 1}")
+    say(f"project lenet until {TUTORIAL_ACCURACY:.1%} test accuracy, seeds 0 to {LENET_SEEDS - 1}")
     lenet = lenet_to_tutorial_accuracy(data, args.device)
 
-    _say(f"CPU preset within {settings.budget_minutes:g} minutes")
+    say(f"CPU preset within {settings.budget_minutes:g} minutes")
     best = preset_within_budget(data, settings, args.device)
     seconds_to = lenet["seconds_to_accuracy"]
     result = {
@@ -439,5 +407,5 @@ def tutorial_comparison(args) -> dict:
         "quick": bool(args.quick),
         "target_accuracy": TUTORIAL_ACCURACY,
     }
-    _say("\n" + report_table(result))
+    say("\n" + report_table(result))
     return result

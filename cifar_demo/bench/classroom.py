@@ -5,7 +5,7 @@
 The bench starts `app.py` as a subprocess on 127.0.0.1, trains lenet through the API, measures its speed alone,
 then lets the students upload real test pictures to /classify, each at its own jittered pace, and measures the
 training speed again during the load. The students run in one to three processes of their own (this module run as
-`python3 -m cifar_demo.classroom`), which import gradio_client but not torch: they start in a second, and their
+`python3 -m cifar_demo.bench.classroom`), which import gradio_client but not torch: they start in a second, and their
 work is not counted as the bench's or the server's. This module imports torch only inside the bench's functions.
 """
 from __future__ import annotations
@@ -32,10 +32,10 @@ from typing import Iterator
 
 from gradio_client import Client, handle_file
 
-REPO = Path(__file__).resolve().parent.parent
+from .common import BenchError, say
+
+REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "app.py"
-CHECKPOINTS_DIR = REPO / "checkpoints"
-RUNS_DIR = CHECKPOINTS_DIR / "runs"  # where the app saves a stopped run: the bench's own is removed
 PROFILES = {"steady": dict(students=30, every=5.0), "burst": dict(students=30, every=2.0)}
 DEFAULTS = dict(students=30, every=2.0, seconds=60.0)
 NET = "lenet"
@@ -56,7 +56,7 @@ ERROR_CHARS = 200                # an error's text is cut here: the report lists
 ERRORS_LISTED = 5
 
 
-class ClassroomError(Exception):
+class ClassroomError(BenchError):
     """The classroom benchmark cannot run or went wrong: one sentence for the user."""
 
 
@@ -166,7 +166,7 @@ def attend(student: int, client: Client | str, pictures: list[str], every: float
 
 def students_main(argv: list[str]) -> int:
     """A group of students: connect, say "ready", wait for "go" on stdin, attend, print one JSON line of calls."""
-    parser = argparse.ArgumentParser(prog="python3 -m cifar_demo.classroom", description=students_main.__doc__)
+    parser = argparse.ArgumentParser(prog="python3 -m cifar_demo.bench.classroom", description=students_main.__doc__)
     parser.add_argument("--url", required=True)
     parser.add_argument("--first", type=int, required=True, help="the first student's number")
     parser.add_argument("--count", type=int, required=True)
@@ -205,17 +205,15 @@ def students_main(argv: list[str]) -> int:
 # ---------------------------------------------------------------- the bench: pictures, the app, the measurements
 
 
-def say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
 def write_pictures(test, folder: Path, count: int, seed: int) -> Path:
     """Real test pictures, upscaled and saved as JPEG: what a phone would upload."""
     from PIL import Image
 
+    from .images import as_picture
+
     folder.mkdir(parents=True)
     for n, index in enumerate(random.Random(seed).sample(range(len(test)), min(count, len(test)))):
-        picture = Image.fromarray(test.images[index].permute(1, 2, 0).numpy())
+        picture = as_picture(test.images[index])
         picture.resize((PICTURE_SIZE, PICTURE_SIZE), Image.BICUBIC).save(folder / f"{n:03d}.jpg", quality=JPEG_QUALITY)
     return folder
 
@@ -312,7 +310,7 @@ def read_line(process: subprocess.Popen, timeout: float) -> str:
 
 def student_command(url: str, first: int, count: int, config: ClassroomConfig, pictures: Path,
                     folder: Path) -> list[str]:
-    return [sys.executable, "-m", "cifar_demo.classroom", "--url", url, "--first", str(first), "--count", str(count),
+    return [sys.executable, "-m", "cifar_demo.bench.classroom", "--url", url, "--first", str(first), "--count", str(count),
             "--every", str(config.every), "--seconds", str(config.seconds), "--pictures", str(pictures),
             "--downloads", str(folder / "downloads"), "--seed", str(config.seed), "--nice", str(config.students_nice)]
 
@@ -371,14 +369,16 @@ def stop_training(client: Client) -> None:
     except Exception as error:  # the app may be gone already; it is stopped next either way
         say(f"could not stop the training run: {describe(error)}")
         return
-    saved = CHECKPOINTS_DIR / final["checkpoint"] if final.get("checkpoint") else None  # relative to it, or absolute
-    if saved and saved.parent == RUNS_DIR:
+    from ..checkpoints import CHECKPOINT_DIR, runs_folder
+
+    saved = CHECKPOINT_DIR / final["checkpoint"] if final.get("checkpoint") else None  # relative to it, or absolute
+    if saved and saved.parent == runs_folder():
         saved.unlink(missing_ok=True)
 
 
 def train_arguments(config: ClassroomConfig) -> tuple[list, int]:
     """/train's inputs for lenet's preset with many epochs, and the batch size they train at."""
-    from .training import preset
+    from ..training import preset
 
     overrides = {"batch_size": config.batch_size} if config.batch_size else {}
     p = preset(NET, epochs=TRAIN_EPOCHS, **overrides)
@@ -394,7 +394,7 @@ def percentile(values: list[float], share: float) -> float | None:
 def figures(config: ClassroomConfig, reports: list[dict], alone: float, during: float,
             load_average: float) -> ClassroomFigures:
     """The students' calls and the two training speeds as the report's figures."""
-    from .device import cpu_name
+    from ..device import cpu_name
 
     calls = [Call(**call) for report in reports for call in report["calls"]]
     window = max(report["seconds"] for report in reports)
@@ -431,7 +431,7 @@ def measure(client: Client, url: str, config: ClassroomConfig, pictures: Path, f
 
 def classroom_benchmark(config: ClassroomConfig) -> ClassroomFigures:
     """The whole run: pictures, the app, training alone, training during the load; the app is always stopped."""
-    from .data import load_dataset
+    from ..data import load_dataset
 
     config.validate()
     load_average = os.getloadavg()[0]
@@ -451,22 +451,12 @@ def classroom_benchmark(config: ClassroomConfig) -> ClassroomFigures:
 # ---------------------------------------------------------------- the command line's side
 
 
-CLASSROOM_OPTIONS = ("students", "every", "seconds", "profile", "students_nice")
-
-
 def config_from_args(args) -> ClassroomConfig:
     """--profile's numbers, overridden by any of --students, --every, --seconds given."""
     chosen = {**DEFAULTS, **PROFILES.get(args.profile or "", {}),
               **{name: getattr(args, name) for name in DEFAULTS if getattr(args, name) is not None}}
     nice = {} if args.students_nice is None else {"students_nice": args.students_nice}
     return ClassroomConfig(**chosen, **nice, data=args.data, device=args.device, download=not args.no_download)
-
-
-def refuse_classroom_options(args) -> None:
-    """The classroom's options without --classroom would be silently ignored: say so instead."""
-    given = [name for name in CLASSROOM_OPTIONS if getattr(args, name) is not None]
-    if given:
-        raise ClassroomError(f"--{given[0]} belongs to the classroom benchmark: add --classroom to use it.")
 
 
 def plural(count: int, one: str, many: str) -> str:

@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from cifar_demo.__main__ import EXIT_BAD_INPUT, main
-from cifar_demo.bench import (TUTORIAL_EPOCHS, TUTORIAL_TRAIN_IMAGES, median_time, picture_folder, seed_figures,
-                              seeds_summary, seeds_table, tutorial_train_set)
+from cifar_demo.bench.speed import (TUTORIAL_EPOCHS, TUTORIAL_TRAIN_IMAGES, median_time, picture_folder, seed_figures,
+                                    seeds_summary, seeds_table, tutorial_train_set)
 
 REQUIRED_KEYS = {"tutorial_images_per_second", "lenet_images_per_second", "lenet_seconds_to_tutorial_accuracy",
                  "speedup_to_tutorial_accuracy", "preset", "preset_budget_minutes", "preset_test_accuracy",

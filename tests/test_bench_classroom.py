@@ -9,8 +9,9 @@ import dataclasses
 
 import pytest
 
-from cifar_demo.__main__ import build_parser
-from cifar_demo.classroom import ClassroomConfig, ClassroomError, classroom_benchmark, config_from_args, report_table
+from cifar_demo.__main__ import EXIT_BAD_INPUT, build_parser, main
+from cifar_demo.bench.classroom import (ClassroomConfig, ClassroomError, classroom_benchmark, config_from_args,
+                                       report_table)
 
 
 def test_a_short_classroom_run_reports_answers_and_training_speeds(tiny_tree):
@@ -39,3 +40,8 @@ def test_the_command_line_takes_the_profile_and_overrides_it():
     assert (chosen.students, chosen.every, chosen.seconds) == (10, 2.0, 60.0)
     with pytest.raises(ClassroomError):
         config_from_args(parse(["bench", "--classroom", "--students", "0"])).validate()
+
+
+def test_the_classrooms_options_without_classroom_are_refused(capsys):
+    assert main(["bench", "--students", "3", "--no-download"]) == EXIT_BAD_INPUT
+    assert "--students belongs to the classroom benchmark: add --classroom" in capsys.readouterr().err

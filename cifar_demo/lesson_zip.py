@@ -1,0 +1,138 @@
+"""The lesson zip: one class's lesson as pictures in the picture-tree layout --data reads, with a manifest that
+keeps the order and the held-out seed; and the checks that refuse a hostile zip before anything is written."""
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from .collection import HELD_OUT, MAX_CLASSES, MAX_PER_CLASS, clean_name, held_out_count
+from .names import name_key
+from .serving import quote
+from .wall import CAPACITY, NOT_LISTED
+
+MANIFEST = "lesson.json"
+MAX_MEMBERS = 2 * CAPACITY + MAX_CLASSES * MAX_PER_CLASS + 1  # a lesson zip's most files: a full lesson's
+MAX_PNG_BYTES = 16_384        # a 32x32 PNG is at most ~3.2 kB; a bigger member is no picture of ours
+MAX_MANIFEST_BYTES = 1 << 20
+
+
+def encode_png(picture: torch.Tensor) -> bytes:
+    """A uint8 (3, 32, 32) picture as the lossless PNG the store and the zip keep: the exact pixels the net saw."""
+    out = io.BytesIO()
+    Image.fromarray(picture.permute(1, 2, 0).numpy()).save(out, "png")
+    return out.getvalue()
+
+
+def decode_png(png: bytes) -> torch.Tensor:
+    """A stored or imported PNG as uint8 (3, 32, 32); the size is read from the header before anything decodes."""
+    with Image.open(io.BytesIO(png), formats=["PNG"]) as image:
+        if image.size != (32, 32):
+            raise ValueError(f"a picture is {image.size[0]}x{image.size[1]}, not 32x32")
+        return torch.from_numpy(np.asarray(image.convert("RGB")).transpose(2, 0, 1).copy())
+
+
+def write_lesson(path: Path, started: str, seed: int, classes: dict[str, list[bytes]],
+                 wall: list[tuple[int, bytes, str | None]]) -> Path:
+    """classes/{train,test}/<class>/ (the held-out share in test/, split as the collection splits it), the wall's
+    (id, PNG, truth) in wall/{train,test}/<truth>/ or wall/unlabelled/, and lesson.json. Written whole, renamed."""
+    held = _held_out({name: len(pictures) for name, pictures in classes.items()}, seed)
+    manifest = {"format": "cifar-demo lesson", "version": 1, "started": started, "seed": seed, "classes": [],
+                "wall": []}
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as file, zipfile.ZipFile(file, "w", zipfile.ZIP_STORED) as archive:
+            for name, pictures in classes.items():
+                files = [f"classes/{'test' if n in held[name] else 'train'}/{name}/{n + 1:04d}.png"
+                         for n in range(len(pictures))]
+                for where, png in zip(files, pictures):
+                    archive.writestr(where, png)
+                manifest["classes"].append({"name": name, "pictures": files})
+            for entry, png, truth in wall:
+                splits = ("test", "train") if truth not in (None, NOT_LISTED) else ()
+                files = [f"wall/{split}/{truth}/{entry:04d}.png" for split in splits] or [
+                    f"wall/unlabelled/{entry:04d}.png"]
+                for where in files:
+                    archive.writestr(where, png)
+                manifest["wall"].append({"file": files[0], "truth": truth})
+            archive.writestr(MANIFEST, json.dumps(manifest, indent=1))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_lesson(path: Path) -> tuple[int, list[tuple[str, list[bytes]]], list[tuple[bytes, str | None]]]:
+    """(seed, classes, wall) from a lesson zip; a ValueError (or zipfile's, or an OSError) says what is wrong."""
+    with zipfile.ZipFile(path) as archive:
+        return _read(archive)
+
+
+def _held_out(counts: dict[str, int], seed: int) -> dict[str, set[int]]:
+    """Each class's held-out positions, drawn as Collection._split draws them: one generator, classes sorted."""
+    generator = torch.Generator().manual_seed(seed)
+    return {name: set(torch.randperm(counts[name], generator=generator)[:held_out_count(counts[name], HELD_OUT)]
+                      .tolist()) for name in sorted(counts)}
+
+
+def _expect(condition: object, why: str) -> None:
+    if not condition:
+        raise ValueError(why)
+
+
+def _read(archive: zipfile.ZipFile) -> tuple[int, list[tuple[str, list[bytes]]], list[tuple[bytes, str]]]:
+    """(seed, classes, wall) from a lesson zip, every picture re-encoded from its checked pixels; a ValueError
+    names the first thing wrong. Nothing is unpacked to disk."""
+    members = archive.infolist()
+    _expect(len(members) <= MAX_MEMBERS, f"it holds {len(members):,} files; a lesson has at most {MAX_MEMBERS:,}")
+    names: dict[str, zipfile.ZipInfo] = {}
+    for info in members:
+        parts = info.filename.split("/")
+        _expect(not info.filename.startswith("/") and "\\" not in info.filename and ".." not in parts
+                and ":" not in parts[0], f"the file '{quote(info.filename)}' points outside its folder")
+        _expect((info.external_attr >> 16) & 0o170000 != 0o120000, f"'{quote(info.filename)}' is a link")
+        _expect(info.filename not in names, f"the file '{quote(info.filename)}' appears twice")
+        names[info.filename] = info
+    manifest = names.get(MANIFEST)
+    _expect(manifest and manifest.file_size <= MAX_MANIFEST_BYTES, f"it has no {MANIFEST}: it is no lesson zip")
+    try:
+        lesson = json.loads(archive.read(manifest))
+    except RecursionError:  # nesting deeper than Python's stack: no manifest of ours
+        raise ValueError(f"its {MANIFEST} is not a lesson's") from None
+    _expect(isinstance(lesson, dict) and isinstance(lesson.get("seed"), int) and isinstance(lesson.get("classes"),
+            list) and isinstance(lesson.get("wall"), list), f"its {MANIFEST} is not a lesson's")
+
+    def picture(file: object) -> bytes:
+        info = names.get(file) if isinstance(file, str) else None
+        _expect(info and info.file_size <= MAX_PNG_BYTES, f"'{quote(file)}' is missing or too big to be a picture")
+        try:
+            return encode_png(decode_png(archive.read(info)))
+        except (OSError, ValueError, Image.DecompressionBombError):
+            raise ValueError(f"'{quote(file)}' is not a 32x32 PNG") from None
+
+    _expect(len(lesson["classes"]) <= MAX_CLASSES, f"it has {len(lesson['classes'])} classes; {MAX_CLASSES} at most")
+    _expect(len(lesson["wall"]) <= CAPACITY, f"its wall has {len(lesson['wall'])} pictures; {CAPACITY} at most")
+    classes, keys = [], set()
+    for group in lesson["classes"]:
+        _expect(isinstance(group, dict) and isinstance(group.get("pictures"), list), f"its {MANIFEST} is broken")
+        name = group.get("name")
+        _expect(clean_name(name) == name, f"the class name '{quote(name)}' is not as the app would store it")
+        _expect(name_key(name) not in keys, f"the class '{quote(name)}' appears twice")
+        _expect(len(group["pictures"]) <= MAX_PER_CLASS, f"the class '{name}' has over {MAX_PER_CLASS} pictures")
+        keys.add(name_key(name))
+        classes.append((name, [picture(file) for file in group["pictures"]]))
+    wall = []
+    for entry in lesson["wall"]:
+        _expect(isinstance(entry, dict), f"its {MANIFEST} is broken")
+        truth = entry.get("truth")
+        _expect(truth is None or clean_name(truth) == truth, f"the wall's truth '{quote(truth)}' cannot be a class")
+        wall.append((picture(entry.get("file")), truth))
+    return lesson["seed"], classes, wall

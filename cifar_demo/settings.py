@@ -1,0 +1,87 @@
+"""Settings written once: each dataclass field carries its label, its help and its rule, and the command line's flags,
+the API's validation and the README's table are all made from the fields."""
+from __future__ import annotations
+
+import argparse
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any, Callable
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What a setting's value must be, in words for a refusal and as a check."""
+    must: str                            # "a whole number from 1 to 1,000": a refusal reads "<label> must be <must>"
+    check: Callable[[Any, Any], bool]    # (value, the whole settings object) -> allowed; never raises, whatever the type
+    kind: type = str                     # what a flag parses: int, float, str; bool makes a --x/--no-x switch
+    choices: tuple[str, ...] | None = None
+
+
+def setting(default: Any, label: str, help: str, rule: Rule) -> Any:
+    """A dataclass field with the label refusals name it by, its help and its rule."""
+    return field(default=default, metadata={"label": label, "help": help, "rule": rule})
+
+
+def _is_number(value: Any, integer: bool) -> bool:
+    kinds = (int,) if integer else (int, float)
+    return (isinstance(value, kinds) and not isinstance(value, bool)
+            and (isinstance(value, int) or math.isfinite(value)))
+
+
+def whole(low: int, high: int, optional: bool = False) -> Rule:
+    """A whole number in [low, high]; with optional, None as well."""
+    must = f"a whole number from {low:,} to {high:,}"
+    return Rule(f"none or {must}" if optional else must,
+                lambda value, _: (optional and value is None) or (_is_number(value, True) and low <= value <= high),
+                int)
+
+
+def real(low: float, high: float, above_low: bool = False, below_high: bool = False) -> Rule:
+    """A finite number from low to high, either end left out where asked."""
+    must = (f"above {low:g} and at most {high:g}" if above_low else f"in [{low:g}, {high:g})" if below_high
+            else f"from {low:g} to {high:g}")
+    return Rule(must, lambda value, _: (_is_number(value, False) and low <= value <= high
+                                        and not (above_low and value == low) and not (below_high and value == high)),
+                float)
+
+
+def one_of(*choices: str) -> Rule:
+    """One of a few words."""
+    must = " or ".join(f"'{c}'" for c in choices) if len(choices) == 2 else f"one of {', '.join(choices)}"
+    return Rule(must, lambda value, _: isinstance(value, str) and value in choices, str, choices)
+
+
+def switch() -> Rule:
+    return Rule("true or false", lambda value, _: isinstance(value, bool), bool)
+
+
+def problems(settings: Any) -> list[str]:
+    """'<label> must be <rule>' for each setting whose value breaks its rule, in the fields' order."""
+    return [f"{f.metadata['label']} must be {f.metadata['rule'].must}" for f in fields(settings)
+            if not f.metadata["rule"].check(getattr(settings, f.name), settings)]
+
+
+def flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def add_flags(parser: argparse.ArgumentParser, settings: type) -> None:
+    """A flag per field, default None (not given): --batch-size N, or --augment/--no-augment for a switch."""
+    for f in fields(settings):
+        rule, help_text = f.metadata["rule"], f.metadata["help"]
+        if rule.kind is bool:
+            parser.add_argument(flag(f.name), dest=f.name, action=argparse.BooleanOptionalAction, help=help_text)
+        else:
+            shown = help_text if rule.choices else f"{help_text} ({rule.must})"  # argparse lists the choices
+            parser.add_argument(flag(f.name), dest=f.name, type=rule.kind, choices=rule.choices,
+                                help=shown.replace("%", "%%"))
+
+
+def markdown_table(settings: type) -> str:
+    """The settings as the README's table: flag, what it does, what it may be."""
+    rows = ["| flag | setting | what it does | allowed |", "|---|---|---|---|"]
+    for f in fields(settings):
+        rule = f.metadata["rule"]
+        shown = f"`{flag(f.name)}`, `--no-{flag(f.name)[2:]}`" if rule.kind is bool else f"`{flag(f.name)}`"
+        rows.append(f"| {shown} | {f.metadata['label']} | {f.metadata['help']} | {rule.must} |")
+    return "\n".join(rows)

@@ -1,0 +1,433 @@
+"""The class's own work on disk: the wall, Your classes and past lessons in one SQLite file, so that neither a
+restart nor kill -9 of the server loses a picture whose answer reached the page."""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sqlite3
+import sys
+import tempfile
+import threading
+import time
+import zipfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+import torch
+
+from .collection import MAX_CLASSES, MAX_PER_CLASS
+from .lesson_zip import decode_png, encode_png, read_lesson, write_lesson
+from .serving import quote
+from .wall import CAPACITY
+
+APPLICATION_ID = 0x43494641  # "CIFA" in the file's header: tells our store from another program's SQLite file
+# Step n brings the file from user_version n-1 to n, in one transaction; a shipped step is never changed. The wall
+# keeps no guesses: at start the Wall asks the active model again, as it does whenever the model changes.
+MIGRATIONS = [
+    """CREATE TABLE lessons (id INTEGER PRIMARY KEY AUTOINCREMENT, started TEXT NOT NULL, archived TEXT,
+                             seed INTEGER NOT NULL DEFAULT 0, wall_dropped INTEGER NOT NULL DEFAULT 0);
+       CREATE TABLE wall_entries (id INTEGER PRIMARY KEY AUTOINCREMENT, lesson INTEGER NOT NULL REFERENCES lessons,
+                                  png BLOB NOT NULL, truth TEXT, hidden INTEGER NOT NULL DEFAULT 0,
+                                  session TEXT NOT NULL, address TEXT NOT NULL);
+       CREATE INDEX wall_entries_lesson ON wall_entries (lesson);
+       CREATE TABLE wall_shares (lesson INTEGER NOT NULL REFERENCES lessons, kind TEXT NOT NULL
+                                 CHECK (kind IN ('session', 'address')), who TEXT NOT NULL, shares INTEGER NOT NULL,
+                                 PRIMARY KEY (lesson, kind, who));
+       CREATE TABLE classes (id INTEGER PRIMARY KEY AUTOINCREMENT, lesson INTEGER NOT NULL REFERENCES lessons,
+                             name TEXT NOT NULL, UNIQUE (lesson, name));
+       CREATE TABLE pictures (id INTEGER PRIMARY KEY AUTOINCREMENT, class INTEGER NOT NULL
+                              REFERENCES classes ON DELETE CASCADE, png BLOB NOT NULL, owner TEXT);
+       CREATE INDEX pictures_class ON pictures (class);
+       CREATE TABLE fine_tunes (id INTEGER PRIMARY KEY AUTOINCREMENT, checkpoint TEXT NOT NULL UNIQUE,
+                                classes TEXT NOT NULL);
+       CREATE TABLE fine_tune_pictures (fine_tune INTEGER NOT NULL REFERENCES fine_tunes ON DELETE CASCADE,
+                                        label INTEGER NOT NULL, png BLOB NOT NULL);""",
+]
+
+
+class StoreError(RuntimeError):
+    """The store cannot open or save; the message is one sentence a person can act on."""
+
+
+@dataclass(frozen=True)
+class WallRow:
+    id: int
+    picture: torch.Tensor  # uint8 (3, 32, 32)
+    truth: str | None
+    hidden: bool
+    session: str
+    address: str
+
+
+@dataclass(frozen=True)
+class WallState:
+    entries: list[WallRow]  # oldest first, hidden ones included
+    by_session: dict[str, int]
+    by_address: dict[str, int]
+    dropped: int
+
+
+@dataclass(frozen=True)
+class ClassPicture:
+    id: int
+    pixels: torch.Tensor  # uint8 (3, 32, 32)
+    owner: str | None
+
+
+@dataclass(frozen=True)
+class Lesson:
+    id: int
+    started: str
+    archived: str | None  # None for the current lesson
+    wall: int
+    classes: int
+    pictures: int
+
+
+def _now(form: str = "%Y-%m-%d %H:%M:%S") -> str:
+    return time.strftime(form)
+
+
+class Store:
+    """One SQLite file (WAL) behind one lock; each write is one transaction, committed before the method returns."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._lock_file = self._hold_lock()  # released by the kernel when the process dies, kill -9 included
+        self.moved_aside: Path | None = None  # where a bad file went, for the page to say
+        try:
+            try:
+                self._db = self._connect()
+            except sqlite3.DatabaseError:
+                self.moved_aside = self._move_aside()
+                self._db = self._connect()
+            self._lesson = self._current_lesson()
+        except BaseException:
+            self._lock_file.close()  # a store that did not open holds nothing
+            raise
+
+    def _hold_lock(self) -> TextIO:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            file = open(self.path.with_name(self.path.name + ".lock"), "a")
+        except OSError as error:
+            raise StoreError(f"The store {self.path} cannot be opened: {error.strerror}.") from None
+        try:
+            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            file.close()
+            raise StoreError(f"Another app is already using the store {self.path}: stop it, or give this one "
+                             "its own with --store PATH.") from None
+        return file
+
+    def _connect(self) -> sqlite3.Connection:
+        """Opened, checked as ours and migrated; a DatabaseError for a file that is corrupt, foreign or newer."""
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            # One process holds the store (the flock above), so SQLite may too: its WAL index then lives in this
+            # process's memory, not in a mapped -shm file, whose pages kill the process (SIGBUS) if the disk
+            # turns read-only under it.
+            db.execute("PRAGMA locking_mode = EXCLUSIVE")
+            # A new file's pages: six 32x32 PNGs (2-3 kB each) fill 16 kB, where a 4 kB page holds one, half empty.
+            db.execute("PRAGMA page_size = 16384")
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            ours = db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+            tables = db.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0]
+            if (not ours and tables) or version > len(MIGRATIONS):
+                raise sqlite3.DatabaseError("not a store this code knows")
+            if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                raise sqlite3.DatabaseError("damaged")
+            db.execute("PRAGMA journal_mode = WAL")
+            # NORMAL: a commit has written its WAL frames to the OS before it returns, so kill -9 of this process
+            # loses nothing committed; only a power cut or OS crash can drop the last commits (never corrupt the
+            # file). FULL would add an fsync to every share (6 ms against 1 ms a commit on the test machine's disk),
+            # queueing a class's burst of shares behind the disk.
+            db.execute("PRAGMA synchronous = NORMAL")
+            db.execute("PRAGMA foreign_keys = ON")
+            if version < len(MIGRATIONS):  # else nothing is written: a store on a full disk still opens
+                db.execute("BEGIN IMMEDIATE")
+                for step in MIGRATIONS[version:]:
+                    for statement in step.split(";"):
+                        db.execute(statement)
+                db.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+                db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                db.execute("COMMIT")
+        except sqlite3.OperationalError as error:  # a full or read-only disk: not the file's fault
+            db.close()
+            raise StoreError(f"The store {self.path} cannot be opened: {error}.") from None
+        except sqlite3.DatabaseError:
+            db.close()
+            raise
+        return db
+
+    def _move_aside(self) -> Path:
+        """The bad file (and its WAL) renamed beside itself, never deleted; returns its new name."""
+        aside = self.path.with_name(f"{self.path.name}.bad-{_now('%Y%m%d-%H%M%S')}")
+        while aside.exists():
+            aside = aside.with_name(aside.name + "+")
+        for suffix in ("-wal", "-shm", ""):  # the main file last: until it moves, the old store is whole
+            part = self.path.with_name(self.path.name + suffix)
+            if part.exists():
+                part.rename(aside.with_name(aside.name + suffix))
+        return aside
+
+    def integrity(self) -> str:
+        """SQLite's own check of every page and index: 'ok' for a whole file, else what is wrong."""
+        return "\n".join(row[0] for row in self._read("PRAGMA integrity_check"))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+            self._lock_file.close()
+
+    @contextmanager
+    def _write(self):
+        """One transaction: committed when the block ends, rolled back and a StoreError when it cannot be saved."""
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                yield self._db
+                self._db.execute("COMMIT")
+            except BaseException as error:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                if not isinstance(error, sqlite3.Error):
+                    raise
+                name = getattr(error, "sqlite_errorname", "")
+                why = ("the disk is full" if name == "SQLITE_FULL" else "the disk or folder is read-only or failing"
+                       if name.startswith(("SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_CANTOPEN")) else str(error))
+                raise StoreError(f"The store {self.path} could not save this ({why}); everything saved before "
+                                 "is kept.") from None
+
+    def _read(self, sql: str, *args) -> list[tuple]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    def _current_lesson(self) -> int:
+        row = self._read("SELECT id FROM lessons WHERE archived IS NULL")
+        if row:
+            return row[0][0]
+        with self._write() as db:
+            return db.execute("INSERT INTO lessons (started) VALUES (?)", (_now(),)).lastrowid
+
+    # ------------------------------------------------------------ the wall
+
+    def add_wall_entry(self, picture: torch.Tensor, truth: str | None, session: str, address: str,
+                       capacity: int = CAPACITY) -> int:
+        """A shared picture and its page's and computer's counts; the oldest beyond capacity drop. Returns its id."""
+        png = encode_png(picture)
+        with self._write() as db:
+            entry = db.execute("INSERT INTO wall_entries (lesson, png, truth, session, address) VALUES (?, ?, ?, ?, ?)",
+                               (self._lesson, png, truth, session, address)).lastrowid
+            for kind, who in (("session", session), ("address", address)):
+                db.execute("INSERT INTO wall_shares VALUES (?, ?, ?, 1) ON CONFLICT DO UPDATE SET shares = shares + 1",
+                           (self._lesson, kind, who))
+            dropped = db.execute("DELETE FROM wall_entries WHERE lesson = ?1 AND id NOT IN (SELECT id FROM "
+                                 "wall_entries WHERE lesson = ?1 ORDER BY id DESC LIMIT ?2)",
+                                 (self._lesson, capacity)).rowcount
+            db.execute("UPDATE lessons SET wall_dropped = wall_dropped + ? WHERE id = ?", (dropped, self._lesson))
+        return entry
+
+    def set_truth(self, entry_id: int, truth: str | None) -> None:
+        with self._write() as db:
+            db.execute("UPDATE wall_entries SET truth = ? WHERE id = ?", (truth, entry_id))
+
+    def hide(self, entry_id: int) -> None:
+        with self._write() as db:
+            db.execute("UPDATE wall_entries SET hidden = 1 WHERE id = ?", (entry_id,))
+
+    def clear_wall(self) -> None:
+        with self._write() as db:
+            db.execute("DELETE FROM wall_entries WHERE lesson = ?", (self._lesson,))
+            db.execute("DELETE FROM wall_shares WHERE lesson = ?", (self._lesson,))
+            db.execute("UPDATE lessons SET wall_dropped = 0 WHERE id = ?", (self._lesson,))
+
+    def _wall_rows(self, lesson: int) -> list[tuple]:
+        return self._read("SELECT id, png, truth, hidden, session, address FROM wall_entries WHERE lesson = ? "
+                          "ORDER BY id", lesson)
+
+    def wall(self) -> WallState:
+        """The current lesson's wall as the Wall holds it."""
+        rows = self._wall_rows(self._lesson)
+        shares = self._read("SELECT kind, who, shares FROM wall_shares WHERE lesson = ?", self._lesson)
+        ((dropped,),) = self._read("SELECT wall_dropped FROM lessons WHERE id = ?", self._lesson)
+        return WallState([WallRow(i, decode_png(png), truth, bool(hidden), s, a) for i, png, truth, hidden, s, a in rows],
+                         {who: n for kind, who, n in shares if kind == "session"},
+                         {who: n for kind, who, n in shares if kind == "address"}, dropped)
+
+    # ------------------------------------------------------------ your classes
+
+    def add_class(self, name: str) -> None:
+        with self._write() as db:
+            db.execute("INSERT INTO classes (lesson, name) VALUES (?, ?)", (self._lesson, name))
+
+    def remove_class(self, name: str) -> None:
+        with self._write() as db:
+            db.execute("DELETE FROM classes WHERE lesson = ? AND name = ?", (self._lesson, name))
+
+    def clear_classes(self) -> None:
+        with self._write() as db:
+            db.execute("DELETE FROM classes WHERE lesson = ?", (self._lesson,))
+
+    def add_picture(self, class_name: str, pixels: torch.Tensor, owner: str | None = None) -> int:
+        """Returns the picture's id: never given to another picture, not even after a removal or a new lesson."""
+        png = encode_png(pixels)
+        with self._write() as db:
+            added = db.execute("INSERT INTO pictures (class, png, owner) SELECT id, ?, ? FROM classes WHERE lesson = ? "
+                               "AND name = ?", (png, owner, self._lesson, class_name))
+            if not added.rowcount:
+                raise StoreError(f"The store has no class '{quote(class_name)}' in this lesson.")
+            return added.lastrowid
+
+    def remove_picture(self, picture_id: int) -> None:
+        with self._write() as db:
+            db.execute("DELETE FROM pictures WHERE id = ?", (picture_id,))
+
+    def set_seed(self, seed: int) -> None:
+        with self._write() as db:
+            db.execute("UPDATE lessons SET seed = ? WHERE id = ?", (seed, self._lesson))
+
+    def seed(self) -> int:
+        return self._read("SELECT seed FROM lessons WHERE id = ?", self._lesson)[0][0]
+
+    def classes(self, lesson: int | None = None) -> dict[str, list[ClassPicture]]:
+        """Every class in the order it was made, its pictures oldest first."""
+        return {name: [ClassPicture(i, decode_png(png), owner) for i, png, owner in pictures]
+                for name, pictures in self._class_rows(lesson or self._lesson).items()}
+
+    def _class_rows(self, lesson: int) -> dict[str, list[tuple[int, bytes, str | None]]]:
+        found: dict[str, list[tuple]] = {}
+        for name, picture, png, owner in self._read(
+                "SELECT c.name, p.id, p.png, p.owner FROM classes c LEFT JOIN pictures p ON p.class = c.id "
+                "WHERE c.lesson = ? ORDER BY c.id, p.id", lesson):
+            found.setdefault(name, []).extend([(picture, png, owner)] if picture is not None else [])
+        return found
+
+    def record_fine_tune(self, checkpoint: str, classes: list[str], images: torch.Tensor, labels: torch.Tensor) -> None:
+        """A fine-tuned model's held-out pictures, kept apart from the collection, which may change after training."""
+        rows = [(encode_png(image), int(label)) for image, label in zip(images, labels)]
+        with self._write() as db:
+            db.execute("DELETE FROM fine_tunes WHERE checkpoint = ?", (checkpoint,))
+            run = db.execute("INSERT INTO fine_tunes (checkpoint, classes) VALUES (?, ?)",
+                             (checkpoint, json.dumps(classes))).lastrowid
+            db.executemany("INSERT INTO fine_tune_pictures VALUES (?, ?, ?)", [(run, label, png) for png, label in rows])
+
+    def fine_tune(self, checkpoint: str) -> tuple[list[str], torch.Tensor, torch.Tensor] | None:
+        """(classes, images, labels) of a fine-tuned model's held-out pictures, or None when none were recorded."""
+        run = self._read("SELECT id, classes FROM fine_tunes WHERE checkpoint = ?", checkpoint)
+        if not run:
+            return None
+        rows = self._read("SELECT png, label FROM fine_tune_pictures WHERE fine_tune = ? ORDER BY rowid", run[0][0])
+        images = torch.stack([decode_png(png) for png, _ in rows]) if rows else torch.zeros((0, 3, 32, 32), torch.uint8)
+        return json.loads(run[0][1]), images, torch.tensor([label for _, label in rows], dtype=torch.int64)
+
+    # ------------------------------------------------------------ lessons
+
+    def lessons(self) -> list[Lesson]:
+        """Every lesson, oldest first; the current one has archived None."""
+        return [Lesson(*row) for row in self._read(
+            "SELECT l.id, l.started, l.archived, (SELECT count(*) FROM wall_entries w WHERE w.lesson = l.id), "
+            "(SELECT count(*) FROM classes c WHERE c.lesson = l.id), (SELECT count(*) FROM pictures p JOIN classes c "
+            "ON p.class = c.id WHERE c.lesson = l.id) FROM lessons l ORDER BY l.id")]
+
+    def _archive_current(self, db: sqlite3.Connection) -> None:
+        """Inside a write: the current lesson kept and listed, or forgotten when it holds nothing."""
+        held = db.execute("SELECT EXISTS (SELECT 1 FROM wall_entries WHERE lesson = ?1) OR EXISTS (SELECT 1 FROM "
+                          "classes WHERE lesson = ?1)", (self._lesson,)).fetchone()[0]
+        if held:
+            db.execute("UPDATE lessons SET archived = ? WHERE id = ?", (_now(), self._lesson))
+        else:
+            db.execute("DELETE FROM wall_shares WHERE lesson = ?", (self._lesson,))
+            db.execute("DELETE FROM lessons WHERE id = ?", (self._lesson,))
+
+    def new_lesson(self) -> int:
+        """Archive the current wall and classes and start empty; returns the new lesson's id."""
+        with self._write() as db:
+            self._archive_current(db)
+            lesson = db.execute("INSERT INTO lessons (started) VALUES (?)", (_now(),)).lastrowid
+        self._lesson = lesson
+        return lesson
+
+    def restore_lesson(self, lesson: int) -> None:
+        """Make an archived lesson current again; the current one is archived in its place."""
+        with self._write() as db:
+            if not db.execute("SELECT 1 FROM lessons WHERE id = ? AND archived IS NOT NULL", (lesson,)).fetchone():
+                raise StoreError(f"There is no archived lesson #{quote(lesson)} to restore.")
+            self._archive_current(db)
+            db.execute("UPDATE lessons SET archived = NULL WHERE id = ?", (lesson,))
+        self._lesson = lesson
+
+    def export_lesson(self, path: str | os.PathLike, lesson: int | None = None) -> Path:
+        """The lesson (the current one by default) as one zip another laptop's app imports; hidden pictures stay."""
+        lesson = lesson or self._lesson
+        ((started, seed),) = self._read("SELECT started, seed FROM lessons WHERE id = ?", lesson)
+        classes = {name: [png for _, png, _ in rows] for name, rows in self._class_rows(lesson).items()}
+        wall = [(entry, png, truth) for entry, png, truth, hidden, _, _ in self._wall_rows(lesson) if not hidden]
+        return write_lesson(Path(path), started, seed, classes, wall)
+
+    def import_lesson(self, path: str | os.PathLike) -> int:
+        """A lesson zip as the new current lesson (the current one archived); a hostile or broken zip is refused
+        whole before anything is written. Returns the new lesson's id."""
+        path = Path(path)
+        try:
+            seed, classes, wall = read_lesson(path)
+        except (ValueError, OSError, zipfile.BadZipFile) as error:
+            raise StoreError(f"Refusing the lesson '{quote(path.name)}': {str(error).rstrip('.')}.") from None
+        with self._write() as db:
+            self._archive_current(db)
+            lesson = db.execute("INSERT INTO lessons (started, seed) VALUES (?, ?)", (_now(), seed)).lastrowid
+            for name, pictures in classes:
+                group = db.execute("INSERT INTO classes (lesson, name) VALUES (?, ?)", (lesson, name)).lastrowid
+                db.executemany("INSERT INTO pictures (class, png) VALUES (?, ?)", [(group, png) for png in pictures])
+            db.executemany("INSERT INTO wall_entries (lesson, png, truth, session, address) VALUES (?, ?, ?, '', '')",
+                           [(lesson, png, truth) for png, truth in wall])
+        self._lesson = lesson
+        return lesson
+
+
+# ---------------------------------------------------------------- python3 -m cifar_demo.store --measure
+
+
+def measure(folder: str | os.PathLike, wall: int = CAPACITY, classes: int = MAX_CLASSES,
+            per_class: int = MAX_PER_CLASS) -> dict:
+    """Bytes a picture takes in the file and a full lesson's size, open-and-read time, and a write's time, with
+    random-noise pictures: the largest a 32x32 PNG gets, so real photos take less."""
+    path, rng = Path(folder) / "class.sqlite3", np.random.default_rng(0)
+    pictures = [torch.from_numpy(rng.integers(0, 256, (3, 32, 32), dtype=np.uint8)) for _ in range(64)]
+    Store(path).close()
+    empty = path.stat().st_size
+    store, started = Store(path), time.perf_counter()
+    for n in range(wall):
+        store.add_wall_entry(pictures[n % 64], "cat", f"s{n % 30}", f"a{n % 30}", wall)
+    write = (time.perf_counter() - started) / wall
+    store.close()
+    with_wall = path.stat().st_size
+    store = Store(path)
+    for c in range(classes):
+        store.add_class(f"class {c}")
+        for n in range(per_class):
+            store.add_picture(f"class {c}", pictures[n % 64], "owner-token")
+    store.close()
+    started = time.perf_counter()
+    store = Store(path)
+    read = store.wall(), store.classes()
+    seconds = time.perf_counter() - started
+    zipped = store.export_lesson(Path(folder) / "lesson.zip").stat().st_size
+    store.close()
+    assert len(read[0].entries) == wall and sum(map(len, read[1].values())) == classes * per_class
+    return {"bytes_per_wall_picture": (with_wall - empty) / wall,
+            "bytes_per_class_picture": (path.stat().st_size - with_wall) / (classes * per_class),
+            "full_lesson_bytes": path.stat().st_size, "lesson_zip_bytes": zipped, "open_and_read_seconds": seconds,
+            "seconds_per_wall_write": write}
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["--measure"]:
+        sys.exit("usage: python3 -m cifar_demo.store --measure")
+    with tempfile.TemporaryDirectory() as folder:
+        print(json.dumps(measure(folder), indent=1))
