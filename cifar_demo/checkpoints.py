@@ -18,6 +18,7 @@ from typing import Callable
 import torch
 from torch import nn
 
+from . import names
 from .models import NETS, create_model
 
 CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
@@ -26,7 +27,7 @@ _TEMPORARY = re.compile(r"\..+\.pt\.(\d+)\.\w+\.tmp")  # what save_checkpoint wr
 MAX_BYTES = 100 * 2**20  # the shipped files are under 15 MB; a float32 resnet for 1,000 classes is about 28 MB
 MAX_PICKLE_BYTES = 4 * 2**20  # the metadata part: 8-41 kB in the shipped files; one pickle byte can build 70 bytes
 MAX_ZIP_PARTS = 10_000  # the shipped files have 16-55
-MAX_CLASSES, MAX_CLASS_NAME = 1000, 100
+MAX_CLASSES = 1000
 MAX_HISTORY = 10_000  # entries per list, about 90 bytes each; one step in 25 is recorded: 250,000 steps
 _HISTORY_NUMBERS = ("step", "epoch", "loss", "smooth_loss", "lr", "images_per_second", "test_accuracy", "test_loss",
                     "seconds", "train_seconds")
@@ -240,11 +241,16 @@ def _is_colour_triple(low: float, high: float) -> Callable[[object], bool]:
                           and all(_is_number(v, low, high) for v in value))
 
 
-def _is_class_list(value: object) -> bool:
-    """Names for menus and charts: text, short, none repeated, so each output of the net has one."""
-    return (isinstance(value, list) and 0 < len(value) <= MAX_CLASSES
-            and all(isinstance(c, str) and 0 < len(c) <= MAX_CLASS_NAME for c in value)
-            and len(set(value)) == len(value))
+def _class_list_problem(value: object) -> str | None:
+    """Names for menus, charts and the zips' folders: each output of the net has one that passes the name rule,
+    stored as the rule stores it, none the same as another; None when they do."""
+    if not (isinstance(value, list) and 0 < len(value) <= MAX_CLASSES and all(isinstance(c, str) for c in value)):
+        return f"must be a list of 1 to {MAX_CLASSES:,} class names, but it is {_shown(value)}"
+    try:
+        names.check_stored(value)
+    except names.ClassNameError as error:
+        return f"must each pass the class-name rule, but {error.clause()}"
+    return None
 
 
 def _is_per_class(value: object) -> bool:
@@ -276,8 +282,7 @@ def _history_problem(history: object) -> str | None:
 
 _REQUIRED, _OPTIONAL = True, False
 _FIELDS: dict[str, tuple[str, bool, Callable[[object], str | None]]] = {  # key: (what it is, required, check)
-    "classes": ("class names ('classes')", _REQUIRED, _must_be(
-        _is_class_list, f"a list of 1 to {MAX_CLASSES:,} different names of 1 to {MAX_CLASS_NAME} characters")),
+    "classes": ("class names ('classes')", _REQUIRED, _class_list_problem),
     "mean": ("normalization 'mean'", _REQUIRED, _must_be(
         _is_colour_triple(0, 1), "three numbers from 0 to 1, one per colour")),
     "std": ("normalization 'std'", _REQUIRED, _must_be(

@@ -14,6 +14,7 @@ from typing import Iterable
 import torch
 from PIL import Image
 
+from . import names
 from .access import Budget, Caller, check
 from .checkpoints import Checkpoint
 from .data import Dataset, ImageSet
@@ -22,11 +23,9 @@ from .plots import padded_grid
 from .serving import MAX_FILES_PER_REQUEST, quote
 
 MIN_CLASSES, MAX_CLASSES = 2, 10
-MAX_NAME = 40                 # characters of a class name: it labels charts and names a folder in the zip
 MAX_PER_CLASS = 200           # pictures a class holds: enough to learn from, little memory (200 x 3 kB)
 MIN_PER_CLASS = 2             # one to learn from, one to test on
 HELD_OUT = 0.2                # share of each class kept out of training to test the net on
-PATH_CHARACTERS = '/\\:*?"<>|'  # what no folder name may hold on some system the zip is unpacked on
 STRIP_PICTURES = 12           # the newest pictures a class's thumbnail strip shows
 PER_BROWSER = 300             # pictures one browser may hold in the collection: every class of a group's project
 PER_ADDRESS = 600             # pictures one computer may hold: two browsers' worth, a third of the collection's room
@@ -55,23 +54,12 @@ class Added:
     refused: list[str]
 
 
-def name_key(name: str) -> str:
-    """Names that differ only in case or spaces are one class: 'Ice cream' and 'icecream' would confuse a class."""
-    return "".join(name.split()).casefold()
-
-
 def clean_name(name: object) -> str:
-    """A class name as it will be shown and stored, or a CollectionError that says what is wrong with it."""
-    if not isinstance(name, str) or not name.split():
-        raise CollectionError("A class needs a name: type one, such as 'cat' or 'my mug'.")
-    name = " ".join(name.split())  # tabs, newlines and runs of spaces become one space
-    if len(name) > MAX_NAME:
-        raise CollectionError(f"The class name '{quote(name)}' is {len(name)} characters long; "
-                              f"{MAX_NAME} at most, please.")
-    if not name.isprintable() or name.startswith(".") or any(c in PATH_CHARACTERS for c in name):
-        raise CollectionError(f"The class name '{quote(name)}' cannot be used: a name may not start with a dot or "
-                              f"hold any of {' '.join(PATH_CHARACTERS)}, as it names a folder in the exported zip.")
-    return name
+    """A typed class name as it will be shown and stored, or a CollectionError that says what is wrong with it."""
+    try:
+        return names.clean_name(name)
+    except names.ClassNameError as error:
+        raise CollectionError(str(error)) from None
 
 
 def held_out_count(pictures: int, share: float = HELD_OUT) -> int:
@@ -107,7 +95,7 @@ class Collection:
         """Make an empty class; returns the name as stored (spaces tidied)."""
         name = clean_name(name)
         with self._lock:
-            same = [c for c in self._classes if name_key(c) == name_key(name)]
+            same = [c for c in self._classes if names.name_key(c) == names.name_key(name)]
             if same:
                 raise CollectionError(f"There is already a class '{quote(same[0])}': "
                                       f"'{quote(name)}' would be the same name.")
@@ -136,9 +124,9 @@ class Collection:
 
     def _find(self, name: object) -> str:
         """The stored name of a class, matched ignoring case and spaces; the lock must be held."""
-        key = name_key(name) if isinstance(name, str) else None
+        key = names.name_key(name) if isinstance(name, str) else None
         for stored in self._classes:
-            if name_key(stored) == key:
+            if names.name_key(stored) == key:
                 return stored
         known = ", ".join(f"'{c}'" for c in self._classes) or "none yet"
         raise CollectionError(f"There is no class '{quote(name)}'; the classes are: {known}.")

@@ -10,28 +10,24 @@ import sys
 import tarfile
 import zipfile
 import zlib
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import torch
 
-from .images import MAX_UPLOAD_BYTES, ImageError, square_pixels
+from . import names
+from .images import ImageError, read_header, square_pixels
+from .picture_files import (MAX_BYTES_WAITING, MAX_PICTURE_BYTES, SPLITS, Budget, ClassFolders, DataNotFoundError,
+                            Member, archive_members, tree_files, tree_members)
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp", ".gif"}
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".zip")
-SPLITS = ("train", "test")
-MAX_PICTURE_BYTES = MAX_UPLOAD_BYTES  # archive members bigger than an upload are skipped unread: zip bombs stay shut
-MAX_ARCHIVE_BYTES = 4 * 1024**3  # a tar archive's pictures are held in memory while decoding: refuse more than this
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: class names held to the name rule, so caches written before it are decoded again
 
 Progress = Callable[[float, str], None]
-
-
-class DataNotFoundError(Exception):
-    """No usable data set: the message is one paragraph a person can act on."""
 
 
 @dataclass
@@ -258,11 +254,13 @@ def _field(entry: object, name: str, file: Path) -> object:
 
 def _read_label_names(file: Path) -> list[str]:
     """The class names from batches.meta, checked: labels index them and the page shows them."""
-    names = _field(_unpickle(file), "label_names", file)
-    if not (isinstance(names, list) and names and all(isinstance(n, str) for n in names)
-            and len(set(names)) == len(names)):
+    labels = _field(_unpickle(file), "label_names", file)
+    if not (isinstance(labels, list) and labels and all(isinstance(n, str) for n in labels)):
         raise DataNotFoundError(_unusable(file, "its 'label_names' is not a list of distinct class names"))
-    return names
+    try:
+        return names.check_names(labels)
+    except names.ClassNameError as error:
+        raise DataNotFoundError(_unusable(file, f"in its 'label_names', {error.clause()}")) from None
 
 
 def _read_batch(file: Path, num_classes: int) -> ImageSet:
@@ -284,129 +282,101 @@ def _read_batch(file: Path, num_classes: int) -> ImageSet:
 # ---------------------------------------------------------------- decoding picture trees and archives
 
 
-@dataclass
-class _Entry:
-    split: str
-    label: str
-    name: str
-    read: Callable[[], bytes]
-
-
-def _entries_from_tree(root: Path) -> list[_Entry]:
-    entries = []
-    for split in SPLITS:
-        for class_dir in sorted(p for p in (root / split).iterdir() if p.is_dir()):
-            for file in sorted(class_dir.iterdir()):
-                if file.suffix.lower() in IMAGE_SUFFIXES and file.is_file():
-                    entries.append(_Entry(split, class_dir.name, str(file), file.read_bytes))
-    return entries
-
-
-def safe_member_name(name: str) -> PurePosixPath:
-    """An archive member's path, refused when it could land outside the folder it unpacks to."""
-    path = PurePosixPath(name.replace("\\", "/"))
-    if path.is_absolute() or ".." in path.parts or (path.parts and ":" in path.parts[0]):
-        raise DataNotFoundError(f"Refusing the archive: member '{name}' points outside its folder.")
-    return path
-
-
-def _split_member(path: PurePosixPath) -> tuple[str, str] | None:
-    """(split, class) for '<prefix>/train/<class>/<file>'; None for anything else."""
-    parts = path.parts
-    for i, part in enumerate(parts[:-2]):
-        if part in SPLITS and len(parts) - i == 3:
-            return part, parts[i + 1]
-    return None
-
-
-def _oversized(name: str, size: int) -> Callable[[], bytes]:
-    """The reader of a member too big to be a picture: it fails, so the member is counted as skipped."""
-    def read() -> bytes:
-        raise ImageError(f"'{name}' unpacks to {size:,} bytes, more than {MAX_PICTURE_BYTES:,}.")
-    return read
-
-
-def _entries_from_archive(path: Path) -> list[_Entry]:
-    """Reads images straight from the archive: nothing is unpacked to disk, so nothing can escape."""
-    entries = []
-    if path.name.lower().endswith(".zip"):
-        archive = zipfile.ZipFile(path)
-        for info in archive.infolist():
-            member = safe_member_name(info.filename)
-            is_link = (info.external_attr >> 16) & 0o170000 == 0o120000
-            if is_link:
-                raise DataNotFoundError(f"Refusing the archive: member '{info.filename}' is a symbolic link.")
-            where = _split_member(member)
-            if where and not info.is_dir() and member.suffix.lower() in IMAGE_SUFFIXES:
-                read = (_oversized(info.filename, info.file_size) if info.file_size > MAX_PICTURE_BYTES
-                        else lambda info=info: archive.read(info))  # zipfile never inflates past file_size
-                entries.append(_Entry(*where, info.filename, read))
-        return entries
-    held = 0  # bytes of pictures read so far
-    with tarfile.open(path) as archive:  # stream once, keep bytes: random access into .tar.gz is slow
-        for info in archive:
-            member = safe_member_name(info.name)
-            if info.issym() or info.islnk():
-                raise DataNotFoundError(f"Refusing the archive: member '{info.name}' is a link.")
-            where = _split_member(member)
-            if where and info.isfile() and member.suffix.lower() in IMAGE_SUFFIXES:
-                if info.size > MAX_PICTURE_BYTES:
-                    entries.append(_Entry(*where, info.name, _oversized(info.name, info.size)))
-                    continue
-                held += info.size
-                if held > MAX_ARCHIVE_BYTES:
-                    raise DataNotFoundError(f"Refusing the archive '{path.name}': its pictures add up to more than "
-                                            f"{MAX_ARCHIVE_BYTES / 1024**3:g} GB. Unpack it and point --data at the folder.")
-                data = archive.extractfile(info).read()
-                entries.append(_Entry(*where, info.name, lambda data=data: data))
-    return entries
-
-
-def _decode_entries(entries: list[_Entry], source: str, progress: Progress) -> Dataset:
-    entries = sorted(entries, key=lambda e: (e.split, e.label, PurePosixPath(e.name).name))  # same order from any source
-    classes = sorted({e.label for e in entries if e.split == "train"})
-    if not classes:
-        raise DataNotFoundError(f"'{source}' has a train/ folder but no pictures in train/<class>/ sub-folders.")
-    index = {name: i for i, name in enumerate(classes)}
-    unknown = sorted({e.label for e in entries if e.label not in index})
-    if unknown:
-        raise DataNotFoundError(f"'{source}': test/ has classes that train/ lacks: {', '.join(unknown)}.")
-
-    def decode(entry: _Entry) -> torch.Tensor | None:
-        try:
-            return square_pixels(entry.read())
-        except (ImageError, OSError, zipfile.BadZipFile, zlib.error, EOFError):  # a damaged zip member too
-            return None
-
-    decoded: list[torch.Tensor | None] = []
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:  # PIL releases the GIL while decoding
-        for i, array in enumerate(pool.map(decode, entries, chunksize=256)):
-            decoded.append(array)
-            if i % 2000 == 0:
-                progress(i / len(entries), f"decoding pictures {i:,}/{len(entries):,}")
-
-    splits = {}
-    for split in SPLITS:
-        keep = [(a, index[e.label]) for e, a in zip(entries, decoded) if e.split == split and a is not None]
-        images = torch.stack([a for a, _ in keep]) if keep else torch.zeros(0, 3, 32, 32, dtype=torch.uint8)
-        splits[split] = ImageSet(images, torch.tensor([label for _, label in keep], dtype=torch.int64))
-    if len(splits["train"]) == 0 or len(splits["test"]) == 0:
-        raise DataNotFoundError(f"'{source}' needs readable pictures in both train/<class>/ and test/<class>/.")
-    skipped = sum(a is None for a in decoded)
-    return Dataset(splits["train"], splits["test"], classes, source, skipped)
-
-
 def _decode_tree(root: Path, progress: Progress) -> Dataset:
-    return _decode_entries(_entries_from_tree(root), str(root), progress)
+    budget = Budget(root)
+    return _decode_members(tree_members(root, budget, ClassFolders(root)), str(root), budget, progress)
 
 
 def _decode_archive(path: Path, progress: Progress) -> Dataset:
     progress(0.0, f"reading {path.name}")
+    budget = Budget(path)
     try:
-        entries = _entries_from_archive(path)
+        return _decode_members(archive_members(path, budget, ClassFolders(path)), str(path), budget, progress)
     except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as error:
         raise DataNotFoundError(f"Could not read the archive '{path}': {error}. Is the file complete?") from None
-    return _decode_entries(entries, str(path), progress)
+
+
+def _decode(member: Member, budget: Budget) -> torch.Tensor | None:
+    """One picture as uint8 (3, 32, 32), its pixels counted before they are decoded; None when it cannot be read."""
+    try:
+        header = read_header(member.read(), MAX_PICTURE_BYTES)
+        with budget.decoding(header.size[0] * header.size[1]):
+            return square_pixels(header)
+    except (ImageError, OSError, zipfile.BadZipFile, zlib.error, EOFError):  # a damaged zip member too
+        return None
+
+
+def _decode_members(members: Iterable[Member], source: str, budget: Budget, progress: Progress) -> Dataset:
+    """Decode by a pool of threads as the members are read (PIL lets go of the GIL while decoding), with only a few
+    batches read ahead: a tar's pictures are never all held, and a refusal stops the pool at once."""
+    workers = os.cpu_count() or 2
+    decoded: list[tuple[str, str, str, torch.Tensor | None]] = []  # split, class, file name: never the member's bytes
+    ahead: deque[tuple[int, float, Future]] = deque()  # each batch handed to the pool: its bytes, the share done
+    waiting = 0  # bytes of the batches read ahead
+
+    def collect() -> None:
+        nonlocal waiting
+        size, done, future = ahead.popleft()
+        waiting -= size
+        before = len(decoded)
+        decoded.extend(future.result())
+        if before // 2000 != len(decoded) // 2000:
+            progress(done, f"decoding pictures: {len(decoded):,} done")
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        try:
+            for batch in _batches(members):
+                size = sum(member.size for member in batch)
+                ahead.append((size, batch[-1].done, pool.submit(_decode_batch, batch, budget)))
+                waiting += size
+                while ahead and (len(ahead) > 2 * workers or waiting > MAX_BYTES_WAITING):
+                    collect()
+            while ahead:
+                collect()
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
+    return _dataset(decoded, source)
+
+
+def _batches(members: Iterable[Member], count: int = 64, size: int = 8 * 2**20) -> Iterator[list[Member]]:
+    """Members in groups of `count`, or fewer once they hold `size` bytes: a thread takes a group at a time, as
+    handing 60,000 small pictures over one by one costs more than decoding them."""
+    batch, held = [], 0
+    for member in members:
+        batch.append(member)
+        held += member.size
+        if len(batch) == count or held >= size:
+            yield batch
+            batch, held = [], 0
+    if batch:
+        yield batch
+
+
+def _decode_batch(batch: list[Member], budget: Budget) -> list[tuple[str, str, str, torch.Tensor | None]]:
+    return [(member.split, member.label, PurePosixPath(member.name).name, _decode(member, budget))
+            for member in batch]
+
+
+def _dataset(decoded: list[tuple[str, str, str, torch.Tensor | None]], source: str) -> Dataset:
+    """The decoded pictures in one order whatever the source: by split, class, then file name."""
+    classes = sorted({label for split, label, _, _ in decoded if split == "train"})
+    if not classes:
+        raise DataNotFoundError(f"'{source}' has a train/ folder but no pictures in train/<class>/ sub-folders.")
+    index = {names.name_key(name): i for i, name in enumerate(classes)}  # test/Cat is train/cat's class
+    unknown = sorted({label for _, label, _, _ in decoded if names.name_key(label) not in index})
+    if unknown:
+        raise DataNotFoundError(f"'{source}': test/ has classes that train/ lacks: {', '.join(unknown)}.")
+    decoded.sort(key=lambda picture: picture[:3])
+    splits = {}
+    for split in SPLITS:
+        keep = [(a, index[names.name_key(label)]) for s, label, _, a in decoded if s == split and a is not None]
+        images = torch.stack([a for a, _ in keep]) if keep else torch.zeros(0, 3, 32, 32, dtype=torch.uint8)
+        splits[split] = ImageSet(images, torch.tensor([label for _, label in keep], dtype=torch.int64))
+    if len(splits["train"]) == 0 or len(splits["test"]) == 0:
+        raise DataNotFoundError(f"'{source}' needs readable pictures in both train/<class>/ and test/<class>/.")
+    skipped = sum(a is None for *_, a in decoded)
+    return Dataset(splits["train"], splits["test"], classes, source, skipped)
 
 
 # ---------------------------------------------------------------- the decoded-tensor cache
@@ -416,7 +386,7 @@ def _source_key(path: Path) -> str:
     """Changes whenever a file of the source is added, removed or rewritten; the same for any spelling of the path."""
     path = path.resolve()
     digest = hashlib.sha1(f"v{CACHE_VERSION}|{path}".encode())
-    files = [path] if path.is_file() else sorted(p for split in SPLITS for p in (path / split).rglob("*") if p.is_file())
+    files = [path] if path.is_file() else tree_files(path)
     for file in files:
         stat = file.stat()
         digest.update(f"|{file}|{stat.st_size}|{stat.st_mtime_ns}".encode())
@@ -457,9 +427,12 @@ def _cache_problem(saved: object) -> str | None:
     if not isinstance(saved, dict):
         return "it is not a dict"
     classes = saved.get("classes")
-    if not (isinstance(classes, list) and classes and all(isinstance(c, str) for c in classes)
-            and len(set(classes)) == len(classes)):
+    if not (isinstance(classes, list) and classes):
         return "'classes' is not a list of distinct names"
+    try:
+        names.check_stored(classes)
+    except names.ClassNameError as error:
+        return f"in 'classes', {error.clause()}"
     skipped = saved.get("skipped")
     if not (isinstance(skipped, int) and not isinstance(skipped, bool) and skipped >= 0):
         return "'skipped' is not a count"

@@ -13,7 +13,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .collection import HELD_OUT, MAX_CLASSES, MAX_PER_CLASS, clean_name, held_out_count, name_key
+from .collection import HELD_OUT, MAX_CLASSES, MAX_PER_CLASS, clean_name, held_out_count
+from .names import name_key
 from .serving import quote
 from .wall import CAPACITY, NOT_LISTED
 

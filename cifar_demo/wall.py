@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 from PIL import Image, ImageDraw
 
+from . import names
 from .access import Budget, Caller, check
 from .checkpoints import Checkpoint
 from .evaluation import predict_logits
@@ -280,6 +281,10 @@ def export_zip(snapshot: Snapshot) -> tuple[bytes, int]:
     train/). A class with no photo gets one grey placeholder in train/ only, so the classes match the model's; the
     rest (no truth, "not one of these", a class the model lacks) lie in unlabelled/. wall.csv and README.txt say all.
     """
+    try:
+        names.check_stored(snapshot.classes)  # each names a folder: only names that --data reads back as they are
+    except names.ClassNameError as error:
+        raise WallRefusal(f"The wall cannot be saved as folders of the model's classes: {error.clause()}.") from None
     labelled = {e.id for e in snapshot.entries if e.truth in snapshot.classes}
     if not labelled:
         raise WallRefusal("No picture on the wall says what it really is yet (one of the model's classes), "

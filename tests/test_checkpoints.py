@@ -285,6 +285,12 @@ BAD_META = {  # case: (field, value)
     "classes repeated": ("classes", ["circle", "circle", "square"]),
     "classes with an empty name": ("classes", ["circle", "", "square"]),
     "class name too long": ("classes", ["c" * 101, "stripes", "square"]),
+    "class name a Windows path": ("classes", ["..\\..\\circle", "stripes", "square"]),
+    "class name starting with a dot": ("classes", [".circle", "stripes", "square"]),
+    "class name with an invisible character": ("classes", ["circ\u200ble", "stripes", "square"]),
+    "class name mixing Latin and Cyrillic": ("classes", ["\u0441ircle", "stripes", "square"]),
+    "class name not in NFC": ("classes", ["cafe\u0301", "stripes", "square"]),
+    "classes the same ignoring case": ("classes", ["Circle", "circle", "square"]),
     "too many classes": ("classes", [str(i) for i in range(1001)]),
     "classes not text": ("classes", [1, 2, 3]),
     "classes one text": ("classes", "circle stripes square"),
@@ -331,6 +337,7 @@ VALID_META = {  # case: (changes, what the label shows)
     "a long date": ({"date": "2026-11-23 16:13 in room 4"}, "2026-11-23 ("),
     "normalization as tuples": ({"mean": (0.5, 0.5, 0.5), "std": (0.25, 0.25, 0.25)}, "12.5%"),
     "per-class accuracy with a gap": ({"per_class": {"circle": None, "stripes": 0.5}}, "12.5%"),
+    "classes in Korean": ({"classes": ["고양이", "비행기", "자동차"]}, "12.5%"),
 }
 
 

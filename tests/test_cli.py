@@ -91,6 +91,29 @@ def test_bad_input_exits_2_with_a_message_naming_the_file(cli_checkpoint, tiny_t
     assert status == 2 and "epochs" in err
 
 
+def test_data_past_a_budget_or_with_a_bad_class_folder_exits_2_with_one_line(cli_checkpoint, tiny_archive,
+                                                                             tmp_path, capsys, monkeypatch):
+    from cifar_demo import picture_files
+
+    archive = tmp_path / "pictures.tar.gz"  # a copy: not yet in the cache, which other tests may have filled
+    archive.write_bytes(tiny_archive.read_bytes())
+    with monkeypatch.context() as patch:
+        patch.setattr(picture_files, "MAX_ENTRIES", 20)
+        status, payload, err = run_cli(capsys, "eval", "--data", str(archive), "--checkpoint", str(cli_checkpoint),
+                                       "--no-download")
+    assert status == 2 and payload is None
+    assert err.strip().splitlines()[-1] == (
+        f"error: Refusing '{archive}': it holds more than 20 files and folders, more than any data set this app "
+        "reads. Unpack it, keep the pictures you need and point --data at that folder.")
+    for split in ("train", "test"):
+        (tmp_path / "pictures" / split / "..\\evil").mkdir(parents=True)
+        Image.new("RGB", (32, 32)).save(tmp_path / "pictures" / split / "..\\evil" / "0.png")
+    status, _, err = run_cli(capsys, "train", "--data", str(tmp_path / "pictures"), "--no-download", "--epochs", "1")
+    assert status == 2 and "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith(
+        f"error: Refusing '{tmp_path / 'pictures'}': the folder train/..\\evil cannot be a class, as the class name")
+
+
 def test_a_real_process_exits_2_without_a_traceback(tmp_path):
     """The one subprocess here: exit status and stderr as a shell sees them."""
     broken = tmp_path / "broken.pt"

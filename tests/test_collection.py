@@ -16,11 +16,12 @@ from PIL import Image
 from cifar_demo.__main__ import main
 from cifar_demo.access import THIS_MACHINE, AccessError, Caller
 from cifar_demo.checkpoints import CHECKPOINT_DIR, load_checkpoint
-from cifar_demo.collection import MAX_CLASSES, MAX_NAME, PIXELS_PER_ADD, Collection, CollectionError, held_out_count
+from cifar_demo.collection import MAX_CLASSES, PIXELS_PER_ADD, Collection, CollectionError, held_out_count
 from cifar_demo.serving import MAX_FILES_PER_REQUEST
 from cifar_demo.data import colour_jitter, load_dataset
 from cifar_demo.images import ImageError
 from cifar_demo.models import NETS, create_model, head_layer, replace_head
+from cifar_demo.names import MAX_NAME
 from cifar_demo.trainer import Trainer, WorkerJob
 from cifar_demo.training import TrainConfig, TrainingJob, preset_for_your_classes
 
@@ -55,7 +56,10 @@ def shapes_collection(per_class: int = 20, seed: int = 1) -> Collection:
 @pytest.mark.parametrize("name, words", [
     ("", "needs a name"), ("   ", "needs a name"), (None, "needs a name"), ("x" * (MAX_NAME + 1), "characters long"),
     ("cats/dogs", "cannot be used"), ("..", "cannot be used"), (".hidden", "cannot be used"), ('a"b', "cannot be used"),
-    ("bell\x07", "cannot be used"), ("C a t", "already a class 'cat'")])
+    ("bell\x07", "cannot be used"), ("C a t", "already a class 'cat'"), ("ca\u200bt", "invisible"),
+    ("\u0441\u0430t", "mixes Cyrillic and Latin"), ("\uff23\uff21\uff34", "already a class 'cat'"),
+    ("\u0441\u0430\u0442", "already a class 'cat'"),
+    ("con", "Windows keeps"), ("cat.", "cannot be used")])
 def test_a_bad_class_name_is_refused_and_changes_nothing(name, words):
     collection = Collection()
     collection.add_class("cat")
@@ -69,6 +73,20 @@ def test_names_are_tidied_and_found_ignoring_case_and_spaces():
     assert collection.add_class("  my \t mug ") == "my mug"
     collection.add_picture("MyMug", tiny_picture(0, np.random.default_rng(0)), THIS_MACHINE)
     assert collection.counts() == {"my mug": 1}
+
+
+def test_names_in_any_one_script_are_stored_as_nfc_and_come_back_from_the_zip_as_typed(tmp_path):
+    collection = Collection()
+    typed = ["고양이", "비행기", "cafe\u0301"]  # the last as a Mac types it: e, then a combining accent
+    assert [collection.add_class(name) for name in typed] == ["고양이", "비행기", "café"]
+    rng = np.random.default_rng(0)
+    for label, name in enumerate(collection.classes):
+        for _ in range(3):
+            collection.add_picture(name, photo(label, rng))
+    with pytest.raises(CollectionError, match="already a class 'café'"):
+        collection.add_class("CAFÉ")
+    loaded = load_dataset(collection.export_zip(tmp_path / "ours.zip"), download=False)
+    assert loaded.classes == collection.dataset().classes == sorted(["고양이", "비행기", "café"])
 
 
 def test_an_eleventh_class_is_refused():

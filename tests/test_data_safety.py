@@ -281,6 +281,8 @@ def bad_caches(good: dict) -> dict:
         "classes a tuple": {**good, "classes": tuple(good["classes"])},
         "classes a string": {**good, "classes": ",".join(good["classes"])},
         "classes repeated": {**good, "classes": [good["classes"][0]] * 3},
+        "classes the same ignoring case": {**good, "classes": [good["classes"][1].title(), *good["classes"][1:]]},
+        "class name a Windows path": {**good, "classes": ["..\\x", *good["classes"][1:]]},
         "classes empty": {**good, "classes": []},
         "skipped negative": {**good, "skipped": -1},
         "skipped text": {**good, "skipped": "0"},
@@ -292,7 +294,8 @@ def bad_caches(good: dict) -> dict:
 
 @pytest.mark.parametrize("case", ["label out of range", "negative label", "8x8 pictures", "empty train set",
                                   "float pictures", "int32 labels", "labels one short", "classes a tuple",
-                                  "classes a string", "classes repeated", "classes empty", "skipped negative",
+                                  "classes a string", "classes repeated", "classes the same ignoring case",
+                                  "class name a Windows path", "classes empty", "skipped negative",
                                   "skipped text", "no test pictures key", "not a dict", "strided view"])
 def test_a_bad_cache_is_replaced_by_decoding_again(tiny_tree, tiny_data, case, capsys):
     load_dataset(tiny_tree, download=False)  # the cache exists
@@ -322,3 +325,92 @@ def test_a_failed_cache_save_leaves_no_temporary_file(tmp_path):
         assert not list(cache_dir().glob(f"{file.stem}.*.tmp"))
     finally:
         file.rmdir()
+
+
+# ---------------------------------------------------------------- class names from folders and batch files
+
+
+def tree_with_classes(root: Path, train: list[str], test: list[str] | None = None) -> Path:
+    """root/train/<class>/ and root/test/<class>/ with two tiny pictures each, one per class name given."""
+    from conftest import tiny_picture
+
+    rng = np.random.default_rng(7)
+    for split, classes in (("train", train), ("test", test if test is not None else train)):
+        for label, name in enumerate(classes):
+            folder = root / split / name
+            folder.mkdir(parents=True)
+            for i in range(2):
+                tiny_picture(label % 3, rng).save(folder / f"{i}.png")
+    return root
+
+
+def as_archive(tree: Path, kind: str) -> Path:
+    """The tree as a .zip or .tar.gz beside it, its folder names exactly as on disk."""
+    import tarfile
+    import zipfile
+
+    archive = tree.with_name(f"{tree.name}.{kind}")
+    if kind == "zip":
+        with zipfile.ZipFile(archive, "w") as out:
+            for file in sorted(tree.rglob("*.png")):
+                out.write(file, str(file.relative_to(tree.parent)))
+    else:
+        with tarfile.open(archive, "w:gz") as out:
+            out.add(tree, arcname=tree.name)
+    return archive
+
+
+BAD_FOLDERS = {  # a class folder's name: what the refusal says of it
+    "backslashes and dots": ("..\\..\\evil", "holds '\\'"),
+    "a trailing dot": ("cat.", "may not start with a dot"),
+    "an invisible character": ("c\u200bat", "U+200B"),
+    "a Cyrillic letter in a Latin word": ("\u0441at", "mixes Cyrillic and Latin"),
+    "a Windows device": ("aux", "Windows keeps that name"),
+}
+
+
+@pytest.mark.parametrize("kind", ["folder", "zip", "tar.gz"])
+@pytest.mark.parametrize("case", list(BAD_FOLDERS))
+def test_a_class_folder_whose_name_fails_the_rule_is_refused_by_name(tmp_path, kind, case):
+    folder, words = BAD_FOLDERS[case]
+    tree = tree_with_classes(tmp_path / "pictures", ["dog", folder])
+    source = tree if kind == "folder" else as_archive(tree, kind)
+    with pytest.raises(DataNotFoundError) as refused:
+        load_dataset(source, download=False)
+    message = str(refused.value)
+    assert "\n" not in message
+    if kind != "folder" and "\\" in folder:  # in an archive a backslash separates folders, as Windows writes them
+        assert message.startswith(f"Refusing the archive: member 'pictures/test/{folder}")
+        assert message.endswith("' points outside its folder.")
+        return
+    assert message.startswith(f"Refusing '{source}': the folder ") and "cannot be a class" in message
+    assert words in message
+
+
+@pytest.mark.parametrize("kind", ["folder", "zip", "tar.gz"])
+@pytest.mark.parametrize("pair", [("Cat", "cat"), ("cat", "\uff43\uff41\uff54"), ("cap", "\u0441\u0430\u0440")])
+def test_two_class_folders_that_are_one_name_are_refused(tmp_path, kind, pair):
+    tree = tree_with_classes(tmp_path / "pictures", list(pair))
+    source = tree if kind == "folder" else as_archive(tree, kind)
+    with pytest.raises(DataNotFoundError, match="are the same class name: names are compared ignoring case"):
+        load_dataset(source, download=False)
+
+
+@pytest.mark.parametrize("kind", ["folder", "zip", "tar.gz"])
+def test_folder_names_in_any_script_load_as_nfc_and_test_folders_match_ignoring_case(tmp_path, kind):
+    decomposed = "cafe\u0301"  # as a Mac's disk writes 'café'
+    tree = tree_with_classes(tmp_path / "pictures", ["고양이", decomposed, "Dog"], ["고양이", "CAFÉ", "dog"])
+    source = tree if kind == "folder" else as_archive(tree, kind)
+    data = load_dataset(source, download=False)
+    assert data.classes == sorted(["고양이", "café", "Dog"])
+    assert torch.bincount(data.test.labels).tolist() == [2, 2, 2]
+
+
+@pytest.mark.parametrize("names, words", [(["cat", "CAT"], "are the same class name"),
+                                          (["cat", "a/b"], "holds '/'"), (["cat", " "], "needs a name")])
+def test_batch_label_names_are_held_to_the_name_rule(tmp_path, names, words):
+    folder, _ = write_folder(tmp_path)
+    (folder / "batches.meta").write_bytes(pickle.dumps({"label_names": names + CLASSES[2:]}, protocol=2))
+    with pytest.raises(DataNotFoundError, match="label_names") as refused:
+        load_dataset(tmp_path, download=False)
+    assert words in str(refused.value)

@@ -1,6 +1,7 @@
 """The class wall: the core Wall directly, then its endpoints on a real app in this process through gradio_client."""
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import random
@@ -257,6 +258,31 @@ def test_the_zip_is_a_picture_tree_that_eval_measures_the_model_on(tiny, tmp_pat
     payload = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert status == 0 and set(payload["per_class"]) == set(TINY_CLASSES)
     assert payload["per_class"][TINY_CLASSES[0]] is not None and payload["per_class"][TINY_CLASSES[1]] is None
+
+
+def renamed(checkpoint, classes: list[str]):
+    """The same net with other class names, as a model trained elsewhere might bring (not loaded from a file)."""
+    return dataclasses.replace(checkpoint, meta={**checkpoint.meta, "classes": classes})
+
+
+def test_a_zip_of_korean_classes_reads_back_with_the_same_classes(tiny, tmp_path):
+    korean = renamed(tiny, sorted(["고양이", "비행기", "자동차"]))
+    wall = Wall()
+    for label, name in enumerate(korean.classes):
+        wall.share(korean, photo(label, 70 + label), name, "a", "x")
+    archive = tmp_path / "wall.zip"
+    archive.write_bytes(export_zip(wall.snapshot(korean))[0])
+    loaded = load_dataset(archive, download=False)
+    assert loaded.classes == korean.classes and len(loaded.test) == 3
+
+
+@pytest.mark.parametrize("bad", ["..\\..\\evil", "circ\u200ble", "Circle"])
+def test_a_model_whose_class_names_fail_the_rule_gets_no_zip(tiny, bad):
+    odd = renamed(tiny, [bad, "circle", "square"])
+    wall = Wall()
+    wall.share(odd, photo(0, 80), "square", "a", "x")
+    with pytest.raises(WallRefusal, match="The wall cannot be saved as folders of the model's classes: "):
+        export_zip(wall.snapshot(odd))
 
 
 # ---------------------------------------------------------------- the endpoints on a real app
