@@ -20,6 +20,7 @@ import pytest
 import torch
 from PIL import Image
 
+from cifar_demo.access import THIS_MACHINE
 from cifar_demo.collection import Collection, held_out_count
 from cifar_demo.data import load_dataset
 from cifar_demo.store import Store, StoreError, measure
@@ -150,7 +151,7 @@ def test_a_lesson_zip_is_a_picture_tree_and_imports_into_another_store(store, tm
     for name, group in store.classes().items():
         same.add_class(name)
         for picture in group:
-            same.add_picture(name, Image.fromarray(picture.pixels.permute(1, 2, 0).numpy()))
+            same.add_picture(name, picture.pixels.permute(1, 2, 0).numpy(), THIS_MACHINE)
     expected = {f"classes/test/{name}/{number:04d}.png" for name, number, _ in same._split(0.2, 3)[1]}
     assert {n for n in opened.namelist() if n.startswith("classes/test/")} == expected
 

@@ -269,7 +269,7 @@ def test_a_zip_of_korean_classes_reads_back_with_the_same_classes(tiny, tmp_path
     korean = renamed(tiny, sorted(["고양이", "비행기", "자동차"]))
     wall = Wall()
     for label, name in enumerate(korean.classes):
-        wall.share(korean, photo(label, 70 + label), name, "a", "x")
+        wall.share(korean, photo(label, 70 + label), name, Caller("a", "x"))
     archive = tmp_path / "wall.zip"
     archive.write_bytes(export_zip(wall.snapshot(korean))[0])
     loaded = load_dataset(archive, download=False)
@@ -280,7 +280,7 @@ def test_a_zip_of_korean_classes_reads_back_with_the_same_classes(tiny, tmp_path
 def test_a_model_whose_class_names_fail_the_rule_gets_no_zip(tiny, bad):
     odd = renamed(tiny, [bad, "circle", "square"])
     wall = Wall()
-    wall.share(odd, photo(0, 80), "square", "a", "x")
+    wall.share(odd, photo(0, 80), "square", Caller("a", "x"))
     with pytest.raises(WallRefusal, match="The wall cannot be saved as folders of the model's classes: "):
         export_zip(wall.snapshot(odd))
 
