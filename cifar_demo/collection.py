@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import tempfile
 import threading
 import zipfile
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from . import names
 from .access import Budget, Caller, check
 from .checkpoints import Checkpoint
 from .data import Dataset, ImageSet
+from .files import written_whole
 from .images import MAX_PIXELS, ImageError, as_picture, png_bytes, read_header, square_pixels
 from .plots import padded_grid
 from .serving import MAX_FILES_PER_REQUEST, quote
@@ -244,16 +244,10 @@ class Collection:
         `python -m cifar_demo train --data that.zip` trains on the same pictures. Written whole, then renamed."""
         train, test, _ = self._split(held_out, seed)
         path = Path(path)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as file, zipfile.ZipFile(file, "w", zipfile.ZIP_STORED) as archive:
-                for split, members in (("train", train), ("test", test)):
-                    for name, number, picture in members:
-                        archive.writestr(f"{split}/{name}/{number:04d}.png", png_bytes(picture.pixels))
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with written_whole(path) as file, zipfile.ZipFile(file, "w", zipfile.ZIP_STORED) as archive:
+            for split, members in (("train", train), ("test", test)):
+                for name, number, picture in members:
+                    archive.writestr(f"{split}/{name}/{number:04d}.png", png_bytes(picture.pixels))
         return path
 
     def _split(self, held_out: float, seed: int) -> tuple[list[tuple], list[tuple], list[str]]:

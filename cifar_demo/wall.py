@@ -8,7 +8,7 @@ import io
 import itertools
 import threading
 import zipfile
-from collections import Counter, deque
+from collections import deque
 from dataclasses import dataclass
 
 import torch
@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw
 from . import names
 from .access import Budget, Caller, check
 from .checkpoints import Checkpoint
-from .evaluation import predict_logits
+from .evaluation import confusion_matrix, most_confused_pairs, predict_logits
 from .images import png_bytes
 from .inference import picture_tensor
 from .plots import CORRECT, GAP, WRONG, Caption, captioned_grid, font
@@ -229,18 +229,18 @@ def summarize(snapshot: Snapshot) -> Summary:
     """Our photos' accuracy against the test set's, per class where there are enough, and the common mix-ups."""
     classes = snapshot.classes
     compared = [e for e in snapshot.entries if e.truth in classes]
-    right = sum(e.guess == e.truth for e in compared)
-    totals = Counter(e.truth for e in compared)
-    hits = Counter(e.truth for e in compared if e.guess == e.truth)
-    per_class = [ClassLine(name, hits[name], totals[name], snapshot.test_per_class.get(name))
-                 for name in sorted(totals, key=lambda name: (-totals[name], classes.index(name)))
-                 if totals[name] >= MIN_PER_CLASS]
-    mixups = Counter((e.truth, e.guess) for e in compared if e.guess != e.truth)
+    index = {name: i for i, name in enumerate(classes)}
+    confusion = confusion_matrix(torch.tensor([index[e.guess] for e in compared], dtype=torch.int64),
+                                 torch.tensor([index[e.truth] for e in compared], dtype=torch.int64), len(classes))
+    totals, hits = confusion.sum(dim=1).tolist(), confusion.diag().tolist()
+    right = sum(hits)
+    per_class = [ClassLine(classes[i], hits[i], totals[i], snapshot.test_per_class.get(classes[i]))
+                 for i in sorted(range(len(classes)), key=lambda i: -totals[i]) if totals[i] >= MIN_PER_CLASS]
     others = sorted({e.truth for e in snapshot.entries if e.truth not in classes and e.truth not in (None, NOT_LISTED)})
     return Summary(
         shown=len(snapshot.entries), compared=len(compared), right=right,
         accuracy=right / len(compared) if compared else None, test_accuracy=snapshot.test_accuracy,
-        per_class=per_class, confusions=[(t, g, n) for (t, g), n in mixups.most_common(CONFUSIONS)],
+        per_class=per_class, confusions=most_confused_pairs(confusion, classes, CONFUSIONS),
         not_listed=sum(e.truth == NOT_LISTED for e in snapshot.entries),
         unknown=sum(e.truth is None for e in snapshot.entries), other_classes=others,
         dropped=snapshot.dropped, capacity=snapshot.capacity)

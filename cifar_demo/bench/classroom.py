@@ -209,7 +209,7 @@ def write_pictures(test, folder: Path, count: int, seed: int) -> Path:
     """Real test pictures, upscaled and saved as JPEG: what a phone would upload."""
     from PIL import Image
 
-    from .images import as_picture
+    from ..images import as_picture
 
     folder.mkdir(parents=True)
     for n, index in enumerate(random.Random(seed).sample(range(len(test)), min(count, len(test)))):
