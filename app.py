@@ -38,12 +38,12 @@ from cifar_demo.serving import (BodyLimit, forwarded_only_from, quote, refuse_ov
                                 slow_failed_logins, trusted_proxy)
 from cifar_demo.trainer import server_threads
 from cifar_demo.training import default_model_for, preset
-from cifar_demo.ui.common import (LOCAL_HOSTS, SharedChart, as_file, caller, escape_markdown, refusal, refused_already,
-                                  render, status_line, uploads_only)
+from cifar_demo.ui.common import (LOCAL_HOSTS, SharedChart, as_file, caller, escape_markdown, random_test_picture,
+                                  refusal, refused_already, render, status_line, stop_training, uploads_only)
 from cifar_demo.ui.wall_tab import build_wall_tab
 from cifar_demo.ui.your_classes import CSS as YOUR_CLASSES_CSS
 from cifar_demo.ui.your_classes import build_your_classes_tab, your_status_line
-from cifar_demo.wall import UNKNOWN, Entry, Wall, WallRefusal, summarize, truth_choices
+from cifar_demo.wall import UNKNOWN, Entry, PageShare, Wall, WallRefusal, summarize, truth_choices
 
 INTRO = ("### Teach a small neural network to recognise ten kinds of pictures, watch it learn, "
          "then try it on your own photos, or teach it classes of your own.")
@@ -164,9 +164,7 @@ def build_train_tab(lab: Lab, page: gr.Blocks) -> TrainTab:
 
     def halt() -> str:
         """Stop the running job after the current batch; it still saves what it has learnt."""
-        if not lab.stop_training():
-            return "No training run is in progress."
-        return "Stopping after this batch…"
+        return stop_training(lab)
 
     def fill_preset(name: str):
         config = preset(name)
@@ -267,7 +265,7 @@ def build_classify_tab(lab: Lab, wall: Wall, class_wall: bool) -> None:
                 on_wall = gr.Textbox(show_label=False, interactive=False, container=False, placeholder=" ",
                                      elem_classes=["quiet"], elem_id="on-wall")
                 shared_entry = gr.JSON(visible=False)  # /share's answer: the API's, the page shows on_wall
-                shared = gr.State({})  # this page's last share: its picture, number and truth
+                shared = gr.State(None)  # this page's last share (wall.PageShare)
             with gr.Column():
                 top = gr.Label(num_top_classes=5, label="What the net thinks")
                 seen = gr.Image(label="What the net sees: 32x32 pixels", interactive=False, format="png",
@@ -292,11 +290,8 @@ def build_classify_tab(lab: Lab, wall: Wall, class_wall: bool) -> None:
         return None, None, refused("classify", str(outcome))
 
     def random_picture():
-        try:
-            image, label = lab.random_test_picture()
-        except DataNotFoundError as error:
-            return gr.skip(), str(error)
-        return as_file(image), f"True class: {label}"
+        picture, label = random_test_picture(lab, "classify")
+        return picture, f"True class: {label}"
 
     def share(picture: str | ImageError | None, truth: str = UNKNOWN, request: gr.Request = None) -> dict:
         """Put a picture on the class wall as the 32x32 the net sees (the upload itself is never kept), with what it
@@ -311,22 +306,17 @@ def build_classify_tab(lab: Lab, wall: Wall, class_wall: bool) -> None:
             raise refusal("share", error, title="Not shared") from None
         return {**entry.as_dict(checkpoint.classes), "message": shared_words(entry)}
 
-    def share_from_page(picture: str | ImageError | None, wanted: bool, truth: str, last: dict,
+    def share_from_page(picture: str | ImageError | None, wanted: bool, truth: str, last: PageShare | None,
                         request: gr.Request):
-        """The page's sharing, with the box ticked: a classified picture goes on the wall once; a truth chosen
-        after it says what that picture is. A refusal shows under the box; a broken picture Classify has named."""
+        """The page's sharing, with the box ticked (Wall.from_page says when it shares, relabels or does nothing). A
+        refusal shows under the box; a broken picture Classify has named."""
         if not wanted or picture is None or isinstance(picture, ImageError):
             return gr.skip(), gr.skip()
-        if last.get("picture") == picture and last.get("truth") == truth:
-            return gr.skip(), gr.skip()
         try:
-            if last.get("picture") == picture:
-                entry = wall.relabel(lab.shelf.require(), last["id"], truth, caller(request))
-            else:
-                entry = wall.share(lab.shelf.require(), picture, truth, caller(request))
+            done = wall.from_page(lab.shelf.require(), picture, truth, caller(request), last)
         except (AccessError, ImageError, NoModel, WallRefusal) as error:
             return refused("share", str(error)), gr.skip()
-        return shared_words(entry), {"picture": picture, "id": entry.id, "truth": truth}
+        return (shared_words(done.entry), done) if done else (gr.skip(), gr.skip())
 
     def refresh_truths():
         return gr.update(choices=truth_choices(model_classes(lab)))
@@ -450,11 +440,7 @@ def build_inside_tab(lab: Lab) -> None:
         return as_file(result.overlay), result.message
 
     def random_picture() -> str:
-        try:
-            image, _ = lab.random_test_picture()
-        except DataNotFoundError as error:
-            raise refusal("random picture", error) from None
-        return as_file(image)
+        return random_test_picture(lab, "inside")[0]
 
     show.click(layers, net, [walk, table, shapes, filters], api_visibility="private")
     net.change(layer_shapes, net, shapes, api_name="layer_shapes")

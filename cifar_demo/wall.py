@@ -62,6 +62,14 @@ class Entry:
                 "right": self.right(classes)}
 
 
+@dataclass(frozen=True)
+class PageShare:
+    """What one page last put on the wall: the picture file it sent, the entry it made, the truth it said."""
+    picture: object
+    entry: Entry
+    truth: object
+
+
 @dataclass
 class Snapshot:
     """The wall as one reader saw it: copies, read and drawn without holding the wall's lock."""
@@ -160,6 +168,16 @@ class Wall:
                 self._rescore(checkpoint)      # the wall follows the active one, should they differ)
             self.version += 1
             return dataclasses.replace(entry)
+
+    def from_page(self, checkpoint: Checkpoint, picture: object, truth: object, caller: Caller,
+                  last: PageShare | None) -> PageShare | None:
+        """A page's share, with its box ticked: a new picture goes on the wall once; the same picture with another
+        truth says what that picture is; the same picture and truth again change nothing (None)."""
+        if last is not None and last.picture == picture:
+            if last.truth == truth:
+                return None
+            return PageShare(picture, self.relabel(checkpoint, last.entry.id, truth, caller), truth)
+        return PageShare(picture, self.share(checkpoint, picture, truth, caller), truth)
 
     def relabel(self, checkpoint: Checkpoint, entry_id: int, truth: object, caller: Caller) -> Entry:
         """A student says, after seeing the guess, what their own picture really is."""

@@ -9,7 +9,7 @@ import gradio as gr
 from ..lab import Lab, NoModel
 from ..wall import Summary, Wall, WallRefusal, export_zip, summarize
 from ..wall import draw as draw_wall
-from .common import SharedChart, allowed, caller, escape_markdown, refusal
+from .common import SharedChart, allowed, escape_markdown, refusal, teacher_controls
 
 NO_MODEL = -1  # the wall version a page shows while there is no model to guess with
 
@@ -78,16 +78,13 @@ def build_wall_tab(lab: Lab, wall: Wall) -> tuple[gr.Tab, gr.Timer]:
         path.write_bytes(data)
         return str(path)
 
-    def teacher_controls(request: gr.Request):
-        return gr.Accordion(visible=caller(request).teacher)
-
     shown = [picture, summary, seen]
     tab.select(tick, seen, shown, api_visibility="private", show_progress="hidden")
     timer.tick(tick, seen, shown, api_visibility="private", concurrency_limit=None, show_progress="hidden")
     hide.click(hide_picture, number, said, api_name="wall_hide")
     clear.click(clear_wall, None, said, api_name="wall_clear")
     download.click(download_wall, None, saved, api_name="wall_download")
-    tab.select(teacher_controls, None, teacher, api_visibility="private")
+    tab.select(teacher_controls(1), None, teacher, api_visibility="private")
     return tab, timer
 
 

@@ -19,7 +19,8 @@ from ..collection import HELD_OUT, MAX_CLASSES, SOURCE, Added, CollectionError, 
 from ..images import ImageError, png_bytes
 from ..lab import JobRunning, Lab, NoModel
 from ..serving import refused, uploaded_file
-from .common import allowed, caller, refusal, refused_already, status_line, uploads_only
+from .common import (allowed, caller, refusal, refused_already, status_line, stop_training, teacher_controls,
+                     uploads_only)
 
 STEPS = (f"**1.** Name 2 to {MAX_CLASSES} classes (a pen, a mug, a thumbs up). **2.** Add pictures to each: the "
          "webcam, photos dropped in or pasted, many at once. 10 to 30 a class is plenty. **3.** Train: the active "
@@ -153,10 +154,10 @@ def build_your_classes_tab(lab: Lab) -> YourClassesTab:
     for trigger in (tab.select, timer.tick):
         trigger(actions.view, [chosen, shown], shown_views, api_visibility="private", show_progress="hidden",
                 concurrency_limit=None)
-    tab.select(actions.teacher_controls, None, [remove_class, download_pictures], api_visibility="private")
+    tab.select(teacher_controls(2), None, [remove_class, download_pictures], api_visibility="private")
     tab.select(own_token, token, token, api_visibility="private")
     train.click(api.train, layers, status, api_name="your_classes_train")
-    stop.click(actions.stop, None, status, api_visibility="private", concurrency_limit=None)
+    stop.click(lambda: stop_training(lab), None, status, api_visibility="private", concurrency_limit=None)
     download_pictures.click(api.pictures_zip, None, saved, api_name="your_classes_zip")
     download_model.click(api.model_file, None, saved, api_name="your_classes_model")
     gr.on([], api.add_pictures, [api_class, files], api_answer, api_name="your_classes_add_pictures")
@@ -252,12 +253,6 @@ class PageActions:
             return refused("your_classes", str(error)), *self.view(None, last)
         return f"Class '{stored}' removed with its pictures.", *self.view(None, last)
 
-    def stop(self) -> str:
-        return "Stopping after this batch…" if self.lab.stop_training() else "No training run is in progress."
-
-    def teacher_controls(self, request: gr.Request) -> tuple[gr.Button, gr.Button]:
-        teacher = caller(request).teacher
-        return gr.Button(visible=teacher), gr.Button(visible=teacher)
 
 
 class CollectionApi:
