@@ -18,7 +18,7 @@ from .access import Budget, Caller, check
 from .checkpoints import Checkpoint
 from .data import Dataset, ImageSet
 from .files import written_whole
-from .images import MAX_PIXELS, ImageError, as_picture, png_bytes, read_header, square_pixels
+from .images import MAX_WHOLE_DECODE_PIXELS, ImageError, as_picture, decoding_cost, png_bytes, read_header, square_pixels
 from .plots import padded_grid
 from .serving import MAX_FILES_PER_REQUEST, quote
 
@@ -29,7 +29,7 @@ HELD_OUT = 0.2                # share of each class kept out of training to test
 STRIP_PICTURES = 12           # the newest pictures a class's thumbnail strip shows
 PER_BROWSER = 300             # pictures one browser may hold in the collection: every class of a group's project
 PER_ADDRESS = 600             # pictures one computer may hold: two browsers' worth, a third of the collection's room
-PIXELS_PER_ADD = MAX_PIXELS   # decoded in one add: one picture of the largest size, or many smaller ones (~0.4 s CPU)
+PIXELS_PER_ADD = 2 * MAX_WHOLE_DECODE_PIXELS  # decoding cost of one add (images.decoding_cost): two of the largest pictures, or ten 3 MB phone photos (~0.35 s CPU)
 SOURCE = "your classes"
 
 
@@ -142,7 +142,7 @@ class Collection:
         """Add each picture that can be used, and say why each other one was not (an upload of many files). A source
         may be an ImageError: a file refused on its way here, named in its place among the others. The same file
         named twice is read once. Work is bounded before any decoding: at most MAX_FILES_PER_REQUEST files, a class
-        with room and a caller within its budget, and PIXELS_PER_ADD decoded pixels in all."""
+        with room and a caller within its budget, and PIXELS_PER_ADD of decoding cost in all."""
         numbered, refused = _distinct(list(sources))
         if len(numbered) > MAX_FILES_PER_REQUEST:
             raise CollectionError(f"At most {MAX_FILES_PER_REQUEST} pictures can be added at once; this names "
@@ -155,10 +155,10 @@ class Collection:
                     raise source
                 self._check_room(class_name, caller)
                 image = read_header(source)
-                cost = image.width * image.height
+                cost = decoding_cost(image)
                 if cost > pixels_left:
-                    raise CollectionError(f"not added: with the pictures before it, this upload would decode over "
-                                          f"{PIXELS_PER_ADD / 1e6:.0f} megapixels; add it in an upload of its own.")
+                    raise CollectionError("not added: with the pictures before it, this upload would take too long "
+                                          "to decode; add it in an upload of its own.")
                 pixels_left -= cost
                 ids.append(self._insert(class_name, square_pixels(image), caller))
             except ValueError as error:  # ImageError, CollectionError or AccessError: each speaks to the person

@@ -37,7 +37,7 @@ from PIL import Image
 
 from app_copy import copy_of_the_app, free_port
 from cifar_demo.collection import PIXELS_PER_ADD
-from cifar_demo.images import MAX_PIXELS
+from cifar_demo.images import MAX_WHOLE_DECODE_PIXELS
 from cifar_demo.serving import MAX_BODY_BYTES, MAX_FILE_REFERENCES, MAX_FILES_PER_REQUEST
 from conftest import TINY_CLASSES
 
@@ -791,10 +791,10 @@ def flat_png(folder: Path, name: str, pixels: int) -> Path:
 def worst_requests(server: Server, folder: Path) -> dict[str, tuple[str, list]]:
     """For each endpoint whose work grows with what is sent: the most costly request it accepts, by what it is."""
     folder.mkdir(exist_ok=True)
-    largest = file_data(upload(server, flat_png(folder, "largest", MAX_PIXELS)))
+    largest = file_data(upload(server, flat_png(folder, "largest", MAX_WHOLE_DECODE_PIXELS)))
     shares = [file_data(upload(server, flat_png(folder, f"share-{n}", PIXELS_PER_ADD // MAX_FILES_PER_REQUEST - 1)))
               for n in range(MAX_FILES_PER_REQUEST)]
-    many_largest = [largest] + [file_data(upload(server, flat_png(folder, f"largest-{n}", MAX_PIXELS - n - 1)))
+    many_largest = [largest] + [file_data(upload(server, flat_png(folder, f"largest-{n}", MAX_WHOLE_DECODE_PIXELS - n - 1)))
                                 for n in range(MAX_FILES_PER_REQUEST - 1)]
     return {
         "the most files, each decoded": ("your_classes_add_pictures", ["cpu", shares]),
