@@ -82,7 +82,7 @@ def test_names_in_any_one_script_are_stored_as_nfc_and_come_back_from_the_zip_as
     rng = np.random.default_rng(0)
     for label, name in enumerate(collection.classes):
         for _ in range(3):
-            collection.add_picture(name, photo(label, rng))
+            collection.add_picture(name, photo(label, rng), THIS_MACHINE)
     with pytest.raises(CollectionError, match="already a class 'café'"):
         collection.add_class("CAFÉ")
     loaded = load_dataset(collection.export_zip(tmp_path / "ours.zip"), download=False)

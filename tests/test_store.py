@@ -23,7 +23,8 @@ from PIL import Image
 from cifar_demo.access import THIS_MACHINE
 from cifar_demo.collection import Collection, held_out_count
 from cifar_demo.data import load_dataset
-from cifar_demo.store import Store, StoreError, measure
+from cifar_demo.store import MEMORY, Store, StoreError, measure
+from cifar_demo.wall import CAPACITY
 
 from conftest import REPO
 
@@ -48,9 +49,9 @@ def reopened(store: Store) -> Store:
 def fill(store: Store, per_class: int = 5) -> None:
     """A small lesson: three wall pictures (one hidden, one without a truth) and two classes."""
     wall = pictures(3, seed=1)
-    first = store.add_wall_entry(wall[0], "cat", "page-1", "10.0.0.1")
-    store.add_wall_entry(wall[1], None, "page-1", "10.0.0.1")
-    store.hide(store.add_wall_entry(wall[2], "ship", "page-2", "10.0.0.2"))
+    first = store.add_wall_entry(wall[0], "cat", "page-1", "10.0.0.1", CAPACITY)
+    store.add_wall_entry(wall[1], None, "page-1", "10.0.0.1", CAPACITY)
+    store.hide(store.add_wall_entry(wall[2], "ship", "page-2", "10.0.0.2", CAPACITY))
     store.set_truth(first, "dog")
     for name, seed in (("my mug", 2), ("Ice cream", 3)):
         store.add_class(name)
@@ -72,7 +73,7 @@ def test_the_wall_survives_a_reopen_with_its_counts_flags_and_ids(store):
     last = wall.entries[-1].id
     store.clear_wall()
     assert store.wall().entries == [] and store.wall().by_session == {}
-    assert store.add_wall_entry(pictures(1)[0], None, "p", "a") > last  # a number always means one picture
+    assert store.add_wall_entry(pictures(1)[0], None, "p", "a", CAPACITY) > last  # a number always means one picture
     store.close()
 
 
@@ -304,7 +305,7 @@ def test_a_read_only_folder_refuses_the_write_and_keeps_what_was_saved(tmp_path)
         pytest.skip("needs root and a file system with the immutable flag (chattr +i)")
     try:
         with pytest.raises(StoreError, match="could not save this [(]the disk or folder is read-only"):
-            store.add_wall_entry(pictures(1)[0], None, "s", "a")
+            store.add_wall_entry(pictures(1)[0], None, "s", "a", CAPACITY)
         with pytest.raises(StoreError, match="could not save this"):
             store.add_class("more")
         assert len(store.wall().entries) == 3 and len(store.classes()["my mug"]) == 5  # the page keeps working
