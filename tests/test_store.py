@@ -354,6 +354,29 @@ def test_one_process_cannot_open_a_store_twice(store):
         Store(store.path)
 
 
+def test_stores_in_memory_hold_no_file_and_no_lock_and_are_each_their_own():
+    first, second = Store(MEMORY), Store(MEMORY)
+    first.add_class("cat")
+    assert list(first.classes()) == ["cat"] and second.classes() == {} and first.notice() is None
+    first.close()
+    second.close()
+
+
+def test_a_store_of_the_first_version_is_migrated_and_keeps_its_pictures(tmp_path):
+    path = tmp_path / "class.sqlite3"
+    store = Store(path)
+    store.add_class("cat")
+    store.add_picture("cat", pictures(1)[0], "browser-a", "10.0.0.7")
+    store.close()
+    plain_sqlite(path, "ALTER TABLE pictures DROP COLUMN address")  # the file as the first version left it
+    plain_sqlite(path, "PRAGMA user_version = 1")
+    store = Store(path)
+    (picture,) = store.classes()["cat"]
+    assert store.moved_aside is None and (picture.owner, picture.address) == ("browser-a", "")
+    assert torch.equal(picture.pixels, pictures(1)[0])
+    store.close()
+
+
 def test_measure_reports_a_full_lessons_size(tmp_path):
     figures = measure(tmp_path, wall=30, classes=2, per_class=20)
     assert 1000 < figures["bytes_per_wall_picture"] < 10_000 and 1000 < figures["bytes_per_class_picture"] < 10_000
