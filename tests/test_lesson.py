@@ -20,7 +20,7 @@ import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-from app import build_app, serve
+from app import build_app, main, serve
 from cifar_demo.lab import Lab
 from cifar_demo.store import Store
 from conftest import REPO, TINY_CLASSES
@@ -151,6 +151,13 @@ def test_a_full_disk_refuses_a_share_and_an_add_in_words_and_the_page_goes_on(la
         assert teacher.predict(api_name="/status")["state"] == "idle"
     finally:
         app.close()
+
+
+def test_a_lesson_zip_that_cannot_be_restored_at_start_stops_the_app_in_one_line(tmp_path, capsys):
+    broken = tmp_path / "lesson.zip"
+    broken.write_bytes(os.urandom(5000))
+    assert main(["--store", str(tmp_path / "class.sqlite3"), "--restore", str(broken)]) == 2
+    assert capsys.readouterr().err == "error: Refusing the lesson 'lesson.zip': File is not a zip file.\n"
 
 
 # ---------------------------------------------------------------- the real server process
