@@ -228,7 +228,7 @@ def test_a_corrupt_store_is_moved_aside_and_the_page_says_where(server):
     config = httpx.get(server.url + "config", timeout=CALL_TIMEOUT).json()
     (header,) = [c["props"]["value"] for c in config["components"] if c.get("props", {}).get("elem_id") == "header"]
     assert f"moved aside, beside it, as {aside.name}" in header and str(server.folder) not in header
-    assert f"warning: The class's store could not be read" in server.log.read_text()
+    assert "warning: The class's store could not be read" in server.log.read_text()
     assert Client(server.url, verbose=False).predict("works", api_name="/your_classes_add_class")["classes"]
 
 
