@@ -26,6 +26,7 @@ from starlette.middleware import Middleware
 
 from cifar_demo import explain
 from cifar_demo.access import AccessError
+from cifar_demo.checkpoints import CHECKPOINT_DIR
 from cifar_demo.collection import SOURCE as YOUR_CLASSES
 from cifar_demo.device import usable_cores
 from cifar_demo.evaluation import most_confused_pairs
@@ -36,10 +37,12 @@ from cifar_demo.models import NETS, describe_nets
 from cifar_demo.plots import accuracy_figure, confusion_figure, loss_figure, per_class_figure, runs_figure
 from cifar_demo.serving import (BodyLimit, forwarded_only_from, quote, refuse_oversized, refused, short_refusal,
                                 slow_failed_logins, trusted_proxy)
+from cifar_demo.store import MEMORY, Store, StoreError
 from cifar_demo.trainer import server_threads
 from cifar_demo.training import default_model_for, preset
 from cifar_demo.ui.common import (LOCAL_HOSTS, SharedChart, as_file, caller, escape_markdown, random_test_picture,
                                   refusal, refused_already, render, status_line, stop_training, uploads_only)
+from cifar_demo.ui.lesson import build_lesson_tab
 from cifar_demo.ui.wall_tab import build_wall_tab
 from cifar_demo.ui.your_classes import CSS as YOUR_CLASSES_CSS
 from cifar_demo.ui.your_classes import build_your_classes_tab, your_status_line
@@ -50,6 +53,7 @@ INTRO = ("### Teach a small neural network to recognise ten kinds of pictures, w
 ALL_CLASSES = "all classes"
 GRID_SIZES = [16, 32, 64]
 AUTH_ENV = "CIFAR_DEMO_AUTH"
+DEFAULT_STORE = CHECKPOINT_DIR / "class.sqlite3"  # beside the checkpoints; ignored by git
 MAX_QUEUED = 500  # a class of 30 with a page each and a photo in flight each queues well under 100
 MAX_COMPARED = 10  # runs one chart overlays: one colour each
 CSS = """
@@ -71,7 +75,7 @@ CSS = """
 
 
 def header_text(lab: Lab) -> str:
-    notice = f"  \n⚠ {lab.shelf.notice}" if lab.shelf.notice else ""
+    notice = "".join(f"  \n⚠ {words}" for words in (lab.shelf.notice, lab.store.notice()) if words)
     return escape_markdown(lab.header() + notice)
 
 
@@ -463,7 +467,7 @@ def explained_classes(lab: Lab) -> list[tuple[str, str]]:
 def build_app(lab: Lab, class_wall: bool = False, wall: Wall | None = None) -> gr.Blocks:
     """The whole page around one Lab; every browser and API client shares its job, its active model and its wall.
     class_wall ticks "Share my picture on the class wall" for every student (it starts unticked otherwise)."""
-    wall = wall or Wall()
+    wall = wall or lab.wall
     with gr.Blocks(title="CIFAR-10 classroom lab", analytics_enabled=False, delete_cache=(3600, 3600)) as app:
         gr.Markdown(INTRO)
         with gr.Row(equal_height=True):
@@ -478,6 +482,7 @@ def build_app(lab: Lab, class_wall: bool = False, wall: Wall | None = None) -> g
             build_inside_tab(lab)
             yours = build_your_classes_tab(lab)
             wall_tab, wall_timer = build_wall_tab(lab, wall)
+            build_lesson_tab(lab)
 
         def follow_the_tab(selected: gr.SelectData) -> tuple[gr.Timer, gr.Timer]:
             """Each tab's own timer ticks only while it is open: other pages fetch no wall and no collection."""
@@ -635,7 +640,11 @@ def build_parser() -> argparse.ArgumentParser:
                              "connection's own address)")
     parser.add_argument("--class-wall", action="store_true",
                         help="tick 'Share my picture on the class wall' for every student (otherwise it starts "
-                             "unticked); the wall keeps only the 32x32 pictures, in memory")
+                             "unticked); the wall keeps only the 32x32 pictures")
+    parser.add_argument("--store", default=str(DEFAULT_STORE), metavar="PATH",
+                        help="the SQLite file that keeps the wall, Your classes and past lessons across restarts "
+                             f"(default: {DEFAULT_STORE.relative_to(CHECKPOINT_DIR.parent)}; {MEMORY} keeps nothing)")
+    parser.add_argument("--restore", metavar="FILE", help="a lesson zip (Download lesson) to start with")
     return parser
 
 
@@ -646,8 +655,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         auth = parse_auth(args.auth)
         proxy = trusted_proxy(args.trusted_proxy)
-        lab = Lab(data_path=args.data, checkpoint=args.checkpoint, device=args.device)
-    except ValueError as error:
+        store = Store(args.store)  # refused while another app holds it: one line, exit 2
+        if args.restore:
+            store.import_lesson(args.restore)
+        lab = Lab(data_path=args.data, checkpoint=args.checkpoint, device=args.device, store=store)
+    except (StoreError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     warning = exposure_warning(args.host, auth)
@@ -655,6 +667,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     for problem in lab.shelf.problems:
         print(f"warning: skipped {problem}", file=sys.stderr)
+    if lab.store.notice():
+        print(f"warning: {lab.store.notice()}", file=sys.stderr)
     lab.trainer.start()  # warm before the first Train: torch imports there while the page comes up
     print(f"training runs in its own process ({lab.trainer.threads} torch threads, pid {lab.trainer.pid}); "
           f"the web server uses {torch.get_num_threads()}", file=sys.stderr)

@@ -12,7 +12,8 @@ from .settings import add_flags
 from .training import TrainConfig
 
 EXIT_BAD_INPUT = 2
-CLASSROOM_OPTIONS = ("students", "every", "seconds", "profile", "students_nice")  # bench --classroom's own
+# bench --classroom's own
+CLASSROOM_OPTIONS = ("students", "every", "seconds", "profile", "students_nice", "action", "store")
 
 
 class UserError(Exception):
@@ -231,6 +232,11 @@ def _add_bench_parser(commands) -> None:
                                 "their own work, not the server)")
     classroom.add_argument("--profile", choices=["steady", "burst"],
                            help="30 students, every 5 s (steady) or every 2 s (burst)")
+    classroom.add_argument("--action", choices=["classify", "share", "add"],
+                           help="what each student's picture goes to: classify (default), share (the wall) or add "
+                                "(Your classes)")
+    classroom.add_argument("--store", choices=["file", "memory", "both"],
+                           help="the app's store: a new file (default), memory, or both in turn, to compare")
 
 
 COMMANDS = {"train": cmd_train, "eval": cmd_eval, "predict": cmd_predict, "bench": cmd_bench}

@@ -62,6 +62,8 @@ RULES: dict[str, Rule] = {  # every named endpoint, and the page's own actions t
                                         "that browser, or the teacher on the computer that runs the app, can "
                                         "remove it."),
     "relabel": Rule(Who.OWNER, "Picture #{thing} was shared from another page: only that page can say what it is."),
+    **{name: Rule(Who.TEACHER) for name in (
+        "lesson_list", "lesson_new", "lesson_restore", "lesson_download", "lesson_import")},
 }
 
 
@@ -132,3 +134,9 @@ class Budget:
         with self._lock:
             self._browsers.clear()
             self._addresses.clear()
+
+    def restore(self, browsers: dict[str, int], addresses: dict[str, int]) -> None:
+        """What each browser and computer had taken when it was saved (a restart, a restored lesson); caps unchecked."""
+        with self._lock:
+            self._browsers = Counter(browsers)
+            self._addresses = Counter(addresses)

@@ -2,13 +2,13 @@
 Dataset (with a held-out share to test on) for a fine-tuning run, or exported as a picture-tree zip."""
 from __future__ import annotations
 
-import itertools
 import os
 import threading
 import zipfile
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable, TypeVar
 
 import torch
 from PIL import Image
@@ -21,6 +21,7 @@ from .files import written_whole
 from .images import MAX_WHOLE_DECODE_PIXELS, ImageError, as_picture, decoding_cost, png_bytes, read_header, square_pixels
 from .plots import padded_grid
 from .serving import MAX_FILES_PER_REQUEST, quote
+from .store import MEMORY, Store, StoreError
 
 MIN_CLASSES, MAX_CLASSES = 2, 10
 MAX_PER_CLASS = 200           # pictures a class holds: enough to learn from, little memory (200 x 3 kB)
@@ -31,6 +32,7 @@ PER_BROWSER = 300             # pictures one browser may hold in the collection:
 PER_ADDRESS = 600             # pictures one computer may hold: two browsers' worth, a third of the collection's room
 PIXELS_PER_ADD = 2 * MAX_WHOLE_DECODE_PIXELS  # decoding cost of one add (images.decoding_cost): two of the largest pictures, or ten 3 MB phone photos (~0.35 s CPU)
 SOURCE = "your classes"
+T = TypeVar("T")
 
 
 class CollectionError(ValueError):
@@ -68,11 +70,13 @@ def held_out_count(pictures: int, share: float = HELD_OUT) -> int:
 
 
 class Collection:
-    """Named classes of pictures, safe to change from many threads; a refused change leaves everything as it was."""
+    """Named classes of pictures, safe to change from many threads; a refused change leaves everything as it was.
+    Held in memory and written through to the store: each change is committed there before it is made here."""
 
     def __init__(self, max_per_class: int = MAX_PER_CLASS, per_browser: int = PER_BROWSER,
-                 per_address: int = PER_ADDRESS):
+                 per_address: int = PER_ADDRESS, store: Store | None = None):
         self.max_per_class = max_per_class
+        self._store = store or Store(MEMORY)
         self.budget = Budget(  # pictures held: a removed picture gives its room back
             per_browser, per_address,
             "This browser has {cap} pictures in the collection, the most one browser may hold: remove some to add "
@@ -81,8 +85,31 @@ class Collection:
             "more.")
         self._lock = threading.Lock()  # guards _classes
         self._classes: dict[str, list[Picture]] = {}  # in the order they were made
-        self._ids = itertools.count(1)  # never reused, so a stale id never removes a newer picture
+        self.seed = 0  # draws each class's held-out pictures; a lesson keeps its own
         self.version = 0  # counts changes: a page redraws only when it moved
+        self.reload()
+        self.version = 0  # no page has seen the collection yet
+
+    def reload(self, change: Callable[[], T] = lambda: None) -> T:
+        """Run `change` (a store's lesson switch) with the collection held, then read the store's current classes.
+        Returns what `change` returned."""
+        with self._lock:
+            done = change()
+            self._classes = {name: [Picture(f"p{p.id}", p.pixels, Caller(p.owner or "", p.address)) for p in group]
+                             for name, group in self._store.classes().items()}
+            owners = [p.by for group in self._classes.values() for p in group if p.by.browser]
+            self.budget.restore(Counter(o.browser for o in owners), Counter(o.address for o in owners))
+            self.seed = self._store.seed()
+            self.version += 1
+            return done
+
+    @staticmethod
+    def _saved(write: Callable[[], T]) -> T:
+        """A store write, its refusal in the collection's words (a full or read-only disk)."""
+        try:
+            return write()
+        except StoreError as error:
+            raise CollectionError(str(error)) from None
 
     # ------------------------------------------------------------ classes
 
@@ -102,6 +129,7 @@ class Collection:
             if len(self._classes) >= MAX_CLASSES:
                 raise CollectionError(f"A collection holds at most {MAX_CLASSES} classes; remove one before "
                                       f"adding '{quote(name)}'.")
+            self._saved(lambda: self._store.add_class(name))
             self._classes[name] = []
             self.version += 1
         return name
@@ -110,6 +138,7 @@ class Collection:
         """Remove a class and its pictures; returns the name as stored."""
         with self._lock:
             stored = self._find(name)
+            self._saved(lambda: self._store.remove_class(stored))
             for picture in self._classes.pop(stored):
                 self.budget.give_back(picture.by)
             self.version += 1
@@ -118,6 +147,7 @@ class Collection:
     def clear(self) -> None:
         """Every class and picture gone: a fresh start for the next lesson."""
         with self._lock:
+            self._saved(self._store.clear_classes)
             self._classes.clear()
             self.budget.reset()
             self.version += 1
@@ -184,7 +214,12 @@ class Collection:
             name = self._find(class_name)
             self._refuse_if_full(name)
             self.budget.take(caller)
-            picture = Picture(f"p{next(self._ids)}", pixels, caller)
+            try:  # the store numbers it: never reused, so a stale id never removes a newer picture
+                number = self._saved(lambda: self._store.add_picture(name, pixels, caller.browser, caller.address))
+            except CollectionError:
+                self.budget.give_back(caller)
+                raise
+            picture = Picture(f"p{number}", pixels, caller)
             self._classes[name].append(picture)
             self.version += 1
             return picture.id
@@ -196,6 +231,7 @@ class Collection:
                 for index, picture in enumerate(pictures):
                     if picture.id == picture_id:
                         check(caller, "your_classes_remove_picture", owner=picture.by, thing=picture_id)
+                        self._saved(lambda: self._store.remove_picture(int(picture_id[1:])))
                         del pictures[index]
                         self.budget.give_back(picture.by)
                         self.version += 1
@@ -232,17 +268,18 @@ class Collection:
             counts = {name: len(pictures) for name, pictures in self._classes.items()}
         return readiness(counts)
 
-    def dataset(self, base: Checkpoint | None = None, held_out: float = HELD_OUT, seed: int = 0) -> Dataset:
-        """The pictures as a Dataset: a seeded held-out share of each class in test, the rest in train. With a base
-        checkpoint, its normalization: the base's layers expect pictures scaled as its own were."""
-        train, test, classes = self._split(held_out, seed)
+    def dataset(self, base: Checkpoint | None = None, held_out: float = HELD_OUT, seed: int | None = None) -> Dataset:
+        """The pictures as a Dataset: a seeded held-out share of each class in test (the lesson's seed by default),
+        the rest in train. With a base checkpoint, its normalization: the base's layers expect pictures scaled as its
+        own were."""
+        train, test, classes = self._split(held_out, self.seed if seed is None else seed)
         mean, std = (tuple(base.meta["mean"]), tuple(base.meta["std"])) if base else ((), ())
         return Dataset(_image_set(train, classes), _image_set(test, classes), classes, SOURCE, mean=mean, std=std)
 
-    def export_zip(self, path: str | os.PathLike, held_out: float = HELD_OUT, seed: int = 0) -> Path:
+    def export_zip(self, path: str | os.PathLike, held_out: float = HELD_OUT, seed: int | None = None) -> Path:
         """train/<class>/*.png and test/<class>/*.png (the held-out share, split as dataset() splits it), so
         `python -m cifar_demo train --data that.zip` trains on the same pictures. Written whole, then renamed."""
-        train, test, _ = self._split(held_out, seed)
+        train, test, _ = self._split(held_out, self.seed if seed is None else seed)
         path = Path(path)
         with written_whole(path) as file, zipfile.ZipFile(file, "w", zipfile.ZIP_STORED) as archive:
             for split, members in (("train", train), ("test", test)):

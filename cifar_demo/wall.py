@@ -5,11 +5,11 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
-import itertools
 import threading
 import zipfile
 from collections import deque
 from dataclasses import dataclass
+from typing import Callable, TypeVar
 
 import torch
 from PIL import Image, ImageDraw
@@ -22,6 +22,7 @@ from .images import png_bytes
 from .inference import picture_tensor
 from .plots import CORRECT, GAP, WRONG, Caption, captioned_grid, font
 from .serving import quote
+from .store import MEMORY, Store, StoreError
 
 CAPACITY = 300       # pictures on the wall: a class of 30 sharing ten each; beyond it the oldest drop off
 PER_SESSION = 10     # shares from one open page until the wall is cleared: a flood from one tab stops here
@@ -36,6 +37,7 @@ SCALE = 4            # each of the 32x32 pixels as a 4x4 block: 128-pixel tiles
 CAPTION = 52         # pixels under each tile's frame for its three lines (the last runs into the gap below)
 PLACEHOLDER = "no-photo-yet.png"  # train/<class>/ of a class without photos, so the zip's classes are the model's
 GREY = "#57606a"
+T = TypeVar("T")
 
 
 class WallRefusal(ValueError):
@@ -134,13 +136,16 @@ def checked_truth(truth: object, classes: list[str]) -> str | None:
 
 
 class Wall:
-    """The shared pictures in memory, oldest first, behind one lock; every change bumps `version`."""
+    """The shared pictures in memory, oldest first, behind one lock, written through to the store: each change is
+    committed there before it is made here, so what a page was told survives a restart. Every change bumps
+    `version`."""
 
-    def __init__(self, capacity: int = CAPACITY, per_session: int = PER_SESSION, per_address: int = PER_ADDRESS):
+    def __init__(self, capacity: int = CAPACITY, per_session: int = PER_SESSION, per_address: int = PER_ADDRESS,
+                 store: Store | None = None):
         self.capacity, self.per_session, self.per_address = capacity, per_session, per_address
+        self._store = store or Store(MEMORY)
         self._lock = threading.Lock()
         self._entries: deque[Entry] = deque()
-        self._ids = itertools.count(1)  # never reused, not even after a clear: a number always means one picture
         self._shares = Budget(per_session, per_address,
                               "This page has shared {cap} pictures, the most one page may share. The teacher can "
                               "clear the wall to start again.",
@@ -149,6 +154,28 @@ class Wall:
         self._model: Checkpoint | None = None  # the model every guess on the wall comes from
         self._dropped = 0
         self.version = 0
+        self.reload()
+        self.version = 0  # no page has seen the wall yet
+
+    def reload(self, change: Callable[[], T] = lambda: None) -> T:
+        """Run `change` (a store's lesson switch) with the wall held, then read the store's current wall; the
+        guesses are re-made by the next look, as after a model switch. Returns what `change` returned."""
+        with self._lock:
+            done = change()
+            state = self._store.wall()
+            self._entries = deque(Entry(row.id, row.picture, row.truth, "", 0.0, Caller(row.session, row.address),
+                                        row.hidden) for row in state.entries)
+            self._shares.restore(state.by_session, state.by_address)
+            self._dropped, self._model = state.dropped, None
+            self.version += 1
+            return done
+
+    def _saved(self, write: Callable[[], T]) -> T:
+        """A store write, its refusal in the wall's words (a full or read-only disk)."""
+        try:
+            return write()
+        except StoreError as error:
+            raise WallRefusal(str(error)) from None
 
     def share(self, checkpoint: Checkpoint, image: object, truth: object, caller: Caller) -> Entry:
         """Put a picture on the wall; raises images.ImageError for what is no picture and access.AccessError past a
@@ -159,7 +186,13 @@ class Wall:
         ((guess, confidence),) = guesses(checkpoint, tensor)
         with self._lock:
             self._shares.take(caller)  # the authoritative check: two shares of one page may race here
-            entry = Entry(next(self._ids), tensor[0], truth, guess, confidence, caller)
+            try:  # the store numbers it: never reused, not even after a clear, so a number always means one picture
+                number = self._saved(lambda: self._store.add_wall_entry(tensor[0], truth, caller.browser,
+                                                                         caller.address, self.capacity))
+            except WallRefusal:
+                self._shares.give_back(caller)
+                raise
+            entry = Entry(number, tensor[0], truth, guess, confidence, caller)
             self._entries.append(entry)
             while len(self._entries) > self.capacity:
                 self._entries.popleft()
@@ -185,6 +218,7 @@ class Wall:
         with self._lock:
             entry = self._find(entry_id)
             check(caller, "relabel", owner=entry.by, thing=entry.id)
+            self._saved(lambda: self._store.set_truth(entry.id, truth))
             entry.truth = truth
             self.version += 1
             return dataclasses.replace(entry)
@@ -194,6 +228,7 @@ class Wall:
         with self._lock:
             entry = self._find(entry_id)
             if not entry.hidden:
+                self._saved(lambda: self._store.hide(entry.id))
                 entry.hidden = True
                 self.version += 1
             return dataclasses.replace(entry)
@@ -201,6 +236,7 @@ class Wall:
     def clear(self) -> int:
         """Empty the wall and every share count; returns how many pictures were shown."""
         with self._lock:
+            self._saved(self._store.clear_wall)
             shown = sum(not e.hidden for e in self._entries)
             self._entries.clear()
             self._shares.reset()

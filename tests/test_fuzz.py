@@ -364,6 +364,11 @@ def endpoints(known: Known) -> dict[str, Endpoint]:
         "your_classes_train": Endpoint((st.sampled_from(["head", "all", "some"]),), trains=True),
         "your_classes_zip": Endpoint(),
         "your_classes_model": Endpoint(),
+        "lesson_list": Endpoint(),
+        "lesson_new": Endpoint(),
+        "lesson_restore": Endpoint((st.integers(-5, 10**6),)),
+        "lesson_download": Endpoint(),
+        "lesson_import": Endpoint((picture,), picture=0),
     }
 
 

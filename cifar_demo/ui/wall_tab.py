@@ -63,7 +63,10 @@ def build_wall_tab(lab: Lab, wall: Wall) -> tuple[gr.Tab, gr.Timer]:
     def clear_wall(request: gr.Request) -> str:
         """Teacher only, from the machine that runs the app: take every picture off the wall."""
         allowed("wall_clear", request)
-        removed = wall.clear()
+        try:
+            removed = wall.clear()
+        except WallRefusal as error:  # the store could not save it (a full or read-only disk)
+            raise refusal("wall_clear", error) from None
         plural = "" if removed == 1 else "s"
         return f"The wall is empty: {removed} picture{plural} taken off. Every page may share again."
 
