@@ -26,6 +26,7 @@ from starlette.middleware import Middleware
 
 from cifar_demo import explain
 from cifar_demo.access import AccessError
+from cifar_demo.challenge import Challenge
 from cifar_demo.collection import SOURCE as YOUR_CLASSES
 from cifar_demo.device import usable_cores
 from cifar_demo.evaluation import most_confused_pairs
@@ -36,8 +37,10 @@ from cifar_demo.models import NETS, describe_nets
 from cifar_demo.plots import accuracy_figure, confusion_figure, loss_figure, per_class_figure, runs_figure
 from cifar_demo.serving import (BodyLimit, forwarded_only_from, quote, refuse_oversized, refused, short_refusal,
                                 slow_failed_logins, trusted_proxy)
+from cifar_demo.store import DEFAULT_STORE, Store, StoreError
 from cifar_demo.trainer import server_threads
 from cifar_demo.training import default_model_for, preset
+from cifar_demo.ui.challenge import build_challenge_tab
 from cifar_demo.ui.common import (LOCAL_HOSTS, SharedChart, as_file, caller, escape_markdown, refusal, refused_already,
                                   render, status_line, uploads_only)
 from cifar_demo.ui.wall_tab import build_wall_tab
@@ -121,7 +124,7 @@ class TrainTab:
     compare: Callable[[list[str]], str]  # the checkbox's choices are a page's own: the API's /compare_runs takes any
 
 
-def build_train_tab(lab: Lab, page: gr.Blocks) -> TrainTab:
+def build_train_tab(lab: Lab, page: gr.Blocks, challenge: Challenge) -> TrainTab:
     defaults = preset(classroom_net(lab))
     with gr.Tab("Train"):
         with gr.Row():
@@ -152,19 +155,25 @@ def build_train_tab(lab: Lab, page: gr.Blocks) -> TrainTab:
             runs = gr.CheckboxGroup(label="Runs to show: this session's and the checkpoints' recorded histories")
             compared = gr.Image(show_label=False, interactive=False, format="png", buttons=["fullscreen"])
 
-    def start(net: str, epochs: int, batch_size: int, lr: float, optimizer: str, augment: bool, seed: int) -> str:
-        """Start training in the background and return at once; follow it with /status, end it with /stop."""
+    def start(net: str, epochs: int, batch_size: int, lr: float, optimizer: str, augment: bool, seed: int,
+              request: gr.Request) -> str:
+        """Start training in the background and return at once; follow it with /status, end it with /stop. While the
+        class challenge's queue runs, the teacher's run goes first and a student's waits."""
         try:  # the settings go in as they came: validate() names what is wrong with any of them, whatever its type
             config = preset(net, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, augment=augment,
                             seed=seed)
-            lab.start_training(config)
+            challenge.start_training(config, caller(request))
         except (JobRunning, ValueError) as error:
             raise refusal("train", error, title="Training not started") from None
         return status_line(lab.status())
 
     def halt() -> str:
         """Stop the running job after the current batch; it still saves what it has learnt."""
-        if not lab.stop_training():
+        try:
+            stopped = lab.stop_training()
+        except JobRunning as error:  # a challenge's entry: cancelled in the Challenge tab
+            raise refusal("stop", error) from None
+        if not stopped:
             return "No training run is in progress."
         return "Stopping after this batch…"
 
@@ -474,10 +483,13 @@ def explained_classes(lab: Lab) -> list[tuple[str, str]]:
 # ---------------------------------------------------------------- the page
 
 
-def build_app(lab: Lab, class_wall: bool = False, wall: Wall | None = None) -> gr.Blocks:
-    """The whole page around one Lab; every browser and API client shares its job, its active model and its wall.
-    class_wall ticks "Share my picture on the class wall" for every student (it starts unticked otherwise)."""
+def build_app(lab: Lab, class_wall: bool = False, wall: Wall | None = None,
+              challenge: Challenge | None = None) -> gr.Blocks:
+    """The whole page around one Lab; every browser and API client shares its job, its active model, its wall and
+    its class challenge (kept in a store of its own in a temporary folder unless given). class_wall ticks "Share my
+    picture on the class wall" for every student (it starts unticked otherwise)."""
     wall = wall or Wall()
+    challenge = challenge or Challenge(lab, Store(Path(tempfile.mkdtemp(prefix="cifar-demo-store-")) / "class.sqlite3"))
     with gr.Blocks(title="CIFAR-10 classroom lab", analytics_enabled=False, delete_cache=(3600, 3600)) as app:
         gr.Markdown(INTRO)
         with gr.Row(equal_height=True):
@@ -485,19 +497,20 @@ def build_app(lab: Lab, class_wall: bool = False, wall: Wall | None = None) -> g
             model = gr.Dropdown(lab.shelf.choices(), value=lab.shelf.active_key, label="Active model",
                                 scale=0, min_width=640, allow_custom_value=True)
         with gr.Tabs() as tabs:
-            train = build_train_tab(lab, app)
+            train = build_train_tab(lab, app, challenge)
             build_browse_tab(lab)
             build_classify_tab(lab, wall, class_wall)
             build_evaluate_tab(lab)
             build_inside_tab(lab)
             yours = build_your_classes_tab(lab)
             wall_tab, wall_timer = build_wall_tab(lab, wall)
+            contest = build_challenge_tab(challenge)
 
-        def follow_the_tab(selected: gr.SelectData) -> tuple[gr.Timer, gr.Timer]:
+        def follow_the_tab(selected: gr.SelectData) -> tuple[gr.Timer, gr.Timer, gr.Timer]:
             """Each tab's own timer ticks only while it is open: other pages fetch no wall and no collection."""
-            return gr.Timer(active=selected.value == wall_tab.label), gr.Timer(active=selected.value == yours.tab.label)
+            return tuple(gr.Timer(active=selected.value == tab.label) for tab in (wall_tab, yours.tab, contest.tab))
 
-        tabs.select(follow_the_tab, None, [wall_timer, yours.timer], api_visibility="private")
+        tabs.select(follow_the_tab, None, [wall_timer, yours.timer, contest.timer], api_visibility="private")
         seen = gr.State({})
         ticked = [header, model, train.status, train.loss, train.accuracy, yours.status, yours.loss, yours.accuracy,
                   train.runs, seen]
@@ -508,6 +521,7 @@ def build_app(lab: Lab, class_wall: bool = False, wall: Wall | None = None) -> g
                  show_progress="hidden")
         select_model = add_api(lab, wall, train.compare)
         yours.add_api()
+        contest.add_api()
 
         def choose(checkpoint: str) -> str:
             select_model(checkpoint)
@@ -647,6 +661,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the address of a reverse proxy in front of the app, whose X-Forwarded-For header then "
                              "names each computer for the per-computer limits (default: none; every limit counts the "
                              "connection's own address)")
+    parser.add_argument("--store", default=str(DEFAULT_STORE),
+                        help="the class's SQLite store, which keeps the class challenge (default: class.sqlite3 beside "
+                             "checkpoints/)")
     parser.add_argument("--class-wall", action="store_true",
                         help="tick 'Share my picture on the class wall' for every student (otherwise it starts "
                              "unticked); the wall keeps only the 32x32 pictures, in memory")
@@ -661,7 +678,8 @@ def main(argv: list[str] | None = None) -> int:
         auth = parse_auth(args.auth)
         proxy = trusted_proxy(args.trusted_proxy)
         lab = Lab(data_path=args.data, checkpoint=args.checkpoint, device=args.device)
-    except ValueError as error:
+        challenge = Challenge(lab, Store(args.store))
+    except (ValueError, StoreError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     warning = exposure_warning(args.host, auth)
@@ -672,7 +690,8 @@ def main(argv: list[str] | None = None) -> int:
     lab.trainer.start()  # warm before the first Train: torch imports there while the page comes up
     print(f"training runs in its own process ({lab.trainer.threads} torch threads, pid {lab.trainer.pid}); "
           f"the web server uses {torch.get_num_threads()}", file=sys.stderr)
-    serve(build_app(lab, class_wall=args.class_wall), server_name=args.host, server_port=args.port, share=args.share,
+    serve(build_app(lab, class_wall=args.class_wall, challenge=challenge), server_name=args.host, server_port=args.port,
+          share=args.share,
           auth=auth, proxy=proxy)
     return 0
 

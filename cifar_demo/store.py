@@ -19,11 +19,13 @@ from typing import TextIO
 import numpy as np
 import torch
 
+from .checkpoints import CHECKPOINT_DIR
 from .collection import MAX_CLASSES, MAX_PER_CLASS
 from .lesson_zip import decode_png, encode_png, read_lesson, write_lesson
 from .serving import quote
 from .wall import CAPACITY
 
+DEFAULT_STORE = CHECKPOINT_DIR.parent / "class.sqlite3"  # beside checkpoints/; --store PATH names another
 APPLICATION_ID = 0x43494641  # "CIFA" in the file's header: tells our store from another program's SQLite file
 # Step n brings the file from user_version n-1 to n, in one transaction; a shipped step is never changed. The wall
 # keeps no guesses: at start the Wall asks the active model again, as it does whenever the model changes.
@@ -46,6 +48,19 @@ MIGRATIONS = [
                                 classes TEXT NOT NULL);
        CREATE TABLE fine_tune_pictures (fine_tune INTEGER NOT NULL REFERENCES fine_tunes ON DELETE CASCADE,
                                         label INTEGER NOT NULL, png BLOB NOT NULL);""",
+    # the class challenge (challenge_store.py): a challenge's budget and nets; each entry's recipe, place in the
+    # queue (turn), state, scores and curve
+    """CREATE TABLE challenges (id INTEGER PRIMARY KEY AUTOINCREMENT, opened TEXT NOT NULL, state TEXT NOT NULL
+                                CHECK (state IN ('open', 'closed', 'ended')), budget_seconds REAL,
+                                budget_epochs INTEGER, nets TEXT NOT NULL, ended TEXT);
+       CREATE TABLE challenge_entries (id INTEGER PRIMARY KEY AUTOINCREMENT, challenge INTEGER NOT NULL
+                                       REFERENCES challenges, nickname TEXT NOT NULL, owner TEXT NOT NULL,
+                                       address TEXT NOT NULL, recipe TEXT NOT NULL, state TEXT NOT NULL,
+                                       turn REAL NOT NULL, submitted TEXT NOT NULL, started REAL, ended REAL,
+                                       run TEXT, checkpoint TEXT, public REAL, private REAL, seconds REAL,
+                                       epochs_done REAL, message TEXT NOT NULL DEFAULT '',
+                                       history TEXT NOT NULL DEFAULT '{}');
+       CREATE INDEX challenge_entries_queue ON challenge_entries (challenge, state, turn);""",
 ]
 
 
@@ -207,6 +222,14 @@ class Store:
     def _read(self, sql: str, *args) -> list[tuple]:
         with self._lock:
             return self._db.execute(sql, args).fetchall()
+
+    def transaction(self):
+        """A companion module's write to its own tables (challenge_store.py), under this store's rules."""
+        return self._write()
+
+    def query(self, sql: str, *args) -> list[tuple]:
+        """A companion module's read of its own tables."""
+        return self._read(sql, *args)
 
     def _current_lesson(self) -> int:
         row = self._read("SELECT id FROM lessons WHERE archived IS NULL")

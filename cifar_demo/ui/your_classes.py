@@ -253,7 +253,11 @@ class PageActions:
         return f"Class '{stored}' removed with its pictures.", *self.view(None, last)
 
     def stop(self) -> str:
-        return "Stopping after this batch…" if self.lab.stop_training() else "No training run is in progress."
+        try:
+            stopped = self.lab.stop_training()
+        except JobRunning as error:  # a class challenge's entry
+            return refused("stop", str(error))
+        return "Stopping after this batch…" if stopped else "No training run is in progress."
 
     def teacher_controls(self, request: gr.Request) -> tuple[gr.Button, gr.Button]:
         teacher = caller(request).teacher
