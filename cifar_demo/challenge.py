@@ -7,6 +7,7 @@ The rules and the views are here; the queue's thread (QueueRunner) runs the entr
 """
 from __future__ import annotations
 
+import statistics
 import threading
 import time
 import unicodedata
@@ -361,12 +362,13 @@ class Challenge:
                          paused)
 
     def _typical_seconds(self, challenge: ChallengeRow, entries: list[EntryRow]) -> float | None:
-        """Seconds an entry takes from its start to the next one's: its budget and the overhead measured so far."""
+        """Seconds an entry takes from its start to the next one's: its budget and the overhead measured so far (the
+        median: the first entry also waits for the trainer and the data)."""
         took = [e.ended - e.started for e in entries if e.state == DONE and e.started and e.ended]
         budget = EntryBudget.of_row(challenge)
         if budget.seconds is None:
-            return sum(took) / len(took) if took else None
-        overhead = sum(t - budget.seconds for t in took) / len(took) if took else OVERHEAD_GUESS
+            return statistics.median(took) if took else None
+        overhead = statistics.median(took) - budget.seconds if took else OVERHEAD_GUESS
         return budget.seconds + max(0.0, overhead)
 
     def compared(self, numbers: object) -> list[tuple[str, dict]]:
@@ -586,7 +588,8 @@ class QueueRunner:
                 try:
                     name = f"challenge{entry.challenge}-entry{entry.id}-{entry.recipe['model']}"
                     running.job = self.lab.start_training(
-                        recipe_config(entry.recipe), name, data, folder=self.challenge.folder, on_end=lambda job: None,  # no active model: the board's
+                        recipe_config(entry.recipe), name, data, folder=self.challenge.folder,
+                        on_end=lambda job: None,  # not the active model: the teacher makes the winner so
                         guard=SAID["guarded"].format(entry=entry.id))
                 except JobRunning:  # a Train got in first: this entry goes back to the front
                     running.why_stopped = PREEMPTED

@@ -107,7 +107,8 @@ def test_a_recipe_takes_the_nets_preset_and_is_validated_as_train_is():
             EntryBudget.of(amount, unit)
         assert str(refused.value) == ("The budget must be from 1 to 3600 seconds of training, or a whole number from 1 "
                                       "to 100 epochs.")
-    assert EntryBudget.of(20, "seconds").words() == "20 s of training" and EntryBudget.of(1, "epochs").words() == "1 epoch"
+    assert EntryBudget.of(20, "seconds").words() == "20 s of training"
+    assert EntryBudget.of(1, "epochs").words() == "1 epoch"
 
 
 def test_the_validation_split_is_fixed_seeded_and_apart_from_what_entries_train_on(tiny_data):
@@ -144,7 +145,8 @@ def test_entries_run_in_turn_cut_at_the_budget_then_the_end_reveals_the_test_set
         assert challenge.records.history(entry.id)["epochs"], "its curve is kept"
         assert standing.private_rank is None
     assert not [key for key in lab.shelf.models if key.startswith("challenge/")], "no entry joins the model menu"
-    assert "test accuracy" not in board_text(board) and "test_accuracy" not in entry_dict(board.standings[0].entry, False)
+    assert "test accuracy" not in board_text(board), "hidden until the end"
+    assert "test_accuracy" not in entry_dict(board.standings[0].entry, revealed=False)
 
     revealed = challenge.end()
     assert revealed.revealed and sorted(s.private_rank for s in revealed.standings) == [1, 2, 3]
@@ -295,7 +297,8 @@ def test_thirty_students_submit_in_one_second_and_every_hostile_call_gets_one_se
 
     markup = "<img src=x onerror=alert(1)>"
     shown = students[1].predict(markup, "lenet", api_name="/challenge_submit")
-    assert shown["nickname"] == markup and shown["entry"] == numbers[1] and shown["replaced"], "as typed, its place kept"
+    assert shown["nickname"] == markup, "kept as typed"
+    assert shown["entry"] == numbers[1] and shown["replaced"], "it replaced the waiting entry and kept its place"
     page = queue_text(challenge.queue())
     assert "<img" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page, "the page shows it as text"
 
