@@ -26,6 +26,7 @@ from starlette.middleware import Middleware
 
 from cifar_demo import explain
 from cifar_demo.access import AccessError
+from cifar_demo.challenge import Challenge
 from cifar_demo.checkpoints import CHECKPOINT_DIR
 from cifar_demo.collection import SOURCE as YOUR_CLASSES
 from cifar_demo.device import usable_cores
@@ -40,6 +41,7 @@ from cifar_demo.serving import (BodyLimit, forwarded_only_from, quote, refuse_ov
 from cifar_demo.store import MEMORY, Store, StoreError
 from cifar_demo.trainer import server_threads
 from cifar_demo.training import default_model_for, preset
+from cifar_demo.ui.challenge import build_challenge_tab
 from cifar_demo.ui.common import (LOCAL_HOSTS, SharedChart, as_file, caller, escape_markdown, random_test_picture,
                                   refusal, refused_already, render, status_line, stop_training, uploads_only)
 from cifar_demo.ui.lesson import build_lesson_tab
@@ -125,7 +127,7 @@ class TrainTab:
     compare: Callable[[list[str]], str]  # the checkbox's choices are a page's own: the API's /compare_runs takes any
 
 
-def build_train_tab(lab: Lab, page: gr.Blocks) -> TrainTab:
+def build_train_tab(lab: Lab, page: gr.Blocks, challenge: Challenge) -> TrainTab:
     defaults = preset(classroom_net(lab))
     with gr.Tab("Train"):
         with gr.Row():
@@ -156,12 +158,14 @@ def build_train_tab(lab: Lab, page: gr.Blocks) -> TrainTab:
             runs = gr.CheckboxGroup(label="Runs to show: this session's and the checkpoints' recorded histories")
             compared = gr.Image(show_label=False, interactive=False, format="png", buttons=["fullscreen"])
 
-    def start(net: str, epochs: int, batch_size: int, lr: float, optimizer: str, augment: bool, seed: int) -> str:
-        """Start training in the background and return at once; follow it with /status, end it with /stop."""
+    def start(net: str, epochs: int, batch_size: int, lr: float, optimizer: str, augment: bool, seed: int,
+              request: gr.Request) -> str:
+        """Start training in the background and return at once; follow it with /status, end it with /stop. While the
+        class challenge's queue runs, the teacher's run goes first and a student's waits."""
         try:  # the settings go in as they came: validate() names what is wrong with any of them, whatever its type
             config = preset(net, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, augment=augment,
                             seed=seed)
-            lab.start_training(config)
+            challenge.start_training(config, caller(request))
         except (JobRunning, ValueError) as error:
             raise refusal("train", error, title="Training not started") from None
         return status_line(lab.status())
@@ -464,10 +468,13 @@ def explained_classes(lab: Lab) -> list[tuple[str, str]]:
 # ---------------------------------------------------------------- the page
 
 
-def build_app(lab: Lab, class_wall: bool = False, wall: Wall | None = None) -> gr.Blocks:
-    """The whole page around one Lab; every browser and API client shares its job, its active model and its wall.
-    class_wall ticks "Share my picture on the class wall" for every student (it starts unticked otherwise)."""
+def build_app(lab: Lab, class_wall: bool = False, wall: Wall | None = None,
+              challenge: Challenge | None = None) -> gr.Blocks:
+    """The whole page around one Lab; every browser and API client shares its job, its active model, its wall and
+    its class challenge (kept in the Lab's store unless given). class_wall ticks "Share my picture on the class wall"
+    for every student (it starts unticked otherwise)."""
     wall = wall or lab.wall
+    challenge = challenge or Challenge(lab, lab.store)
     with gr.Blocks(title="CIFAR-10 classroom lab", analytics_enabled=False, delete_cache=(3600, 3600)) as app:
         gr.Markdown(INTRO)
         with gr.Row(equal_height=True):
@@ -475,7 +482,7 @@ def build_app(lab: Lab, class_wall: bool = False, wall: Wall | None = None) -> g
             model = gr.Dropdown(lab.shelf.choices(), value=lab.shelf.active_key, label="Active model",
                                 scale=0, min_width=640, allow_custom_value=True)
         with gr.Tabs() as tabs:
-            train = build_train_tab(lab, app)
+            train = build_train_tab(lab, app, challenge)
             build_browse_tab(lab)
             build_classify_tab(lab, wall, class_wall)
             build_evaluate_tab(lab)
@@ -483,12 +490,13 @@ def build_app(lab: Lab, class_wall: bool = False, wall: Wall | None = None) -> g
             yours = build_your_classes_tab(lab)
             wall_tab, wall_timer = build_wall_tab(lab, wall)
             build_lesson_tab(lab)
+            contest = build_challenge_tab(challenge)
 
-        def follow_the_tab(selected: gr.SelectData) -> tuple[gr.Timer, gr.Timer]:
+        def follow_the_tab(selected: gr.SelectData) -> tuple[gr.Timer, gr.Timer, gr.Timer]:
             """Each tab's own timer ticks only while it is open: other pages fetch no wall and no collection."""
-            return gr.Timer(active=selected.value == wall_tab.label), gr.Timer(active=selected.value == yours.tab.label)
+            return tuple(gr.Timer(active=selected.value == tab.label) for tab in (wall_tab, yours.tab, contest.tab))
 
-        tabs.select(follow_the_tab, None, [wall_timer, yours.timer], api_visibility="private")
+        tabs.select(follow_the_tab, None, [wall_timer, yours.timer, contest.timer], api_visibility="private")
         seen = gr.State({})
         ticked = [header, model, train.status, train.loss, train.accuracy, yours.status, yours.loss, yours.accuracy,
                   train.runs, seen]
@@ -499,6 +507,7 @@ def build_app(lab: Lab, class_wall: bool = False, wall: Wall | None = None) -> g
                  show_progress="hidden")
         select_model = add_api(lab, wall, train.compare)
         yours.add_api()
+        contest.add_api()
 
         def choose(checkpoint: str) -> str:
             select_model(checkpoint)
@@ -642,7 +651,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="tick 'Share my picture on the class wall' for every student (otherwise it starts "
                              "unticked); the wall keeps only the 32x32 pictures")
     parser.add_argument("--store", default=str(DEFAULT_STORE), metavar="PATH",
-                        help="the SQLite file that keeps the wall, Your classes and past lessons across restarts "
+                        help="the SQLite file that keeps the wall, Your classes, past lessons and the class challenge "
+                             "across restarts "
                              f"(default: {DEFAULT_STORE.relative_to(CHECKPOINT_DIR.parent)}; {MEMORY} keeps nothing)")
     parser.add_argument("--restore", metavar="FILE", help="a lesson zip (Download lesson) to start with")
     return parser
@@ -659,6 +669,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.restore:
             store.import_lesson(args.restore)
         lab = Lab(data_path=args.data, checkpoint=args.checkpoint, device=args.device, store=store)
+        challenge = Challenge(lab, store)
     except (StoreError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -672,7 +683,8 @@ def main(argv: list[str] | None = None) -> int:
     lab.trainer.start()  # warm before the first Train: torch imports there while the page comes up
     print(f"training runs in its own process ({lab.trainer.threads} torch threads, pid {lab.trainer.pid}); "
           f"the web server uses {torch.get_num_threads()}", file=sys.stderr)
-    serve(build_app(lab, class_wall=args.class_wall), server_name=args.host, server_port=args.port, share=args.share,
+    serve(build_app(lab, class_wall=args.class_wall, challenge=challenge), server_name=args.host, server_port=args.port,
+          share=args.share,
           auth=auth, proxy=proxy)
     return 0
 

@@ -64,6 +64,7 @@ class Lab:
         self._data: Dataset | None = None
         self.trainer = trainer or shared_trainer()
         self.job: WorkerJob | None = None
+        self._guard: str | None = None  # what a Stop is told instead of stopping the job (a challenge's entry)
         self._job_data: Dataset | None = None  # the running job's own data set (a collection's), None for the main one
         self._held_out: dict[str, Dataset] = {}  # per fine-tuned model's key: the collection it was trained on
         self._predictions: dict[str, torch.Tensor] = {}  # test-set predictions per model key
@@ -115,22 +116,26 @@ class Lab:
 
     # ------------------------------------------------------------ training
 
-    def start_training(self, config: TrainConfig, name: str | None = None, data: Dataset | None = None) -> WorkerJob:
-        """A run on the main data set, or on `data` (a collection's); one at a time."""
+    def start_training(self, config: TrainConfig, name: str | None = None, data: Dataset | None = None,
+                       folder: Path | None = None, on_end: Callable[[WorkerJob], None] | None = None,
+                       guard: str | None = None) -> WorkerJob:
+        """A run on the main data set, or on `data` (a collection's); one at a time. A class challenge's entry is
+        saved in its own `folder`, ends in its own `on_end` (not as the active model), and `guard` is what a Stop
+        is told instead of stopping it."""
         config.validate()
         with self._lock:
             if self.job is not None and not self.job.done:
                 raise JobRunning("A training run is already in progress: stop it first, or watch it here.")
             run_name = name or new_run_name(config.model)
-            out = checkpoint_path(run_name, self.runs_dir)
+            out = checkpoint_path(run_name, folder or self.runs_dir)
             for n in itertools.count(2):  # two runs in one second must not share a file
                 if not out.exists() and self.shelf.key(out) not in self.shelf.models:
                     break
-                out = checkpoint_path(f"{run_name}-{n}", self.runs_dir)
+                out = checkpoint_path(f"{run_name}-{n}", folder or self.runs_dir)
             config.device = str(self.device)
-            self._job_data = data
+            self._job_data, self._guard = data, guard
             self.job = WorkerJob(self.trainer, config, self.data if data is None else lambda: data, out, out.stem,
-                                 on_end=self._on_job_end)
+                                 on_end=on_end or self._on_job_end)
             return self.job.start()
 
     def train_your_classes(self, train_layers: str = "head") -> WorkerJob:
@@ -155,10 +160,13 @@ class Lab:
         return base
 
     def stop_training(self) -> bool:
+        """Stop the running job (False when none runs); JobRunning with its guard's words for a challenge's entry."""
         with self._lock:
-            job = self.job
+            job, guard = self.job, self._guard
         if job is None or job.done:
             return False
+        if guard:
+            raise JobRunning(guard)
         job.stop()
         return True
 

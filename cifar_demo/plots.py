@@ -240,7 +240,8 @@ def run_label(net: str, epochs: float, accuracy: float | None) -> str:
     return " · ".join([net, count] + ([f"{accuracy:.1%}"] if accuracy is not None else []))
 
 
-def runs_figure(runs: list[tuple[str, dict]], title: str = "Runs compared") -> Figure:
+def runs_figure(runs: list[tuple[str, dict]], title: str = "Runs compared",
+                accuracy_title: str = "Test accuracy") -> Figure:
     """Smoothed loss and test accuracy of several runs against epoch, so runs with other batch sizes line up."""
     fig = Figure(figsize=(12, 4.8), layout="constrained")
     loss_ax, accuracy_ax = fig.subplots(1, 2)
@@ -258,7 +259,7 @@ def runs_figure(runs: list[tuple[str, dict]], title: str = "Runs compared") -> F
         loss_ax.text(0.5, 0.5, "Train a model or pick runs to compare", ha="center", va="center",
                      transform=loss_ax.transAxes, color="gray")
     loss_ax.set(title="Smoothed training loss", xlabel="epoch", ylabel="cross-entropy loss")
-    accuracy_ax.set(title="Test accuracy", xlabel="epoch", ylabel="accuracy (%)", ylim=(0, 100))
+    accuracy_ax.set(title=accuracy_title, xlabel="epoch", ylabel="accuracy (%)", ylim=(0, 100))
     for ax in (loss_ax, accuracy_ax):
         ax.set_xlim(left=0)
         ax.grid(alpha=0.3)

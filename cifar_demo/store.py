@@ -47,6 +47,19 @@ MIGRATIONS = [
                                         label INTEGER NOT NULL, png BLOB NOT NULL);""",
     # the computer a picture came from, so that its per-computer budget holds across a restart
     "ALTER TABLE pictures ADD COLUMN address TEXT NOT NULL DEFAULT ''",
+    # the class challenge (challenge_store.py): a challenge's budget and nets; each entry's recipe, place in the
+    # queue (turn), state, scores and curve
+    """CREATE TABLE challenges (id INTEGER PRIMARY KEY AUTOINCREMENT, opened TEXT NOT NULL, state TEXT NOT NULL
+                                CHECK (state IN ('open', 'closed', 'ended')), budget_seconds REAL,
+                                budget_epochs INTEGER, nets TEXT NOT NULL, ended TEXT);
+       CREATE TABLE challenge_entries (id INTEGER PRIMARY KEY AUTOINCREMENT, challenge INTEGER NOT NULL
+                                       REFERENCES challenges, nickname TEXT NOT NULL, owner TEXT NOT NULL,
+                                       address TEXT NOT NULL, recipe TEXT NOT NULL, state TEXT NOT NULL,
+                                       turn REAL NOT NULL, submitted TEXT NOT NULL, started REAL, ended REAL,
+                                       run TEXT, checkpoint TEXT, public REAL, private REAL, seconds REAL,
+                                       epochs_done REAL, message TEXT NOT NULL DEFAULT '',
+                                       history TEXT NOT NULL DEFAULT '{}');
+       CREATE INDEX challenge_entries_queue ON challenge_entries (challenge, state, turn);""",
 ]
 
 
@@ -224,6 +237,14 @@ class Store:
     def _read(self, sql: str, *args) -> list[tuple]:
         with self._lock:
             return self._db.execute(sql, args).fetchall()
+
+    def transaction(self):
+        """A companion module's write to its own tables (challenge_store.py), under this store's rules."""
+        return self._write()
+
+    def query(self, sql: str, *args) -> list[tuple]:
+        """A companion module's read of its own tables."""
+        return self._read(sql, *args)
 
     def _current_lesson(self) -> int:
         row = self._read("SELECT id FROM lessons WHERE archived IS NULL")

@@ -369,6 +369,18 @@ def endpoints(known: Known) -> dict[str, Endpoint]:
         "lesson_restore": Endpoint((st.integers(-5, 10**6),)),
         "lesson_download": Endpoint(),
         "lesson_import": Endpoint((picture,), picture=0),
+        "challenge_open": Endpoint((st.sampled_from([1, 2]), st.sampled_from(["seconds", "epochs"]),
+                                    st.sampled_from([["lenet"], ["lenet", "smallcnn"]]))),
+        "challenge_close": Endpoint(),
+        "challenge_end": Endpoint(),
+        "challenge_activate_winner": Endpoint(),
+        "challenge_submit": Endpoint((st.sampled_from(["ada", "", "<b>bo</b>", "x" * 40]), st.sampled_from(NETS),
+                                      st.sampled_from([None, 1, 2]), st.sampled_from([None, 16]),
+                                      st.sampled_from([None, 0.05]), st.sampled_from([None, "sgd", "adam"]),
+                                      st.sampled_from([None, True]), st.sampled_from([None, 0, 7]))),
+        "challenge_cancel": Endpoint((st.integers(-5, 50),)),
+        "challenge_board": Endpoint(),
+        "challenge_queue": Endpoint(),
     }
 
 
@@ -694,6 +706,8 @@ def test_hostile_arguments_on_every_endpoint_get_an_answer_or_a_clear_error(serv
     try:
         fuzz()
     finally:
+        call(server, "challenge_end", [])  # entries the fuzz entered run no more: the tests below train alone
+        stop_training(server)
         growth = server.log_size() - start
         print(f"fuzz: {tally.requests} requests, {tally.rejected} rejected; the server log grew {growth:,} bytes, "
               f"{growth / max(tally.rejected, 1):,.0f} bytes per rejected request")

@@ -16,7 +16,7 @@ from PIL import Image
 from ..access import AccessError, Caller, check, is_token
 from ..data import DataNotFoundError
 from ..images import ImageError
-from ..lab import Lab
+from ..lab import JobRunning, Lab
 from ..plots import ChartError, chart_picture
 from ..serving import AnswerPictures, refused, uploaded_file
 
@@ -186,7 +186,11 @@ def allowed(action: str, request: gr.Request | None, token: object = None) -> Ca
 def stop_training(lab: Lab) -> str:
     """The Stop buttons' answer (Train and Your classes): the run stops after the current batch and keeps what it
     learnt."""
-    return "Stopping after this batch…" if lab.stop_training() else "No training run is in progress."
+    try:
+        stopped = lab.stop_training()
+    except JobRunning as error:  # a class challenge's entry: its student or the teacher cancels it there
+        return refused("stop", str(error))
+    return "Stopping after this batch…" if stopped else "No training run is in progress."
 
 
 def random_test_picture(lab: Lab, where: str) -> tuple[str, str]:
