@@ -259,10 +259,10 @@ def test_a_bad_store_file_is_moved_aside_and_a_new_one_started(tmp_path, spoil):
 
 @pytest.fixture
 def small_disk(tmp_path):
-    """A 400 kB tmpfs of its own where it can be mounted (as root); else None, and the test caps the file."""
+    """A 1 MB tmpfs of its own where it can be mounted (as root); else None, and the test caps the file."""
     folder = tmp_path / "disk"
     folder.mkdir()
-    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(folder)],
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)],
                                            capture_output=True).returncode:
         yield None
         return
@@ -368,8 +368,9 @@ def test_a_store_of_the_first_version_is_migrated_and_keeps_its_pictures(tmp_pat
     store.add_class("cat")
     store.add_picture("cat", pictures(1)[0], "browser-a", "10.0.0.7")
     store.close()
-    plain_sqlite(path, "ALTER TABLE pictures DROP COLUMN address")  # the file as the first version left it
-    plain_sqlite(path, "PRAGMA user_version = 1")
+    for step in ("DROP TABLE challenge_entries", "DROP TABLE challenges", "ALTER TABLE pictures DROP COLUMN address",
+                 "PRAGMA user_version = 1"):  # the file as the first version left it
+        plain_sqlite(path, step)
     store = Store(path)
     (picture,) = store.classes()["cat"]
     assert store.moved_aside is None and (picture.owner, picture.address) == ("browser-a", "")
