@@ -190,6 +190,12 @@ def test_a_phone_takes_a_picture_shares_it_adds_it_to_a_class_and_follows_the_mo
     on_wall = {e["id"]: e for e in teacher.predict(api_name="/wall")["entries"]}
     assert on_wall[number]["guess"] == guess and on_wall[number]["truth"] == guess and on_wall[number]["right"]
     expect(page.locator("#student-wall figure.right")).to_contain_text(f"#{number}: {guess}")
+    other = next(name for name in TINY_CLASSES if name != guess)  # said again: the same picture, corrected
+    choose(page, "student-really", other)
+    page.locator("#student-share").click()
+    expect(said(page)).to_have_value(f"Picture #{number} on the wall now says what it really is.")
+    assert [(e["id"], e["truth"]) for e in teacher.predict(api_name="/wall")["entries"]] == [(number, other)]
+    expect(page.locator("#student-wall figure.wrong")).to_contain_text(f"really {other}")
 
     choose(page, "student-class", "walk")
     page.locator("#student-add").click()

@@ -23,7 +23,7 @@ from .your_classes import own_token
 WORDS = {  # every word the page shows
     "page": "Students",
     "title": "### Show the net a picture",
-    "model": "The class's net now: {model}",
+    "model": "The class's net now: {net} ({file})",
     "no_model": "No trained model yet: the teacher trains one first.",
     "picture": "Your picture",
     "placeholder": "Tap here to take a photo, or choose one",
@@ -185,7 +185,7 @@ class StudentActions:
         now = {"model": self.lab.shelf.active_key, "wall": (self.wall.version, self.lab.shelf.active_key),
                "classes": classes, "ours": ours}
         changed = {key: now[key] != last.get(key) for key in now}
-        model_line = (WORDS["model"].format(model=checkpoint.meta["model"] + f" ({self.lab.shelf.active_key})")
+        model_line = (WORDS["model"].format(net=checkpoint.meta["model"], file=self.lab.shelf.active_key)
                       if checkpoint else WORDS["no_model"])
         truths = truth_choices(list(classes))
         return (
