@@ -45,6 +45,11 @@ from cifar_demo.ui.challenge import build_challenge_tab
 from cifar_demo.ui.common import (LOCAL_HOSTS, SharedChart, as_file, caller, escape_markdown, random_test_picture,
                                   refusal, refused_already, render, status_line, stop_training, uploads_only)
 from cifar_demo.ui.lesson import build_lesson_tab
+from cifar_demo.ui.join import CSS as JOIN_CSS
+from cifar_demo.ui.join import STUDENT_PATH, build_join_panel
+from cifar_demo.ui.student import CSS as STUDENT_CSS
+from cifar_demo.ui.student import WORDS as STUDENT_WORDS
+from cifar_demo.ui.student import build_student_page
 from cifar_demo.ui.wall_tab import build_wall_tab
 from cifar_demo.ui.your_classes import CSS as YOUR_CLASSES_CSS
 from cifar_demo.ui.your_classes import build_your_classes_tab, your_status_line
@@ -70,7 +75,7 @@ CSS = """
 .confidence-set { font-family: var(--font); }  /* the class names in the page's font, not the code font */
 #wall-summary { font-size: 22px; }
 #wall-summary h2 { font-size: 34px; margin: 6px 0; }
-""" + YOUR_CLASSES_CSS
+""" + YOUR_CLASSES_CSS + JOIN_CSS + STUDENT_CSS
 
 
 # ---------------------------------------------------------------- words for people
@@ -481,6 +486,7 @@ def build_app(lab: Lab, class_wall: bool = False, wall: Wall | None = None,
             header = gr.Markdown(header_text(lab), elem_id="header")
             model = gr.Dropdown(lab.shelf.choices(), value=lab.shelf.active_key, label="Active model",
                                 scale=0, min_width=640, allow_custom_value=True)
+        build_join_panel(app)
         with gr.Tabs() as tabs:
             train = build_train_tab(lab, app, challenge)
             build_browse_tab(lab)
@@ -514,6 +520,8 @@ def build_app(lab: Lab, class_wall: bool = False, wall: Wall | None = None,
             return header_text(lab)
 
         model.input(choose, model, header, api_visibility="private")
+    with app.route(STUDENT_WORDS["page"], STUDENT_PATH, show_in_navbar=False):  # the students' phones: /student
+        build_student_page(app, lab, wall)
     return app
 
 
