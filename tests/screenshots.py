@@ -206,21 +206,26 @@ def wall(page: Page) -> None:
     expect(page.locator("#wall-summary")).to_contain_text(f"{STUDENTS * SHARES} pictures on the wall")
 
 
-def join(page: Page) -> Locator:
-    """The projector's Join panel, open: the students' page address and its QR code."""
+def join(page: Page) -> tuple[Locator, str]:
+    """The projector's Join panel, open, and the students' page address it shows (as its QR code says)."""
     page.get_by_text("Join: the students' page").click()
     expect(page.locator("#join .join-qr")).to_be_visible()
-    return page.locator("#join-panel")
+    return page.locator("#join-panel"), page.locator("#join .join-url").inner_text()
 
 
-def student(browser: Browser, url: str, photo: Path) -> Page:
-    """A phone on the students' page, after a photo: the net's guess, the 32x32 it saw, the wall's strip."""
+def student(browser: Browser, url: str, photo: Path, truth: str) -> Page:
+    """A phone on the class network opens the Join panel's address, takes a photo and shares it to the wall."""
     page = browser.new_page(viewport=PHONE, locale="en-US", is_mobile=True, has_touch=True)
     page.set_default_timeout(PAGE_LIMIT_S * 1000)
     page.goto(url)
-    expect(page.locator("#student-wall figure").first).to_be_visible()
+    expect(page.locator("#student-wall")).not_to_be_empty()
     page.locator("#student-picture input[type=file]").set_input_files(str(photo))
     expect(page.locator("#student-guess .output-class")).not_to_be_empty()
+    page.locator("#student-really input").click()
+    page.get_by_role("option", name=truth, exact=True).click()
+    page.locator("#student-share").click()
+    expect(page.locator("#student-said textarea")).to_have_value(re.compile("^On the wall as #"))
+    expect(page.locator("#student-wall figure").first).to_be_visible()
     return page
 
 
@@ -267,8 +272,9 @@ def main() -> int:
                 snap(phone, args.out / "classify-phone.png")
                 wall(page)
                 snap(page, args.out / "wall.png")
-                snap(page, args.out / "join.png", join(page))
-                snap(student(browser, url + "student", photos["ship"][-1]), args.out / "student-phone.png")
+                panel, student_url = join(page)
+                snap(page, args.out / "join.png", panel)
+                snap(student(browser, student_url, photos["ship"][-1], "ship"), args.out / "student-phone.png")
                 browser.close()
         finally:
             stop_app(app)
