@@ -21,6 +21,7 @@ from .plots import labelled_grid, run_label
 from .trainer import Trainer, WorkerJob, shared_trainer
 from .shelf import NoModel, Shelf
 from .training import TrainConfig, preset_for_your_classes
+from .words import ENGLISH, Say, class_names, text
 
 RUNNING = "running"  # the key of the job still training among the runs to compare
 
@@ -88,12 +89,14 @@ class Lab:
             return list((held_out or self._data).classes)
         return list(active.classes) if active else []
 
-    def header(self) -> str:
+    def header(self) -> Say:
+        """The page's header line: the device and the active model."""
         active = self.shelf.active
-        model = (f"{active.meta['model']} · test accuracy {active.meta['test_accuracy']:.1%} · from {active.path.name}"
-                 if active and active.meta.get("test_accuracy") is not None
-                 else f"{active.meta['model']} · from {active.path.name}" if active else "none yet")
-        return f"Device: {self.device_label} · Active model: {model}"
+        model = (Say("status.header_model", net=active.meta["model"], accuracy=f"{active.meta['test_accuracy']:.1%}",
+                     file=active.path.name) if active and active.meta.get("test_accuracy") is not None
+                 else Say("status.header_model_plain", net=active.meta["model"], file=active.path.name) if active
+                 else Say("status.header_none"))
+        return Say("status.header", device=self.device_label, model=model)
 
     # ------------------------------------------------------------ training
 
@@ -102,7 +105,7 @@ class Lab:
         config.validate()
         with self._lock:
             if self.job is not None and not self.job.done:
-                raise JobRunning("A training run is already in progress: stop it first, or watch it here.")
+                raise JobRunning(Say("lab.running"))
             run_name = name or new_run_name(config.model)
             out = checkpoint_path(run_name, self.runs_dir)
             for n in itertools.count(2):  # two runs in one second must not share a file
@@ -192,8 +195,9 @@ class Lab:
         return cached
 
     def browse(self, offset: int = 0, count: int = 16, true_class: str | None = None,
-               only_mistakes: bool = False) -> BrowsePage:
-        """A page of the test set, each picture labelled with the truth and the active model's guess."""
+               only_mistakes: bool = False, language: str = ENGLISH) -> BrowsePage:
+        """A page of the test set, each picture labelled with the truth and the active model's guess, in
+        `language` (CIFAR-10's class names translated)."""
         checkpoint = self.shelf.active
         data = self.data_for(checkpoint)
         fits = checkpoint is not None and list(checkpoint.classes) == list(data.classes)
@@ -201,25 +205,26 @@ class Lab:
         keep = torch.ones(len(data.test), dtype=torch.bool)
         if true_class:
             if true_class not in data.classes:
-                raise ValueError(f"Unknown class '{str(true_class)[:80]}'; the classes are {', '.join(data.classes)}.")
+                raise ValueError(Say("lab.unknown_class", name=str(true_class)[:80], classes=", ".join(data.classes)))
             keep &= data.test.labels == data.classes.index(true_class)
         if only_mistakes and predicted is not None:
             keep &= predicted != data.test.labels
         index = keep.nonzero().flatten()
         total = len(index)
         if total == 0:
-            raise ValueError("No test pictures match this filter.")
+            raise ValueError(Say("lab.no_match"))
         offset = offset % total
         page = index[offset:offset + count]
         truth = data.test.labels[page].tolist()
         guesses = predicted[page].tolist() if predicted is not None else None
-        grid = labelled_grid(data.test.images[page], truth, guesses, data.classes)
-        shown = f"{'held-out ' if data.source == SOURCE else ''}pictures {offset + 1}-{offset + len(page)} of {total:,}"
+        grid = labelled_grid(data.test.images[page], truth, guesses, class_names(data.classes, language))
+        shown = dict(first=offset + 1, last=offset + len(page), total=f"{total:,}")
         if guesses is None:
-            why = "no model yet" if checkpoint is None else "the active model was trained on other classes"
-            return BrowsePage(grid, f"{shown} · {why}, showing the true classes only", offset, total)
+            why = "text.browse_truth_only" if checkpoint is None else "text.browse_other_classes"
+            return BrowsePage(grid, text(why, language, **shown), offset, total)
         correct = sum(t == g for t, g in zip(truth, guesses))
-        return BrowsePage(grid, f"{correct}/{len(page)} correct in this batch · {shown}", offset, total)
+        summary = "text.browse_summary_held_out" if data.source == SOURCE else "text.browse_summary"
+        return BrowsePage(grid, text(summary, language, correct=correct, count=len(page), **shown), offset, total)
 
     def random_test_picture(self) -> tuple[Image.Image, str]:
         """A test picture of the active model's data and its true class, for the "random test picture" buttons."""

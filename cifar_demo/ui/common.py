@@ -19,6 +19,8 @@ from ..access import AccessError, Caller, check, is_token
 from ..images import ImageError
 from ..plots import ChartError, chart_picture
 from ..serving import AnswerPictures, refused, uploaded_file
+from ..words import Say
+from .language import say, shown
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
@@ -41,9 +43,17 @@ def as_file(picture: Image.Image) -> str:
     return answer_pictures().save(picture)
 
 
-def refusal(where: str, error: Exception | str, title: str = "Error") -> gr.Error:
-    """An expected refusal: the caller reads the message, the log gets one line, without a traceback."""
-    return gr.Error(refused(where, str(error)), title=title, print_exception=False)
+def refusal(where: str, error: Exception | Say | str, title: str = "error") -> gr.Error:
+    """An expected refusal: the caller reads the message in the page's language, the log gets one line (English),
+    without a traceback. title: a key under "text.title."."""
+    refused(where, str(error))
+    return gr.Error(shown(error), title=say(f"text.title.{title}"), print_exception=False)
+
+
+def refused_here(where: str, error: Exception | Say | str) -> str:
+    """A refusal said in a message line rather than raised: logged in English, shown in the page's language."""
+    refused(where, str(error))
+    return shown(error)
 
 
 class SharedChart:
@@ -90,40 +100,38 @@ def status_line(status: dict, active_path: str | None = None) -> str:
     """One line readable from the back of a class: 'epoch 3/10 · step 1,200/3,910 · 4,300 img/s · ETA 1:20'."""
     state, message, progress = status["state"], status["message"], status["progress"]
     if state == "idle":
-        return "Ready: pick a net and click Train. The loss curve appears within seconds."
+        return say("status.idle")
     if state == "failed":
-        return f"Training failed. {message}"
+        return say("status.failed", reason=message)
     if state in ("finished", "stopped") and status["checkpoint"]:
-        parts = [state.capitalize(), *result_words(status["result"]), f"saved as {Path(status['checkpoint']).name}"]
-        if status["checkpoint"] == active_path:
-            parts.append("now the active model in every tab")
-        return " · ".join(parts)
+        active = "_active" if status["checkpoint"] == active_path else ""
+        result = result_words(status["result"])
+        return say(f"status.ended{'_result' if result else ''}{active}", state=Say(f"status.{state}"),
+                   result=result or "", file=Path(status["checkpoint"]).name)
     if state in ("finished", "stopped"):
         return f"{message[:1].upper()}{message[1:]}"
     if not progress.get("step"):
-        return f"{status['run']}: {message}…"
-    parts = [f"epoch {progress['epoch']}/{progress['epochs']}", f"step {progress['step']:,}/{progress['steps']:,}",
-             f"{progress['images_per_second']:,.0f} img/s"]
-    if progress.get("eta_seconds") is not None:
-        parts.append(f"ETA {clock(progress['eta_seconds'])}")
+        return say("status.starting", run=status["run"], message=message)
     accuracies = [e["test_accuracy"] for e in status["history"]["epochs"]]
-    if accuracies:
-        parts.append(f"best {max(accuracies):.1%}")
-    if message != "training":
-        parts.append(message)
-    return " · ".join(parts)
+    eta = progress.get("eta_seconds")
+    key = "status.progress" + ("_eta" if eta is not None else "") + ("_best" if accuracies else "")
+    return say(key, epoch=progress["epoch"], epochs=progress["epochs"], step=f"{progress['step']:,}",
+               steps=f"{progress['steps']:,}", speed=f"{progress['images_per_second']:,.0f}",
+               eta=clock(eta) if eta is not None else "", best=f"{max(accuracies):.1%}" if accuracies else "")
 
 
-def result_words(result: dict) -> list[str]:
-    """'test accuracy 91.7% (11 of 12 pictures it never trained on)', 'took 3.2 s': the count behind a
-    percentage, as a dozen held-out photos make a coarse one."""
+def result_words(result: dict) -> Say | None:
+    """'test accuracy 91.7% (11 of 12 pictures it never trained on) · took 3.2 s': the count behind a percentage,
+    as a dozen held-out photos make a coarse one."""
     accuracy, pictures, seconds = result.get("test_accuracy"), result.get("test_pictures"), result.get("seconds")
     if accuracy is None:
-        return []
-    words = [f"test accuracy {accuracy:.1%}" + (f" ({round(accuracy * pictures):,} of {pictures:,} pictures it never "
-                                                 "trained on)" if pictures else "")]
-    return words + ([f"took {seconds:.1f} s" if seconds < 60 else f"took {clock(seconds)}"]
-                    if seconds else [])
+        return None
+    took = ("–" if not seconds else Say("status.seconds", seconds=f"{seconds:.1f}") if seconds < 60
+            else clock(seconds))
+    if pictures:
+        return Say("status.result", accuracy=f"{accuracy:.1%}", right=f"{round(accuracy * pictures):,}",
+                   pictures=f"{pictures:,}", took=took)
+    return Say("status.result_no_count", accuracy=f"{accuracy:.1%}", took=took)
 
 
 def escape_markdown(text: str) -> str:
@@ -188,5 +196,5 @@ def allowed(action: str, request: gr.Request | None, token: object = None) -> Ca
     try:
         check(who, action)
     except AccessError as error:
-        raise refusal(action, error, title="Not allowed") from None
+        raise refusal(action, error, title="not_allowed") from None
     return who

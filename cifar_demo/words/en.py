@@ -1,0 +1,162 @@
+"""The page's words in English, by key. Keys under "page." are the page's own text, translated in the browser by
+gradio's I18n (no {placeholders} there but the constants of words.PAGE_VALUES, filled in before they are sent);
+every other key is text the server writes, with named {placeholders}. A new UI module brings its English dict as
+one more section below (and the same section in ko.py)."""
+
+PAGE = {
+    "intro": "### Teach a small neural network to recognise ten kinds of pictures, watch it learn, then try it on "
+             "your own photos, or teach it classes of your own.",
+    "language": "Language",
+    "active_model": "Active model",
+    "tab.train": "Train", "tab.browse": "Browse", "tab.classify": "Classify", "tab.evaluate": "Evaluate",
+    "tab.inside": "Inside the net", "tab.yours": "Your classes", "tab.wall": "Wall",
+    "net": "Net", "epochs": "Epochs", "batch_size": "Batch size", "lr": "Learning rate", "seed": "Seed",
+    "optimizer": "Optimizer", "sgd": "SGD with momentum", "adam": "Adam",
+    "augment": "Augment (random crops and mirror images)",
+    "train": "Train", "stop": "Stop", "compare": "Compare runs",
+    "runs": "Runs to show: this session's and the checkpoints' recorded histories",
+    "per_page": "Pictures per page", "true_class": "True class", "only_mistakes": "Only mistakes",
+    "all_classes": "all classes", "previous": "◀ Previous", "random": "Random", "next": "Next ▶",
+    "your_picture": "Your picture", "random_picture": "Random test picture",
+    "share": "Share my picture on the class wall", "really": "What is it really?",
+    "dont_know": "don't know", "not_listed": "not one of these",
+    "top5": "What the net thinks", "seen": "What the net sees: 32x32 pixels",
+    "evaluate": "Evaluate the active model on the whole test set (a class's own model: on its held-out pictures)",
+    "test_accuracy_number": "Test accuracy (0 to 1)",
+    "the_active_model": "the active model", "show_layers": "Show the layers and filters",
+    "filters": "First-layer filters", "sees_heading": "### What the active model sees in a picture",
+    "inside_picture": "A picture (or take a random test picture)", "explain_class": "Explain the class",
+    "predicted_class": "the predicted class", "gradcam": "Grad-CAM: where the evidence is",
+    "feature_maps": "Feature maps of each conv stage",
+    "steps": "**1.** Name 2 to {max_classes} classes (a pen, a mug, a thumbs up). **2.** Add pictures to each: the "
+             "webcam, photos dropped in or pasted, many at once. 10 to 30 a class is plenty. **3.** Train: the "
+             "active model's trained layers are kept and a new last layer learns your classes, in seconds. "
+             "{held_out} of each class is held out to test it honestly. The new model is then the active one in "
+             "every tab.",
+    "layers_head": "the new last layer only: seconds, and the best with a few dozen photos",
+    "layers_all": "every layer: slower, and no better with so few photos (measured)",
+    "new_class": "New class", "new_class_hint": "a name, such as mug or thumbs up", "add_class": "Add class",
+    "add_to": "Add pictures to the class",
+    "camera": "Take, drop or paste a picture: each goes into the class above",
+    "many": "Or upload many pictures at once",
+    "gallery": "Pictures of the class above: click one to remove it",
+    "remove_picture": "Remove the picture clicked", "remove_class": "Remove this class",
+    "train_ours": "Train on our classes", "download_pictures": "Download the pictures (.zip for --data)",
+    "download_model": "Download the model (.pt)", "download": "Download",
+    "teacher": "Teacher", "picture_number": "Picture number (#)", "hide": "Hide this picture",
+    "clear": "Clear the wall", "download_wall": "Download the labelled pictures (.zip)",
+    "wall_file": "The wall as a picture folder (--data reads it)",
+    "net_choice": "{net} · {size} parameters",
+    "about.lenet": "LeNet-5 from the PyTorch tutorial: two 5x5 convs, three linear layers",
+    "about.smallcnn": "Two 3x3 convs with padding, then three linear layers",
+    "about.fastnet": "CPU preset: a fixed whitening layer, then three conv-pool-BatchNorm-GELU groups (48-192-192)",
+    "about.resnet": "ResNet-9 (64-128-256-512 channels) with BatchNorm: 94% on a GPU",
+}
+
+STATUS = {
+    "idle": "Ready: pick a net and click Train. The loss curve appears within seconds.",
+    "failed": "Training failed. {reason}",
+    "ended": "{state} · saved as {file}",
+    "ended_active": "{state} · saved as {file} · now the active model in every tab",
+    "ended_result": "{state} · {result} · saved as {file}",
+    "ended_result_active": "{state} · {result} · saved as {file} · now the active model in every tab",
+    "finished": "Finished", "stopped": "Stopped",
+    "result": "test accuracy {accuracy} ({right} of {pictures} pictures it never trained on) · took {took}",
+    "result_no_count": "test accuracy {accuracy} · took {took}",
+    "starting": "{run}: {message}…",
+    "progress": "epoch {epoch}/{epochs} · step {step}/{steps} · {speed} img/s",
+    "progress_eta": "epoch {epoch}/{epochs} · step {step}/{steps} · {speed} img/s · ETA {eta}",
+    "progress_best": "epoch {epoch}/{epochs} · step {step}/{steps} · {speed} img/s · best {best}",
+    "progress_eta_best": "epoch {epoch}/{epochs} · step {step}/{steps} · {speed} img/s · ETA {eta} · best {best}",
+    "seconds": "{seconds} s",
+    "stopping": "Stopping after this batch…", "no_run": "No training run is in progress.",
+    "header": "Device: {device} · Active model: {model}",
+    "header_model": "{net} · test accuracy {accuracy} · from {file}",
+    "header_model_plain": "{net} · from {file}", "header_none": "none yet",
+    "training_now": "{net} · training now",
+}
+
+TEXT = {
+    "refused": "The request was refused: {reason}",
+    "title.error": "Error", "title.not_started": "Training not started", "title.not_shared": "Not shared",
+    "title.not_allowed": "Not allowed",
+    "per_page_choices": "Pictures per page: one of {choices}.",
+    "browse_summary": "{correct}/{count} correct in this batch · pictures {first}-{last} of {total}",
+    "browse_summary_held_out": "{correct}/{count} correct in this batch · held-out pictures {first}-{last} of {total}",
+    "browse_truth_only": "pictures {first}-{last} of {total} · no model yet, showing the true classes only",
+    "browse_other_classes": "pictures {first}-{last} of {total} · the active model was trained on other classes, "
+                            "showing the true classes only",
+    "true_class_is": "True class: {name}",
+    "on_wall": "On the class wall as #{number}: the net says {guess} ({confidence}).",
+    "on_wall_truth": "On the class wall as #{number}: the net says {guess} ({confidence}); you say it is {truth}.",
+    "classifying": "classifying {count} test pictures",
+    "evaluated": "Test accuracy {accuracy}: {right} of {total} pictures right ({net}, {file})",
+    "evaluated_held_out": "Held-out accuracy {accuracy}: {right} of {total} pictures right ({net}, {file})",
+    "most_confused": "Most confused: {pairs}",
+    "taken_for": "{truth} taken for {guess} ({count}×)",
+    "list_separator": "; ",
+    "no_model_wall": "No trained model yet, so no guesses: train one in the Train tab.",
+    "wall_hidden": "Picture #{number} is hidden from the wall, its summary and its download.",
+    "wall_cleared": "The wall is empty: {count} pictures taken off. Every page may share again.",
+    "wall_cleared_one": "The wall is empty: 1 picture taken off. Every page may share again.",
+    "give_number": "Give the number (#) of the picture to hide.",
+    "send_picture": "Send a picture to share.",
+    "wall_empty": "Share a picture from the Classify tab: it appears here.",
+    "wall_right": "✓ right", "wall_really": "really {truth}",
+    "wall_ours": "## Our photos: {accuracy}",
+    "wall_ours_detail": "right on {right} of {compared} pictures that say what they really are",
+    "wall_test": "## Test set: {accuracy}", "wall_test_detail": "the same net on the data set's test pictures",
+    "not_recorded": "not recorded",
+    "wall_table": "| class | our photos | test set |",
+    "wall_confused": "**Most confused:** {pairs}",
+    "wall_shown": "{count} pictures on the wall",
+    "wall_unknown": "{unknown} don't know, {not_listed} not one of these",
+    "wall_others": "truths this net does not know: {names}",
+    "wall_dropped": "{count} older pictures dropped off: the wall keeps the newest {capacity}",
+    "no_classes": "No classes yet: type a name and click Add class.",
+    "your_count": "{count} pictures", "your_count_one": "1 picture",
+    "your_count_held": "{count} pictures ({held} held out)",
+    "your_newest": "the newest pictures of {name}",
+    "your_ready": "Ready: {total} pictures in {classes} classes. Click Train on our classes to fine-tune {net} "
+                  "({file}).",
+    "class_made": "Class '{name}' made: add its pictures.",
+    "choose_class": "Choose the class this picture is of first (or add a class).",
+    "added_one": "Added to '{name}'.",
+    "added": "Added {count} pictures to '{name}'.", "added_single": "Added 1 picture to '{name}'.",
+    "click_first": "Click a picture in the row above first, then remove it.",
+    "picture_removed": "Picture #{number} removed.",
+    "class_removed": "Class '{name}' removed with its pictures.",
+    "not_your_model": "The active model was not trained on your classes: train on them first, or choose such a "
+                      "model in the Active model menu.",
+    "name_a_net": "Name a net from the list, or leave it empty for the active model.",
+    "compare_list": "Give a list of checkpoint names from /models, or 'running'.",
+}
+
+CHART = {
+    "loss": "Training loss", "loss_legend": "loss", "smoothed": "smoothed", "click_train": "Click Train to watch "
+    "the loss fall", "step": "step", "cross_entropy": "cross-entropy loss", "accuracy": "Test accuracy",
+    "epoch": "epoch", "accuracy_axis": "accuracy (%)", "per_class": "Accuracy per class",
+    "no_pictures": "no pictures", "chance": "chance\n{percent}", "confusion": "Confusion matrix",
+    "predicted": "predicted class", "truth": "true class", "runs": "Runs compared",
+    "smoothed_loss": "Smoothed training loss", "pick_runs": "Train a model or pick runs to compare",
+    "your_loss": "Training loss: your classes", "your_accuracy": "Held-out accuracy: your classes",
+}
+
+LAB = {
+    "unknown_class": "Unknown class '{name}'; the classes are {classes}.",
+    "no_match": "No test pictures match this filter.",
+    "running": "A training run is already in progress: stop it first, or watch it here.",
+}
+
+CLASSES = {
+    "airplane": "airplane", "automobile": "automobile", "bird": "bird", "cat": "cat", "deer": "deer",
+    "dog": "dog", "frog": "frog", "horse": "horse", "ship": "ship", "truck": "truck",
+}
+
+
+def section(prefix: str, words: dict[str, str]) -> dict[str, str]:
+    return {f"{prefix}.{key}": text for key, text in words.items()}
+
+
+WORDS = {**section("page", PAGE), **section("status", STATUS), **section("text", TEXT),
+         **section("chart", CHART), **section("class", CLASSES), **section("lab", LAB)}
