@@ -234,15 +234,15 @@ def build_browse_tab(lab: Lab) -> None:
         return gr.update(choices=class_menu(lab.test_classes()))
 
     controls = [offset, count, true_class, only_mistakes]
-    shown = [grid, summary, offset]
-    tab.select(browse, controls, shown, api_name="browse").then(
+    outputs = [grid, summary, offset]
+    tab.select(browse, controls, outputs, api_name="browse").then(
         refresh_classes, None, true_class, api_visibility="private")
     moves = {previous: lambda at, step: at - step, following: lambda at, step: at + step,
              shuffle: lambda at, step: random.randrange(1 << 30)}  # Lab.browse wraps any offset around
     for button, where in moves.items():
-        button.click(moved(where), controls, shown, api_visibility="private")
+        button.click(moved(where), controls, outputs, api_visibility="private")
     for control in (count, true_class, only_mistakes):
-        control.input(moved(lambda at, step: 0), controls, shown, api_visibility="private")
+        control.input(moved(lambda at, step: 0), controls, outputs, api_visibility="private")
 
 
 def model_classes(lab: Lab) -> list[str]:

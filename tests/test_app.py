@@ -172,7 +172,7 @@ def test_training_runs_to_finished_and_its_checkpoint_becomes_active(served):
     assert models["active"] == final["checkpoint"] == final["active_model"]
     assert final["checkpoint"] in [c["checkpoint"] for c in models["choices"]]
     assert "active model" in final["status_line"]
-    assert checkpoint.name in lab.header()
+    assert checkpoint.name in str(lab.header())
 
 
 def test_second_train_is_refused_classify_answers_and_stop_ends_the_run(served, tiny_tree):

@@ -19,7 +19,7 @@ from ..access import AccessError, Caller, check, is_token
 from ..images import ImageError
 from ..plots import ChartError, chart_picture
 from ..serving import AnswerPictures, refused, uploaded_file
-from ..words import Say
+from ..words import CATALOG, ENGLISH, Say
 from .language import say, shown
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -109,9 +109,12 @@ def status_line(status: dict, active_path: str | None = None) -> str:
         return say(f"status.ended{'_result' if result else ''}{active}", state=Say(f"status.{state}"),
                    result=result or "", file=Path(status["checkpoint"]).name)
     if state in ("finished", "stopped"):
-        return f"{message[:1].upper()}{message[1:]}"
+        said = phase(message)
+        return f"{said[:1].upper()}{said[1:]}"
     if not progress.get("step"):
-        return say("status.starting", run=status["run"], message=message)
+        return say("status.starting", run=status["run"], message=phase(message))
+    if message != "training":
+        return say("status.progress_phase", epoch=progress["epoch"], epochs=progress["epochs"], phase=phase(message))
     accuracies = [e["test_accuracy"] for e in status["history"]["epochs"]]
     eta = progress.get("eta_seconds")
     key = "status.progress" + ("_eta" if eta is not None else "") + ("_best" if accuracies else "")
@@ -120,18 +123,23 @@ def status_line(status: dict, active_path: str | None = None) -> str:
                eta=clock(eta) if eta is not None else "", best=f"{max(accuracies):.1%}" if accuracies else "")
 
 
+def phase(message: str) -> str:
+    """The job's own word for what it is doing, in the page's language (a failure's reason stays as it came)."""
+    return say(f"job.{message}") if f"job.{message}" in CATALOG[ENGLISH] else message
+
+
 def result_words(result: dict) -> Say | None:
     """'test accuracy 91.7% (11 of 12 pictures it never trained on) · took 3.2 s': the count behind a percentage,
     as a dozen held-out photos make a coarse one."""
     accuracy, pictures, seconds = result.get("test_accuracy"), result.get("test_pictures"), result.get("seconds")
     if accuracy is None:
         return None
-    took = ("–" if not seconds else Say("status.seconds", seconds=f"{seconds:.1f}") if seconds < 60
-            else clock(seconds))
+    values = {"accuracy": f"{accuracy:.1%}"}
     if pictures:
-        return Say("status.result", accuracy=f"{accuracy:.1%}", right=f"{round(accuracy * pictures):,}",
-                   pictures=f"{pictures:,}", took=took)
-    return Say("status.result_no_count", accuracy=f"{accuracy:.1%}", took=took)
+        values.update(right=f"{round(accuracy * pictures):,}", pictures=f"{pictures:,}")
+    if seconds:
+        values["took"] = Say("status.seconds", seconds=f"{seconds:.1f}") if seconds < 60 else clock(seconds)
+    return Say("status.result" + ("" if pictures else "_no_count") + ("" if seconds else "_no_time"), **values)
 
 
 def escape_markdown(text: str) -> str:

@@ -63,11 +63,14 @@ STATUS = {
     "finished": "Finished", "stopped": "Stopped",
     "result": "test accuracy {accuracy} ({right} of {pictures} pictures it never trained on) · took {took}",
     "result_no_count": "test accuracy {accuracy} · took {took}",
+    "result_no_time": "test accuracy {accuracy} ({right} of {pictures} pictures it never trained on)",
+    "result_no_count_no_time": "test accuracy {accuracy}",
     "starting": "{run}: {message}…",
     "progress": "epoch {epoch}/{epochs} · step {step}/{steps} · {speed} img/s",
     "progress_eta": "epoch {epoch}/{epochs} · step {step}/{steps} · {speed} img/s · ETA {eta}",
     "progress_best": "epoch {epoch}/{epochs} · step {step}/{steps} · {speed} img/s · best {best}",
     "progress_eta_best": "epoch {epoch}/{epochs} · step {step}/{steps} · {speed} img/s · ETA {eta} · best {best}",
+    "progress_phase": "epoch {epoch}/{epochs} · {phase}",
     "seconds": "{seconds} s",
     "stopping": "Stopping after this batch…", "no_run": "No training run is in progress.",
     "header": "Device: {device} · Active model: {model}",
@@ -148,6 +151,13 @@ LAB = {
     "running": "A training run is already in progress: stop it first, or watch it here.",
 }
 
+# The training job's phases, by the words the job reports them in (they cross a process pipe as text).
+JOB = {
+    "starting": "starting", "loading data": "loading data", "training": "training",
+    "measuring test accuracy": "measuring test accuracy", "saving checkpoint": "saving checkpoint",
+    "stopped before the first step; nothing was saved": "Stopped before the first step; nothing was saved",
+}
+
 CLASSES = {
     "airplane": "airplane", "automobile": "automobile", "bird": "bird", "cat": "cat", "deer": "deer",
     "dog": "dog", "frog": "frog", "horse": "horse", "ship": "ship", "truck": "truck",
@@ -159,4 +169,5 @@ def section(prefix: str, words: dict[str, str]) -> dict[str, str]:
 
 
 WORDS = {**section("page", PAGE), **section("status", STATUS), **section("text", TEXT),
-         **section("chart", CHART), **section("class", CLASSES), **section("lab", LAB)}
+         **section("chart", CHART), **section("class", CLASSES), **section("lab", LAB),
+         **section("job", JOB)}

@@ -62,12 +62,15 @@ STATUS = {
     "finished": "완료", "stopped": "멈춤",
     "result": "테스트 정확도 {accuracy} (한 번도 학습하지 않은 그림 {pictures}장 중 {right}장) · {took} 걸림",
     "result_no_count": "테스트 정확도 {accuracy} · {took} 걸림",
+    "result_no_time": "테스트 정확도 {accuracy} (한 번도 학습하지 않은 그림 {pictures}장 중 {right}장)",
+    "result_no_count_no_time": "테스트 정확도 {accuracy}",
     "starting": "{run}: {message}…",
     "progress": "에포크 {epoch}/{epochs} · 단계 {step}/{steps} · 초당 {speed}장",
     "progress_eta": "에포크 {epoch}/{epochs} · 단계 {step}/{steps} · 초당 {speed}장 · 남은 시간 {eta}",
     "progress_best": "에포크 {epoch}/{epochs} · 단계 {step}/{steps} · 초당 {speed}장 · 최고 {best}",
     "progress_eta_best": "에포크 {epoch}/{epochs} · 단계 {step}/{steps} · 초당 {speed}장 · 남은 시간 {eta} · "
                          "최고 {best}",
+    "progress_phase": "에포크 {epoch}/{epochs} · {phase}",
     "seconds": "{seconds}초",
     "stopping": "이번 배치가 끝나면 멈춥니다…", "no_run": "진행 중인 학습이 없습니다.",
     "header": "장치: {device} · 사용 중인 모델: {model}",
@@ -149,10 +152,17 @@ LAB = {
     "running": "이미 학습이 진행 중입니다: 먼저 멈추거나, 여기서 지켜보세요.",
 }
 
+JOB = {
+    "starting": "시작하는 중", "loading data": "데이터를 불러오는 중", "training": "학습 중",
+    "measuring test accuracy": "테스트 정확도를 재는 중", "saving checkpoint": "체크포인트를 저장하는 중",
+    "stopped before the first step; nothing was saved": "첫 단계 전에 멈췄습니다; 저장한 것이 없습니다",
+}
+
 CLASSES = {
     "airplane": "비행기", "automobile": "자동차", "bird": "새", "cat": "고양이", "deer": "사슴",
     "dog": "개", "frog": "개구리", "horse": "말", "ship": "배", "truck": "트럭",
 }
 
 WORDS = {**section("page", PAGE), **section("status", STATUS), **section("text", TEXT),
-         **section("chart", CHART), **section("class", CLASSES), **section("lab", LAB)}
+         **section("chart", CHART), **section("class", CLASSES), **section("lab", LAB),
+         **section("job", JOB)}
