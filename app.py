@@ -144,7 +144,7 @@ def build_train_tab(lab: Lab, app: gr.Blocks) -> TrainTab:
                     stop = gr.Button(page("stop"), variant="stop", size="lg")
             with gr.Column(scale=5):
                 status = gr.Textbox(status_line(lab.status()), show_label=False, interactive=False,
-                                    elem_classes="big", container=False)
+                                    elem_classes="big", container=False, elem_id="train-status")
                 loss = gr.Image(show_label=False, interactive=False, format="png",
                                 buttons=["fullscreen"])
                 accuracy = gr.Image(show_label=False, interactive=False, format="png",
