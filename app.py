@@ -144,7 +144,7 @@ def build_train_tab(lab: Lab, app: gr.Blocks) -> TrainTab:
                     stop = gr.Button(page("stop"), variant="stop", size="lg")
             with gr.Column(scale=5):
                 status = gr.Textbox(status_line(lab.status()), show_label=False, interactive=False,
-                                    elem_classes="big", container=False, elem_id="train-status")
+                                    elem_classes="big", container=False, elem_id="train-status", label=page("status"))
                 loss = gr.Image(show_label=False, interactive=False, format="png",
                                 buttons=["fullscreen"])
                 accuracy = gr.Image(show_label=False, interactive=False, format="png",
@@ -209,7 +209,8 @@ def build_browse_tab(lab: Lab) -> None:
             previous = gr.Button(page("previous"))
             shuffle = gr.Button(page("random"))
             following = gr.Button(page("next"))
-        summary = gr.Textbox(show_label=False, interactive=False, elem_classes="big", container=False)
+        summary = gr.Textbox(label=page("message"), show_label=False,
+                             interactive=False, elem_classes="big", container=False)
         grid = gr.Image(show_label=False, interactive=False, format="png", buttons=["fullscreen"])
         offset = gr.Number(0, precision=0, visible=False)
 
@@ -262,13 +263,15 @@ def build_classify_tab(lab: Lab, wall: Wall, class_wall: bool) -> None:
                     type="filepath", sources=["upload", "webcam", "clipboard"], height=360, elem_id="picture",
                     label=page("your_picture")))
                 sample = gr.Button(page("random_picture"))
-                truth = gr.Textbox(show_label=False, interactive=False, container=False, placeholder=" ",
+                truth = gr.Textbox(label=page("message"), show_label=False,
+                                   interactive=False, container=False, placeholder=" ",
                                    elem_classes=["big", "quiet"])
                 with gr.Row(equal_height=True):
                     wanted = gr.Checkbox(class_wall, label=page("share"), scale=1)
                     really = gr.Dropdown(truth_menu(model_classes(lab)), value=UNKNOWN,  # the core refuses a
                                          label=page("really"), allow_custom_value=True, scale=1)  # wrong one
-                on_wall = gr.Textbox(show_label=False, interactive=False, container=False, placeholder=" ",
+                on_wall = gr.Textbox(label=page("message"), show_label=False,
+                                     interactive=False, container=False, placeholder=" ",
                                      elem_classes=["quiet"], elem_id="on-wall")
                 shared_entry = gr.JSON(visible=False)  # /share's answer: the API's, the page shows on_wall
                 shared = gr.State({})  # this page's last share: its picture, number and truth
@@ -276,7 +279,8 @@ def build_classify_tab(lab: Lab, wall: Wall, class_wall: bool) -> None:
                 top = gr.Label(num_top_classes=5, label=page("top5"))
                 seen = gr.Image(label=page("seen"), interactive=False, format="png",
                                 height=280, elem_classes="pixels")
-                message = gr.Textbox(show_label=False, interactive=False, container=False, placeholder=" ",
+                message = gr.Textbox(label=page("message"), show_label=False,
+                                     interactive=False, container=False, placeholder=" ",
                                      elem_classes=["big", "quiet"])
 
     def classify(pictures: list[str | ImageError | None]) -> tuple[list, list, list]:
@@ -382,7 +386,8 @@ def translated_top(top: dict[str, float] | None, classes: list[str], language: s
 def build_evaluate_tab(lab: Lab) -> None:
     with gr.Tab(page("tab.evaluate"), id="evaluate"):
         run = gr.Button(page("evaluate"), variant="primary", size="lg")
-        summary = gr.Textbox(show_label=False, interactive=False, container=False, placeholder=" ",
+        summary = gr.Textbox(label=page("message"), show_label=False,
+                             interactive=False, container=False, placeholder=" ",
                              elem_classes=["big", "quiet"])
         accuracy = gr.Number(label=page("test_accuracy_number"), visible=False)
         per_class = gr.Image(show_label=False, interactive=False, format="png", buttons=["fullscreen"])
@@ -432,7 +437,8 @@ def build_inside_tab(lab: Lab) -> None:
                                      allow_custom_value=True)
             with gr.Column():
                 cam = gr.Image(label=page("gradcam"), interactive=False, format="png")
-                cam_message = gr.Textbox(show_label=False, interactive=False, container=False, placeholder=" ",
+                cam_message = gr.Textbox(label=page("message"), show_label=False,
+                                         interactive=False, container=False, placeholder=" ",
                                          elem_classes=["quiet"])
         maps = gr.Gallery(label=page("feature_maps"), columns=2, height="auto", format="png",
                           object_fit="contain")
@@ -570,7 +576,8 @@ def make_refresh(lab: Lab) -> Callable:
         history, run = status["history"], status["run"]
         runs = {key: label for key, (label, _) in lab.runs(status).items()}
         spoken = language()
-        now = {"language": spoken, "header": header_text(lab), "models": (tuple(lab.shelf.choices()), lab.shelf.active_key),
+        now = {"language": spoken, "header": header_text(lab),
+               "models": (tuple(lab.shelf.choices()), lab.shelf.active_key),
                "status": status_line(status, lab.shelf.active_key), "your_status": your_status_line(lab, status),
                "loss": (run, len(history["steps"]), spoken), "accuracy": (run, len(history["epochs"]), spoken),
                "runs": tuple(runs.items())}
@@ -719,8 +726,8 @@ def main(argv: list[str] | None = None) -> int:
     lab.trainer.start()  # warm before the first Train: torch imports there while the page comes up
     print(f"training runs in its own process ({lab.trainer.threads} torch threads, pid {lab.trainer.pid}); "
           f"the web server uses {torch.get_num_threads()}", file=sys.stderr)
-    serve(build_app(lab, class_wall=args.class_wall, language=args.lang), server_name=args.host, server_port=args.port, share=args.share,
-          auth=auth, proxy=proxy)
+    serve(build_app(lab, class_wall=args.class_wall, language=args.lang), server_name=args.host, server_port=args.port,
+          share=args.share, auth=auth, proxy=proxy)
     return 0
 
 

@@ -13,7 +13,7 @@ from PIL import Image
 from .checkpoints import CHECKPOINT_DIR, Checkpoint, CheckpointError, checkpoint_path, new_run_name, runs_folder
 from .collection import SOURCE, Collection, CollectionError
 from .data import Dataset, DataNotFoundError, load_dataset
-from .device import device_name, pick_device
+from .device import device_name, device_words, pick_device
 from .evaluation import EvalResult, EvalViews, evaluate, predict_logits
 from .images import ImageError, as_picture
 from .inference import Prediction, classify_many
@@ -96,7 +96,7 @@ class Lab:
                      file=active.path.name) if active and active.meta.get("test_accuracy") is not None
                  else Say("status.header_model_plain", net=active.meta["model"], file=active.path.name) if active
                  else Say("status.header_none"))
-        return Say("status.header", device=self.device_label, model=model)
+        return Say("status.header", device=device_words(self.device), model=model)
 
     # ------------------------------------------------------------ training
 

@@ -100,10 +100,11 @@ def per_class_figure(per_class: list[float | None], classes: list[str], title: s
               for v in values]
     places = range(len(classes))  # by place, not as category strings: a class named '1' or '2.5' stays a name
     bars = ax.bar(places, [0 if v is None else v for v in values], color=colors)
-    ax.bar_label(bars, labels=[say("no_pictures") if v is None else f"{v:.0f}%" for v in values], padding=3, fontsize=13)
+    ax.bar_label(bars, labels=[say("no_pictures") if v is None else f"{v:.0f}%" for v in values], padding=3,
+                 fontsize=13)
     ax.axhline(chance, color="gray", linestyle="--", linewidth=1.5)
-    ax.text(1.005, chance, say("chance", percent=f"{chance:.0f}%"), transform=ax.get_yaxis_transform(), ha="left", va="center",
-            color="gray", fontsize=12)  # beside the plot, never on a bar
+    ax.text(1.005, chance, say("chance", percent=f"{chance:.0f}%"), transform=ax.get_yaxis_transform(), ha="left",
+            va="center", color="gray", fontsize=12)  # beside the plot, never on a bar
     ax.set_ylim(0, 110)
     ax.set(title=title or say("per_class"), ylabel=say("accuracy_axis"))
     ax.set_xticks(places, classes, rotation=30 if len(classes) > 6 else 0)

@@ -123,8 +123,8 @@ class PageLanguages:
     def switch(self, app: gr.Blocks) -> gr.Radio:
         """The header's language switch: set from the page's language when it loads, and changing gradio's locale
         and this page's server words when turned."""
-        control = gr.Radio(SWITCH, value=None, show_label=False, container=False, scale=0, min_width=200,
-                           elem_id="language")
+        control = gr.Radio(SWITCH, value=None, label=page("language"), show_label=False, container=False, scale=0,
+                           min_width=200, elem_id="language")
         def initial(request: gr.Request) -> str:
             return self.of(request)
 

@@ -31,7 +31,8 @@ def build_wall_tab(lab: Lab, wall: Wall) -> tuple[gr.Tab, gr.Timer]:
                 hide = gr.Button(page("hide"))
                 clear = gr.Button(page("clear"), variant="stop")
                 download = gr.Button(page("download_wall"))
-            said = gr.Textbox(show_label=False, interactive=False, container=False, placeholder=" ",
+            said = gr.Textbox(label=page("message"), show_label=False,
+                              interactive=False, container=False, placeholder=" ",
                               elem_classes=["quiet"], elem_id="wall-said")
             saved = gr.File(label=page("wall_file"), interactive=False)
         seen = gr.State(None)  # the wall version and the language this page shows

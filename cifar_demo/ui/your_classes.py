@@ -106,7 +106,8 @@ def build_your_classes_tab(lab: Lab) -> YourClassesTab:
                     label=page("camera")))
                 files = gr.File(file_count="multiple", file_types=["image"], label=page("many"),
                                 elem_id="your-files")
-                said = gr.Textbox(show_label=False, interactive=False, container=False, placeholder=" ",
+                said = gr.Textbox(label=page("message"), show_label=False,
+                                  interactive=False, container=False, placeholder=" ",
                                   elem_classes=["quiet"], elem_id="your-said")
             with gr.Column(scale=3):
                 overview = gr.HTML(overview_html(lab), elem_id="your-overview")
@@ -120,7 +121,8 @@ def build_your_classes_tab(lab: Lab) -> YourClassesTab:
             layers = gr.Radio(LAYERS, value="head", label=page("train"), scale=3)
             train = gr.Button(page("train_ours"), variant="primary", size="lg", scale=1, elem_id="your-train")
             stop = gr.Button(page("stop"), variant="stop", size="lg", scale=1)
-        status = gr.Textbox(idle_words(lab), show_label=False, interactive=False, elem_classes="big",
+        status = gr.Textbox(idle_words(lab), label=page("status"), show_label=False,
+                            interactive=False, elem_classes="big",
                             container=False, elem_id="your-status")
         with gr.Row():
             loss = gr.Image(show_label=False, interactive=False, format="png")

@@ -7,6 +7,7 @@ PAGE = {
     "intro": "### Teach a small neural network to recognise ten kinds of pictures, watch it learn, then try it on "
              "your own photos, or teach it classes of your own.",
     "language": "Language",
+    "status": "Status", "message": "Message",
     "active_model": "Active model",
     "tab.train": "Train", "tab.browse": "Browse", "tab.classify": "Classify", "tab.evaluate": "Evaluate",
     "tab.inside": "Inside the net", "tab.yours": "Your classes", "tab.wall": "Wall",
@@ -73,6 +74,7 @@ STATUS = {
     "progress_phase": "epoch {epoch}/{epochs} · {phase}",
     "seconds": "{seconds} s",
     "stopping": "Stopping after this batch…", "no_run": "No training run is in progress.",
+    "cpu": "CPU, {threads} threads", "cpu_one": "CPU, 1 thread",
     "header": "Device: {device} · Active model: {model}",
     "header_model": "{net} · test accuracy {accuracy} · from {file}",
     "header_model_plain": "{net} · from {file}", "header_none": "none yet",

@@ -6,6 +6,7 @@ PAGE = {
     "intro": "### 작은 신경망에게 열 가지 그림을 알아보도록 가르치고, 배우는 모습을 지켜본 뒤, 여러분의 사진으로 "
              "시험해 보거나 여러분만의 클래스를 가르쳐 보세요.",
     "language": "언어",
+    "status": "상태", "message": "알림",
     "active_model": "사용 중인 모델",
     "tab.train": "학습", "tab.browse": "둘러보기", "tab.classify": "분류", "tab.evaluate": "평가",
     "tab.inside": "신경망 속", "tab.yours": "우리 클래스", "tab.wall": "게시판",
@@ -73,6 +74,7 @@ STATUS = {
     "progress_phase": "에포크 {epoch}/{epochs} · {phase}",
     "seconds": "{seconds}초",
     "stopping": "이번 배치가 끝나면 멈춥니다…", "no_run": "진행 중인 학습이 없습니다.",
+    "cpu": "CPU, 스레드 {threads}개", "cpu_one": "CPU, 스레드 1개",
     "header": "장치: {device} · 사용 중인 모델: {model}",
     "header_model": "{net} · 테스트 정확도 {accuracy} · {file}에서",
     "header_model_plain": "{net} · {file}에서", "header_none": "아직 없음",
