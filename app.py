@@ -42,6 +42,8 @@ from cifar_demo.ui.common import (LOCAL_HOSTS, SharedChart, as_file, caller, esc
                                   refused_here, render, status_line, uploads_only)
 from cifar_demo import words
 from cifar_demo.ui.language import PageLanguages, catalog, language, names, net_key, page, say, shown, spoken
+from cifar_demo.ui.language import css as language_css
+from cifar_demo.ui.language import page_font, web_font
 from cifar_demo.ui.wall_tab import build_wall_tab
 from cifar_demo.ui.your_classes import CSS as YOUR_CLASSES_CSS
 from cifar_demo.ui.your_classes import build_your_classes_tab, your_status_line
@@ -65,7 +67,7 @@ CSS = """
 .confidence-set { font-family: var(--font); }  /* the class names in the page's font, not the code font */
 #wall-summary { font-size: 22px; }
 #wall-summary h2 { font-size: 34px; margin: 6px 0; }
-""" + YOUR_CLASSES_CSS
+""" + YOUR_CLASSES_CSS + language_css()
 
 
 # ---------------------------------------------------------------- words for people
@@ -648,7 +650,9 @@ def serve(app: gr.Blocks, auth: tuple[str, str] | None = None, proxy: str | None
     """launch() with the page's look and limits; options override or add launch() arguments. A request's address is
     its connection's, or what `proxy` (an address the teacher named) forwards."""
     refuse_quietly(app)
-    settings = dict(theme=gr.themes.Soft(text_size=gr.themes.sizes.text_lg), css=CSS, show_error=True, i18n=catalog(),
+    theme = gr.themes.Soft(text_size=gr.themes.sizes.text_lg)
+    theme.font = page_font(theme.font)  # a browser with no Korean font of its own still draws Hangul
+    settings = dict(theme=theme, css=CSS, show_error=True, i18n=catalog(), allowed_paths=[str(web_font().parent)],
                     max_file_size=MAX_UPLOAD_BYTES, footer_links=["api"], run_history=False,
                     enable_monitoring=False, auth=slow_failed_logins(*auth) if auth else None,
                     app_kwargs={"middleware": [Middleware(BodyLimit)],

@@ -3,16 +3,22 @@ server writes. A page speaks its browser's language (Accept-Language: Korean for
 app's default when it asks for neither) until the header's switch chooses another for that page alone."""
 from __future__ import annotations
 
+import functools
+import json
+import tempfile
 import threading
 from collections import OrderedDict
 from contextvars import ContextVar
+from pathlib import Path
 
 import gradio as gr
+from fontTools.ttLib import TTFont
 from gradio.i18n import I18nData
 
 from .. import words
 from ..collection import HELD_OUT, MAX_CLASSES
 from ..models import describe_nets
+from ..plots import KOREAN_FONT
 
 # The languages of the requests a handler answers: one, or one per request of a batch. Set for each call by
 # PageLanguages.listen; a call from outside the server (a test, the CLI) speaks English.
@@ -71,12 +77,53 @@ def size(count: int) -> str:
 
 
 def catalog() -> gr.I18n:
-    """The page's own words in both languages for gradio's I18n, a net menu's entries filled in per net."""
+    """The page's own words in both languages for gradio's I18n, a net menu's entries filled in per net, and the
+    words gradio's own catalog lacks."""
     def page_words(lang: str) -> dict[str, str]:
         nets = {f"page.{net_key(name)}": words.text("page.net_choice", lang, net=name, size=size(parameters))
                 for name, _, parameters in describe_nets()}
-        return {**words.page_words(lang, PAGE_VALUES), **nets}
+        gradio_own = {key.removeprefix("gradio."): text for key, text in words.CATALOG[lang].items()
+                      if key.startswith("gradio.")}
+        return {**words.page_words(lang, PAGE_VALUES), **nets, **gradio_own}
     return gr.I18n(**{lang: page_words(lang) for lang in words.LANGUAGES})
+
+
+WEB_FONT = "NanumGothic (cifar-demo)"  # the page's last resort for Hangul, served by the app itself
+
+
+@functools.cache
+def web_font() -> Path:
+    """The charts' NanumGothic as browsers accept it: its empty hinting-source tables (TSI*) removed, which
+    Chromium's font sanitizer refuses ('TSI3: zero-length table'). Written once per server, into a folder of its own
+    that launch's allowed_paths serves."""
+    font = TTFont(KOREAN_FONT / "NanumGothic.ttf")
+    for table in [tag for tag in font.keys() if tag.startswith("TSI")]:
+        del font[table]
+    path = Path(tempfile.mkdtemp(prefix="cifar-demo-font-")) / "NanumGothic.ttf"
+    font.save(path)
+    return path
+
+
+def page_font(theme_font: str) -> str:
+    """The theme's fonts, then NanumGothic: a browser with no Korean font of its own (a fresh Linux laptop) still
+    draws Hangul, never boxes."""
+    return f"{theme_font}, '{WEB_FONT}'"
+
+
+def css() -> str:
+    """NanumGothic as a web font for Hangul; and gradio's webcam button, which says 'Click to Access Webcam' in every
+    locale: on a page in another language (gradio sets <html lang>), its text is replaced by the catalog's."""
+    rules = ["@font-face { font-family: '%s'; src: url('/gradio_api/file=%s') format('truetype'); "
+             "unicode-range: U+1100-11FF, U+3130-318F, U+A960-A97F, U+AC00-D7AF, U+D7B0-D7FF; }"
+             % (WEB_FONT, web_font())]
+    for lang in words.LANGUAGES:
+        if lang == words.ENGLISH:
+            continue
+        said = json.dumps(words.text("gradio_fixed.webcam", lang), ensure_ascii=False)
+        wrap = f":lang({lang}) button > .wrap:has(> .icon-wrap)"
+        rules.append(f"{wrap} {{ visibility: hidden; }}\n{wrap} > .icon-wrap {{ visibility: visible; }}\n"
+                     f"{wrap}::after {{ visibility: visible; content: {said}; }}")
+    return "\n".join(rules)
 
 
 class PageLanguages:
@@ -124,7 +171,7 @@ class PageLanguages:
         """The header's language switch: set from the page's language when it loads, and changing gradio's locale
         and this page's server words when turned."""
         control = gr.Radio(SWITCH, value=None, label=page("language"), show_label=False, container=False, scale=0,
-                           min_width=200, elem_id="language")
+                           min_width=280, elem_id="language")
         def initial(request: gr.Request) -> str:
             return self.of(request)
 

@@ -160,6 +160,15 @@ JOB = {
     "stopped before the first step; nothing was saved": "Stopped before the first step; nothing was saved",
 }
 
+# gradio's own words that its catalog lacks (its status tracker announces "common.complete" to screen readers)
+GRADIO = {
+    "common.complete": "Done",
+}
+# gradio's own words it writes without its catalog, replaced by CSS on a page in another language
+GRADIO_FIXED = {
+    "webcam": "Click to Access Webcam",
+}
+
 CLASSES = {
     "airplane": "airplane", "automobile": "automobile", "bird": "bird", "cat": "cat", "deer": "deer",
     "dog": "dog", "frog": "frog", "horse": "horse", "ship": "ship", "truck": "truck",
@@ -172,4 +181,6 @@ def section(prefix: str, words: dict[str, str]) -> dict[str, str]:
 
 WORDS = {**section("page", PAGE), **section("status", STATUS), **section("text", TEXT),
          **section("chart", CHART), **section("class", CLASSES), **section("lab", LAB),
-         **section("job", JOB)}
+         **section("job", JOB),
+         **section("gradio", GRADIO),
+         **section("gradio_fixed", GRADIO_FIXED)}

@@ -160,6 +160,14 @@ JOB = {
     "stopped before the first step; nothing was saved": "첫 단계 전에 멈췄습니다; 저장한 것이 없습니다",
 }
 
+GRADIO = {
+    "common.complete": "완료",
+}
+# gradio's own words it writes without its catalog, replaced by CSS on a page in another language
+GRADIO_FIXED = {
+    "webcam": "눌러서 웹캠 사용하기",
+}
+
 CLASSES = {
     "airplane": "비행기", "automobile": "자동차", "bird": "새", "cat": "고양이", "deer": "사슴",
     "dog": "개", "frog": "개구리", "horse": "말", "ship": "배", "truck": "트럭",
@@ -167,4 +175,6 @@ CLASSES = {
 
 WORDS = {**section("page", PAGE), **section("status", STATUS), **section("text", TEXT),
          **section("chart", CHART), **section("class", CLASSES), **section("lab", LAB),
-         **section("job", JOB)}
+         **section("job", JOB),
+         **section("gradio", GRADIO),
+         **section("gradio_fixed", GRADIO_FIXED)}
