@@ -179,8 +179,9 @@ def build_train_tab(lab: Lab, app: gr.Blocks) -> TrainTab:
         if not isinstance(keys, list) or not all(isinstance(key, str) for key in keys):
             raise refusal("compare_runs", Say("text.compare_list"))
         found = lab.runs()
-        chosen = [found[key] for key in dict.fromkeys(keys) if key in found][:MAX_COMPARED]
-        return render("compare_runs", lambda: runs_figure(chosen))
+        chosen = [(shown(label), history) for label, history in
+                  (found[key] for key in dict.fromkeys(keys) if key in found)][:MAX_COMPARED]
+        return render("compare_runs", lambda: runs_figure(chosen, language=language()))
 
     def running_settings():
         """A page opened during a run shows that run's settings, not the preset's."""
@@ -576,7 +577,7 @@ def make_refresh(lab: Lab) -> Callable:
         """Send each page only what changed since its last tick: most ticks send nothing."""
         status = lab.status()
         history, run = status["history"], status["run"]
-        runs = {key: label for key, (label, _) in lab.runs(status).items()}
+        runs = {key: shown(label) for key, (label, _) in lab.runs(status).items()}
         spoken = language()
         now = {"language": spoken, "header": header_text(lab),
                "models": (tuple(lab.shelf.choices()), lab.shelf.active_key),

@@ -153,7 +153,7 @@ class Lab:
                 if self._job_data is not None:
                     self._held_out[self.shelf.key(checkpoint.path)] = self._job_data
 
-    def runs(self, status: dict | None = None) -> dict[str, tuple[str, dict]]:
+    def runs(self, status: dict | None = None) -> dict[str, tuple[Say, dict]]:
         """Every run with a recorded history, by key (a checkpoint path, or RUNNING): its legend label and history.
         A caller holding a fresh status() passes it, sparing a second copy of the job's history."""
         with self._lock:
@@ -162,7 +162,7 @@ class Lab:
                      for key, c in self.shelf.items() if c.meta.get("history", {}).get("steps")}
         status = status or self.status()
         if status["state"] == "running" and status["history"]["steps"]:
-            found[RUNNING] = (f"{status['config']['model']} · training now", status["history"])
+            found[RUNNING] = (Say("status.training_now", net=status["config"]["model"]), status["history"])
         return found
 
     def status(self) -> dict:

@@ -23,7 +23,7 @@ from torchvision.utils import make_grid
 
 from .images import as_picture
 from .serving import quote
-from .words import ENGLISH, text
+from .words import ENGLISH, Say, text
 
 # NanumGothic (SIL Open Font Licence) from the koreanize-matplotlib package, a requirement: every machine that
 # installs the project has it. Used as a file: importing that package would change matplotlib's settings.
@@ -291,10 +291,10 @@ def heat_overlay(picture: Image.Image, heatmap: np.ndarray, size: int = 256) -> 
     return Image.fromarray((255 * ((1 - alpha) * base + alpha * colours)).round().astype(np.uint8))
 
 
-def run_label(net: str, epochs: float, accuracy: float | None) -> str:
+def run_label(net: str, epochs: float, accuracy: float | None) -> Say:
     """'lenet · 2 epochs · 57.9%': how a run is named in a legend or a menu."""
-    count = f"{epochs:g} epoch" + ("" if epochs == 1 else "s")
-    return " · ".join([net, count] + ([f"{accuracy:.1%}"] if accuracy is not None else []))
+    key = "chart.run" + ("_one" if epochs == 1 else "") + ("" if accuracy is not None else "_plain")
+    return Say(key, net=net, epochs=f"{epochs:g}", accuracy=f"{accuracy:.1%}" if accuracy is not None else "")
 
 
 def runs_figure(runs: list[tuple[str, dict]], title: str | None = None, language: str = ENGLISH) -> Figure:

@@ -144,7 +144,8 @@ CHART = {
     "no_pictures": "no pictures", "chance": "chance\n{percent}", "confusion": "Confusion matrix",
     "predicted": "predicted class", "truth": "true class", "runs": "Runs compared",
     "smoothed_loss": "Smoothed training loss", "pick_runs": "Train a model or pick runs to compare",
-    "your_loss": "Training loss: your classes", "your_accuracy": "Held-out accuracy: your classes",
+    "run": "{net} · {epochs} epochs · {accuracy}", "run_one": "{net} · {epochs} epoch · {accuracy}",
+    "run_plain": "{net} · {epochs} epochs", "run_one_plain": "{net} · {epochs} epoch",
 }
 
 LAB = {

@@ -145,7 +145,8 @@ CHART = {
     "no_pictures": "그림 없음", "chance": "찍기\n{percent}", "confusion": "혼동 행렬",
     "predicted": "예측한 클래스", "truth": "정답 클래스", "runs": "학습 비교",
     "smoothed_loss": "평활화한 학습 손실", "pick_runs": "모델을 학습하거나 비교할 학습을 고르세요",
-    "your_loss": "학습 손실: 우리 클래스", "your_accuracy": "떼어 둔 그림의 정확도: 우리 클래스",
+    "run": "{net} · 에포크 {epochs} · {accuracy}", "run_one": "{net} · 에포크 {epochs} · {accuracy}",
+    "run_plain": "{net} · 에포크 {epochs}", "run_one_plain": "{net} · 에포크 {epochs}",
 }
 
 LAB = {
