@@ -25,6 +25,10 @@ NAMES = {"lenet", "smallcnn", "fastnet", "resnet", "cifar", "sgd", "adam", "grad
          "english", "relu", "conv", "linear", "batchnorm", "flatten", *TINY_CLASSES}
 
 
+VALUES_JS = """() => [...document.querySelectorAll('textarea, input')]
+  .filter((box) => box.offsetParent !== null && box.type !== 'number').map((box) => box.value).join('\\n')"""
+
+
 def english_words(text: str) -> set[str]:
     return {w for w in re.findall(r"[A-Za-z][A-Za-z0-9_-]*", text)
             if w.lower() not in NAMES and w.lower().rstrip("-0123456789._") not in NAMES}
@@ -35,7 +39,7 @@ def settled_english(page: Page, tries: int = 60) -> set[str]:
     hard-coded in English by gradio) shows while a tab's answer is on its way, and goes."""
     for _ in range(tries):
         page.wait_for_timeout(500)
-        found = english_words(page.locator("body").inner_text())
+        found = english_words(page.locator("body").inner_text() + "\n" + page.evaluate(VALUES_JS))
         if not found:
             return found
     return found

@@ -277,7 +277,7 @@ class CollectionApi:
         """Every class with its pictures' ids (oldest first), and what the collection still needs before it can
         train (null when it is ready)."""
         return {"classes": [{"name": n, "pictures": ids} for n, ids in self.collection.ids().items()],
-                "not_ready": self.collection.not_ready(), "version": self.collection.version}
+                "not_ready": none_or_text(self.collection.not_ready()), "version": self.collection.version}
 
     def add_class(self, name: str) -> dict:
         """Make a class (2 to 10 of them, names unique ignoring case and spaces); returns the collection."""
@@ -354,6 +354,11 @@ def add_uploads(lab: Lab, class_name: str | None, paths: list[str], by: Caller) 
         except ImageError as error:
             checked[path] = error  # named among the refused, in its place in the upload
     return lab.collection.add_pictures(class_name, [checked[path] for path in paths], by)
+
+
+def none_or_text(said: object) -> str | None:
+    """The API's form of a sentence: English text (the page shows it in its own language), or null."""
+    return None if said is None else str(said)
 
 
 def own_token(token: object) -> str:

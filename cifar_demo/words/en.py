@@ -170,6 +170,17 @@ GRADIO_FIXED = {
     "webcam": "Click to Access Webcam",
 }
 
+COLLECTION = {
+    "nothing": "Nothing collected yet: make at least {classes} classes and add at least {pictures} pictures to each.",
+    "one_class": "There is only one class, '{name}': make a second one, as a net learns to tell classes apart.",
+    "one_filled": "Only '{name}' has pictures: add at least {pictures} to '{empty}' too.",
+    "empty": "The class '{name}' has no pictures: add at least {pictures}, or remove the class.",
+    "short": "The class '{name}' has 1 picture; it needs at least {pictures}: one to learn from and one to test on "
+             "(10 or more work far better).",
+    "same_name": "There is already a class '{name}': '{typed}' would be the same name.",
+    "too_many": "A collection holds at most {classes} classes; remove one before adding '{name}'.",
+}
+
 CLASSES = {
     "airplane": "airplane", "automobile": "automobile", "bird": "bird", "cat": "cat", "deer": "deer",
     "dog": "dog", "frog": "frog", "horse": "horse", "ship": "ship", "truck": "truck",
@@ -184,4 +195,5 @@ WORDS = {**section("page", PAGE), **section("status", STATUS), **section("text",
          **section("chart", CHART), **section("class", CLASSES), **section("lab", LAB),
          **section("job", JOB),
          **section("gradio", GRADIO),
-         **section("gradio_fixed", GRADIO_FIXED)}
+         **section("gradio_fixed", GRADIO_FIXED),
+         **section("collection", COLLECTION)}

@@ -169,6 +169,17 @@ GRADIO_FIXED = {
     "webcam": "눌러서 웹캠 사용하기",
 }
 
+COLLECTION = {
+    "nothing": "아직 모은 것이 없습니다: 클래스를 {classes}개 이상 만들고 클래스마다 그림을 {pictures}장 이상 넣으세요.",
+    "one_class": "클래스가 '{name}' 하나뿐입니다: 신경망은 클래스를 구별하며 배우므로 하나 더 만드세요.",
+    "one_filled": "'{name}'에만 그림이 있습니다: '{empty}'에도 {pictures}장 이상 넣으세요.",
+    "empty": "'{name}' 클래스에 그림이 없습니다: {pictures}장 이상 넣거나 클래스를 지우세요.",
+    "short": "'{name}' 클래스에는 그림이 1장 있습니다; 배울 그림과 시험할 그림으로 {pictures}장 이상이 필요합니다 "
+             "(10장 이상이면 훨씬 좋습니다).",
+    "same_name": "'{name}' 클래스가 이미 있습니다: '{typed}'은(는) 같은 이름이 됩니다.",
+    "too_many": "모음에는 클래스를 {classes}개까지 둘 수 있습니다; '{name}'을(를) 넣기 전에 하나를 지우세요.",
+}
+
 CLASSES = {
     "airplane": "비행기", "automobile": "자동차", "bird": "새", "cat": "고양이", "deer": "사슴",
     "dog": "개", "frog": "개구리", "horse": "말", "ship": "배", "truck": "트럭",
@@ -178,4 +189,5 @@ WORDS = {**section("page", PAGE), **section("status", STATUS), **section("text",
          **section("chart", CHART), **section("class", CLASSES), **section("lab", LAB),
          **section("job", JOB),
          **section("gradio", GRADIO),
-         **section("gradio_fixed", GRADIO_FIXED)}
+         **section("gradio_fixed", GRADIO_FIXED),
+         **section("collection", COLLECTION)}
