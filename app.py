@@ -26,6 +26,8 @@ from starlette.middleware import Middleware
 
 from cifar_demo import explain
 from cifar_demo.access import AccessError
+from cifar_demo.challenge import Challenge
+from cifar_demo.checkpoints import CHECKPOINT_DIR
 from cifar_demo.collection import SOURCE as YOUR_CLASSES
 from cifar_demo.device import usable_cores
 from cifar_demo.evaluation import most_confused_pairs
@@ -36,23 +38,33 @@ from cifar_demo.models import describe_nets
 from cifar_demo.plots import accuracy_figure, confusion_figure, loss_figure, per_class_figure, runs_figure
 from cifar_demo.serving import (BodyLimit, forwarded_only_from, quote, refuse_oversized, refused, short_refusal,
                                 slow_failed_logins, trusted_proxy)
+from cifar_demo.store import MEMORY, Store, StoreError
 from cifar_demo.trainer import server_threads
 from cifar_demo.training import default_model_for, preset
-from cifar_demo.ui.common import (LOCAL_HOSTS, SharedChart, as_file, caller, escape_markdown, refusal, refused_already,
-                                  refused_here, render, status_line, uploads_only)
 from cifar_demo import words
+from cifar_demo.ui.challenge import build_challenge_tab
+from cifar_demo.ui.common import (LOCAL_HOSTS, SharedChart, as_file, caller, escape_markdown, random_test_picture,
+                                  refusal, refused_already, refused_here, render, status_line, stop_training,
+                                  uploads_only)
+from cifar_demo.ui.join import CSS as JOIN_CSS
+from cifar_demo.ui.join import STUDENT_PATH, build_join_panel
 from cifar_demo.ui.language import PageLanguages, catalog, language, names, net_key, page, say, shown, spoken
 from cifar_demo.ui.language import css as language_css
 from cifar_demo.ui.language import page_font, web_font
+from cifar_demo.ui.lesson import build_lesson_tab
+from cifar_demo.ui.student import CSS as STUDENT_CSS
+from cifar_demo.ui.student import WORDS as STUDENT_WORDS
+from cifar_demo.ui.student import build_student_page
 from cifar_demo.ui.wall_tab import build_wall_tab
 from cifar_demo.ui.your_classes import CSS as YOUR_CLASSES_CSS
 from cifar_demo.ui.your_classes import build_your_classes_tab, your_status_line
-from cifar_demo.wall import NOT_LISTED, UNKNOWN, Entry, Wall, WallRefusal, summarize, truth_choices
+from cifar_demo.wall import NOT_LISTED, UNKNOWN, Entry, PageShare, Wall, WallRefusal, summarize, truth_choices
 from cifar_demo.words import Say, class_name
 
 ALL_CLASSES = "all classes"
 GRID_SIZES = [16, 32, 64]
 AUTH_ENV = "CIFAR_DEMO_AUTH"
+DEFAULT_STORE = CHECKPOINT_DIR / "class.sqlite3"  # beside the checkpoints; ignored by git
 MAX_QUEUED = 500  # a class of 30 with a page each and a photo in flight each queues well under 100
 MAX_COMPARED = 10  # runs one chart overlays: one colour each
 CSS = """
@@ -67,14 +79,14 @@ CSS = """
 .confidence-set { font-family: var(--font); }  /* the class names in the page's font, not the code font */
 #wall-summary { font-size: 22px; }
 #wall-summary h2 { font-size: 34px; margin: 6px 0; }
-""" + YOUR_CLASSES_CSS + language_css()
+""" + YOUR_CLASSES_CSS + JOIN_CSS + STUDENT_CSS + language_css()
 
 
 # ---------------------------------------------------------------- words for people
 
 
 def header_text(lab: Lab) -> str:
-    notice = f"  \n⚠ {lab.shelf.notice}" if lab.shelf.notice else ""
+    notice = "".join(f"  \n⚠ {shown(words)}" for words in (lab.shelf.notice, lab.store.notice()) if words)
     return escape_markdown(shown(lab.header()) + notice)
 
 
@@ -124,7 +136,7 @@ class TrainTab:
     compare: Callable[[list[str]], str]  # the checkbox's choices are a page's own: the API's /compare_runs takes any
 
 
-def build_train_tab(lab: Lab, app: gr.Blocks) -> TrainTab:
+def build_train_tab(lab: Lab, app: gr.Blocks, challenge: Challenge) -> TrainTab:
     defaults = preset(classroom_net(lab))
     with gr.Tab(page("tab.train"), id="train"):
         with gr.Row():
@@ -155,19 +167,21 @@ def build_train_tab(lab: Lab, app: gr.Blocks) -> TrainTab:
             runs = gr.CheckboxGroup(label=page("runs"))
             compared = gr.Image(show_label=False, interactive=False, format="png", buttons=["fullscreen"])
 
-    def start(net: str, epochs: int, batch_size: int, lr: float, optimizer: str, augment: bool, seed: int) -> str:
-        """Start training in the background and return at once; follow it with /status, end it with /stop."""
+    def start(net: str, epochs: int, batch_size: int, lr: float, optimizer: str, augment: bool, seed: int,
+              request: gr.Request) -> str:
+        """Start training in the background and return at once; follow it with /status, end it with /stop. While the
+        class challenge's queue runs, the teacher's run goes first and a student's waits."""
         try:  # the settings go in as they came: validate() names what is wrong with any of them, whatever its type
             config = preset(net, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, augment=augment,
                             seed=seed)
-            lab.start_training(config)
+            challenge.start_training(config, caller(request))
         except (JobRunning, ValueError) as error:
             raise refusal("train", error, title="not_started") from None
         return status_line(lab.status())
 
     def halt() -> str:
         """Stop the running job after the current batch; it still saves what it has learnt."""
-        return say("status.stopping") if lab.stop_training() else say("status.no_run")
+        return stop_training(lab)
 
     def fill_preset(name: str):
         config = preset(name)
@@ -277,7 +291,7 @@ def build_classify_tab(lab: Lab, wall: Wall, class_wall: bool) -> None:
                                      interactive=False, container=False, placeholder=" ",
                                      elem_classes=["quiet"], elem_id="on-wall")
                 shared_entry = gr.JSON(visible=False)  # /share's answer: the API's, the page shows on_wall
-                shared = gr.State({})  # this page's last share: its picture, number and truth
+                shared = gr.State(None)  # this page's last share (wall.PageShare)
             with gr.Column():
                 top = gr.Label(num_top_classes=5, label=page("top5"))
                 seen = gr.Image(label=page("seen"), interactive=False, format="png",
@@ -311,11 +325,8 @@ def build_classify_tab(lab: Lab, wall: Wall, class_wall: bool) -> None:
         return [translated_top(top, classes, language) for top, language in zip(tops, spoken())], seen, said
 
     def random_picture():
-        try:
-            image, label = lab.random_test_picture()
-        except DataNotFoundError as error:
-            return gr.skip(), shown(error)
-        return as_file(image), say("text.true_class_is", name=class_name(label, lab.test_classes(), language()))
+        picture, label = random_test_picture(lab, "classify")
+        return picture, say("text.true_class_is", name=class_name(label, lab.test_classes(), language()))
 
     def share(picture: str | ImageError | None, truth: str = UNKNOWN, request: gr.Request = None) -> dict:
         """Put a picture on the class wall as the 32x32 the net sees (the upload itself is never kept), with what it
@@ -330,22 +341,17 @@ def build_classify_tab(lab: Lab, wall: Wall, class_wall: bool) -> None:
             raise refusal("share", error, title="not_shared") from None
         return {**entry.as_dict(checkpoint.classes), "message": shared_words(entry, checkpoint.classes)}
 
-    def share_from_page(picture: str | ImageError | None, wanted: bool, truth: str, last: dict,
+    def share_from_page(picture: str | ImageError | None, wanted: bool, truth: str, last: PageShare | None,
                         request: gr.Request):
-        """The page's sharing, with the box ticked: a classified picture goes on the wall once; a truth chosen
-        after it says what that picture is. A refusal shows under the box; a broken picture Classify has named."""
+        """The page's sharing, with the box ticked (Wall.from_page says when it shares, relabels or does nothing). A
+        refusal shows under the box; a broken picture Classify has named."""
         if not wanted or picture is None or isinstance(picture, ImageError):
             return gr.skip(), gr.skip()
-        if last.get("picture") == picture and last.get("truth") == truth:
-            return gr.skip(), gr.skip()
         try:
-            if last.get("picture") == picture:
-                entry = wall.relabel(lab.shelf.require(), last["id"], truth, caller(request))
-            else:
-                entry = wall.share(lab.shelf.require(), picture, truth, caller(request))
+            done = wall.from_page(lab.shelf.require(), picture, truth, caller(request), last)
         except (AccessError, ImageError, NoModel, WallRefusal) as error:
             return refused_here("share", error), gr.skip()
-        return shared_words(entry, model_classes(lab)), {"picture": picture, "id": entry.id, "truth": truth}
+        return (shared_words(done.entry, model_classes(lab)), done) if done else (gr.skip(), gr.skip())
 
     def refresh_truths():
         return gr.update(choices=truth_menu(model_classes(lab)))
@@ -492,11 +498,7 @@ def build_inside_tab(lab: Lab) -> None:
         return as_file(result.overlay), result.message
 
     def random_picture() -> str:
-        try:
-            image, _ = lab.random_test_picture()
-        except DataNotFoundError as error:
-            raise refusal("random picture", error) from None
-        return as_file(image)
+        return random_test_picture(lab, "inside")[0]
 
     show.click(layers, net, [walk, table, shapes, filters], api_visibility="private")
     net.change(layer_shapes, net, shapes, api_name="layer_shapes")
@@ -517,11 +519,14 @@ def explained_classes(lab: Lab) -> list[tuple[str, str]]:
 # ---------------------------------------------------------------- the page
 
 
-def build_app(lab: Lab, class_wall: bool = False, wall: Wall | None = None, language: str = words.ENGLISH) -> gr.Blocks:
-    """The whole page around one Lab; every browser and API client shares its job, its active model and its wall.
-    class_wall ticks "Share my picture on the class wall" for every student (it starts unticked otherwise); language
-    is the page's for a browser that asks for neither Korean nor English."""
-    wall = wall or Wall()
+def build_app(lab: Lab, class_wall: bool = False, wall: Wall | None = None, challenge: Challenge | None = None,
+              language: str = words.ENGLISH) -> gr.Blocks:
+    """The whole page around one Lab; every browser and API client shares its job, its active model, its wall and
+    its class challenge (kept in the Lab's store unless given). class_wall ticks "Share my picture on the class wall"
+    for every student (it starts unticked otherwise); language is the page's for a browser that asks for neither
+    Korean nor English."""
+    wall = wall or lab.wall
+    challenge = challenge or Challenge(lab, lab.store)
     languages = PageLanguages(language)
     with gr.Blocks(title="CIFAR-10 classroom lab", analytics_enabled=False, delete_cache=(3600, 3600)) as app:
         languages.listen(app)
@@ -532,22 +537,25 @@ def build_app(lab: Lab, class_wall: bool = False, wall: Wall | None = None, lang
             header = gr.Markdown(header_text(lab), elem_id="header")
             model = gr.Dropdown(lab.shelf.choices(), value=lab.shelf.active_key, label=page("active_model"),
                                 scale=0, min_width=640, allow_custom_value=True)
+        build_join_panel(app)
         with gr.Tabs() as tabs:
-            train = build_train_tab(lab, app)
+            train = build_train_tab(lab, app, challenge)
             build_browse_tab(lab)
             build_classify_tab(lab, wall, class_wall)
             build_evaluate_tab(lab)
             build_inside_tab(lab)
             yours = build_your_classes_tab(lab)
             wall_tab, wall_timer = build_wall_tab(lab, wall)
+            build_lesson_tab(lab)
+            contest = build_challenge_tab(challenge)
 
-        def follow_the_tab(selected: gr.SelectData) -> tuple[gr.Timer, gr.Timer]:
+        def follow_the_tab(selected: gr.SelectData) -> tuple[gr.Timer, gr.Timer, gr.Timer]:
             """Each tab's own timer ticks only while it is open: other pages fetch no wall and no collection. A tab
             is known by its place (its label is in the page's language)."""
             opened = tabs.children[selected.index] if isinstance(selected.index, int) else None
-            return gr.Timer(active=opened is wall_tab), gr.Timer(active=opened is yours.tab)
+            return tuple(gr.Timer(active=opened is tab) for tab in (wall_tab, yours.tab, contest.tab))
 
-        tabs.select(follow_the_tab, None, [wall_timer, yours.timer], api_visibility="private")
+        tabs.select(follow_the_tab, None, [wall_timer, yours.timer, contest.timer], api_visibility="private")
         seen = gr.State({})
         ticked = [header, model, train.status, train.loss, train.accuracy, yours.status, yours.loss, yours.accuracy,
                   train.runs, seen]
@@ -558,12 +566,15 @@ def build_app(lab: Lab, class_wall: bool = False, wall: Wall | None = None, lang
                  show_progress="hidden")
         select_model = add_api(lab, wall, train.compare)
         yours.add_api()
+        contest.add_api()
 
         def choose(checkpoint: str) -> str:
             select_model(checkpoint)
             return header_text(lab)
 
         model.input(choose, model, header, api_visibility="private")
+    with app.route(STUDENT_WORDS["page"], STUDENT_PATH, show_in_navbar=False):  # the students' phones: /student
+        build_student_page(app, lab, wall)
     return app
 
 
@@ -708,7 +719,12 @@ def build_parser() -> argparse.ArgumentParser:
                              "en); every other browser gets the language it asks for, and the page's switch changes it")
     parser.add_argument("--class-wall", action="store_true",
                         help="tick 'Share my picture on the class wall' for every student (otherwise it starts "
-                             "unticked); the wall keeps only the 32x32 pictures, in memory")
+                             "unticked); the wall keeps only the 32x32 pictures")
+    parser.add_argument("--store", default=str(DEFAULT_STORE), metavar="PATH",
+                        help="the SQLite file that keeps the wall, Your classes, past lessons and the class challenge "
+                             "across restarts "
+                             f"(default: {DEFAULT_STORE.relative_to(CHECKPOINT_DIR.parent)}; {MEMORY} keeps nothing)")
+    parser.add_argument("--restore", metavar="FILE", help="a lesson zip (Download lesson) to start with")
     return parser
 
 
@@ -719,8 +735,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         auth = parse_auth(args.auth)
         proxy = trusted_proxy(args.trusted_proxy)
-        lab = Lab(data_path=args.data, checkpoint=args.checkpoint, device=args.device)
-    except ValueError as error:
+        store = Store(args.store)  # refused while another app holds it: one line, exit 2
+        if args.restore:
+            store.import_lesson(args.restore)
+        lab = Lab(data_path=args.data, checkpoint=args.checkpoint, device=args.device, store=store)
+        challenge = Challenge(lab, store)
+    except (StoreError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     warning = exposure_warning(args.host, auth)
@@ -728,11 +748,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     for problem in lab.shelf.problems:
         print(f"warning: skipped {problem}", file=sys.stderr)
+    if lab.store.notice():
+        print(f"warning: {lab.store.notice()}", file=sys.stderr)
     lab.trainer.start()  # warm before the first Train: torch imports there while the page comes up
     print(f"training runs in its own process ({lab.trainer.threads} torch threads, pid {lab.trainer.pid}); "
           f"the web server uses {torch.get_num_threads()}", file=sys.stderr)
-    serve(build_app(lab, class_wall=args.class_wall, language=args.lang), server_name=args.host, server_port=args.port,
-          share=args.share, auth=auth, proxy=proxy)
+    serve(build_app(lab, class_wall=args.class_wall, challenge=challenge, language=args.lang), server_name=args.host,
+          server_port=args.port, share=args.share, auth=auth, proxy=proxy)
     return 0
 
 

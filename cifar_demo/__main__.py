@@ -8,11 +8,12 @@ import sys
 import time
 from dataclasses import fields
 
-from .settings import add_flags
+from .settings import add_flags, flag
 from .training import TrainConfig
 
 EXIT_BAD_INPUT = 2
-CLASSROOM_OPTIONS = ("students", "every", "seconds", "profile", "students_nice")  # bench --classroom's own
+CLASSROOM_OPTIONS = ("students", "every", "seconds", "profile", "students_nice", "action", "store")  # bench --classroom's own
+CHALLENGE_OPTIONS = ("entries", "entry_seconds")  # bench --challenge's own
 
 
 class UserError(Exception):
@@ -152,8 +153,14 @@ def cmd_bench(args) -> dict:
             from .bench.classroom import run_classroom
 
             return run_classroom(args)
+        if args.challenge:
+            from .bench.challenge import run_challenge_benchmark
+
+            return run_challenge_benchmark(args)
         if given := [name for name in CLASSROOM_OPTIONS if getattr(args, name) is not None]:
             raise UserError(f"--{given[0]} belongs to the classroom benchmark: add --classroom to use it.")
+        if given := [name for name in CHALLENGE_OPTIONS if getattr(args, name) is not None]:
+            raise UserError(f"--{flag(given[0])[2:]} belongs to the challenge benchmark: add --challenge to use it.")
         from .bench.speed import run_benchmark
 
         return run_benchmark(args)
@@ -231,6 +238,17 @@ def _add_bench_parser(commands) -> None:
                                 "their own work, not the server)")
     classroom.add_argument("--profile", choices=["steady", "burst"],
                            help="30 students, every 5 s (steady) or every 2 s (burst)")
+    classroom.add_argument("--action", choices=["classify", "share", "add"],
+                           help="what each student's picture goes to: classify (default), share (the wall) or add "
+                                "(Your classes)")
+    classroom.add_argument("--store", choices=["file", "memory", "both"],
+                           help="the app's store: a new file (default), memory, or both in turn, to compare")
+    challenge = bench.add_argument_group("challenge mode", "--challenge: entries of the class challenge run in turn "
+                                         "through its queue; the time each takes beyond its budget")
+    challenge.add_argument("--challenge", action="store_true", help="run the challenge benchmark")
+    challenge.add_argument("--entries", type=int, help="entries to run (default 5)")
+    challenge.add_argument("--entry-seconds", type=float, dest="entry_seconds",
+                           help="each entry's budget in seconds of training (default 5)")
 
 
 COMMANDS = {"train": cmd_train, "eval": cmd_eval, "predict": cmd_predict, "bench": cmd_bench}

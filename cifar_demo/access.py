@@ -42,6 +42,7 @@ class Who(Enum):
     ANYONE = "anyone"
     OWNER = "the picture's owner"
     OWNER_OR_TEACHER = "the picture's owner or the teacher"
+    SUBMITTER_OR_TEACHER = "the entry's student or the teacher"
     TEACHER = "the teacher only"
 
 
@@ -55,13 +56,19 @@ RULES: dict[str, Rule] = {  # every named endpoint, and the page's own actions t
     **{name: Rule(Who.ANYONE) for name in (
         "train", "stop", "status", "models", "select_model", "compare_runs", "browse", "classify", "evaluate",
         "layer_shapes", "filters", "feature_maps", "gradcam", "share", "wall", "your_classes",
-        "your_classes_add_class", "your_classes_add_pictures", "your_classes_train", "your_classes_model")},
+        "your_classes_add_class", "your_classes_add_pictures", "your_classes_train", "your_classes_model",
+        "challenge_submit", "challenge_board", "challenge_queue")},
     **{name: Rule(Who.TEACHER) for name in (
-        "wall_hide", "wall_clear", "wall_download", "your_classes_remove_class", "your_classes_zip")},
+        "wall_hide", "wall_clear", "wall_download", "your_classes_remove_class", "your_classes_zip",
+        "challenge_open", "challenge_close", "challenge_end", "challenge_activate_winner")},
+    "challenge_cancel": Rule(Who.SUBMITTER_OR_TEACHER, "Entry #{thing} was submitted from another browser: only that "
+                             "browser, or the teacher on the computer that runs the app, can cancel it."),
     "your_classes_remove_picture": Rule(Who.OWNER_OR_TEACHER, "Picture {thing} was added from another browser: only "
                                         "that browser, or the teacher on the computer that runs the app, can "
                                         "remove it."),
     "relabel": Rule(Who.OWNER, "Picture #{thing} was shared from another page: only that page can say what it is."),
+    **{name: Rule(Who.TEACHER) for name in (
+        "lesson_list", "lesson_new", "lesson_restore", "lesson_download", "lesson_import")},
 }
 
 
@@ -69,7 +76,7 @@ def may(caller: Caller, action: str, owner: Caller | None = None) -> bool:
     """Whether this caller may take the action (on a thing `owner` made, for the owner's actions)."""
     who = RULES[action].who
     return (who is Who.ANYONE or (who is Who.TEACHER and caller.teacher) or (who is Who.OWNER and caller.owns(owner))
-            or (who is Who.OWNER_OR_TEACHER and (caller.teacher or caller.owns(owner))))
+            or (who in (Who.OWNER_OR_TEACHER, Who.SUBMITTER_OR_TEACHER) and (caller.teacher or caller.owns(owner))))
 
 
 def check(caller: Caller, action: str, owner: Caller | None = None, thing: object = "") -> None:
@@ -132,3 +139,9 @@ class Budget:
         with self._lock:
             self._browsers.clear()
             self._addresses.clear()
+
+    def restore(self, browsers: dict[str, int], addresses: dict[str, int]) -> None:
+        """What each browser and computer had taken when it was saved (a restart, a restored lesson); caps unchecked."""
+        with self._lock:
+            self._browsers = Counter(browsers)
+            self._addresses = Counter(addresses)

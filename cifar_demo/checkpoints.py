@@ -7,7 +7,6 @@ import math
 import os
 import re
 import reprlib
-import tempfile
 import time
 import warnings
 import zipfile
@@ -19,6 +18,7 @@ import torch
 from torch import nn
 
 from . import names
+from .files import written_whole
 from .models import NETS, create_model
 
 CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
@@ -89,21 +89,12 @@ def new_run_name(model: str, kind: str | None = None) -> str:
 def save_checkpoint(path: str | Path, model: nn.Module, meta: dict, half: bool = True) -> Path:
     """Write to a temporary file in the same folder, then rename: a crash never leaves a broken file."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: (v.detach().cpu().half() if half and v.is_floating_point() else v.detach().cpu())
              for k, v in model.state_dict().items()}
     meta = {**meta, "date": meta.get("date") or time.strftime("%Y-%m-%d %H:%M"),
             "versions": {"torch": str(torch.__version__)}, "weights_dtype": "float16" if half else "float32"}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save({"format": "cifar-demo/1", "state_dict": state, "meta": meta}, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with written_whole(path) as file:
+        torch.save({"format": "cifar-demo/1", "state_dict": state, "meta": meta}, file)
     _remove_orphaned_temporaries(path.parent)
     return path
 

@@ -2,14 +2,13 @@
 Dataset (with a held-out share to test on) for a fine-tuning run, or exported as a picture-tree zip."""
 from __future__ import annotations
 
-import itertools
 import os
-import tempfile
 import threading
 import zipfile
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable, TypeVar
 
 import torch
 from PIL import Image
@@ -18,9 +17,11 @@ from . import names
 from .access import Budget, Caller, check
 from .checkpoints import Checkpoint
 from .data import Dataset, ImageSet
-from .images import MAX_PIXELS, ImageError, as_picture, png_bytes, read_header, square_pixels
+from .files import written_whole
+from .images import MAX_WHOLE_DECODE_PIXELS, ImageError, as_picture, decoding_cost, png_bytes, read_header, square_pixels
 from .plots import padded_grid
 from .serving import MAX_FILES_PER_REQUEST, quote
+from .store import MEMORY, Store, StoreError
 from .words import Say
 
 MIN_CLASSES, MAX_CLASSES = 2, 10
@@ -30,8 +31,9 @@ HELD_OUT = 0.2                # share of each class kept out of training to test
 STRIP_PICTURES = 12           # the newest pictures a class's thumbnail strip shows
 PER_BROWSER = 300             # pictures one browser may hold in the collection: every class of a group's project
 PER_ADDRESS = 600             # pictures one computer may hold: two browsers' worth, a third of the collection's room
-PIXELS_PER_ADD = MAX_PIXELS   # decoded in one add: one picture of the largest size, or many smaller ones (~0.4 s CPU)
+PIXELS_PER_ADD = 2 * MAX_WHOLE_DECODE_PIXELS  # decoding cost of one add (images.decoding_cost): two of the largest pictures, or ten 3 MB phone photos (~0.35 s CPU)
 SOURCE = "your classes"
+T = TypeVar("T")
 
 
 class CollectionError(ValueError):
@@ -69,11 +71,13 @@ def held_out_count(pictures: int, share: float = HELD_OUT) -> int:
 
 
 class Collection:
-    """Named classes of pictures, safe to change from many threads; a refused change leaves everything as it was."""
+    """Named classes of pictures, safe to change from many threads; a refused change leaves everything as it was.
+    Held in memory and written through to the store: each change is committed there before it is made here."""
 
     def __init__(self, max_per_class: int = MAX_PER_CLASS, per_browser: int = PER_BROWSER,
-                 per_address: int = PER_ADDRESS):
+                 per_address: int = PER_ADDRESS, store: Store | None = None):
         self.max_per_class = max_per_class
+        self._store = store or Store(MEMORY)
         self.budget = Budget(  # pictures held: a removed picture gives its room back
             per_browser, per_address,
             "This browser has {cap} pictures in the collection, the most one browser may hold: remove some to add "
@@ -82,8 +86,31 @@ class Collection:
             "more.")
         self._lock = threading.Lock()  # guards _classes
         self._classes: dict[str, list[Picture]] = {}  # in the order they were made
-        self._ids = itertools.count(1)  # never reused, so a stale id never removes a newer picture
+        self.seed = 0  # draws each class's held-out pictures; a lesson keeps its own
         self.version = 0  # counts changes: a page redraws only when it moved
+        self.reload()
+        self.version = 0  # no page has seen the collection yet
+
+    def reload(self, change: Callable[[], T] = lambda: None) -> T:
+        """Run `change` (a store's lesson switch) with the collection held, then read the store's current classes.
+        Returns what `change` returned."""
+        with self._lock:
+            done = change()
+            self._classes = {name: [Picture(f"p{p.id}", p.pixels, Caller(p.owner or "", p.address)) for p in group]
+                             for name, group in self._store.classes().items()}
+            owners = [p.by for group in self._classes.values() for p in group if p.by.browser]
+            self.budget.restore(Counter(o.browser for o in owners), Counter(o.address for o in owners))
+            self.seed = self._store.seed()
+            self.version += 1
+            return done
+
+    @staticmethod
+    def _saved(write: Callable[[], T]) -> T:
+        """A store write, its refusal in the collection's words (a full or read-only disk)."""
+        try:
+            return write()
+        except StoreError as error:
+            raise CollectionError(str(error)) from None
 
     # ------------------------------------------------------------ classes
 
@@ -101,6 +128,7 @@ class Collection:
                 raise CollectionError(Say("collection.same_name", name=quote(same[0]), typed=quote(name)))
             if len(self._classes) >= MAX_CLASSES:
                 raise CollectionError(Say("collection.too_many", classes=MAX_CLASSES, name=quote(name)))
+            self._saved(lambda: self._store.add_class(name))
             self._classes[name] = []
             self.version += 1
         return name
@@ -109,6 +137,7 @@ class Collection:
         """Remove a class and its pictures; returns the name as stored."""
         with self._lock:
             stored = self._find(name)
+            self._saved(lambda: self._store.remove_class(stored))
             for picture in self._classes.pop(stored):
                 self.budget.give_back(picture.by)
             self.version += 1
@@ -117,6 +146,7 @@ class Collection:
     def clear(self) -> None:
         """Every class and picture gone: a fresh start for the next lesson."""
         with self._lock:
+            self._saved(self._store.clear_classes)
             self._classes.clear()
             self.budget.reset()
             self.version += 1
@@ -141,7 +171,7 @@ class Collection:
         """Add each picture that can be used, and say why each other one was not (an upload of many files). A source
         may be an ImageError: a file refused on its way here, named in its place among the others. The same file
         named twice is read once. Work is bounded before any decoding: at most MAX_FILES_PER_REQUEST files, a class
-        with room and a caller within its budget, and PIXELS_PER_ADD decoded pixels in all."""
+        with room and a caller within its budget, and PIXELS_PER_ADD of decoding cost in all."""
         numbered, refused = _distinct(list(sources))
         if len(numbered) > MAX_FILES_PER_REQUEST:
             raise CollectionError(f"At most {MAX_FILES_PER_REQUEST} pictures can be added at once; this names "
@@ -154,10 +184,10 @@ class Collection:
                     raise source
                 self._check_room(class_name, caller)
                 image = read_header(source)
-                cost = image.width * image.height
+                cost = decoding_cost(image)
                 if cost > pixels_left:
-                    raise CollectionError(f"not added: with the pictures before it, this upload would decode over "
-                                          f"{PIXELS_PER_ADD / 1e6:.0f} megapixels; add it in an upload of its own.")
+                    raise CollectionError("not added: with the pictures before it, this upload would take too long "
+                                          "to decode; add it in an upload of its own.")
                 pixels_left -= cost
                 ids.append(self._insert(class_name, square_pixels(image), caller))
             except ValueError as error:  # ImageError, CollectionError or AccessError: each speaks to the person
@@ -183,7 +213,12 @@ class Collection:
             name = self._find(class_name)
             self._refuse_if_full(name)
             self.budget.take(caller)
-            picture = Picture(f"p{next(self._ids)}", pixels, caller)
+            try:  # the store numbers it: never reused, so a stale id never removes a newer picture
+                number = self._saved(lambda: self._store.add_picture(name, pixels, caller.browser, caller.address))
+            except CollectionError:
+                self.budget.give_back(caller)
+                raise
+            picture = Picture(f"p{number}", pixels, caller)
             self._classes[name].append(picture)
             self.version += 1
             return picture.id
@@ -195,6 +230,7 @@ class Collection:
                 for index, picture in enumerate(pictures):
                     if picture.id == picture_id:
                         check(caller, "your_classes_remove_picture", owner=picture.by, thing=picture_id)
+                        self._saved(lambda: self._store.remove_picture(int(picture_id[1:])))
                         del pictures[index]
                         self.budget.give_back(picture.by)
                         self.version += 1
@@ -231,28 +267,23 @@ class Collection:
             counts = {name: len(pictures) for name, pictures in self._classes.items()}
         return readiness(counts)
 
-    def dataset(self, base: Checkpoint | None = None, held_out: float = HELD_OUT, seed: int = 0) -> Dataset:
-        """The pictures as a Dataset: a seeded held-out share of each class in test, the rest in train. With a base
-        checkpoint, its normalization: the base's layers expect pictures scaled as its own were."""
-        train, test, classes = self._split(held_out, seed)
+    def dataset(self, base: Checkpoint | None = None, held_out: float = HELD_OUT, seed: int | None = None) -> Dataset:
+        """The pictures as a Dataset: a seeded held-out share of each class in test (the lesson's seed by default),
+        the rest in train. With a base checkpoint, its normalization: the base's layers expect pictures scaled as its
+        own were."""
+        train, test, classes = self._split(held_out, self.seed if seed is None else seed)
         mean, std = (tuple(base.meta["mean"]), tuple(base.meta["std"])) if base else ((), ())
         return Dataset(_image_set(train, classes), _image_set(test, classes), classes, SOURCE, mean=mean, std=std)
 
-    def export_zip(self, path: str | os.PathLike, held_out: float = HELD_OUT, seed: int = 0) -> Path:
+    def export_zip(self, path: str | os.PathLike, held_out: float = HELD_OUT, seed: int | None = None) -> Path:
         """train/<class>/*.png and test/<class>/*.png (the held-out share, split as dataset() splits it), so
         `python -m cifar_demo train --data that.zip` trains on the same pictures. Written whole, then renamed."""
-        train, test, _ = self._split(held_out, seed)
+        train, test, _ = self._split(held_out, self.seed if seed is None else seed)
         path = Path(path)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as file, zipfile.ZipFile(file, "w", zipfile.ZIP_STORED) as archive:
-                for split, members in (("train", train), ("test", test)):
-                    for name, number, picture in members:
-                        archive.writestr(f"{split}/{name}/{number:04d}.png", png_bytes(picture.pixels))
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with written_whole(path) as file, zipfile.ZipFile(file, "w", zipfile.ZIP_STORED) as archive:
+            for split, members in (("train", train), ("test", test)):
+                for name, number, picture in members:
+                    archive.writestr(f"{split}/{name}/{number:04d}.png", png_bytes(picture.pixels))
         return path
 
     def _split(self, held_out: float, seed: int) -> tuple[list[tuple], list[tuple], list[str]]:

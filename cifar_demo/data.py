@@ -1,7 +1,6 @@
 """CIFAR-10 (or any picture folder) as uint8 tensors in memory, cached on disk, served in batches."""
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import os
@@ -20,6 +19,7 @@ import numpy as np
 import torch
 
 from . import names
+from .files import written_whole
 from .images import ImageError, read_header, square_pixels
 from .picture_files import (MAX_BYTES_WAITING, MAX_PICTURE_BYTES, SPLITS, Budget, ClassFolders, DataNotFoundError,
                             Member, archive_members, tree_files, tree_members)
@@ -468,16 +468,11 @@ def _write_cache(file: Path, data: Dataset) -> None:
     saved = {"train_images": data.train.images, "train_labels": data.train.labels,
              "test_images": data.test.images, "test_labels": data.test.labels,
              "classes": data.classes, "skipped": data.skipped}
-    tmp = file.with_suffix(f".{os.getpid()}.tmp")
     try:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(saved, tmp)
-        os.replace(tmp, file)
+        with written_whole(file) as out:
+            torch.save(saved, out)
     except (OSError, RuntimeError):  # torch.save reports a full disk as RuntimeError
         pass  # a read-only or full cache folder costs speed next time, not correctness
-    finally:
-        with contextlib.suppress(OSError):  # already renamed, never written, or a folder that cannot be written
-            tmp.unlink()
 
 
 # ---------------------------------------------------------------- batches for training

@@ -80,10 +80,12 @@ def per_class_accuracy(confusion: torch.Tensor) -> list[float | None]:
 
 
 def most_confused_pairs(confusion: torch.Tensor, classes: list[str], k: int = 3) -> list[tuple[str, str, int]]:
-    """(true class, predicted class, count) of the k biggest off-diagonal cells."""
+    """(true class, predicted class, count) of the k biggest off-diagonal cells; ties in the classes' order, so the
+    same mix-ups always read the same."""
     off = confusion.clone()
     off.fill_diagonal_(0)
-    counts, flat = off.flatten().topk(min(k, off.numel()))
+    counts, flat = off.flatten().sort(descending=True, stable=True)
+    counts, flat = counts[:k], flat[:k]
     n = len(classes)
     return [(classes[i // n], classes[i % n], int(c)) for c, i in zip(counts.tolist(), flat.tolist()) if c > 0]
 

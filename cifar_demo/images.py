@@ -13,6 +13,10 @@ from torchvision.transforms.functional import pil_to_tensor, to_pil_image
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 50_000_000  # a 50-megapixel phone photo passes; a bigger header is refused before a pixel is decoded
+# A picture decoded whole (PNG, GIF, WebP, TIFF, BMP, a progressive JPEG) costs about 11 ms of one core a megapixel
+# here: 50 MP would be half a second a picture. 16 MP still passes a 5K screenshot; a phone's baseline JPEG decodes
+# at 1/8 scale by draft and keeps MAX_PIXELS, its cost then follows its bytes (entropy decoding, ~11 ms a MB).
+MAX_WHOLE_DECODE_PIXELS = 16_000_000
 JPEG_DRAFT_SIZE = (256, 256)  # big photos decode at 1/2..1/8 scale, never below this: far less memory and time
 FORMATS = "PNG, JPEG, GIF, WebP, BMP, TIFF"
 # PIL's plugins for what cameras, phones and picture data sets write (JPEG's also opens a phone's multi-picture
@@ -75,8 +79,9 @@ def _identify(data: bytes) -> Image.Image:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # size warnings (MAX_PIXELS is checked below) and corrupt EXIF
             image = Image.open(io.BytesIO(data), formats=PIL_FORMATS)
-            _check_pixels(*image.size)  # the header's size: a progressive JPEG buffers it all, draft or not
-            if image.format in ("JPEG", "MPO"):
+            _check_pixels(*image.size, MAX_PIXELS if _drafts(image) else MAX_WHOLE_DECODE_PIXELS)
+            image.info["decoding_cost"] = len(data) if _drafts(image) else image.width * image.height
+            if _drafts(image):
                 image.draft("RGB", JPEG_DRAFT_SIZE)
     except ImageError:
         raise
@@ -121,10 +126,22 @@ def open_image(source, max_bytes: int = MAX_UPLOAD_BYTES) -> Image.Image:
     return image
 
 
-def _check_pixels(width: int, height: int) -> None:
-    if width * height > MAX_PIXELS:
+def _drafts(image: Image.Image) -> bool:
+    """A baseline JPEG decodes at a fraction of its size; a progressive one buffers it all, draft or not."""
+    return image.format in ("JPEG", "MPO") and not image.info.get("progressive")
+
+
+def decoding_cost(image: Image.Image) -> int:
+    """What decoding a picture read_header opened will cost, in pixels decoded whole or, for a baseline JPEG, its
+    bytes (the two cost about the same a million here): a caller's budget is counted in it."""
+    return image.info.get("decoding_cost", image.width * image.height)
+
+
+def _check_pixels(width: int, height: int, limit: int = MAX_PIXELS) -> None:
+    if width * height > limit:
+        kind = "" if limit == MAX_PIXELS else " (a phone's JPEG may have more)"
         raise ImageError(f"The picture is {width}x{height} pixels ({width * height / 1e6:.0f} megapixels); "
-                         f"up to {MAX_PIXELS / 1e6:.0f} megapixels are accepted.")
+                         f"up to {limit / 1e6:.0f} megapixels are accepted{kind}.")
 
 
 def exif_transpose_method(image: Image.Image) -> Image.Transpose | None:

@@ -1,18 +1,22 @@
-"""The app's shared state in one place: the data, the shelf of models, the training job, the class's collection."""
+"""The app's shared state in one place: the data, the shelf of models, the training job, the class's collection,
+the wall, and the store that keeps the class's own work across restarts."""
 from __future__ import annotations
 
 import itertools
+import logging
+import os
 import random
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, TypeVar
 
 import torch
 from PIL import Image
 
 from .checkpoints import CHECKPOINT_DIR, Checkpoint, CheckpointError, checkpoint_path, new_run_name, runs_folder
 from .collection import SOURCE, Collection, CollectionError
-from .data import Dataset, DataNotFoundError, load_dataset
+from .data import Dataset, DataNotFoundError, ImageSet, load_dataset
 from .device import device_name, device_words, pick_device
 from .evaluation import EvalResult, EvalViews, evaluate, predict_logits
 from .images import ImageError, as_picture
@@ -20,10 +24,14 @@ from .inference import Prediction, classify_many
 from .plots import labelled_grid, run_label
 from .trainer import Trainer, WorkerJob, shared_trainer
 from .shelf import NoModel, Shelf
+from .store import MEMORY, Lesson, Store, StoreError
 from .training import TrainConfig, preset_for_your_classes
+from .wall import Wall
 from .words import ENGLISH, Say, class_names, text
 
 RUNNING = "running"  # the key of the job still training among the runs to compare
+T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class JobRunning(Exception):
@@ -41,7 +49,7 @@ class BrowsePage:
 class Lab:
     def __init__(self, data_path: str | Path | None = None, checkpoint: str | Path | None = None,
                  device: str = "auto", checkpoint_dir: str | Path = CHECKPOINT_DIR, download: bool = True,
-                 trainer: Trainer | None = None):
+                 trainer: Trainer | None = None, store: Store | None = None):
         self.data_path = data_path
         self.download = download
         self.device = pick_device(device)
@@ -49,12 +57,15 @@ class Lab:
         self.checkpoint_dir = Path(checkpoint_dir)
         self.runs_dir = runs_folder(self.checkpoint_dir)
         self.shelf = Shelf(self.checkpoint_dir, [self.checkpoint_dir, self.runs_dir], self.device, checkpoint)
-        self.collection = Collection()  # the class's own classes, shared by every page (the Your classes tab)
+        self.store = store or Store(MEMORY)  # the app passes a file; a library user or a test keeps it in memory
+        self.collection = Collection(store=self.store)  # the class's own classes, shared by every page
+        self.wall = Wall(store=self.store)  # the class's shared photos
         self._lock = threading.RLock()      # guards the fields below
         self._data_lock = threading.Lock()  # one loader at a time; others wait for its result
         self._data: Dataset | None = None
         self.trainer = trainer or shared_trainer()
         self.job: WorkerJob | None = None
+        self._guard: str | None = None  # what a Stop is told instead of stopping the job (a challenge's entry)
         self._job_data: Dataset | None = None  # the running job's own data set (a collection's), None for the main one
         self._held_out: dict[str, Dataset] = {}  # per fine-tuned model's key: the collection it was trained on
         self._predictions: dict[str, torch.Tensor] = {}  # test-set predictions per model key
@@ -75,11 +86,19 @@ class Lab:
         return held_out if held_out is not None else self.data(progress)
 
     def _held_out_for(self, checkpoint: Checkpoint | None) -> Dataset | None:
-        """A fine-tuned model's held-out collection, while this server still holds it."""
+        """A fine-tuned model's held-out collection: held since it trained, or read once from the store."""
         if checkpoint is None:
             return None
+        key = self.shelf.key(checkpoint.path)
         with self._lock:
-            return self._held_out.get(self.shelf.key(checkpoint.path))
+            if key not in self._held_out and checkpoint.meta.get("data_source") == SOURCE:
+                recorded = self.store.fine_tune(key)
+                if recorded is not None:
+                    classes, images, labels = recorded
+                    empty = ImageSet(images[:0], labels[:0])
+                    self._held_out[key] = Dataset(empty, ImageSet(images, labels), classes, SOURCE,
+                                                  mean=tuple(checkpoint.meta["mean"]), std=tuple(checkpoint.meta["std"]))
+            return self._held_out.get(key)
 
     def test_classes(self) -> list[str]:
         """The classes of the pictures the active model is browsed on, for the pages' menus; loads nothing."""
@@ -100,22 +119,26 @@ class Lab:
 
     # ------------------------------------------------------------ training
 
-    def start_training(self, config: TrainConfig, name: str | None = None, data: Dataset | None = None) -> WorkerJob:
-        """A run on the main data set, or on `data` (a collection's); one at a time."""
+    def start_training(self, config: TrainConfig, name: str | None = None, data: Dataset | None = None,
+                       folder: Path | None = None, on_end: Callable[[WorkerJob], None] | None = None,
+                       guard: str | None = None) -> WorkerJob:
+        """A run on the main data set, or on `data` (a collection's); one at a time. A class challenge's entry is
+        saved in its own `folder`, ends in its own `on_end` (not as the active model), and `guard` is what a Stop
+        is told instead of stopping it."""
         config.validate()
         with self._lock:
             if self.job is not None and not self.job.done:
                 raise JobRunning(Say("lab.running"))
             run_name = name or new_run_name(config.model)
-            out = checkpoint_path(run_name, self.runs_dir)
+            out = checkpoint_path(run_name, folder or self.runs_dir)
             for n in itertools.count(2):  # two runs in one second must not share a file
                 if not out.exists() and self.shelf.key(out) not in self.shelf.models:
                     break
-                out = checkpoint_path(f"{run_name}-{n}", self.runs_dir)
+                out = checkpoint_path(f"{run_name}-{n}", folder or self.runs_dir)
             config.device = str(self.device)
-            self._job_data = data
+            self._job_data, self._guard = data, guard
             self.job = WorkerJob(self.trainer, config, self.data if data is None else lambda: data, out, out.stem,
-                                 on_end=self._on_job_end)
+                                 on_end=on_end or self._on_job_end)
             return self.job.start()
 
     def train_your_classes(self, train_layers: str = "head") -> WorkerJob:
@@ -140,18 +163,28 @@ class Lab:
         return base
 
     def stop_training(self) -> bool:
+        """Stop the running job (False when none runs); JobRunning with its guard's words for a challenge's entry."""
         with self._lock:
-            job = self.job
+            job, guard = self.job, self._guard
         if job is None or job.done:
             return False
+        if guard:
+            raise JobRunning(guard)
         job.stop()
         return True
 
     def _on_job_end(self, job: WorkerJob) -> None:
         if job.checkpoint_path and (checkpoint := self.shelf.load(job.checkpoint_path)) is not None:
             with self._lock:
-                if self._job_data is not None:
-                    self._held_out[self.shelf.key(checkpoint.path)] = self._job_data
+                data = self._job_data
+                if data is not None:
+                    self._held_out[self.shelf.key(checkpoint.path)] = data
+            if data is not None:  # kept apart from the collection, which may change after training
+                try:
+                    self.store.record_fine_tune(self.shelf.key(checkpoint.path), data.classes, data.test.images,
+                                                data.test.labels)
+                except StoreError as error:  # held in memory still: Browse and Evaluate work until a restart
+                    log.warning("%s", error)
 
     def runs(self, status: dict | None = None) -> dict[str, tuple[Say, dict]]:
         """Every run with a recorded history, by key (a checkpoint path, or RUNNING): its legend label and history.
@@ -176,6 +209,29 @@ class Lab:
         if snapshot["config"].get("init_from"):  # the base a fine-tune started from, by name: no server paths
             snapshot["config"]["init_from"] = self.shelf.key(snapshot["config"]["init_from"])
         return snapshot
+
+    # ------------------------------------------------------------ lessons
+
+    def _switch_lesson(self, change: Callable[[], T]) -> T:
+        """A lesson switch in the store, the wall and the collection held meanwhile and re-read after it."""
+        return self.wall.reload(lambda: self.collection.reload(change))
+
+    def lessons(self) -> list[Lesson]:
+        return self.store.lessons()
+
+    def new_lesson(self) -> int:
+        """Archive the current wall and classes (kept, listed, restorable) and start empty."""
+        return self._switch_lesson(self.store.new_lesson)
+
+    def restore_lesson(self, lesson: int) -> None:
+        self._switch_lesson(lambda: self.store.restore_lesson(lesson))
+
+    def import_lesson(self, path: str | os.PathLike) -> int:
+        """A lesson zip as the current lesson; the one before is archived."""
+        return self._switch_lesson(lambda: self.store.import_lesson(path))
+
+    def export_lesson(self, path: str | os.PathLike) -> Path:
+        return self.store.export_lesson(path)
 
     # ------------------------------------------------------------ actions on the active model
 
@@ -250,4 +306,5 @@ class Lab:
         return checkpoint, data, result
 
 
-__all__ = ["Lab", "JobRunning", "NoModel", "BrowsePage", "DataNotFoundError", "CheckpointError", "CollectionError"]
+__all__ = ["Lab", "JobRunning", "NoModel", "BrowsePage", "DataNotFoundError", "CheckpointError", "CollectionError",
+           "StoreError"]

@@ -2,19 +2,17 @@
 keeps the order and the held-out seed; and the checks that refuse a hostile zip before anything is written."""
 from __future__ import annotations
 
-import io
 import json
 import os
 import tempfile
 import zipfile
 from pathlib import Path
 
-import numpy as np
 import torch
-from PIL import Image
 
-from .collection import HELD_OUT, MAX_CLASSES, MAX_PER_CLASS, clean_name, held_out_count
-from .names import name_key
+from .collection import HELD_OUT, MAX_CLASSES, MAX_PER_CLASS, held_out_count
+from .images import png_bytes, read_header, square_pixels
+from .names import clean_name, name_key
 from .serving import quote
 from .wall import CAPACITY, NOT_LISTED
 
@@ -22,21 +20,6 @@ MANIFEST = "lesson.json"
 MAX_MEMBERS = 2 * CAPACITY + MAX_CLASSES * MAX_PER_CLASS + 1  # a lesson zip's most files: a full lesson's
 MAX_PNG_BYTES = 16_384        # a 32x32 PNG is at most ~3.2 kB; a bigger member is no picture of ours
 MAX_MANIFEST_BYTES = 1 << 20
-
-
-def encode_png(picture: torch.Tensor) -> bytes:
-    """A uint8 (3, 32, 32) picture as the lossless PNG the store and the zip keep: the exact pixels the net saw."""
-    out = io.BytesIO()
-    Image.fromarray(picture.permute(1, 2, 0).numpy()).save(out, "png")
-    return out.getvalue()
-
-
-def decode_png(png: bytes) -> torch.Tensor:
-    """A stored or imported PNG as uint8 (3, 32, 32); the size is read from the header before anything decodes."""
-    with Image.open(io.BytesIO(png), formats=["PNG"]) as image:
-        if image.size != (32, 32):
-            raise ValueError(f"a picture is {image.size[0]}x{image.size[1]}, not 32x32")
-        return torch.from_numpy(np.asarray(image.convert("RGB")).transpose(2, 0, 1).copy())
 
 
 def write_lesson(path: Path, started: str, seed: int, classes: dict[str, list[bytes]],
@@ -113,9 +96,11 @@ def _read(archive: zipfile.ZipFile) -> tuple[int, list[tuple[str, list[bytes]]],
     def picture(file: object) -> bytes:
         info = names.get(file) if isinstance(file, str) else None
         _expect(info and info.file_size <= MAX_PNG_BYTES, f"'{quote(file)}' is missing or too big to be a picture")
-        try:
-            return encode_png(decode_png(archive.read(info)))
-        except (OSError, ValueError, Image.DecompressionBombError):
+        try:  # the size is read from the header before anything decodes: a picture bomb costs nothing
+            image = read_header(archive.read(info))
+            _expect(image.format == "PNG" and image.size == (32, 32), "")
+            return png_bytes(square_pixels(image))
+        except (OSError, ValueError):  # ImageError, a failed _expect or a broken stream
             raise ValueError(f"'{quote(file)}' is not a 32x32 PNG") from None
 
     _expect(len(lesson["classes"]) <= MAX_CLASSES, f"it has {len(lesson['classes'])} classes; {MAX_CLASSES} at most")

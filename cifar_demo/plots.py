@@ -297,7 +297,8 @@ def run_label(net: str, epochs: float, accuracy: float | None) -> Say:
     return Say(key, net=net, epochs=f"{epochs:g}", accuracy=f"{accuracy:.1%}" if accuracy is not None else "")
 
 
-def runs_figure(runs: list[tuple[str, dict]], title: str | None = None, language: str = ENGLISH) -> Figure:
+def runs_figure(runs: list[tuple[str, dict]], title: str | None = None, language: str = ENGLISH,
+                accuracy_title: str | None = None) -> Figure:
     """Smoothed loss and test accuracy of several runs against epoch, so runs with other batch sizes line up."""
     say = functools.partial(_chart_words, language)
     fig = Figure(figsize=(12, 4.8), layout="constrained")
@@ -316,7 +317,8 @@ def runs_figure(runs: list[tuple[str, dict]], title: str | None = None, language
         loss_ax.text(0.5, 0.5, say("pick_runs"), ha="center", va="center",
                      transform=loss_ax.transAxes, color="gray")
     loss_ax.set(title=say("smoothed_loss"), xlabel=say("epoch"), ylabel=say("cross_entropy"))
-    accuracy_ax.set(title=say("accuracy"), xlabel=say("epoch"), ylabel=say("accuracy_axis"), ylim=(0, 100))
+    accuracy_ax.set(title=accuracy_title or say("accuracy"), xlabel=say("epoch"), ylabel=say("accuracy_axis"),
+                    ylim=(0, 100))
     for ax in (loss_ax, accuracy_ax):
         ax.set_xlim(left=0)
         ax.grid(alpha=0.3)

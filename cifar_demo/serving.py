@@ -179,8 +179,8 @@ class AnswerPictures:
     by its content, in place: two students with the same photo would share that file, rewritten while the first
     one still downloads it (a truncated answer). A file of our own is copied into gradio's cache whole."""
 
-    def __init__(self, folder: str | Path, keep: int = 1024):
-        self.folder = Path(folder)
+    def __init__(self, folder: str | Path, keep: int = 1024, prefix: str = ""):
+        self.folder, self.prefix = Path(folder), prefix
         self.folder.mkdir(parents=True, exist_ok=True)
         self._files: deque[Path] = deque()
         self._keep = keep  # gradio copies a file as the answer leaves: only the newest few are still needed
@@ -188,7 +188,7 @@ class AnswerPictures:
         self._count = itertools.count()
 
     def save(self, picture: Image.Image) -> str:
-        path = self.folder / f"{next(self._count)}-{uuid.uuid4().hex[:8]}.png"
+        path = self.folder / f"{self.prefix}{next(self._count)}-{uuid.uuid4().hex[:8]}.png"
         picture.save(path, compress_level=1)  # twice as fast to write as the default level, for 10% more bytes
         with self._lock:
             self._files.append(path)

@@ -19,11 +19,10 @@ from typing import TextIO
 import numpy as np
 import torch
 
-from .collection import MAX_CLASSES, MAX_PER_CLASS
-from .lesson_zip import decode_png, encode_png, read_lesson, write_lesson
+from .images import png_bytes, square_pixels
 from .serving import quote
-from .wall import CAPACITY
 
+MEMORY = ":memory:"  # a store with no file: the library's default (tests, scripts); nothing outlives the process
 APPLICATION_ID = 0x43494641  # "CIFA" in the file's header: tells our store from another program's SQLite file
 # Step n brings the file from user_version n-1 to n, in one transaction; a shipped step is never changed. The wall
 # keeps no guesses: at start the Wall asks the active model again, as it does whenever the model changes.
@@ -46,6 +45,21 @@ MIGRATIONS = [
                                 classes TEXT NOT NULL);
        CREATE TABLE fine_tune_pictures (fine_tune INTEGER NOT NULL REFERENCES fine_tunes ON DELETE CASCADE,
                                         label INTEGER NOT NULL, png BLOB NOT NULL);""",
+    # the computer a picture came from, so that its per-computer budget holds across a restart
+    "ALTER TABLE pictures ADD COLUMN address TEXT NOT NULL DEFAULT ''",
+    # the class challenge (challenge_store.py): a challenge's budget and nets; each entry's recipe, place in the
+    # queue (turn), state, scores and curve
+    """CREATE TABLE challenges (id INTEGER PRIMARY KEY AUTOINCREMENT, opened TEXT NOT NULL, state TEXT NOT NULL
+                                CHECK (state IN ('open', 'closed', 'ended')), budget_seconds REAL,
+                                budget_epochs INTEGER, nets TEXT NOT NULL, ended TEXT);
+       CREATE TABLE challenge_entries (id INTEGER PRIMARY KEY AUTOINCREMENT, challenge INTEGER NOT NULL
+                                       REFERENCES challenges, nickname TEXT NOT NULL, owner TEXT NOT NULL,
+                                       address TEXT NOT NULL, recipe TEXT NOT NULL, state TEXT NOT NULL,
+                                       turn REAL NOT NULL, submitted TEXT NOT NULL, started REAL, ended REAL,
+                                       run TEXT, checkpoint TEXT, public REAL, private REAL, seconds REAL,
+                                       epochs_done REAL, message TEXT NOT NULL DEFAULT '',
+                                       history TEXT NOT NULL DEFAULT '{}');
+       CREATE INDEX challenge_entries_queue ON challenge_entries (challenge, state, turn);""",
 ]
 
 
@@ -76,6 +90,7 @@ class ClassPicture:
     id: int
     pixels: torch.Tensor  # uint8 (3, 32, 32)
     owner: str | None
+    address: str = ""
 
 
 @dataclass(frozen=True)
@@ -98,7 +113,8 @@ class Store:
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
         self._lock = threading.Lock()
-        self._lock_file = self._hold_lock()  # released by the kernel when the process dies, kill -9 included
+        # released by the kernel when the process dies, kill -9 included
+        self._lock_file = None if self.in_memory else self._hold_lock()
         self.moved_aside: Path | None = None  # where a bad file went, for the page to say
         try:
             try:
@@ -108,8 +124,21 @@ class Store:
                 self._db = self._connect()
             self._lesson = self._current_lesson()
         except BaseException:
-            self._lock_file.close()  # a store that did not open holds nothing
+            self._release()  # a store that did not open holds nothing
             raise
+
+    @property
+    def in_memory(self) -> bool:
+        return str(self.path) == MEMORY
+
+    def notice(self) -> str | None:
+        """What the page's header says after a bad file was moved aside at start; None otherwise."""
+        return (f"The class's store could not be read (damaged, or not this app's): it was moved aside, "
+                f"beside it, as {self.moved_aside.name}, and a new, empty one started." if self.moved_aside else None)
+
+    def _release(self) -> None:
+        if self._lock_file is not None:
+            self._lock_file.close()
 
     def _hold_lock(self) -> TextIO:
         try:
@@ -183,7 +212,7 @@ class Store:
     def close(self) -> None:
         with self._lock:
             self._db.close()
-            self._lock_file.close()
+            self._release()
 
     @contextmanager
     def _write(self):
@@ -201,12 +230,21 @@ class Store:
                 name = getattr(error, "sqlite_errorname", "")
                 why = ("the disk is full" if name == "SQLITE_FULL" else "the disk or folder is read-only or failing"
                        if name.startswith(("SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_CANTOPEN")) else str(error))
-                raise StoreError(f"The store {self.path} could not save this ({why}); everything saved before "
-                                 "is kept.") from None
+                # by name only: a student's refusal shows no server path
+                raise StoreError(f"The store {self.path.name} could not save this ({why}); everything saved "
+                                 "before is kept.") from None
 
     def _read(self, sql: str, *args) -> list[tuple]:
         with self._lock:
             return self._db.execute(sql, args).fetchall()
+
+    def transaction(self):
+        """A companion module's write to its own tables (challenge_store.py), under this store's rules."""
+        return self._write()
+
+    def query(self, sql: str, *args) -> list[tuple]:
+        """A companion module's read of its own tables."""
+        return self._read(sql, *args)
 
     def _current_lesson(self) -> int:
         row = self._read("SELECT id FROM lessons WHERE archived IS NULL")
@@ -218,9 +256,9 @@ class Store:
     # ------------------------------------------------------------ the wall
 
     def add_wall_entry(self, picture: torch.Tensor, truth: str | None, session: str, address: str,
-                       capacity: int = CAPACITY) -> int:
+                       capacity: int) -> int:
         """A shared picture and its page's and computer's counts; the oldest beyond capacity drop. Returns its id."""
-        png = encode_png(picture)
+        png = png_bytes(picture)
         with self._write() as db:
             entry = db.execute("INSERT INTO wall_entries (lesson, png, truth, session, address) VALUES (?, ?, ?, ?, ?)",
                                (self._lesson, png, truth, session, address)).lastrowid
@@ -256,7 +294,8 @@ class Store:
         rows = self._wall_rows(self._lesson)
         shares = self._read("SELECT kind, who, shares FROM wall_shares WHERE lesson = ?", self._lesson)
         ((dropped,),) = self._read("SELECT wall_dropped FROM lessons WHERE id = ?", self._lesson)
-        return WallState([WallRow(i, decode_png(png), truth, bool(hidden), s, a) for i, png, truth, hidden, s, a in rows],
+        return WallState([WallRow(i, square_pixels(png), truth, bool(hidden), s, a)
+                          for i, png, truth, hidden, s, a in rows],
                          {who: n for kind, who, n in shares if kind == "session"},
                          {who: n for kind, who, n in shares if kind == "address"}, dropped)
 
@@ -274,12 +313,12 @@ class Store:
         with self._write() as db:
             db.execute("DELETE FROM classes WHERE lesson = ?", (self._lesson,))
 
-    def add_picture(self, class_name: str, pixels: torch.Tensor, owner: str | None = None) -> int:
+    def add_picture(self, class_name: str, pixels: torch.Tensor, owner: str | None = None, address: str = "") -> int:
         """Returns the picture's id: never given to another picture, not even after a removal or a new lesson."""
-        png = encode_png(pixels)
+        png = png_bytes(pixels)
         with self._write() as db:
-            added = db.execute("INSERT INTO pictures (class, png, owner) SELECT id, ?, ? FROM classes WHERE lesson = ? "
-                               "AND name = ?", (png, owner, self._lesson, class_name))
+            added = db.execute("INSERT INTO pictures (class, png, owner, address) SELECT id, ?, ?, ? FROM classes "
+                               "WHERE lesson = ? AND name = ?", (png, owner, address, self._lesson, class_name))
             if not added.rowcount:
                 raise StoreError(f"The store has no class '{quote(class_name)}' in this lesson.")
             return added.lastrowid
@@ -297,20 +336,20 @@ class Store:
 
     def classes(self, lesson: int | None = None) -> dict[str, list[ClassPicture]]:
         """Every class in the order it was made, its pictures oldest first."""
-        return {name: [ClassPicture(i, decode_png(png), owner) for i, png, owner in pictures]
+        return {name: [ClassPicture(i, square_pixels(png), owner, address) for i, png, owner, address in pictures]
                 for name, pictures in self._class_rows(lesson or self._lesson).items()}
 
-    def _class_rows(self, lesson: int) -> dict[str, list[tuple[int, bytes, str | None]]]:
+    def _class_rows(self, lesson: int) -> dict[str, list[tuple[int, bytes, str | None, str]]]:
         found: dict[str, list[tuple]] = {}
-        for name, picture, png, owner in self._read(
-                "SELECT c.name, p.id, p.png, p.owner FROM classes c LEFT JOIN pictures p ON p.class = c.id "
+        for name, picture, png, owner, address in self._read(
+                "SELECT c.name, p.id, p.png, p.owner, p.address FROM classes c LEFT JOIN pictures p ON p.class = c.id "
                 "WHERE c.lesson = ? ORDER BY c.id, p.id", lesson):
-            found.setdefault(name, []).extend([(picture, png, owner)] if picture is not None else [])
+            found.setdefault(name, []).extend([(picture, png, owner, address)] if picture is not None else [])
         return found
 
     def record_fine_tune(self, checkpoint: str, classes: list[str], images: torch.Tensor, labels: torch.Tensor) -> None:
         """A fine-tuned model's held-out pictures, kept apart from the collection, which may change after training."""
-        rows = [(encode_png(image), int(label)) for image, label in zip(images, labels)]
+        rows = [(png_bytes(image), int(label)) for image, label in zip(images, labels)]
         with self._write() as db:
             db.execute("DELETE FROM fine_tunes WHERE checkpoint = ?", (checkpoint,))
             run = db.execute("INSERT INTO fine_tunes (checkpoint, classes) VALUES (?, ?)",
@@ -323,7 +362,7 @@ class Store:
         if not run:
             return None
         rows = self._read("SELECT png, label FROM fine_tune_pictures WHERE fine_tune = ? ORDER BY rowid", run[0][0])
-        images = torch.stack([decode_png(png) for png, _ in rows]) if rows else torch.zeros((0, 3, 32, 32), torch.uint8)
+        images = torch.stack([square_pixels(png) for png, _ in rows]) if rows else torch.zeros((0, 3, 32, 32), torch.uint8)
         return json.loads(run[0][1]), images, torch.tensor([label for _, label in rows], dtype=torch.int64)
 
     # ------------------------------------------------------------ lessons
@@ -364,15 +403,19 @@ class Store:
 
     def export_lesson(self, path: str | os.PathLike, lesson: int | None = None) -> Path:
         """The lesson (the current one by default) as one zip another laptop's app imports; hidden pictures stay."""
+        from .lesson_zip import write_lesson  # it reads the wall's and the collection's limits, which import this
+
         lesson = lesson or self._lesson
         ((started, seed),) = self._read("SELECT started, seed FROM lessons WHERE id = ?", lesson)
-        classes = {name: [png for _, png, _ in rows] for name, rows in self._class_rows(lesson).items()}
+        classes = {name: [row[1] for row in rows] for name, rows in self._class_rows(lesson).items()}
         wall = [(entry, png, truth) for entry, png, truth, hidden, _, _ in self._wall_rows(lesson) if not hidden]
         return write_lesson(Path(path), started, seed, classes, wall)
 
     def import_lesson(self, path: str | os.PathLike) -> int:
         """A lesson zip as the new current lesson (the current one archived); a hostile or broken zip is refused
         whole before anything is written. Returns the new lesson's id."""
+        from .lesson_zip import read_lesson  # it reads the wall's and the collection's limits, which import this
+
         path = Path(path)
         try:
             seed, classes, wall = read_lesson(path)
@@ -393,8 +436,7 @@ class Store:
 # ---------------------------------------------------------------- python3 -m cifar_demo.store --measure
 
 
-def measure(folder: str | os.PathLike, wall: int = CAPACITY, classes: int = MAX_CLASSES,
-            per_class: int = MAX_PER_CLASS) -> dict:
+def measure(folder: str | os.PathLike, *, wall: int, classes: int, per_class: int) -> dict:
     """Bytes a picture takes in the file and a full lesson's size, open-and-read time, and a write's time, with
     random-noise pictures: the largest a 32x32 PNG gets, so real photos take less."""
     path, rng = Path(folder) / "class.sqlite3", np.random.default_rng(0)
@@ -429,5 +471,8 @@ def measure(folder: str | os.PathLike, wall: int = CAPACITY, classes: int = MAX_
 if __name__ == "__main__":
     if sys.argv[1:] != ["--measure"]:
         sys.exit("usage: python3 -m cifar_demo.store --measure")
+    from .collection import MAX_CLASSES, MAX_PER_CLASS
+    from .wall import CAPACITY
+
     with tempfile.TemporaryDirectory() as folder:
-        print(json.dumps(measure(folder), indent=1))
+        print(json.dumps(measure(folder, wall=CAPACITY, classes=MAX_CLASSES, per_class=MAX_PER_CLASS), indent=1))

@@ -42,11 +42,14 @@ def server_threads(cores: int) -> int:
     return max(1, cores // 2)
 
 
+TRAINER_DIED = "The training process stopped unexpectedly"  # how a run lost with its worker begins its message
+
+
 def died_message(exitcode: int | None) -> str:
     how = (f"killed by {signal.Signals(-exitcode).name}" if exitcode and exitcode < 0
            else f"exit status {exitcode}")
-    return (f"The training process stopped unexpectedly ({how}). This run is lost; every saved checkpoint is "
-            "untouched. Click Train to start again.")
+    return (f"{TRAINER_DIED} ({how}). This run is lost; every saved checkpoint is untouched. Click Train to start "
+            "again.")
 
 
 class WorkerJob(JobRecord):

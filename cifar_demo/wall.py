@@ -5,11 +5,11 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
-import itertools
 import threading
 import zipfile
-from collections import Counter, deque
+from collections import deque
 from dataclasses import dataclass
+from typing import Callable, TypeVar
 
 import torch
 from PIL import Image, ImageDraw
@@ -17,11 +17,12 @@ from PIL import Image, ImageDraw
 from . import names
 from .access import Budget, Caller, check
 from .checkpoints import Checkpoint
-from .evaluation import predict_logits
+from .evaluation import confusion_matrix, most_confused_pairs, predict_logits
 from .images import png_bytes
 from .inference import picture_tensor
 from .plots import CORRECT, GAP, WRONG, Caption, captioned_grid, write
 from .serving import quote
+from .store import MEMORY, Store, StoreError
 from .words import ENGLISH, class_names, text
 
 CAPACITY = 300       # pictures on the wall: a class of 30 sharing ten each; beyond it the oldest drop off
@@ -37,6 +38,7 @@ SCALE = 4            # each of the 32x32 pixels as a 4x4 block: 128-pixel tiles
 CAPTION = 52         # pixels under each tile's frame for its three lines (the last runs into the gap below)
 PLACEHOLDER = "no-photo-yet.png"  # train/<class>/ of a class without photos, so the zip's classes are the model's
 GREY = "#57606a"
+T = TypeVar("T")
 
 
 class WallRefusal(ValueError):
@@ -61,6 +63,14 @@ class Entry:
         """What /wall tells anyone: never who shared it, never the picture's bytes."""
         return {"id": self.id, "guess": self.guess, "confidence": round(self.confidence, 4), "truth": self.truth,
                 "right": self.right(classes)}
+
+
+@dataclass(frozen=True)
+class PageShare:
+    """What one page last put on the wall: the picture file it sent, the entry it made, the truth it said."""
+    picture: object
+    entry: Entry
+    truth: object
 
 
 @dataclass
@@ -127,13 +137,16 @@ def checked_truth(truth: object, classes: list[str]) -> str | None:
 
 
 class Wall:
-    """The shared pictures in memory, oldest first, behind one lock; every change bumps `version`."""
+    """The shared pictures in memory, oldest first, behind one lock, written through to the store: each change is
+    committed there before it is made here, so what a page was told survives a restart. Every change bumps
+    `version`."""
 
-    def __init__(self, capacity: int = CAPACITY, per_session: int = PER_SESSION, per_address: int = PER_ADDRESS):
+    def __init__(self, capacity: int = CAPACITY, per_session: int = PER_SESSION, per_address: int = PER_ADDRESS,
+                 store: Store | None = None):
         self.capacity, self.per_session, self.per_address = capacity, per_session, per_address
+        self._store = store or Store(MEMORY)
         self._lock = threading.Lock()
         self._entries: deque[Entry] = deque()
-        self._ids = itertools.count(1)  # never reused, not even after a clear: a number always means one picture
         self._shares = Budget(per_session, per_address,
                               "This page has shared {cap} pictures, the most one page may share. The teacher can "
                               "clear the wall to start again.",
@@ -142,6 +155,28 @@ class Wall:
         self._model: Checkpoint | None = None  # the model every guess on the wall comes from
         self._dropped = 0
         self.version = 0
+        self.reload()
+        self.version = 0  # no page has seen the wall yet
+
+    def reload(self, change: Callable[[], T] = lambda: None) -> T:
+        """Run `change` (a store's lesson switch) with the wall held, then read the store's current wall; the
+        guesses are re-made by the next look, as after a model switch. Returns what `change` returned."""
+        with self._lock:
+            done = change()
+            state = self._store.wall()
+            self._entries = deque(Entry(row.id, row.picture, row.truth, "", 0.0, Caller(row.session, row.address),
+                                        row.hidden) for row in state.entries)
+            self._shares.restore(state.by_session, state.by_address)
+            self._dropped, self._model = state.dropped, None
+            self.version += 1
+            return done
+
+    def _saved(self, write: Callable[[], T]) -> T:
+        """A store write, its refusal in the wall's words (a full or read-only disk)."""
+        try:
+            return write()
+        except StoreError as error:
+            raise WallRefusal(str(error)) from None
 
     def share(self, checkpoint: Checkpoint, image: object, truth: object, caller: Caller) -> Entry:
         """Put a picture on the wall; raises images.ImageError for what is no picture and access.AccessError past a
@@ -152,7 +187,13 @@ class Wall:
         ((guess, confidence),) = guesses(checkpoint, tensor)
         with self._lock:
             self._shares.take(caller)  # the authoritative check: two shares of one page may race here
-            entry = Entry(next(self._ids), tensor[0], truth, guess, confidence, caller)
+            try:  # the store numbers it: never reused, not even after a clear, so a number always means one picture
+                number = self._saved(lambda: self._store.add_wall_entry(tensor[0], truth, caller.browser,
+                                                                         caller.address, self.capacity))
+            except WallRefusal:
+                self._shares.give_back(caller)
+                raise
+            entry = Entry(number, tensor[0], truth, guess, confidence, caller)
             self._entries.append(entry)
             while len(self._entries) > self.capacity:
                 self._entries.popleft()
@@ -162,12 +203,23 @@ class Wall:
             self.version += 1
             return dataclasses.replace(entry)
 
+    def from_page(self, checkpoint: Checkpoint, picture: object, truth: object, caller: Caller,
+                  last: PageShare | None) -> PageShare | None:
+        """A page's share, with its box ticked: a new picture goes on the wall once; the same picture with another
+        truth says what that picture is; the same picture and truth again change nothing (None)."""
+        if last is not None and last.picture == picture:
+            if last.truth == truth:
+                return None
+            return PageShare(picture, self.relabel(checkpoint, last.entry.id, truth, caller), truth)
+        return PageShare(picture, self.share(checkpoint, picture, truth, caller), truth)
+
     def relabel(self, checkpoint: Checkpoint, entry_id: int, truth: object, caller: Caller) -> Entry:
         """A student says, after seeing the guess, what their own picture really is."""
         truth = checked_truth(truth, checkpoint.classes)
         with self._lock:
             entry = self._find(entry_id)
             check(caller, "relabel", owner=entry.by, thing=entry.id)
+            self._saved(lambda: self._store.set_truth(entry.id, truth))
             entry.truth = truth
             self.version += 1
             return dataclasses.replace(entry)
@@ -177,6 +229,7 @@ class Wall:
         with self._lock:
             entry = self._find(entry_id)
             if not entry.hidden:
+                self._saved(lambda: self._store.hide(entry.id))
                 entry.hidden = True
                 self.version += 1
             return dataclasses.replace(entry)
@@ -184,6 +237,7 @@ class Wall:
     def clear(self) -> int:
         """Empty the wall and every share count; returns how many pictures were shown."""
         with self._lock:
+            self._saved(self._store.clear_wall)
             shown = sum(not e.hidden for e in self._entries)
             self._entries.clear()
             self._shares.reset()
@@ -230,18 +284,18 @@ def summarize(snapshot: Snapshot) -> Summary:
     """Our photos' accuracy against the test set's, per class where there are enough, and the common mix-ups."""
     classes = snapshot.classes
     compared = [e for e in snapshot.entries if e.truth in classes]
-    right = sum(e.guess == e.truth for e in compared)
-    totals = Counter(e.truth for e in compared)
-    hits = Counter(e.truth for e in compared if e.guess == e.truth)
-    per_class = [ClassLine(name, hits[name], totals[name], snapshot.test_per_class.get(name))
-                 for name in sorted(totals, key=lambda name: (-totals[name], classes.index(name)))
-                 if totals[name] >= MIN_PER_CLASS]
-    mixups = Counter((e.truth, e.guess) for e in compared if e.guess != e.truth)
+    index = {name: i for i, name in enumerate(classes)}
+    confusion = confusion_matrix(torch.tensor([index[e.guess] for e in compared], dtype=torch.int64),
+                                 torch.tensor([index[e.truth] for e in compared], dtype=torch.int64), len(classes))
+    totals, hits = confusion.sum(dim=1).tolist(), confusion.diag().tolist()
+    right = sum(hits)
+    per_class = [ClassLine(classes[i], hits[i], totals[i], snapshot.test_per_class.get(classes[i]))
+                 for i in sorted(range(len(classes)), key=lambda i: -totals[i]) if totals[i] >= MIN_PER_CLASS]
     others = sorted({e.truth for e in snapshot.entries if e.truth not in classes and e.truth not in (None, NOT_LISTED)})
     return Summary(
         shown=len(snapshot.entries), compared=len(compared), right=right,
         accuracy=right / len(compared) if compared else None, test_accuracy=snapshot.test_accuracy,
-        per_class=per_class, confusions=[(t, g, n) for (t, g), n in mixups.most_common(CONFUSIONS)],
+        per_class=per_class, confusions=most_confused_pairs(confusion, classes, CONFUSIONS),
         not_listed=sum(e.truth == NOT_LISTED for e in snapshot.entries),
         unknown=sum(e.truth is None for e in snapshot.entries), other_classes=others,
         dropped=snapshot.dropped, capacity=snapshot.capacity)

@@ -153,7 +153,10 @@ CORPUS: dict[str, tuple[Callable[[], bytes], str]] = {
                                                     progressive=True), "megapixels"),
     "eps-named.png": (lambda: b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nshowpage\n", "not a picture"),
     "big-7000x7000.jpg": (lambda: encoded(Image.new("L", (7000, 7000), 128), "JPEG", quality=50), ANSWER),
-    "big-7000x7000-transparent.png": (lambda: flat_png(7000, 7000, palette_colour=BLUE, transparent=True), ANSWER),
+    "big-4000x4000-transparent.png": (lambda: flat_png(4000, 4000, palette_colour=BLUE, transparent=True), ANSWER),
+    "whole-decode-5000x4000.png": (lambda: flat_png(5000, 4000, palette_colour=BLUE), "16 megapixels are accepted"),
+    "progressive-6000x4000.jpg": (lambda: encoded(Image.new("L", (6000, 4000), 90), "JPEG", quality=20,
+                                                  progressive=True), "16 megapixels are accepted"),
     "bomb-pil-warns.png": (lambda: flat_png(10000, 9000), "megapixels"),
     "huge-header-tiny-file.png": (lambda: flat_png(100_000, 100_000, rows=10), "megapixels"),
     "huge-header-tiny-file.bmp": (huge_header_bmp, "megapixels"),
@@ -178,7 +181,8 @@ CORPUS: dict[str, tuple[Callable[[], bytes], str]] = {
     "photo.bmp": (lambda: photo_as("BMP"), ANSWER),
     "jpeg-named.png": (lambda: photo_as("JPEG", quality=90), ANSWER),
 }
-BIG = ["huge-12000x12000.png", "huge-12000x12000.jpg", "progressive-10000x10000.jpg", "big-7000x7000.jpg", "big-7000x7000-transparent.png", "bomb-pil-warns.png",
+BIG = ["huge-12000x12000.png", "huge-12000x12000.jpg", "progressive-10000x10000.jpg", "big-7000x7000.jpg", "big-4000x4000-transparent.png",
+       "whole-decode-5000x4000.png", "progressive-6000x4000.jpg", "bomb-pil-warns.png",
        "huge-header-tiny-file.png", "huge-header-tiny-file.bmp"]
 
 

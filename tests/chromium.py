@@ -12,9 +12,10 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--
          "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]  # a webcam that films a test card
 
 
-def launch(playwright: Playwright) -> Browser:
-    """Headless Debian Chromium; a missing one is an error naming the fix (so browser tests fail, never skip)."""
+def launch(playwright: Playwright, flags: tuple[str, ...] = ()) -> Browser:
+    """Headless Debian Chromium (with `flags` besides FLAGS); a missing one is an error naming the fix (so browser
+    tests fail, never skip)."""
     if not CHROMIUM.exists():
         raise RuntimeError(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium), "
                            "as tests/run.py does")
-    return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS + list(flags))

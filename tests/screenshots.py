@@ -5,9 +5,11 @@ Chromium, one screenshot per tab at a projector's size, written to assets/.
 
 It follows the lesson: train lenet with the page's preset, then browse, classify, evaluate and look inside that net;
 then the class teaches it three classes of its own (CIFAR-10 test photos of cats, ships and trucks, uploaded in
-Your classes); last, two students' phones share test pictures from Classify and the projector shows the Wall. The app runs from a
-copy of app.py and cifar_demo/ in a temporary folder, with links to the shipped checkpoints, so the run it trains is
-saved there and deleted with it, never in checkpoints/runs/.
+Your classes); then two students' phones share test pictures from Classify and the projector shows the Wall; last, the
+projector opens the Join panel and a phone the students' page. The app listens on every address (--host 0.0.0.0), so
+the Join panel shows this machine's address on its network. The app runs from a copy of app.py and cifar_demo/ in a
+temporary folder, with links to the shipped checkpoints, so the run it trains is saved there and deleted with it, never
+in checkpoints/runs/.
 """
 from __future__ import annotations
 
@@ -46,8 +48,9 @@ def start_app(folder: Path, data: Path) -> tuple[subprocess.Popen, str]:
     port, log = free_port(), folder / "app.log"
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "GRADIO_TEMP_DIR": str(folder / "uploads")}
     with log.open("w") as out:
-        app = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--data", str(data)], cwd=folder,
-                               env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        app = subprocess.Popen([sys.executable, "app.py", "--host", "0.0.0.0", "--port", str(port), "--data",
+                                str(data)], cwd=folder, env=env, stdout=out, stderr=subprocess.STDOUT,
+                               start_new_session=True)
     url, deadline = f"http://127.0.0.1:{port}/", time.monotonic() + PAGE_LIMIT_S
     while time.monotonic() < deadline and app.poll() is None:
         try:
@@ -86,14 +89,15 @@ def labelled(panel: Locator, label: str) -> Locator:
     return panel.locator(".block", has=panel.page.get_by_test_id("block-label").filter(has_text=label))
 
 
-def snap(page: Page, path: Path) -> None:
-    """The whole page once every picture shown has loaded, mouse and focus out of the way, as a small palette PNG."""
+def snap(page: Page, path: Path, part: Locator | None = None) -> None:
+    """The whole page (or one part of it) once every picture shown has loaded, mouse and focus out of the way, as a
+    small palette PNG."""
     # a closed tab's pictures never load
     page.wait_for_function("[...document.images].every(image => image.complete || !image.checkVisibility())")
     page.mouse.move(0, 0)
     page.evaluate("document.activeElement?.blur()")
     page.wait_for_timeout(500)  # gradio's last layout pass
-    page.screenshot(path=path, full_page=True)
+    (part or page).screenshot(path=path, **({} if part else {"full_page": True}))
     picture = Image.open(path).convert("RGB").quantize(COLOURS)
     picture.save(path, optimize=True)
     print(f"{path} ({picture.width}x{picture.height}, {path.stat().st_size // 1024} KB)")
@@ -202,6 +206,24 @@ def wall(page: Page) -> None:
     expect(page.locator("#wall-summary")).to_contain_text(f"{STUDENTS * SHARES} pictures on the wall")
 
 
+def join(page: Page) -> Locator:
+    """The projector's Join panel, open: the students' page address and its QR code."""
+    page.get_by_text("Join: the students' page").click()
+    expect(page.locator("#join .join-qr")).to_be_visible()
+    return page.locator("#join-panel")
+
+
+def student(browser: Browser, url: str, photo: Path) -> Page:
+    """A phone on the students' page, after a photo: the net's guess, the 32x32 it saw, the wall's strip."""
+    page = browser.new_page(viewport=PHONE, locale="en-US", is_mobile=True, has_touch=True)
+    page.set_default_timeout(PAGE_LIMIT_S * 1000)
+    page.goto(url)
+    expect(page.locator("#student-wall figure").first).to_be_visible()
+    page.locator("#student-picture input[type=file]").set_input_files(str(photo))
+    expect(page.locator("#student-guess .output-class")).not_to_be_empty()
+    return page
+
+
 LESSON = {"train": train, "browse": browse, "classify": classify, "evaluate": evaluate, "inside": inside}
 
 
@@ -235,7 +257,8 @@ def main() -> int:
                     show(page)
                     snap(page, args.out / f"{name}.png")
                 choose_model(page, re.compile(r"\(fastnet\.pt\)$"), "from fastnet.pt")  # the CPU's strongest base
-                your_classes(page, class_photos(args.data, Path(folder)))
+                photos = class_photos(args.data, Path(folder))
+                your_classes(page, photos)
                 snap(page, args.out / "your-classes.png")
                 choose_model(page, re.compile(r"^lenet · [\d.]+% · .*\(lenet-"), "Active model: lenet")  # for the wall
                 for student in range(STUDENTS):
@@ -244,6 +267,8 @@ def main() -> int:
                 snap(phone, args.out / "classify-phone.png")
                 wall(page)
                 snap(page, args.out / "wall.png")
+                snap(page, args.out / "join.png", join(page))
+                snap(student(browser, url + "student", photos["ship"][-1]), args.out / "student-phone.png")
                 browser.close()
         finally:
             stop_app(app)

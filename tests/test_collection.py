@@ -82,7 +82,7 @@ def test_names_in_any_one_script_are_stored_as_nfc_and_come_back_from_the_zip_as
     rng = np.random.default_rng(0)
     for label, name in enumerate(collection.classes):
         for _ in range(3):
-            collection.add_picture(name, photo(label, rng))
+            collection.add_picture(name, photo(label, rng), THIS_MACHINE)
     with pytest.raises(CollectionError, match="already a class 'café'"):
         collection.add_class("CAFÉ")
     loaded = load_dataset(collection.export_zip(tmp_path / "ours.zip"), download=False)
@@ -241,11 +241,11 @@ def test_an_upload_names_at_most_so_many_files_each_read_once_within_a_decoding_
     with pytest.raises(CollectionError, match=f"At most {MAX_FILES_PER_REQUEST} pictures can be added at once; "
                                               f"this names {MAX_FILES_PER_REQUEST + 1}"):
         collection.add_pictures("circle", too_many, STUDENT)
-    side = int((PIXELS_PER_ADD * 0.6) ** 0.5)  # two of these are over the budget of one upload
-    big = [png_bytes(Image.new("RGB", (side, side), colour)) for colour in ("red", "blue")]
+    side = int((PIXELS_PER_ADD * 0.4) ** 0.5)  # three of these are over the budget of one upload
+    big = [png_bytes(Image.new("RGB", (side, side), colour)) for colour in ("red", "blue", "green")]
     added = collection.add_pictures("circle", big, STUDENT)
-    assert len(added.ids) == 1 and added.refused[0].startswith("Picture 2: not added: with the pictures before it")
-    assert collection.counts() == {"circle": 2}
+    assert len(added.ids) == 2 and added.refused[0].startswith("Picture 3: not added: with the pictures before it")
+    assert collection.counts() == {"circle": 3}
 
 
 # ---------------------------------------------------------------- the Dataset and the zip

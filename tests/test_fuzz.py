@@ -37,7 +37,7 @@ from PIL import Image
 
 from app_copy import copy_of_the_app, free_port
 from cifar_demo.collection import PIXELS_PER_ADD
-from cifar_demo.images import MAX_PIXELS
+from cifar_demo.images import MAX_WHOLE_DECODE_PIXELS
 from cifar_demo.serving import MAX_BODY_BYTES, MAX_FILE_REFERENCES, MAX_FILES_PER_REQUEST
 from conftest import TINY_CLASSES
 
@@ -364,6 +364,23 @@ def endpoints(known: Known) -> dict[str, Endpoint]:
         "your_classes_train": Endpoint((st.sampled_from(["head", "all", "some"]),), trains=True),
         "your_classes_zip": Endpoint(),
         "your_classes_model": Endpoint(),
+        "lesson_list": Endpoint(),
+        "lesson_new": Endpoint(),
+        "lesson_restore": Endpoint((st.integers(-5, 10**6),)),
+        "lesson_download": Endpoint(),
+        "lesson_import": Endpoint((picture,), picture=0),
+        "challenge_open": Endpoint((st.sampled_from([1, 2]), st.sampled_from(["seconds", "epochs"]),
+                                    st.sampled_from([["lenet"], ["lenet", "smallcnn"]]))),
+        "challenge_close": Endpoint(),
+        "challenge_end": Endpoint(),
+        "challenge_activate_winner": Endpoint(),
+        "challenge_submit": Endpoint((st.sampled_from(["ada", "", "<b>bo</b>", "x" * 40]), st.sampled_from(NETS),
+                                      st.sampled_from([None, 1, 2]), st.sampled_from([None, 16]),
+                                      st.sampled_from([None, 0.05]), st.sampled_from([None, "sgd", "adam"]),
+                                      st.sampled_from([None, True]), st.sampled_from([None, 0, 7]))),
+        "challenge_cancel": Endpoint((st.integers(-5, 50),)),
+        "challenge_board": Endpoint(),
+        "challenge_queue": Endpoint(),
     }
 
 
@@ -689,6 +706,8 @@ def test_hostile_arguments_on_every_endpoint_get_an_answer_or_a_clear_error(serv
     try:
         fuzz()
     finally:
+        call(server, "challenge_end", [])  # entries the fuzz entered run no more: the tests below train alone
+        stop_training(server)
         growth = server.log_size() - start
         print(f"fuzz: {tally.requests} requests, {tally.rejected} rejected; the server log grew {growth:,} bytes, "
               f"{growth / max(tally.rejected, 1):,.0f} bytes per rejected request")
@@ -791,10 +810,10 @@ def flat_png(folder: Path, name: str, pixels: int) -> Path:
 def worst_requests(server: Server, folder: Path) -> dict[str, tuple[str, list]]:
     """For each endpoint whose work grows with what is sent: the most costly request it accepts, by what it is."""
     folder.mkdir(exist_ok=True)
-    largest = file_data(upload(server, flat_png(folder, "largest", MAX_PIXELS)))
+    largest = file_data(upload(server, flat_png(folder, "largest", MAX_WHOLE_DECODE_PIXELS)))
     shares = [file_data(upload(server, flat_png(folder, f"share-{n}", PIXELS_PER_ADD // MAX_FILES_PER_REQUEST - 1)))
               for n in range(MAX_FILES_PER_REQUEST)]
-    many_largest = [largest] + [file_data(upload(server, flat_png(folder, f"largest-{n}", MAX_PIXELS - n - 1)))
+    many_largest = [largest] + [file_data(upload(server, flat_png(folder, f"largest-{n}", MAX_WHOLE_DECODE_PIXELS - n - 1)))
                                 for n in range(MAX_FILES_PER_REQUEST - 1)]
     return {
         "the most files, each decoded": ("your_classes_add_pictures", ["cpu", shares]),

@@ -6,10 +6,12 @@ import time
 
 import numpy as np
 import pytest
+import torch
 
 from cifar_demo.access import THIS_MACHINE
 from cifar_demo.collection import SOURCE, held_out_count
 from cifar_demo.lab import RUNNING, CollectionError, JobRunning, Lab
+from cifar_demo.store import Store
 from cifar_demo.training import preset
 from conftest import tiny_picture
 
@@ -110,6 +112,26 @@ def test_a_fine_tuned_model_whose_pictures_are_gone_says_so_in_evaluate(lab, tmp
     with pytest.raises(ValueError, match="collected before the server last started"):
         restarted.evaluate()
     assert "trained on other classes" in restarted.browse(0, 16).summary
+
+
+def test_a_fine_tuned_models_held_out_pictures_come_back_after_a_restart_on_the_same_store(lab, tmp_path):
+    store = Store(tmp_path / "class.sqlite3")
+    lab = Lab(data_path=lab.data_path, checkpoint_dir=tmp_path, device="cpu", download=False, trainer=lab.trainer,
+              store=store)
+    collected(lab)
+    job = lab.train_your_classes()
+    assert job.wait(120) and job.state == "finished", job.message
+    _, held_out, result = lab.evaluate()
+    lab.collection.clear()  # the collection may change after training: the model's pictures stay its own
+    store.close()
+    restarted = Lab(data_path=lab.data_path, checkpoint_dir=tmp_path, device="cpu", download=False,
+                    trainer=lab.trainer, store=Store(store.path))
+    restarted.shelf.activate(lab.shelf.key(job.checkpoint_path))
+    _, data, again = restarted.evaluate()
+    assert data.classes == held_out.classes and torch.equal(data.test.images, held_out.test.images)
+    assert torch.equal(data.test.labels, held_out.test.labels) and again.accuracy == result.accuracy
+    assert "held-out pictures" in restarted.browse(0, 16).summary and restarted.collection.counts() == {}
+    restarted.store.close()
 
 
 def test_training_with_nothing_collected_is_refused_and_starts_no_job(lab):

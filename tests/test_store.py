@@ -23,7 +23,8 @@ from PIL import Image
 from cifar_demo.access import THIS_MACHINE
 from cifar_demo.collection import Collection, held_out_count
 from cifar_demo.data import load_dataset
-from cifar_demo.store import Store, StoreError, measure
+from cifar_demo.store import MEMORY, Store, StoreError, measure
+from cifar_demo.wall import CAPACITY
 
 from conftest import REPO
 
@@ -48,9 +49,9 @@ def reopened(store: Store) -> Store:
 def fill(store: Store, per_class: int = 5) -> None:
     """A small lesson: three wall pictures (one hidden, one without a truth) and two classes."""
     wall = pictures(3, seed=1)
-    first = store.add_wall_entry(wall[0], "cat", "page-1", "10.0.0.1")
-    store.add_wall_entry(wall[1], None, "page-1", "10.0.0.1")
-    store.hide(store.add_wall_entry(wall[2], "ship", "page-2", "10.0.0.2"))
+    first = store.add_wall_entry(wall[0], "cat", "page-1", "10.0.0.1", CAPACITY)
+    store.add_wall_entry(wall[1], None, "page-1", "10.0.0.1", CAPACITY)
+    store.hide(store.add_wall_entry(wall[2], "ship", "page-2", "10.0.0.2", CAPACITY))
     store.set_truth(first, "dog")
     for name, seed in (("my mug", 2), ("Ice cream", 3)):
         store.add_class(name)
@@ -72,7 +73,7 @@ def test_the_wall_survives_a_reopen_with_its_counts_flags_and_ids(store):
     last = wall.entries[-1].id
     store.clear_wall()
     assert store.wall().entries == [] and store.wall().by_session == {}
-    assert store.add_wall_entry(pictures(1)[0], None, "p", "a") > last  # a number always means one picture
+    assert store.add_wall_entry(pictures(1)[0], None, "p", "a", CAPACITY) > last  # a number always means one picture
     store.close()
 
 
@@ -258,10 +259,10 @@ def test_a_bad_store_file_is_moved_aside_and_a_new_one_started(tmp_path, spoil):
 
 @pytest.fixture
 def small_disk(tmp_path):
-    """A 400 kB tmpfs of its own where it can be mounted (as root); else None, and the test caps the file."""
+    """A 1 MB tmpfs of its own where it can be mounted (as root); else None, and the test caps the file."""
     folder = tmp_path / "disk"
     folder.mkdir()
-    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(folder)],
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)],
                                            capture_output=True).returncode:
         yield None
         return
@@ -304,7 +305,7 @@ def test_a_read_only_folder_refuses_the_write_and_keeps_what_was_saved(tmp_path)
         pytest.skip("needs root and a file system with the immutable flag (chattr +i)")
     try:
         with pytest.raises(StoreError, match="could not save this [(]the disk or folder is read-only"):
-            store.add_wall_entry(pictures(1)[0], None, "s", "a")
+            store.add_wall_entry(pictures(1)[0], None, "s", "a", CAPACITY)
         with pytest.raises(StoreError, match="could not save this"):
             store.add_class("more")
         assert len(store.wall().entries) == 3 and len(store.classes()["my mug"]) == 5  # the page keeps working
@@ -351,6 +352,30 @@ def test_kill_9_during_writes_loses_no_acknowledged_write_and_frees_the_store(tm
 def test_one_process_cannot_open_a_store_twice(store):
     with pytest.raises(StoreError, match="stop it, or give this one its own with --store PATH"):
         Store(store.path)
+
+
+def test_stores_in_memory_hold_no_file_and_no_lock_and_are_each_their_own():
+    first, second = Store(MEMORY), Store(MEMORY)
+    first.add_class("cat")
+    assert list(first.classes()) == ["cat"] and second.classes() == {} and first.notice() is None
+    first.close()
+    second.close()
+
+
+def test_a_store_of_the_first_version_is_migrated_and_keeps_its_pictures(tmp_path):
+    path = tmp_path / "class.sqlite3"
+    store = Store(path)
+    store.add_class("cat")
+    store.add_picture("cat", pictures(1)[0], "browser-a", "10.0.0.7")
+    store.close()
+    for step in ("DROP TABLE challenge_entries", "DROP TABLE challenges", "ALTER TABLE pictures DROP COLUMN address",
+                 "PRAGMA user_version = 1"):  # the file as the first version left it
+        plain_sqlite(path, step)
+    store = Store(path)
+    (picture,) = store.classes()["cat"]
+    assert store.moved_aside is None and (picture.owner, picture.address) == ("browser-a", "")
+    assert torch.equal(picture.pixels, pictures(1)[0])
+    store.close()
 
 
 def test_measure_reports_a_full_lessons_size(tmp_path):

@@ -468,7 +468,13 @@ def test_the_readme_table_of_who_may_call_what_holds_for_another_computer_and_th
     state = json.dumps(student.predict(api_name="/your_classes"))
     assert not [word for word in ("session", "page:", address, "127.0.0.1") if word in state], "no owner is shown"
     shared = share(teacher, path, truth)["id"]
+    not_a_lesson = tmp_path / "lesson.zip"  # a zip, as the upload box takes only those; refused when read
+    with zipfile.ZipFile(not_a_lesson, "w") as archive:
+        archive.writestr("readme.txt", "no lesson here")
     others = {"teacher": owned["student"], "student": owned["teacher"]}  # each removes the other's picture
+    teacher.predict(60, "seconds", ["lenet"], api_name="/challenge_open")
+    entered = {who: client.predict(f"walk by the {who}", "lenet", api_name="/challenge_submit")["entry"]
+               for who, client in (("teacher", teacher), ("student", student))}
     arguments = {
         "train": lambda who: ("lenet", 1, 0, 0.01, "sgd", False, 0), "stop": lambda who: (),
         "status": lambda who: (), "models": lambda who: (), "select_model": lambda who: ("tiny.pt",),
@@ -481,8 +487,14 @@ def test_the_readme_table_of_who_may_call_what_holds_for_another_computer_and_th
         "your_classes_add_pictures": lambda who: ("walk", [picture]),
         "your_classes_remove_picture": lambda who: (others[who],), "your_classes_train": lambda who: ("head",),
         "your_classes_zip": lambda who: (), "your_classes_model": lambda who: (),
-        "your_classes_remove_class": lambda who: ("walk",)}
-    last = ("wall_clear", "your_classes_remove_class")  # what empties the wall or the collection goes last
+        "your_classes_remove_class": lambda who: ("walk",), "lesson_list": lambda who: (),
+        "lesson_new": lambda who: (), "lesson_restore": lambda who: (99999,), "lesson_download": lambda who: (),
+        "lesson_import": lambda who: (handle_file(str(not_a_lesson)),),
+        "challenge_open": lambda who: (60, "seconds", ["lenet"]), "challenge_close": lambda who: (),
+        "challenge_end": lambda who: (), "challenge_activate_winner": lambda who: (), "challenge_board": lambda who: (),
+        "challenge_queue": lambda who: (), "challenge_submit": lambda who: ("", "lenet"),
+        "challenge_cancel": lambda who: (entered["student" if who == "teacher" else "teacher"],)}
+    last = ("wall_clear", "your_classes_remove_class", "lesson_new")  # what empties the wall or the collection
     for name in sorted(table, key=lambda name: name in last):
         for who, client in (("student", student), ("teacher", teacher)):
             words = outcome(client, name, arguments[name](who))

@@ -1,6 +1,10 @@
 """The classroom benchmark: a class of students classifying photos on the real app while lenet trains.
 
     python3 -m cifar_demo bench --classroom --students 30 --every 2 --seconds 60 --data DATA [--json]
+    python3 -m cifar_demo bench --classroom --profile burst --action share --store both --data DATA
+
+--action share or add puts each student's picture on the wall or into Your classes instead of classifying it;
+--store both runs the whole bench twice, the app's store in memory and in a file, to compare their latencies.
 
 The bench starts `app.py` as a subprocess on 127.0.0.1, trains lenet through the API, measures its speed alone,
 then lets the students upload real test pictures to /classify, each at its own jittered pace, and measures the
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import math
 import os
@@ -54,6 +59,10 @@ STOP_TIMEOUT = 120.0             # a stopped run still tests and saves what it l
 APP_STOP_TIMEOUT = 15.0          # terminate, then kill
 ERROR_CHARS = 200                # an error's text is cut here: the report lists a few, not whole tracebacks
 ERRORS_LISTED = 5
+ACTIONS = ("classify", "share", "add")
+STORES = {"file": ("file",), "memory": ("memory",), "both": ("memory", "file")}
+SHARES_A_PAGE = 10               # the wall's cap for one page: a sharing student opens a new page (not timed) then
+ADD_CLASSES = 10                 # classes the bench makes for --action add: 30 students' adds fit in 200 a class
 
 
 class ClassroomError(BenchError):
@@ -75,11 +84,15 @@ class ClassroomConfig:
     # costs about as much CPU as the server per answer). --students-nice 10 lowers their priority: training then
     # keeps more of its speed, and the latency measured includes the students' own waits for a core.
     students_nice: int = 0
+    action: str = "classify"                # what each student's picture goes to: /classify, /share or an add
+    store: str = "file"                     # the app's store: a file in the bench's folder, memory, or both in turn
 
     def validate(self) -> None:
         """Bounded load: a positive count of students, pace and window."""
         if self.students < 1 or self.every <= 0 or self.seconds <= 0 or self.alone_seconds <= 0:
             raise ClassroomError("--students must be at least 1, and --every and --seconds above 0.")
+        if self.action not in ACTIONS or self.store not in STORES:
+            raise ClassroomError(f"--action is one of {', '.join(ACTIONS)}; --store one of {', '.join(STORES)}.")
 
     @property
     def processes(self) -> int:
@@ -114,6 +127,8 @@ class ClassroomFigures:
     cores: int | None
     load_average_before: float
     first_errors: list[str] = field(default_factory=list)
+    action: str = "classify"
+    store: str = "file"
 
 
 # ---------------------------------------------------------------- the students (their own processes, no torch)
@@ -124,10 +139,12 @@ def describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"[:ERROR_CHARS]
 
 
-def connect(url: str, downloads: str) -> Client | str:
-    """A student's own client, or why it could not connect."""
+def connect(url: str, downloads: str, address: str = "") -> Client | str:
+    """A student's own client (from its own computer's address, as a trusted proxy forwards it), or why it could
+    not connect."""
     try:
-        return Client(url, verbose=False, download_files=downloads, analytics_enabled=False)
+        return Client(url, verbose=False, download_files=downloads, analytics_enabled=False,
+                      headers={"X-Forwarded-For": address} if address else None)
     except Exception as error:  # recorded as the student's one failed call, never raised
         return describe(error)
 
@@ -138,11 +155,23 @@ def answer_problem(answer) -> str | None:
     return None if label and not message else f"answered without a label: {message!r}"[:ERROR_CHARS]
 
 
-def classify(student: int, client: Client, picture: str) -> Call:
-    """One upload to /classify, timed; any failure is recorded, none raised."""
+def ask(client: Client, action: str, student: int, picture: str) -> str | None:
+    """One picture to the action's endpoint; what is wrong with the answer, or None."""
+    if action == "share":
+        answer = client.predict(handle_file(picture), "don't know", api_name="/share")
+        return None if answer.get("id") else f"shared without a number: {answer!r}"[:ERROR_CHARS]
+    if action == "add":
+        answer = client.predict(f"class {student % ADD_CLASSES}", [handle_file(picture)],
+                                api_name="/your_classes_add_pictures")
+        return None if answer["added"] else f"not added: {answer['refused']!r}"[:ERROR_CHARS]
+    return answer_problem(client.predict(handle_file(picture), api_name="/classify"))
+
+
+def classify(student: int, client: Client, picture: str, action: str = "classify") -> Call:
+    """One upload to the action's endpoint, timed; any failure is recorded, none raised."""
     began = time.perf_counter()
     try:
-        problem = answer_problem(client.predict(handle_file(picture), api_name="/classify"))
+        problem = ask(client, action, student, picture)
     except Exception as error:  # every kind of failure goes into the report
         problem = f"{Path(picture).name}: {describe(error)}"[:ERROR_CHARS]
     return Call(student, time.perf_counter() - began, problem)
@@ -152,15 +181,25 @@ def pause_until(seconds: float, deadline: float) -> None:
     time.sleep(max(0.0, min(seconds, deadline - time.monotonic())))
 
 
+def student_address(student: int, page: int) -> str:
+    """The computer a student's page comes from: one per page, so the wall's per-computer cap never binds."""
+    return f"10.{student % 250}.{page // 250}.{page % 250 + 1}"
+
+
 def attend(student: int, client: Client | str, pictures: list[str], every: float, deadline: float,
-           rng: random.Random, calls: list[Call]) -> None:
-    """A student's class: a random start, then a picture of their choice at a jittered pace until the window closes."""
-    if isinstance(client, str):
-        calls.append(Call(student, 0.0, f"connect: {client}"))
-        return
+           rng: random.Random, calls: list[Call], action: str = "classify", reconnect=None) -> None:
+    """A student's class: a random start, then a picture of their choice at a jittered pace until the window closes.
+    A sharing student opens a new page (`reconnect`, not timed) each time the wall's cap for a page is reached."""
     pause_until(rng.uniform(0, every), deadline)
-    while time.monotonic() < deadline:
-        calls.append(classify(student, client, rng.choice(pictures)))
+    for call in itertools.count(1):
+        if isinstance(client, str):
+            calls.append(Call(student, 0.0, f"connect: {client}"))
+            return
+        if time.monotonic() >= deadline:
+            return
+        calls.append(classify(student, client, rng.choice(pictures), action))
+        if action == "share" and call % SHARES_A_PAGE == 0:
+            client = reconnect(call // SHARES_A_PAGE)
         pause_until(every * rng.uniform(*JITTER), deadline)
 
 
@@ -176,12 +215,18 @@ def students_main(argv: list[str]) -> int:
     parser.add_argument("--downloads", required=True, help="folder for the answers' pictures")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--nice", type=int, default=0, help="lower this process's priority by this much")
+    parser.add_argument("--action", choices=ACTIONS, default="classify")
     args = parser.parse_args(argv)
     os.nice(args.nice)
     pictures = sorted(str(p) for p in Path(args.pictures).glob("*.jpg"))
     students = range(args.first, args.first + args.count)
+    forwarded = args.action != "classify"  # the app trusts 127.0.0.1's X-Forwarded-For: a computer per student
+
+    def page(student: int, number: int = 0) -> Client | str:
+        return connect(args.url, args.downloads, student_address(student, number) if forwarded else "")
+
     with ThreadPoolExecutor(args.count) as pool:
-        clients = list(pool.map(lambda _: connect(args.url, args.downloads), students))
+        clients = list(pool.map(page, students))
     print("ready", flush=True)
     if sys.stdin.readline().strip() != "go":  # the bench has gone: no load without it
         return 1
@@ -189,7 +234,8 @@ def students_main(argv: list[str]) -> int:
     deadline = began + args.seconds
     calls: list[Call] = []  # list.append is atomic: the threads share it without a lock
     threads = [threading.Thread(target=attend, args=(s, c, pictures, args.every, deadline,
-                                                     random.Random(args.seed * 100_003 + s), calls), daemon=True)
+                                                     random.Random(args.seed * 100_003 + s), calls, args.action,
+                                                     lambda number, s=s: page(s, number)), daemon=True)
                for s, c in zip(students, clients)]  # daemons: a Ctrl-C ends the process without waiting for them
     for thread in threads:
         thread.start()
@@ -209,7 +255,7 @@ def write_pictures(test, folder: Path, count: int, seed: int) -> Path:
     """Real test pictures, upscaled and saved as JPEG: what a phone would upload."""
     from PIL import Image
 
-    from .images import as_picture
+    from ..images import as_picture
 
     folder.mkdir(parents=True)
     for n, index in enumerate(random.Random(seed).sample(range(len(test)), min(count, len(test)))):
@@ -255,10 +301,15 @@ def stop_process(process: subprocess.Popen) -> None:
 
 
 @contextlib.contextmanager
-def running_app(config: ClassroomConfig, folder: Path) -> Iterator[str]:
-    """The real app in a subprocess on a free local port, its output in folder/app.log; stopped on any exit."""
+def running_app(config: ClassroomConfig, folder: Path, store: str = "file") -> Iterator[str]:
+    """The real app in a subprocess on a free local port, its output in folder/app.log; stopped on any exit. Its
+    store is its own (never the teacher's), a new file in `folder` or in memory."""
     port, log = free_port(), folder / "app.log"
-    command = [sys.executable, str(APP), "--port", str(port), "--host", "127.0.0.1", "--device", config.device]
+    where = ":memory:" if store == "memory" else str(folder / f"class-{port}.sqlite3")
+    command = [sys.executable, str(APP), "--port", str(port), "--host", "127.0.0.1", "--device", config.device,
+               "--store", where]
+    if config.action != "classify":  # each student's computer named by the header its client sends
+        command += ["--trusted-proxy", "127.0.0.1"]
     if config.data:
         command += ["--data", str(config.data)]
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "GRADIO_TEMP_DIR": str(folder / "uploads")}
@@ -312,7 +363,8 @@ def student_command(url: str, first: int, count: int, config: ClassroomConfig, p
                     folder: Path) -> list[str]:
     return [sys.executable, "-m", "cifar_demo.bench.classroom", "--url", url, "--first", str(first), "--count", str(count),
             "--every", str(config.every), "--seconds", str(config.seconds), "--pictures", str(pictures),
-            "--downloads", str(folder / "downloads"), "--seed", str(config.seed), "--nice", str(config.students_nice)]
+            "--downloads", str(folder / "downloads"), "--seed", str(config.seed), "--nice", str(config.students_nice),
+            "--action", config.action]
 
 
 def groups(students: int, processes: int) -> list[tuple[int, int]]:
@@ -392,7 +444,7 @@ def percentile(values: list[float], share: float) -> float | None:
 
 
 def figures(config: ClassroomConfig, reports: list[dict], alone: float, during: float,
-            load_average: float) -> ClassroomFigures:
+            load_average: float, store: str = "file") -> ClassroomFigures:
     """The students' calls and the two training speeds as the report's figures."""
     from ..device import cpu_name
 
@@ -404,7 +456,7 @@ def figures(config: ClassroomConfig, reports: list[dict], alone: float, during: 
         config.students, config.every, config.seconds, len(reports), config.students_nice, window, len(calls), len(errors),
         len(calls) / window, percentile(answered, 0.5), percentile(answered, 0.95), percentile(answered, 1.0),
         alone, during, alone / during if during else None, cpu_name(), os.cpu_count(), load_average,
-        errors[:ERRORS_LISTED])
+        errors[:ERRORS_LISTED], config.action, store)
 
 
 def measure(client: Client, url: str, config: ClassroomConfig, pictures: Path, folder: Path,
@@ -412,6 +464,9 @@ def measure(client: Client, url: str, config: ClassroomConfig, pictures: Path, f
     """Train lenet; its speed alone, then the students' load and its speed during it; the run is stopped after."""
     arguments, batch_size = train_arguments(config)
     per_step = images_per_step(train_images, batch_size)
+    if config.action == "add":
+        for n in range(ADD_CLASSES):
+            client.predict(f"class {n}", api_name="/your_classes_add_class")
     say(f"training {NET} (batch {batch_size}); {config.alone_seconds:g} s alone")
     client.predict(*arguments, api_name="/train")
     try:
@@ -429,8 +484,9 @@ def measure(client: Client, url: str, config: ClassroomConfig, pictures: Path, f
     return reports, training_speed(alone_from, alone_to, per_step), training_speed(load_from, load_to, per_step)
 
 
-def classroom_benchmark(config: ClassroomConfig) -> ClassroomFigures:
-    """The whole run: pictures, the app, training alone, training during the load; the app is always stopped."""
+def classroom_benchmark(config: ClassroomConfig) -> list[ClassroomFigures]:
+    """The whole run, once for each store asked: pictures, the app, training alone, training during the load; the
+    app is always stopped."""
     from ..data import load_dataset
 
     config.validate()
@@ -442,10 +498,13 @@ def classroom_benchmark(config: ClassroomConfig) -> ClassroomFigures:
         folder = Path(temporary)
         pictures = write_pictures(data.test, folder / "pictures", PICTURES, config.seed)
         del data  # the bench holds only its pictures from here on; the app loads its own copy
-        with running_app(config, folder) as url:
-            client = Client(url, verbose=False, analytics_enabled=False)
-            reports, alone, during = measure(client, url, config, pictures, folder, train_images)
-    return figures(config, reports, alone, during, load_average)
+        results = []
+        for store in STORES[config.store]:
+            with running_app(config, folder, store) as url:
+                client = Client(url, verbose=False, analytics_enabled=False)
+                reports, alone, during = measure(client, url, config, pictures, folder, train_images)
+            results.append(figures(config, reports, alone, during, load_average, store))
+    return results
 
 
 # ---------------------------------------------------------------- the command line's side
@@ -456,7 +515,8 @@ def config_from_args(args) -> ClassroomConfig:
     chosen = {**DEFAULTS, **PROFILES.get(args.profile or "", {}),
               **{name: getattr(args, name) for name in DEFAULTS if getattr(args, name) is not None}}
     nice = {} if args.students_nice is None else {"students_nice": args.students_nice}
-    return ClassroomConfig(**chosen, **nice, data=args.data, device=args.device, download=not args.no_download)
+    return ClassroomConfig(**chosen, **nice, data=args.data, device=args.device, download=not args.no_download,
+                           action=args.action or "classify", store=args.store or "file")
 
 
 def plural(count: int, one: str, many: str) -> str:
@@ -470,6 +530,7 @@ def _number(value: float | None, unit: str = "") -> str:
 def report_table(f: ClassroomFigures) -> str:
     """The figures for a person; the JSON line carries the same numbers for a program."""
     rows = [
+        ("load", f"/{'your_classes_add_pictures' if f.action == 'add' else f.action}, the app's store in {f.store}"),
         ("students", f"{f.students} in {plural(f.student_processes, 'process', 'processes')}, a picture every "
                      f"{f.every:g} s each ({JITTER[0]:g}x-{JITTER[1]:g}x jitter), at nice {f.students_nice}"),
         ("window", f"{f.seconds:g} s asked, {f.window_seconds:.1f} s measured"),
@@ -482,15 +543,18 @@ def report_table(f: ClassroomFigures) -> str:
         ("machine", f"{f.cpu}, {f.cores} cores, load average {f.load_average_before:.2f} before"),
     ]
     width = max(len(name) for name, _ in rows)
-    lines = [f"classroom: /classify under load while {NET} trains"] + [f"  {n:<{width}}  {v}" for n, v in rows]
+    lines = [f"classroom: /{f.action} under load while {NET} trains"] + [f"  {n:<{width}}  {v}" for n, v in rows]
     return "\n".join(lines + [f"  error: {error}" for error in f.first_errors])
 
 
 def run_classroom(args) -> dict:
-    """`bench --classroom`: runs the benchmark, prints the table and returns the figures for --json."""
-    result = classroom_benchmark(config_from_args(args))
-    say("\n" + report_table(result))
-    return asdict(result)
+    """`bench --classroom`: runs the benchmark, prints the table (one a store) and returns the figures for --json."""
+    results = classroom_benchmark(config_from_args(args))
+    for result in results:
+        say("\n" + report_table(result))
+    if len(results) == 2 and results[0].p95_ms and results[1].p95_ms:
+        say(f"\np95 with the store in a file / in memory: {results[1].p95_ms / results[0].p95_ms:.2f}")
+    return asdict(results[0]) if len(results) == 1 else {"runs": [asdict(result) for result in results]}
 
 
 if __name__ == "__main__":

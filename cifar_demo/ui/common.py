@@ -3,10 +3,8 @@ and who is asking (the teacher's laptop or a student's browser, as access.Caller
 from __future__ import annotations
 
 import functools
-import itertools
 import tempfile
 import threading
-from collections import deque
 from pathlib import Path
 from typing import Callable
 
@@ -16,7 +14,9 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from ..access import AccessError, Caller, check, is_token
+from ..data import DataNotFoundError
 from ..images import ImageError
+from ..lab import JobRunning, Lab
 from ..plots import ChartError, chart_picture
 from ..serving import AnswerPictures, refused, uploaded_file
 from ..words import CATALOG, ENGLISH, Say
@@ -61,12 +61,11 @@ class SharedChart:
     drawing."""
 
     def __init__(self, folder: Path, name: str, keep: int = 8):
-        self.folder, self.name = folder, name
+        self.name = name
+        self._files = AnswerPictures(folder, keep, prefix=f"{name}-")  # pages still fetching an older one find it
         self._lock = threading.Lock()
         self._key: object = None
-        self._files: deque[Path] = deque()
-        self._keep = keep  # pages still fetching an older file find it there
-        self._count = itertools.count()
+        self._last: str | None = None
 
     def get(self, key: object, make_figure: Callable[[], Figure]) -> str:
         try:
@@ -75,18 +74,10 @@ class SharedChart:
             raise refusal(self.name, error) from None
 
     def get_picture(self, key: object, make_picture: Callable[[], Image.Image]) -> str:
-        return self._get(key, lambda path: make_picture().save(path, compress_level=1))
-
-    def _get(self, key: object, save: Callable[[Path], None]) -> str:
         with self._lock:
-            if key != self._key or not self._files:
-                path = self.folder / f"{self.name}-{next(self._count)}.png"
-                save(path)
-                self._files.append(path)
-                while len(self._files) > self._keep:
-                    self._files.popleft().unlink(missing_ok=True)
-                self._key = key
-            return str(self._files[-1])
+            if key != self._key or self._last is None:
+                self._last, self._key = self._files.save(make_picture()), key
+            return self._last
 
 
 def clock(seconds: float) -> str:
@@ -206,3 +197,32 @@ def allowed(action: str, request: gr.Request | None, token: object = None) -> Ca
     except AccessError as error:
         raise refusal(action, error, title="not_allowed") from None
     return who
+
+
+def stop_training(lab: Lab) -> str:
+    """The Stop buttons' answer (Train and Your classes): the run stops after the current batch and keeps what it
+    learnt."""
+    try:
+        stopped = lab.stop_training()
+    except JobRunning as error:  # a class challenge's entry: its student or the teacher cancels it there
+        return refused_here("stop", error)
+    return say("status.stopping") if stopped else say("status.no_run")
+
+
+def random_test_picture(lab: Lab, where: str) -> tuple[str, str]:
+    """The "Random test picture" buttons' picture file and its true class; without data, the paragraph that says
+    how to get it."""
+    try:
+        image, label = lab.random_test_picture()
+    except DataNotFoundError as error:
+        raise refusal(where, error) from None
+    return as_file(image), label
+
+
+def teacher_controls(count: int) -> Callable:
+    """A tab's handler that shows its `count` teacher-only controls on the machine that runs the app alone."""
+    def show(request: gr.Request):
+        visible = [gr.update(visible=caller(request).teacher)] * count
+        return visible if count > 1 else visible[0]
+    return show
+

@@ -10,7 +10,7 @@ from ..lab import Lab, NoModel
 from ..wall import Summary, Wall, WallRefusal, export_zip, summarize
 from ..wall import draw as draw_wall
 from ..words import LANGUAGES, Say
-from .common import SharedChart, allowed, caller, escape_markdown, refusal
+from .common import SharedChart, allowed, escape_markdown, refusal, teacher_controls
 from .language import language, names, page, say
 
 NO_MODEL = -1  # the wall version a page shows while there is no model to guess with
@@ -67,7 +67,10 @@ def build_wall_tab(lab: Lab, wall: Wall) -> tuple[gr.Tab, gr.Timer]:
     def clear_wall(request: gr.Request) -> str:
         """Teacher only, from the machine that runs the app: take every picture off the wall."""
         allowed("wall_clear", request)
-        removed = wall.clear()
+        try:
+            removed = wall.clear()
+        except WallRefusal as error:  # the store could not save it (a full or read-only disk)
+            raise refusal("wall_clear", error) from None
         return say("text.wall_cleared_one") if removed == 1 else say("text.wall_cleared", count=removed)
 
     def download_wall(request: gr.Request) -> str:
@@ -81,16 +84,13 @@ def build_wall_tab(lab: Lab, wall: Wall) -> tuple[gr.Tab, gr.Timer]:
         path.write_bytes(data)
         return str(path)
 
-    def teacher_controls(request: gr.Request):
-        return gr.Accordion(visible=caller(request).teacher)
-
     shown = [picture, summary, seen]
     tab.select(tick, seen, shown, api_visibility="private", show_progress="hidden")
     timer.tick(tick, seen, shown, api_visibility="private", concurrency_limit=None, show_progress="hidden")
     hide.click(hide_picture, number, said, api_name="wall_hide")
     clear.click(clear_wall, None, said, api_name="wall_clear")
     download.click(download_wall, None, saved, api_name="wall_download")
-    tab.select(teacher_controls, None, teacher, api_visibility="private")
+    tab.select(teacher_controls(1), None, teacher, api_visibility="private")
     return tab, timer
 
 

@@ -20,7 +20,8 @@ from ..images import ImageError, png_bytes
 from ..lab import JobRunning, Lab, NoModel
 from ..serving import uploaded_file
 from ..words import Say
-from .common import allowed, caller, refusal, refused_already, refused_here, status_line, uploads_only
+from .common import (allowed, caller, refusal, refused_already, refused_here, status_line, stop_training,
+                     teacher_controls, uploads_only)
 from .language import page, say, shown
 
 LAYERS = [(page("layers_head"), "head"), (page("layers_all"), "all")]
@@ -153,10 +154,10 @@ def build_your_classes_tab(lab: Lab) -> YourClassesTab:
     for trigger in (tab.select, timer.tick):
         trigger(actions.view, [chosen, shown], shown_views, api_visibility="private", show_progress="hidden",
                 concurrency_limit=None)
-    tab.select(actions.teacher_controls, None, [remove_class, download_pictures], api_visibility="private")
+    tab.select(teacher_controls(2), None, [remove_class, download_pictures], api_visibility="private")
     tab.select(own_token, token, token, api_visibility="private")
     train.click(api.train, layers, status, api_name="your_classes_train")
-    stop.click(actions.stop, None, status, api_visibility="private", concurrency_limit=None)
+    stop.click(lambda: stop_training(lab), None, status, api_visibility="private", concurrency_limit=None)
     download_pictures.click(api.pictures_zip, None, saved, api_name="your_classes_zip")
     download_model.click(api.model_file, None, saved, api_name="your_classes_model")
     gr.on([], api.add_pictures, [api_class, files], api_answer, api_name="your_classes_add_pictures")
@@ -252,12 +253,6 @@ class PageActions:
             return refused_here("your_classes", error), *self.view(None, last)
         return say("text.class_removed", name=stored), *self.view(None, last)
 
-    def stop(self) -> str:
-        return say("status.stopping") if self.lab.stop_training() else say("status.no_run")
-
-    def teacher_controls(self, request: gr.Request) -> tuple[gr.Button, gr.Button]:
-        teacher = caller(request).teacher
-        return gr.Button(visible=teacher), gr.Button(visible=teacher)
 
 
 class CollectionApi:

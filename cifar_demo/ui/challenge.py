@@ -1,0 +1,412 @@
+"""The Challenge tab: students submit a recipe under a nickname, the entries train in turn on the projector, the board
+ranks them on validation pictures and, once the teacher ends the challenge, on the test set. The named API
+(challenge_*) lets a class enter from a notebook with gradio_client."""
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import gradio as gr
+
+from ..access import AccessError, Caller
+from ..challenge import (MAX_COMPARED, RECIPE, Board, Challenge, ChallengeError, EntryBudget, QueueView, Standing,
+                         entry_dict)
+from ..challenge_store import EntryRow
+from ..models import NETS
+from ..plots import accuracy_figure, loss_figure, runs_figure
+from ..training import preset
+from .common import SharedChart, allowed, caller, clock, escape_markdown, refusal, render
+from .your_classes import own_token
+
+TEXT = {  # every word the tab shows, by key: the translation pass moves them into its catalog
+    "tab": "Challenge",
+    "intro": "**Class challenge.** Choose a net and its settings, give a nickname and submit: the server trains every "
+             "entry in turn, each for the same budget, and the board ranks them by their accuracy on 5,000 training "
+             "pictures kept aside (validation). When the teacher ends the challenge, the board shows each entry's "
+             "accuracy on the test set, which no entry was ever measured on: did the order hold?",
+    "nickname": "Nickname", "nickname_hint": "1 to 30 characters, shown on the board",
+    "net": "Net", "epochs": "Epochs", "batch_size": "Batch size", "lr": "Learning rate", "seed": "Seed",
+    "optimizer": "Optimizer", "sgd": "SGD with momentum", "adam": "Adam",
+    "augment": "Augment (random crops and mirror images)",
+    "submit": "Submit my entry", "cancel": "Cancel my entry",
+    "submitted": "Entry #{entry} is in the queue: {place}.", "replaced": "Entry #{entry} has your new settings "
+                 "and keeps its place: {place}.", "next": "next to train", "place": "place {position}",
+    "no_own": "This browser has no entry waiting or training.", "cancelled": "Entry #{entry} is cancelled.",
+    "no_challenge": "No challenge yet: the teacher opens one below (on the computer that runs the app).",
+    "header": "### Challenge #{id} · {state} · {budget} an entry · nets: {nets}",
+    "state_open": "open: submit your entry", "state_closed": "closed: no new entries, the queue runs on",
+    "state_ended": "ended: the test set has spoken",
+    "training_now": "**Training now:** #{entry} {nickname} ({net}) · {seconds} of training",
+    "loading": "**Next up:** #{entry} {nickname} ({net}) · setting up",
+    "paused": "**Paused:** another run holds the trainer (the teacher's Train goes first); the queue goes on after it.",
+    "teacher_first": "The teacher's Train (Train tab) goes first: a training entry stops and runs again from the "
+                     "start after it. A student's Train waits until the queue is empty.",
+    "board": "Board", "queue": "Queue", "empty_board": "No entry has finished yet.",
+    "empty_queue": "Nobody is waiting.",
+    "board_head": ["rank", "#", "nickname", "net", "epochs", "batch", "learning rate", "optimizer", "augment",
+                   "seed", "epochs trained", "validation accuracy"],
+    "revealed_head": ["test accuracy", "test rank", "moved"],
+    "queue_head": ["place", "#", "nickname", "net", "epochs", "batch", "learning rate", "optimizer", "augment",
+                   "seed", "starts in"],
+    "not_ranked": "**Not ranked:** ", "unknown": "–", "yes": "yes", "no": "no", "soon": "soon",
+    "up": "▲{n}", "down": "▼{n}", "same": "=", "state_failed": "failed", "state_lost": "lost",
+    "loss_title": "Training loss of the entry training now",
+    "accuracy_title": "Validation accuracy of the entry training now",
+    "compare": "Compare entries", "compare_pick": f"Entries to compare (at most {MAX_COMPARED})",
+    "compare_title": "Entries compared", "compare_accuracy": "Validation accuracy",
+    "teacher": "Teacher", "budget": "Budget per entry", "unit": "in", "unit_seconds": "seconds of training",
+    "unit_epochs": "epochs", "nets": "Nets allowed", "open": "Open a challenge", "close": "Close: no new entries",
+    "end": "End: reveal the test set", "winner": "Make the winner the active model",
+    "opened": "Challenge #{id} is open: {budget} an entry, nets {nets}.",
+    "closed": "Challenge #{id} is closed: no new entries; the queue runs on.",
+    "ended": "Challenge #{id} has ended: the board shows the test set's scores.{winner}",
+    "winner_is": " On the test set, #{entry} {nickname} wins with {accuracy}.",
+    "activated": "#{entry} {nickname}'s model is now the active model in every tab.",
+}
+
+
+@dataclass
+class ChallengeTab:
+    tab: gr.Tab
+    timer: gr.Timer  # ticks while the tab is open
+    add_api: Callable[[], None]  # the endpoints with no component of their own, registered outside the tabs
+
+
+# ---------------------------------------------------------------- words and tables
+
+
+def percent(value: float | None) -> str:
+    return TEXT["unknown"] if value is None else f"{value:.1%}"
+
+
+def recipe_cells(recipe: dict) -> list[str]:
+    return [recipe["model"], str(recipe["epochs"]), str(recipe["batch_size"]), f"{recipe['lr']:g}",
+            recipe["optimizer"], TEXT["yes" if recipe["augment"] else "no"], str(recipe["seed"])]
+
+
+def table(head: list[str], rows: list[list[str]]) -> str:
+    """A Markdown table whose cells are text: every cell escaped, so a nickname is never markup."""
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    return "\n".join(lines + ["| " + " | ".join(escape_markdown(cell) for cell in row) + " |" for row in rows])
+
+
+def moved_words(standing: Standing) -> str:
+    moved = standing.moved
+    return TEXT["unknown"] if moved is None else TEXT["same"] if moved == 0 else TEXT[
+        "up" if moved > 0 else "down"].format(n=abs(moved))
+
+
+def board_text(board: Board) -> str:
+    if not board.standings and not board.others:
+        return TEXT["empty_board"]
+    head = TEXT["board_head"] + (TEXT["revealed_head"] if board.revealed else [])
+    rows = []
+    for standing in board.standings:
+        entry = standing.entry
+        row = [str(standing.public_rank), f"#{entry.id}", entry.nickname, *recipe_cells(entry.recipe),
+               TEXT["unknown"] if entry.epochs_done is None else f"{entry.epochs_done:.2f}", percent(entry.public)]
+        if board.revealed:
+            row += [percent(entry.private), str(standing.private_rank or TEXT["unknown"]), moved_words(standing)]
+        rows.append(row)
+    others = "; ".join(f"#{e.id} {escape_markdown(e.nickname)} ({TEXT['state_' + e.state]}: "
+                       f"{escape_markdown(e.message)})" for e in board.others)
+    return table(head, rows) + (f"\n\n{TEXT['not_ranked']}{others}" if others else "")
+
+
+def starts_in_words(seconds: float | None) -> str:
+    return TEXT["unknown"] if seconds is None else TEXT["soon"] if seconds < 1 else clock(seconds)
+
+
+def queue_text(view: QueueView) -> str:
+    lines = [TEXT["paused"]] if view.paused else []
+    if not view.turns:
+        return "\n\n".join(lines + [TEXT["empty_queue"]])
+    rows = [[str(turn.position), f"#{turn.entry.id}", turn.entry.nickname, *recipe_cells(turn.entry.recipe),
+             starts_in_words(turn.starts_in)] for turn in view.turns]
+    return "\n\n".join(lines + [table(TEXT["queue_head"], rows)])
+
+
+def header_text(challenge: Challenge, live: tuple[EntryRow, dict] | None) -> str:
+    row = challenge.current()
+    if row is None:
+        return TEXT["no_challenge"]
+    words = [TEXT["header"].format(id=row.id, state=TEXT["state_" + row.state],
+                                   budget=EntryBudget.of_row(row).words(), nets=", ".join(row.nets))]
+    running = challenge.queue().running
+    if live is not None:
+        entry, status = live
+        seconds = status["progress"].get("elapsed_seconds") or 0.0
+        words.append(TEXT["training_now"].format(entry=entry.id, nickname=escape_markdown(entry.nickname),
+                                                 net=entry.recipe["model"], seconds=clock(seconds)))
+    elif running is not None:
+        words.append(TEXT["loading"].format(entry=running.id, nickname=escape_markdown(running.nickname),
+                                            net=running.recipe["model"]))
+    return "\n\n".join(words + [TEXT["teacher_first"]])
+
+
+def placed_words(entry: EntryRow, position: int, replaced: bool) -> str:
+    place = TEXT["next"] if position == 1 else TEXT["place"].format(position=position)
+    return TEXT["replaced" if replaced else "submitted"].format(entry=entry.id, place=place)
+
+
+def ended_words(board: Board) -> str:
+    scored = sorted((s for s in board.standings if s.private_rank is not None), key=lambda s: s.private_rank)
+    winner = scored[0].entry if scored else None
+    return TEXT["ended"].format(id=board.challenge.id, winner=TEXT["winner_is"].format(
+        entry=winner.id, nickname=winner.nickname, accuracy=percent(winner.private)) if winner else "")
+
+
+def compare_choices(board: Board) -> list[tuple[str, int]]:
+    entries = [s.entry for s in board.standings] + board.others
+    return [(f"#{e.id} {e.nickname} · {e.recipe['model']} · {percent(e.public)}", e.id) for e in entries]
+
+
+# ---------------------------------------------------------------- the tab
+
+
+def build_challenge_tab(challenge: Challenge) -> ChallengeTab:
+    api = ChallengeApi(challenge)
+    defaults = preset("lenet")
+    with gr.Tab(TEXT["tab"]) as tab:
+        gr.Markdown(TEXT["intro"])
+        header = gr.Markdown(header_text(challenge, None), elem_id="challenge-header")
+        with gr.Row():
+            with gr.Column(scale=2, min_width=340):
+                nickname = gr.Textbox(label=TEXT["nickname"], placeholder=TEXT["nickname_hint"], max_lines=1,
+                                      elem_id="challenge-nickname")
+                net = gr.Dropdown(list(NETS), value=defaults.model, label=TEXT["net"], elem_id="challenge-net")
+                with gr.Row():
+                    epochs = gr.Number(defaults.epochs, label=TEXT["epochs"], precision=0, minimum=1)
+                    batch_size = gr.Number(defaults.batch_size, label=TEXT["batch_size"], precision=0, minimum=1)
+                with gr.Row():
+                    lr = gr.Number(defaults.lr, label=TEXT["lr"], minimum=0, step=0.001)
+                    seed = gr.Number(defaults.seed, label=TEXT["seed"], precision=0, minimum=0)
+                optimizer = gr.Radio([(TEXT["sgd"], "sgd"), (TEXT["adam"], "adam")], value=defaults.optimizer,
+                                     label=TEXT["optimizer"])
+                augment = gr.Checkbox(defaults.augment, label=TEXT["augment"])
+                with gr.Row():
+                    submit = gr.Button(TEXT["submit"], variant="primary", elem_id="challenge-submit")
+                    cancel = gr.Button(TEXT["cancel"], elem_id="challenge-cancel")
+                said = gr.Textbox(show_label=False, interactive=False, container=False, placeholder=" ",
+                                  elem_classes=["big", "quiet"], elem_id="challenge-said")
+            with gr.Column(scale=3):
+                loss = gr.Image(show_label=False, interactive=False, format="png", buttons=["fullscreen"])
+                accuracy = gr.Image(show_label=False, interactive=False, format="png", buttons=["fullscreen"])
+        gr.Markdown(f"### {TEXT['board']}")
+        board = gr.Markdown(elem_id="challenge-board")
+        gr.Markdown(f"### {TEXT['queue']}")
+        queue = gr.Markdown(elem_id="challenge-queue")
+        with gr.Accordion(TEXT["compare"], open=False):
+            picked = gr.CheckboxGroup(label=TEXT["compare_pick"])
+            compared = gr.Image(show_label=False, interactive=False, format="png", buttons=["fullscreen"])
+        with gr.Accordion(TEXT["teacher"], open=False, visible=False) as teacher:
+            with gr.Row(equal_height=True):
+                budget = gr.Number(20, label=TEXT["budget"], minimum=1)
+                unit = gr.Radio([(TEXT["unit_seconds"], "seconds"), (TEXT["unit_epochs"], "epochs")],
+                                value="seconds", label=TEXT["unit"])
+                nets = gr.CheckboxGroup(list(NETS), value=["lenet"], label=TEXT["nets"])
+            with gr.Row():
+                open_ = gr.Button(TEXT["open"], variant="primary")
+                close = gr.Button(TEXT["close"])
+                end = gr.Button(TEXT["end"], variant="stop")
+                winner = gr.Button(TEXT["winner"])
+            told = gr.Textbox(show_label=False, interactive=False, container=False, placeholder=" ",
+                              elem_classes=["quiet"], elem_id="challenge-told")
+        token = gr.BrowserState("", storage_key="cifar-demo-challenge")  # this browser's own entry, across reloads
+        seen = gr.State({})
+        timer = gr.Timer(1.0, active=False)
+
+    view = PageView(challenge)
+    recipe = [net, epochs, batch_size, lr, optimizer, augment, seed]
+    shown = [header, board, queue, loss, accuracy, picked, net, seen]
+    for trigger in (tab.select, timer.tick):
+        trigger(view.tick, seen, shown, api_visibility="private", show_progress="hidden", concurrency_limit=None)
+    tab.select(own_token, token, token, api_visibility="private")
+    tab.select(teacher_controls, None, teacher, api_visibility="private")
+    net.input(fill_preset, net, [epochs, batch_size, lr, optimizer, augment], api_visibility="private")
+    submit.click(api.submit_from_page, [nickname, *recipe, token], said, api_visibility="private")
+    cancel.click(api.cancel_own, token, said, api_visibility="private")
+    picked.input(api.compare, picked, compared, api_visibility="private", show_progress="hidden")
+    open_.click(api.open, [budget, unit, nets], told, api_name="challenge_open")
+    close.click(api.close, None, told, api_name="challenge_close")
+    end.click(api.end, None, told, api_name="challenge_end")
+    winner.click(api.activate_winner, None, told, api_name="challenge_activate_winner")
+    return ChallengeTab(tab, timer, api.register)
+
+
+def teacher_controls(request: gr.Request) -> gr.Accordion:
+    return gr.Accordion(visible=caller(request).teacher)
+
+
+def fill_preset(net: str):
+    config = preset(net) if net in NETS else preset("lenet")
+    return config.epochs, config.batch_size, config.lr, config.optimizer, config.augment
+
+
+class PageView:
+    """What the tab's timer sends a page: only what changed since its last tick. The texts are made once a
+    second for every page, the charts once per change."""
+
+    def __init__(self, challenge: Challenge):
+        self.challenge = challenge
+        folder = Path(tempfile.mkdtemp(prefix="cifar-demo-challenge-"))
+        self.loss, self.accuracy = SharedChart(folder, "challenge-loss"), SharedChart(folder, "challenge-accuracy")
+        self._made: tuple[object, dict] = (None, {})
+
+    def texts(self) -> dict:
+        key = (self.challenge.version, int(time.monotonic()))
+        made_for, made = self._made
+        if made_for != key:
+            live = self.challenge.live()
+            board = self.challenge.board()
+            row = board.challenge
+            made = {"header": header_text(self.challenge, live), "board": board_text(board),
+                    "queue": queue_text(self.challenge.queue()), "choices": compare_choices(board),
+                    "nets": list(row.nets) if row and row.state == "open" else list(NETS), "live": live}
+            self._made = (key, made)
+        return made
+
+    def tick(self, last: dict):
+        made = self.texts()
+        live = made["live"]
+        history = live[1]["history"] if live else {"steps": [], "epochs": []}
+        run = live[1]["run"] if live else None
+        now = {key: made[key] for key in ("header", "board", "queue", "choices", "nets")}
+        now["loss"], now["accuracy"] = (run, len(history["steps"])), (run, len(history["epochs"]))
+        changed = {key: now[key] != last.get(key) for key in now}
+
+        def chart(key: str, drawn: SharedChart, figure: Callable):
+            return drawn.get(now[key], figure) if changed[key] else gr.skip()
+
+        return (*(made[key] if changed[key] else gr.skip() for key in ("header", "board", "queue")),
+                chart("loss", self.loss, lambda: loss_figure(history, TEXT["loss_title"])),
+                chart("accuracy", self.accuracy, lambda: accuracy_figure(history, TEXT["accuracy_title"])),
+                gr.update(choices=now["choices"]) if changed["choices"] else gr.skip(),
+                gr.update(choices=now["nets"]) if changed["nets"] else gr.skip(), now)
+
+
+class ChallengeApi:
+    """The challenge's endpoints (challenge_*), as plain data for gradio_client, and the page's own actions."""
+
+    def __init__(self, challenge: Challenge):
+        self.challenge = challenge
+
+    def register(self) -> None:
+        gr.api(self.submit, api_name="challenge_submit", concurrency_limit=None)  # a class submits at once
+        gr.api(self.cancel, api_name="challenge_cancel")
+        gr.api(self.board, api_name="challenge_board", concurrency_limit=None)
+        gr.api(self.queue, api_name="challenge_queue", concurrency_limit=None)
+
+    def submit(self, nickname: str, net: str, epochs: int | None = None, batch_size: int | None = None,
+               lr: float | None = None, optimizer: str | None = None, augment: bool | None = None,
+               seed: int | None = None, request: gr.Request = None) -> dict:
+        """Enter the challenge under a nickname (1 to 30 characters) with a net it allows and the Train tab's
+        settings (those left out take the net's preset). A client has one entry waiting at a time: a new submission
+        replaces it and keeps its place. Returns the entry's number, its place in the queue and a message."""
+        settings = dict(zip(RECIPE, (epochs, batch_size, lr, optimizer, augment, seed)))
+        try:
+            entry, position, replaced = self.challenge.submit(nickname, net, settings, caller(request))
+        except ChallengeError as error:
+            raise refusal("challenge_submit", error, title="Not entered") from None
+        return {"entry": entry.id, "nickname": entry.nickname, "position": position, "replaced": replaced,
+                "message": placed_words(entry, position, replaced)}
+
+    def submit_from_page(self, nickname: str, net: str, epochs, batch_size, lr, optimizer, augment, seed, token: str,
+                         request: gr.Request) -> str:
+        settings = dict(zip(RECIPE, (epochs, batch_size, lr, optimizer, augment, seed)))
+        try:
+            entry, position, replaced = self.challenge.submit(nickname, net, settings, caller(request, token))
+        except ChallengeError as error:
+            raise refusal("challenge_submit", error, title="Not entered") from None
+        return placed_words(entry, position, replaced)
+
+    def cancel(self, entry: int, request: gr.Request = None) -> str:
+        """Cancel an entry by its number: one this client submitted (the teacher may cancel any). A waiting entry
+        leaves the queue, a training one stops, a finished one leaves the board."""
+        return self._cancel_as(entry, caller(request))
+
+    def cancel_own(self, token: str, request: gr.Request) -> str:
+        """The page's Cancel: this browser's entry that waits or trains."""
+        who = caller(request, token)
+        own = self.challenge.own_entry(who)
+        return TEXT["no_own"] if own is None else self._cancel_as(own.id, who)
+
+    def _cancel_as(self, number: object, who: Caller) -> str:
+        try:
+            cancelled = self.challenge.cancel(number, who)
+        except (AccessError, ChallengeError) as error:
+            raise refusal("challenge_cancel", error, title="Not cancelled") from None
+        return TEXT["cancelled"].format(entry=cancelled.id)
+
+    def board(self) -> dict:
+        """The challenge (state, budget, nets) and its board: entries ranked by validation accuracy (rank 1 best);
+        once the challenge has ended, each entry's test accuracy, its rank there and the places it moved."""
+        board = self.challenge.board()
+        row = board.challenge
+        about = None if row is None else {"challenge": row.id, "state": row.state, "opened": row.opened,
+                                          "budget": EntryBudget.of_row(row).words(), "nets": list(row.nets)}
+        ranked = [{"rank": s.public_rank, **entry_dict(s.entry, board.revealed),
+                   **({"test_rank": s.private_rank, "moved": s.moved} if board.revealed else {})}
+                  for s in board.standings]
+        return {"challenge": about, "revealed": board.revealed, "ranked": ranked,
+                "not_ranked": [entry_dict(e, board.revealed) for e in board.others]}
+
+    def queue(self) -> dict:
+        """The entry training now and the waiting ones in order, each with its recipe and estimated start (seconds
+        from now; null before any entry has shown how long one takes)."""
+        view = self.challenge.queue()
+        return {"running": entry_dict(view.running, False) if view.running else None, "paused": view.paused,
+                "waiting": [{"position": t.position, **entry_dict(t.entry, False), "starts_in_seconds": t.starts_in}
+                            for t in view.turns]}
+
+    def open(self, budget: float, unit: str = "seconds", nets: list[str] | None = None,
+             request: gr.Request = None) -> str:
+        """Teacher only, from the machine that runs the app: open a challenge with a budget per entry (seconds of
+        training, or epochs) and the nets it allows (default lenet)."""
+        allowed("challenge_open", request)
+        try:
+            row = self.challenge.open(EntryBudget.of(budget, unit), ["lenet"] if nets is None else nets)
+        except ChallengeError as error:
+            raise refusal("challenge_open", error, title="Not opened") from None
+        return TEXT["opened"].format(id=row.id, budget=EntryBudget.of_row(row).words(), nets=", ".join(row.nets))
+
+    def close(self, request: gr.Request = None) -> str:
+        """Teacher only, from the machine that runs the app: take no new entries; the queue runs on."""
+        allowed("challenge_close", request)
+        try:
+            row = self.challenge.close()
+        except ChallengeError as error:
+            raise refusal("challenge_close", error) from None
+        return TEXT["closed"].format(id=row.id)
+
+    def end(self, request: gr.Request = None) -> str:
+        """Teacher only, from the machine that runs the app: end the challenge (a training entry is cut, waiting
+        ones never run) and reveal every entry's test-set accuracy on the board."""
+        allowed("challenge_end", request)
+        try:
+            board = self.challenge.end()
+        except ChallengeError as error:
+            raise refusal("challenge_end", error) from None
+        return ended_words(board)
+
+    def activate_winner(self, request: gr.Request = None) -> str:
+        """Teacher only, from the machine that runs the app: once the challenge has ended, make the entry best on
+        the test set the active model of every tab."""
+        allowed("challenge_activate_winner", request)
+        try:
+            winner = self.challenge.activate_winner()
+        except ChallengeError as error:
+            raise refusal("challenge_activate_winner", error) from None
+        return TEXT["activated"].format(entry=winner.id, nickname=winner.nickname)
+
+    def compare(self, numbers: list[int]) -> str | None:
+        try:
+            runs = self.challenge.compared(numbers or [])
+        except ChallengeError as error:
+            raise refusal("challenge_compare", error) from None
+        if not runs:
+            return None
+        return render("challenge_compare", lambda: runs_figure(runs, TEXT["compare_title"], TEXT["compare_accuracy"]))
