@@ -65,7 +65,7 @@ class Lab:
         self._data: Dataset | None = None
         self.trainer = trainer or shared_trainer()
         self.job: WorkerJob | None = None
-        self._guard: str | None = None  # what a Stop is told instead of stopping the job (a challenge's entry)
+        self._guard: str | Say | None = None  # what a Stop is told instead of stopping the job (a challenge's entry)
         self._job_data: Dataset | None = None  # the running job's own data set (a collection's), None for the main one
         self._held_out: dict[str, Dataset] = {}  # per fine-tuned model's key: the collection it was trained on
         self._predictions: dict[str, torch.Tensor] = {}  # test-set predictions per model key
@@ -121,7 +121,7 @@ class Lab:
 
     def start_training(self, config: TrainConfig, name: str | None = None, data: Dataset | None = None,
                        folder: Path | None = None, on_end: Callable[[WorkerJob], None] | None = None,
-                       guard: str | None = None) -> WorkerJob:
+                       guard: str | Say | None = None) -> WorkerJob:
         """A run on the main data set, or on `data` (a collection's); one at a time. A class challenge's entry is
         saved in its own `folder`, ends in its own `on_end` (not as the active model), and `guard` is what a Stop
         is told instead of stopping it."""

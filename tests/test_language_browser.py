@@ -17,7 +17,8 @@ from test_app import start
 
 LIMIT_S = 180  # a give-up limit, not a timing
 VIEWPORT = {"width": 1400, "height": 900}
-TABS = ["tab.train", "tab.browse", "tab.classify", "tab.evaluate", "tab.inside", "tab.yours", "tab.wall"]
+TABS = ["tab.train", "tab.browse", "tab.classify", "tab.evaluate", "tab.inside", "tab.yours", "tab.wall", "lesson.tab",
+        "challenge.tab"]
 # What may stay in Latin letters on a Korean page: names of nets, files, formats and the data set, gradio's own
 # product name and the units; the tiny data set's class names, as they were typed.
 NAMES = {"lenet", "smallcnn", "fastnet", "resnet", "cifar", "sgd", "adam", "grad-cam", "gradio", "api", "cpu", "gpu",

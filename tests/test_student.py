@@ -22,8 +22,8 @@ from chromium import launch
 from cifar_demo.checkpoints import CHECKPOINT_DIR, load_checkpoint
 from cifar_demo.lab import Lab
 from cifar_demo.network import EVERY_ADDRESS, Reach, join_address
-from cifar_demo.ui.join import WORDS as JOIN_WORDS
 from cifar_demo.ui.join import join_html
+from cifar_demo.words import CATALOG
 from cifar_demo.ui.student import WORDS
 from conftest import TINY_CLASSES
 from test_app import AUTH, free_port
@@ -145,7 +145,7 @@ def test_the_join_panel_shows_the_address_as_text_and_a_qr_code_that_decodes_to_
     page = browser.new_page(viewport={"width": 1600, "height": 1000}, locale="en-US")
     page.set_default_timeout(LIMIT_S * 1000)
     page.goto(f"http://127.0.0.1:{port}/")
-    page.get_by_text(JOIN_WORDS["title"]).click()
+    page.get_by_text(CATALOG["en"]["page.join.title"]).click()
     shown = page.locator("#join .join-url")
     expect(shown).to_have_text(f"http://{address}:{port}/student")
     qr = page.locator("#join .join-qr")

@@ -16,6 +16,7 @@ from fontTools.ttLib import TTFont
 from gradio.i18n import I18nData
 
 from .. import words
+from ..challenge import MAX_COMPARED
 from ..collection import HELD_OUT, MAX_CLASSES
 from ..models import describe_nets
 from ..plots import KOREAN_FONT
@@ -23,7 +24,7 @@ from ..plots import KOREAN_FONT
 # The languages of the requests a handler answers: one, or one per request of a batch. Set for each call by
 # PageLanguages.listen; a call from outside the server (a test, the CLI) speaks English.
 SPOKEN: ContextVar[tuple[str, ...]] = ContextVar("spoken", default=(words.ENGLISH,))
-PAGE_VALUES = {"max_classes": MAX_CLASSES, "held_out": f"{HELD_OUT:.0%}"}
+PAGE_VALUES = {"max_classes": MAX_CLASSES, "held_out": f"{HELD_OUT:.0%}", "max_compared": MAX_COMPARED}
 SWITCH = [("한국어", words.KOREAN), ("English", words.ENGLISH)]
 MAX_SESSIONS = 10_000  # pages remembered; the oldest choice is forgotten first
 # The header switch changes gradio's own locale (its svelte-i18n store, which the Settings panel changes too)

@@ -187,6 +187,124 @@ CLASSES = {
 }
 
 
+LESSON_PAGE = {  # the Lesson tab's own words
+    "tab": "Lesson",
+    "intro": "The class's wall and classes are saved as they change, and come back when the app restarts. Here the "
+             "teacher keeps a lesson and starts the next one, or takes a lesson to another laptop.",
+    "students": "The lesson controls are the teacher's, on the computer that runs the app.",
+    "new": "New lesson (keep this one, start empty)",
+    "number": "Lesson number",
+    "restore": "Restore this lesson",
+    "download": "Download this lesson (.zip)",
+    "upload": "Restore a lesson from its .zip",
+    "saved": "This lesson as one file: Restore lesson on another laptop, or python3 app.py --restore FILE",
+}
+
+LESSON = {  # what the Lesson tab's server writes
+    "no_number": "Give the number of a kept lesson to restore.",
+    "heading": "| # | started | kept | wall pictures | classes | class pictures |\n|---|---|---|---|---|---|",
+    "current": "this lesson",
+    "started_new": "Lesson #{lesson} started: the wall and Your classes are empty; the lesson before is kept below.",
+    "restored": "Lesson #{lesson} restored: its wall and classes are back; the lesson before is kept below.",
+    "imported": "The lesson in {name} is lesson #{lesson} now: its wall and classes are back; the lesson before is "
+                "kept below.",
+}
+
+JOIN_PAGE = {  # the Join panel's own words
+    "title": "Join: the students' page on their phones",
+}
+
+JOIN = {  # what the Join panel's server writes (the last two by network.Reach's value)
+    "scan": "Scan with your phone's camera, or type:",
+    "login": "Log in with the class's user name and password.",
+    "qr_alt": "QR code of {url}",
+    "this computer only": "The app listens on {host}, this computer only: students cannot reach it. For a class, "
+                          "stop it (Ctrl+C) and start it with: {command}",
+    "no network": "The app listens on every address, but this computer has no network address now: join the "
+                  "class's Wi-Fi, then reload this page.",
+}
+
+CHALLENGE_PAGE = {  # the Challenge tab's own words
+    "tab": "Challenge",
+    "intro": "**Class challenge.** Choose a net and its settings, give a nickname and submit: the server trains every "
+             "entry in turn, each for the same budget, and the board ranks them by their accuracy on 5,000 training "
+             "pictures kept aside (validation). When the teacher ends the challenge, the board shows each entry's "
+             "accuracy on the test set, which no entry was ever measured on: did the order hold?",
+    "nickname": "Nickname", "nickname_hint": "1 to 30 characters, shown on the board",
+    "submit": "Submit my entry", "cancel": "Cancel my entry",
+    "board": "### Board", "queue": "### Queue",
+    "compare": "Compare entries", "compare_pick": "Entries to compare (at most {max_compared})",
+    "teacher": "Teacher", "budget": "Budget per entry", "unit": "in", "unit_seconds": "seconds of training",
+    "unit_epochs": "epochs", "nets": "Nets allowed", "open": "Open a challenge", "close": "Close: no new entries",
+    "end": "End: reveal the test set", "winner": "Make the winner the active model",
+}
+
+CHALLENGE = {  # what the Challenge tab's server writes; a table's head is its cells between |
+    "submitted": "Entry #{entry} is in the queue: {place}.",
+    "replaced": "Entry #{entry} has your new settings and keeps its place: {place}.",
+    "next": "next to train", "place": "place {position}",
+    "no_own": "This browser has no entry waiting or training.", "cancelled": "Entry #{entry} is cancelled.",
+    "no_challenge": "No challenge yet: the teacher opens one below (on the computer that runs the app).",
+    "header": "### Challenge #{id} · {state} · {budget} an entry · nets: {nets}",
+    "state_open": "open: submit your entry", "state_closed": "closed: no new entries, the queue runs on",
+    "state_ended": "ended: the test set has spoken",
+    "training_now": "**Training now:** #{entry} {nickname} ({net}) · {seconds} of training",
+    "loading": "**Next up:** #{entry} {nickname} ({net}) · setting up",
+    "paused": "**Paused:** another run holds the trainer (the teacher's Train goes first); the queue goes on after it.",
+    "teacher_first": "The teacher's Train (Train tab) goes first: a training entry stops and runs again from the "
+                     "start after it. A student's Train waits until the queue is empty.",
+    "empty_board": "No entry has finished yet.",
+    "empty_queue": "Nobody is waiting.",
+    "board_head": "rank|#|nickname|net|epochs|batch|learning rate|optimizer|augment|seed|epochs trained|"
+                  "validation accuracy",
+    "revealed_head": "test accuracy|test rank|moved",
+    "queue_head": "place|#|nickname|net|epochs|batch|learning rate|optimizer|augment|seed|starts in",
+    "not_ranked": "**Not ranked:** ", "unknown": "–", "yes": "yes", "no": "no", "soon": "soon",
+    "up": "▲{n}", "down": "▼{n}", "same": "=", "state_failed": "failed", "state_lost": "lost",
+    "loss_title": "Training loss of the entry training now",
+    "accuracy_title": "Validation accuracy of the entry training now",
+    "compare_title": "Entries compared", "compare_accuracy": "Validation accuracy",
+    "opened": "Challenge #{id} is open: {budget} an entry, nets {nets}.",
+    "closed": "Challenge #{id} is closed: no new entries; the queue runs on.",
+    "ended": "Challenge #{id} has ended: the board shows the test set's scores.{winner}",
+    "winner_is": " On the test set, #{entry} {nickname} wins with {accuracy}.",
+    "activated": "#{entry} {nickname}'s model is now the active model in every tab.",
+    "budget_seconds": "{seconds} s of training", "budget_epoch": "1 epoch", "budget_epochs": "{epochs} epochs",
+}
+
+CHALLENGE_SAID = {  # every sentence the challenge's core says, for the page and the API
+    "none": "There is no class challenge yet: the teacher opens one in the Challenge tab.",
+    "not_open": "The challenge is {state}: it takes no new entries.",
+    "still_on": "A challenge is still {state}: end it before opening a new one.",
+    "not_on": "The challenge has {state} already.",
+    "budget": "The budget must be {seconds} seconds of training, or {epochs} epochs.",
+    "nets": "Allow one or more of the nets {nets}.",
+    "nickname": "A nickname is 1 to {chars} characters of plain text (letters, digits, spaces, punctuation).",
+    "net": "This challenge allows {nets}: choose one of them.",
+    "epochs": "This challenge's budget is {epochs} epoch(s) an entry: choose at most {epochs}.",
+    "full": "The queue is full ({waiting} entries waiting): submit again once some have run.",
+    "number": "Give the number (#) of an entry on the board or in the queue.",
+    "no_entry": "There is no entry #{entry}.",
+    "cancelled_already": "Entry #{entry} is cancelled already.",
+    "compare": "Choose at most {compared} entries to compare.",
+    "queue_busy": "The class challenge's queue holds the trainer ({count} entries to run): submit your settings in "
+                  "the Challenge tab, or Train once the queue is empty.",
+    "guarded": "The running job is entry #{entry} of the class challenge: its student, or the teacher, cancels it "
+               "in the Challenge tab.",
+    "no_winner": "No entry has a test-set score yet.",
+    "winner_later": "The challenge is {state}: the winner is known when it ends (before that, Evaluate would show "
+                    "the test-set score the board keeps hidden).",
+    "state_open": "open", "state_closed": "closed", "state_ended": "ended",
+    "unreadable": "The winner's checkpoint {file} could not be read; the server's log says why.",
+    # what the board says of an entry (kept with the entry, in English)
+    "cut": "cut at the budget",
+    "restart": "cut by a restart of the server: its curve up to then is kept",
+    "ended_during": "cut: the challenge ended during this run",
+    "not_run": "not run: the challenge ended before its turn",
+    "withdrawn": "cancelled",
+    "unscored": "no test-set score: {why}",
+}
+
 def section(prefix: str, words: dict[str, str]) -> dict[str, str]:
     return {f"{prefix}.{key}": text for key, text in words.items()}
 
@@ -196,4 +314,8 @@ WORDS = {**section("page", PAGE), **section("status", STATUS), **section("text",
          **section("job", JOB),
          **section("gradio", GRADIO),
          **section("gradio_fixed", GRADIO_FIXED),
-         **section("collection", COLLECTION)}
+         **section("collection", COLLECTION),
+         **section("page.lesson", LESSON_PAGE), **section("lesson", LESSON),
+         **section("page.join", JOIN_PAGE), **section("join", JOIN),
+         **section("page.challenge", CHALLENGE_PAGE), **section("challenge", CHALLENGE),
+         **section("challenge.said", CHALLENGE_SAID)}

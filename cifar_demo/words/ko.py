@@ -185,9 +185,130 @@ CLASSES = {
     "dog": "개", "frog": "개구리", "horse": "말", "ship": "배", "truck": "트럭",
 }
 
+LESSON_PAGE = {
+    "tab": "수업",
+    "intro": "우리 반의 게시판과 클래스는 바뀔 때마다 저장되고, 앱을 다시 시작하면 돌아옵니다. 여기서 선생님은 "
+             "수업을 보관하고 다음 수업을 시작하거나, 수업을 다른 노트북으로 옮깁니다.",
+    "students": "수업 관리는 앱을 실행하는 컴퓨터에서 선생님만 할 수 있습니다.",
+    "new": "새 수업 (이 수업은 보관하고 빈 상태로 시작)",
+    "number": "수업 번호",
+    "restore": "이 수업 되살리기",
+    "download": "이 수업 내려받기 (.zip)",
+    "upload": ".zip 파일에서 수업 되살리기",
+    "saved": "이 수업을 파일 하나로: 다른 노트북의 수업 탭에서, 또는 앱을 시작할 때 되살립니다",
+}
+
+LESSON = {
+    "no_number": "되살릴 보관된 수업의 번호를 넣으세요.",
+    "heading": "| # | 시작 | 보관 | 게시판 그림 | 클래스 | 클래스 그림 |\n|---|---|---|---|---|---|",
+    "current": "이 수업",
+    "started_new": "수업 #{lesson} 시작: 게시판과 우리 클래스가 비었습니다; 이전 수업은 아래에 보관되어 있습니다.",
+    "restored": "수업 #{lesson}을(를) 되살렸습니다: 게시판과 클래스가 돌아왔습니다; 이전 수업은 아래에 보관되어 "
+                "있습니다.",
+    "imported": "{name}의 수업이 이제 수업 #{lesson}입니다: 게시판과 클래스가 돌아왔습니다; 이전 수업은 아래에 "
+                "보관되어 있습니다.",
+}
+
+JOIN_PAGE = {
+    "title": "참여하기: 학생들의 휴대폰 페이지",
+}
+
+JOIN = {
+    "scan": "휴대폰 카메라로 찍거나 주소를 입력하세요:",
+    "login": "우리 반의 사용자 이름과 비밀번호로 로그인하세요.",
+    "qr_alt": "{url}의 큐알 코드",
+    "this computer only": "앱이 {host}, 이 컴퓨터에서만 열려 있어 학생들이 들어올 수 없습니다. 수업에서 쓰려면 "
+                          "앱을 멈추고 다음으로 다시 시작하세요: {command}",
+    "no network": "앱이 모든 주소에서 열려 있지만 이 컴퓨터에 지금 네트워크 주소가 없습니다: 우리 반 와이파이에 "
+                  "연결한 뒤 이 페이지를 새로 고치세요.",
+}
+
+CHALLENGE_PAGE = {
+    "tab": "도전",
+    "intro": "**우리 반 도전.** 신경망과 설정을 고르고 별명을 적어 제출하세요: 서버가 모든 참가작을 차례로, 같은 "
+             "예산만큼 학습시키고, 순위표는 따로 떼어 둔 학습 그림 5,000장(검증)에서의 정확도로 순위를 매깁니다. "
+             "선생님이 도전을 끝내면, 순위표는 어떤 참가작도 재 본 적 없는 테스트 세트에서의 정확도를 보여 줍니다: "
+             "순위는 그대로였을까요?",
+    "nickname": "별명", "nickname_hint": "1~30자, 순위표에 보입니다",
+    "submit": "내 참가작 제출", "cancel": "내 참가작 취소",
+    "board": "### 순위표", "queue": "### 대기열",
+    "compare": "참가작 비교", "compare_pick": "비교할 참가작 (최대 {max_compared}개)",
+    "teacher": "선생님", "budget": "참가작마다의 예산", "unit": "단위", "unit_seconds": "학습 시간(초)",
+    "unit_epochs": "에포크", "nets": "허용할 신경망", "open": "도전 열기", "close": "마감: 새 참가작 받지 않기",
+    "end": "끝내기: 테스트 세트 공개", "winner": "우승작을 사용 중인 모델로",
+}
+
+CHALLENGE = {
+    "submitted": "참가작 #{entry}이(가) 대기열에 들어갔습니다: {place}.",
+    "replaced": "참가작 #{entry}에 새 설정이 들어갔고 순서는 그대로입니다: {place}.",
+    "next": "다음 차례", "place": "{position}번째",
+    "no_own": "이 브라우저에는 기다리거나 학습 중인 참가작이 없습니다.", "cancelled": "참가작 #{entry}을(를) 취소했습니다.",
+    "no_challenge": "아직 도전이 없습니다: 선생님이 아래에서 엽니다 (앱을 실행하는 컴퓨터에서).",
+    "header": "### 도전 #{id} · {state} · 참가작마다 {budget} · 신경망: {nets}",
+    "state_open": "열림: 참가작을 제출하세요", "state_closed": "마감: 새 참가작은 받지 않고 대기열은 계속됩니다",
+    "state_ended": "끝남: 테스트 세트가 답했습니다",
+    "training_now": "**지금 학습 중:** #{entry} {nickname} ({net}) · 학습 {seconds}",
+    "loading": "**다음 차례:** #{entry} {nickname} ({net}) · 준비 중",
+    "paused": "**잠시 멈춤:** 다른 학습이 트레이너를 쓰고 있습니다 (선생님의 학습이 먼저입니다); 그 뒤에 대기열이 "
+              "이어집니다.",
+    "teacher_first": "선생님의 학습(학습 탭)이 먼저입니다: 학습 중인 참가작은 멈췄다가 그 뒤에 처음부터 다시 "
+                     "학습합니다. 학생의 학습은 대기열이 빌 때까지 기다립니다.",
+    "empty_board": "아직 끝난 참가작이 없습니다.",
+    "empty_queue": "기다리는 참가작이 없습니다.",
+    "board_head": "순위|#|별명|신경망|에포크|배치|학습률|최적화 방법|데이터 늘리기|시드|학습한 에포크|검증 정확도",
+    "revealed_head": "테스트 정확도|테스트 순위|변동",
+    "queue_head": "순서|#|별명|신경망|에포크|배치|학습률|최적화 방법|데이터 늘리기|시드|시작까지",
+    "not_ranked": "**순위 없음:** ", "unknown": "–", "yes": "예", "no": "아니요", "soon": "곧",
+    "up": "▲{n}", "down": "▼{n}", "same": "=", "state_failed": "실패", "state_lost": "잃음",
+    "loss_title": "지금 학습 중인 참가작의 학습 손실",
+    "accuracy_title": "지금 학습 중인 참가작의 검증 정확도",
+    "compare_title": "참가작 비교", "compare_accuracy": "검증 정확도",
+    "opened": "도전 #{id}이(가) 열렸습니다: 참가작마다 {budget}, 신경망 {nets}.",
+    "closed": "도전 #{id}이(가) 마감되었습니다: 새 참가작은 받지 않고 대기열은 계속됩니다.",
+    "ended": "도전 #{id}이(가) 끝났습니다: 순위표에 테스트 세트 점수가 나옵니다.{winner}",
+    "winner_is": " 테스트 세트에서 #{entry} {nickname}이(가) {accuracy}(으)로 우승했습니다.",
+    "activated": "#{entry} {nickname}의 모델이 이제 모든 탭에서 사용 중인 모델입니다.",
+    "budget_seconds": "학습 {seconds}초", "budget_epoch": "1 에포크", "budget_epochs": "{epochs} 에포크",
+}
+
+CHALLENGE_SAID = {
+    "none": "아직 우리 반 도전이 없습니다: 선생님이 도전 탭에서 엽니다.",
+    "not_open": "도전이 {state} 상태입니다: 새 참가작을 받지 않습니다.",
+    "still_on": "도전이 아직 {state} 상태입니다: 새 도전을 열기 전에 끝내세요.",
+    "not_on": "도전이 이미 {state} 상태입니다.",
+    "budget": "예산은 학습 {seconds}초, 또는 {epochs} 에포크여야 합니다.",
+    "nets": "신경망 {nets} 중 하나 이상을 허용하세요.",
+    "nickname": "별명은 1~{chars}자의 일반 텍스트입니다 (글자, 숫자, 공백, 문장 부호).",
+    "net": "이 도전은 {nets}만 허용합니다: 그중 하나를 고르세요.",
+    "epochs": "이 도전의 예산은 참가작마다 {epochs} 에포크입니다: {epochs} 이하로 고르세요.",
+    "full": "대기열이 가득 찼습니다 (참가작 {waiting}개 대기 중): 몇 개가 학습한 뒤 다시 제출하세요.",
+    "number": "순위표나 대기열에 있는 참가작의 번호(#)를 넣으세요.",
+    "no_entry": "참가작 #{entry}은(는) 없습니다.",
+    "cancelled_already": "참가작 #{entry}은(는) 이미 취소되었습니다.",
+    "compare": "비교할 참가작은 {compared}개까지 고르세요.",
+    "queue_busy": "우리 반 도전의 대기열이 트레이너를 쓰고 있습니다 (남은 참가작 {count}개): 도전 탭에서 설정을 "
+                  "제출하거나, 대기열이 빈 뒤에 학습하세요.",
+    "guarded": "지금 학습 중인 것은 우리 반 도전의 참가작 #{entry}입니다: 그 학생이나 선생님이 도전 탭에서 취소합니다.",
+    "no_winner": "아직 테스트 세트 점수가 있는 참가작이 없습니다.",
+    "winner_later": "도전이 {state} 상태입니다: 우승작은 도전이 끝나야 알 수 있습니다 (그 전에 평가하면 순위표가 "
+                    "숨기는 테스트 세트 점수가 보이게 됩니다).",
+    "state_open": "열림", "state_closed": "마감", "state_ended": "끝남",
+    "unreadable": "우승작의 체크포인트 {file}을(를) 읽을 수 없습니다; 서버 로그에 이유가 있습니다.",
+    "cut": "예산에서 멈춤",
+    "restart": "서버가 다시 시작해 멈춤: 그때까지의 곡선은 남아 있습니다",
+    "ended_during": "멈춤: 학습 중에 도전이 끝났습니다",
+    "not_run": "학습 안 함: 차례가 오기 전에 도전이 끝났습니다",
+    "withdrawn": "취소됨",
+    "unscored": "테스트 세트 점수 없음: {why}",
+}
+
 WORDS = {**section("page", PAGE), **section("status", STATUS), **section("text", TEXT),
          **section("chart", CHART), **section("class", CLASSES), **section("lab", LAB),
          **section("job", JOB),
          **section("gradio", GRADIO),
          **section("gradio_fixed", GRADIO_FIXED),
-         **section("collection", COLLECTION)}
+         **section("collection", COLLECTION),
+         **section("page.lesson", LESSON_PAGE), **section("lesson", LESSON),
+         **section("page.join", JOIN_PAGE), **section("join", JOIN),
+         **section("page.challenge", CHALLENGE_PAGE), **section("challenge", CHALLENGE),
+         **section("challenge.said", CHALLENGE_SAID)}
