@@ -45,7 +45,7 @@ from cifar_demo import words
 from cifar_demo.ui.challenge import build_challenge_tab
 from cifar_demo.ui.common import (LOCAL_HOSTS, SharedChart, as_file, caller, escape_markdown, random_test_picture,
                                   refusal, refused_already, refused_here, render, status_line, stop_training,
-                                  uploads_only)
+                                  translated_top, truth_menu, uploads_only)
 from cifar_demo.ui.join import CSS as JOIN_CSS
 from cifar_demo.ui.join import STUDENT_PATH, build_join_panel
 from cifar_demo.ui.language import PageLanguages, catalog, language, names, net_key, page, say, shown, spoken
@@ -53,12 +53,11 @@ from cifar_demo.ui.language import css as language_css
 from cifar_demo.ui.language import page_font, web_font
 from cifar_demo.ui.lesson import build_lesson_tab
 from cifar_demo.ui.student import CSS as STUDENT_CSS
-from cifar_demo.ui.student import WORDS as STUDENT_WORDS
 from cifar_demo.ui.student import build_student_page
 from cifar_demo.ui.wall_tab import build_wall_tab
 from cifar_demo.ui.your_classes import CSS as YOUR_CLASSES_CSS
 from cifar_demo.ui.your_classes import build_your_classes_tab, your_status_line
-from cifar_demo.wall import NOT_LISTED, UNKNOWN, Entry, PageShare, Wall, WallRefusal, summarize, truth_choices
+from cifar_demo.wall import UNKNOWN, Entry, PageShare, Wall, WallRefusal, summarize
 from cifar_demo.words import Say, class_name
 
 ALL_CLASSES = "all classes"
@@ -378,20 +377,6 @@ def shared_words(entry: Entry, classes: list[str]) -> str:
     return say("text.on_wall", **values)
 
 
-def truth_menu(classes: list[str]) -> list[tuple[str, str]]:
-    """What a student may say a picture really is, each shown in the page's language."""
-    shown_names = {UNKNOWN: page("dont_know"), NOT_LISTED: page("not_listed"), **dict(zip(classes, names(classes)))}
-    return [(shown_names[choice], choice) for choice in truth_choices(classes)]
-
-
-def translated_top(top: dict[str, float] | None, classes: list[str], language: str) -> dict[str, float] | None:
-    """Classify's top 5 with the class names a page in `language` shows."""
-    if top is None:
-        return None
-    shown_names = dict(zip(classes, words.class_names(classes, language)))
-    return {shown_names.get(name, name): probability for name, probability in top.items()}
-
-
 def build_evaluate_tab(lab: Lab) -> None:
     with gr.Tab(page("tab.evaluate"), id="evaluate"):
         run = gr.Button(page("evaluate"), variant="primary", size="lg")
@@ -573,7 +558,7 @@ def build_app(lab: Lab, class_wall: bool = False, wall: Wall | None = None, chal
             return header_text(lab)
 
         model.input(choose, model, header, api_visibility="private")
-    with app.route(STUDENT_WORDS["page"], STUDENT_PATH, show_in_navbar=False):  # the students' phones: /student
+    with app.route(str(Say("student.page")), STUDENT_PATH, show_in_navbar=False):  # the students' phones: /student
         build_student_page(app, lab, wall)
     return app
 

@@ -107,8 +107,8 @@ def test_a_recipe_takes_the_nets_preset_and_is_validated_as_train_is():
             EntryBudget.of(amount, unit)
         assert str(refused.value) == ("The budget must be from 1 to 3600 seconds of training, or a whole number from 1 "
                                       "to 100 epochs.")
-    assert EntryBudget.of(20, "seconds").words() == "20 s of training"
-    assert EntryBudget.of(1, "epochs").words() == "1 epoch"
+    assert str(EntryBudget.of(20, "seconds").words()) == "20 s of training"
+    assert str(EntryBudget.of(1, "epochs").words()) == "1 epoch"
 
 
 def test_the_validation_split_is_fixed_seeded_and_apart_from_what_entries_train_on(tiny_data):

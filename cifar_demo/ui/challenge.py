@@ -274,7 +274,7 @@ class ChallengeApi:
         try:
             entry, position, replaced = self.challenge.submit(nickname, net, settings, caller(request))
         except ChallengeError as error:
-            raise refusal("challenge_submit", error, title="Not entered") from None
+            raise refusal("challenge_submit", error, title="not_entered") from None
         return {"entry": entry.id, "nickname": entry.nickname, "position": position, "replaced": replaced,
                 "message": placed_words(entry, position, replaced)}
 
@@ -284,7 +284,7 @@ class ChallengeApi:
         try:
             entry, position, replaced = self.challenge.submit(nickname, net, settings, caller(request, token))
         except ChallengeError as error:
-            raise refusal("challenge_submit", error, title="Not entered") from None
+            raise refusal("challenge_submit", error, title="not_entered") from None
         return placed_words(entry, position, replaced)
 
     def cancel(self, entry: int, request: gr.Request = None) -> str:
@@ -302,7 +302,7 @@ class ChallengeApi:
         try:
             cancelled = self.challenge.cancel(number, who)
         except (AccessError, ChallengeError) as error:
-            raise refusal("challenge_cancel", error, title="Not cancelled") from None
+            raise refusal("challenge_cancel", error, title="not_cancelled") from None
         return say("challenge.cancelled", entry=cancelled.id)
 
     def board(self) -> dict:
@@ -334,7 +334,7 @@ class ChallengeApi:
         try:
             row = self.challenge.open(EntryBudget.of(budget, unit), ["lenet"] if nets is None else nets)
         except ChallengeError as error:
-            raise refusal("challenge_open", error, title="Not opened") from None
+            raise refusal("challenge_open", error, title="not_opened") from None
         return say("challenge.opened", id=row.id, budget=EntryBudget.of_row(row).words(), nets=", ".join(row.nets))
 
     def close(self, request: gr.Request = None) -> str:

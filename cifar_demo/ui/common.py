@@ -19,8 +19,9 @@ from ..images import ImageError
 from ..lab import JobRunning, Lab
 from ..plots import ChartError, chart_picture
 from ..serving import AnswerPictures, refused, uploaded_file
-from ..words import CATALOG, ENGLISH, Say
-from .language import say, shown
+from ..wall import NOT_LISTED, UNKNOWN, truth_choices
+from ..words import CATALOG, ENGLISH, Say, class_names
+from .language import names, page, say, shown
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
@@ -226,3 +227,16 @@ def teacher_controls(count: int) -> Callable:
         return visible if count > 1 else visible[0]
     return show
 
+
+def truth_menu(classes: list[str]) -> list[tuple[str, str]]:
+    """What a student may say a picture really is, each shown in the page's language."""
+    shown_names = {UNKNOWN: page("dont_know"), NOT_LISTED: page("not_listed"), **dict(zip(classes, names(classes)))}
+    return [(shown_names[choice], choice) for choice in truth_choices(classes)]
+
+
+def translated_top(top: dict[str, float] | None, classes: list[str], language: str) -> dict[str, float] | None:
+    """Classify's top 5 with the class names a page in `language` shows."""
+    if top is None:
+        return None
+    shown_names = dict(zip(classes, class_names(classes, language)))
+    return {shown_names.get(name, name): probability for name, probability in top.items()}

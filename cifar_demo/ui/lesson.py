@@ -38,7 +38,8 @@ def build_lesson_tab(lab: Lab) -> gr.Tab:
                 new = gr.Button(page("lesson.new"), variant="stop")
             with gr.Row(equal_height=True):
                 download = gr.Button(page("lesson.download"))
-                upload = gr.File(label=page("lesson.upload"), file_types=[".zip"], type="filepath", elem_id="lesson-upload")
+                upload = gr.File(label=page("lesson.upload"), file_types=[".zip"], type="filepath",
+                                 elem_id="lesson-upload")
             said = gr.Textbox(show_label=False, interactive=False, container=False, placeholder=" ",
                               elem_classes=["quiet"], elem_id="lesson-said")
             saved = gr.File(label=page("lesson.saved"), interactive=False)

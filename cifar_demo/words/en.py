@@ -84,7 +84,8 @@ STATUS = {
 TEXT = {
     "refused": "The request was refused: {reason}",
     "title.error": "Error", "title.not_started": "Training not started", "title.not_shared": "Not shared",
-    "title.not_allowed": "Not allowed",
+    "title.not_allowed": "Not allowed", "title.not_entered": "Not entered", "title.not_cancelled": "Not cancelled",
+    "title.not_opened": "Not opened",
     "per_page_choices": "Pictures per page: one of {choices}.",
     "browse_summary": "{correct}/{count} correct in this batch · pictures {first}-{last} of {total}",
     "browse_summary_held_out": "{correct}/{count} correct in this batch · held-out pictures {first}-{last} of {total}",
@@ -305,6 +306,34 @@ CHALLENGE_SAID = {  # every sentence the challenge's core says, for the page and
     "unscored": "no test-set score: {why}",
 }
 
+STUDENT_PAGE = {  # the students' page's own words
+    "title": "### Show the net a picture",
+    "picture": "Your picture",
+    "placeholder": "Tap here to take a photo, or choose one",
+    "guess": "The net thinks",
+    "seen": "It sees 32x32",
+    "share": "Share to the wall",
+    "class": "Our class to add it to",
+    "add": "Add to our class",
+    "wall": "**The class wall**",
+}
+
+STUDENT = {  # what the students' page's server writes
+    "page": "Students",
+    "model": "The class's net now: {net} ({file})",
+    "no_model": "No trained model yet: the teacher trains one first.",
+    "no_picture": "Take or choose a picture first.",
+    "no_class": "Choose one of our classes first (the teacher makes them in Your classes).",
+    "no_classes": "No classes of our own yet: the teacher makes them in Your classes.",
+    "class": "Our class to add it to",
+    "shared": "On the wall as #{id}: the net says {guess} ({confidence}).",
+    "relabelled": "Picture #{id} on the wall now says what it really is.",
+    "added": "Added to '{name}'.",
+    "wall_empty": "Nothing on the wall yet: share the first picture.",
+    "tile": "#{id}: {guess} {confidence}",
+    "really_tile": "really {truth}",
+}
+
 def section(prefix: str, words: dict[str, str]) -> dict[str, str]:
     return {f"{prefix}.{key}": text for key, text in words.items()}
 
@@ -318,4 +347,5 @@ WORDS = {**section("page", PAGE), **section("status", STATUS), **section("text",
          **section("page.lesson", LESSON_PAGE), **section("lesson", LESSON),
          **section("page.join", JOIN_PAGE), **section("join", JOIN),
          **section("page.challenge", CHALLENGE_PAGE), **section("challenge", CHALLENGE),
-         **section("challenge.said", CHALLENGE_SAID)}
+         **section("challenge.said", CHALLENGE_SAID),
+         **section("page.student", STUDENT_PAGE), **section("student", STUDENT)}

@@ -84,7 +84,8 @@ STATUS = {
 TEXT = {
     "refused": "요청이 거절되었습니다: {reason}",
     "title.error": "오류", "title.not_started": "학습을 시작하지 않았습니다", "title.not_shared": "올리지 않았습니다",
-    "title.not_allowed": "허용되지 않습니다",
+    "title.not_allowed": "허용되지 않습니다", "title.not_entered": "제출하지 않았습니다",
+    "title.not_cancelled": "취소하지 않았습니다", "title.not_opened": "열지 않았습니다",
     "per_page_choices": "한 쪽의 그림 수는 {choices} 중 하나여야 합니다.",
     "browse_summary": "이 묶음에서 {count}장 중 {correct}장 맞음 · 그림 {first}-{last} / {total}",
     "browse_summary_held_out": "이 묶음에서 {count}장 중 {correct}장 맞음 · 떼어 둔 그림 {first}-{last} / {total}",
@@ -302,6 +303,34 @@ CHALLENGE_SAID = {
     "unscored": "테스트 세트 점수 없음: {why}",
 }
 
+STUDENT_PAGE = {
+    "title": "### 신경망에게 그림을 보여 주세요",
+    "picture": "내 그림",
+    "placeholder": "여기를 눌러 사진을 찍거나 고르세요",
+    "guess": "신경망의 생각",
+    "seen": "32x32로 봅니다",
+    "share": "게시판에 올리기",
+    "class": "넣을 우리 클래스",
+    "add": "우리 클래스에 넣기",
+    "wall": "**우리 반 게시판**",
+}
+
+STUDENT = {
+    "page": "학생",
+    "model": "지금 우리 반의 신경망: {net} ({file})",
+    "no_model": "아직 학습한 모델이 없습니다: 선생님이 먼저 학습시킵니다.",
+    "no_picture": "먼저 그림을 찍거나 고르세요.",
+    "no_class": "먼저 우리 클래스 하나를 고르세요 (선생님이 우리 클래스 탭에서 만듭니다).",
+    "no_classes": "아직 우리 클래스가 없습니다: 선생님이 우리 클래스 탭에서 만듭니다.",
+    "class": "넣을 우리 클래스",
+    "shared": "게시판에 #{id}(으)로 올렸습니다: 신경망은 {guess}({confidence})(이)라고 합니다.",
+    "relabelled": "게시판의 그림 #{id}에 이제 실제 정답이 적혀 있습니다.",
+    "added": "'{name}'에 넣었습니다.",
+    "wall_empty": "아직 게시판이 비어 있습니다: 첫 그림을 올려 보세요.",
+    "tile": "#{id}: {guess} {confidence}",
+    "really_tile": "실제로는 {truth}",
+}
+
 WORDS = {**section("page", PAGE), **section("status", STATUS), **section("text", TEXT),
          **section("chart", CHART), **section("class", CLASSES), **section("lab", LAB),
          **section("job", JOB),
@@ -311,4 +340,5 @@ WORDS = {**section("page", PAGE), **section("status", STATUS), **section("text",
          **section("page.lesson", LESSON_PAGE), **section("lesson", LESSON),
          **section("page.join", JOIN_PAGE), **section("join", JOIN),
          **section("page.challenge", CHALLENGE_PAGE), **section("challenge", CHALLENGE),
-         **section("challenge.said", CHALLENGE_SAID)}
+         **section("challenge.said", CHALLENGE_SAID),
+         **section("page.student", STUDENT_PAGE), **section("student", STUDENT)}
