@@ -34,29 +34,32 @@ from cifar_demo.evaluation import most_confused_pairs
 from cifar_demo.images import MAX_UPLOAD_BYTES, ImageError
 from cifar_demo.inference import Prediction, enlarge
 from cifar_demo.lab import DataNotFoundError, JobRunning, Lab, NoModel
-from cifar_demo.models import NETS, describe_nets
+from cifar_demo.models import describe_nets
 from cifar_demo.plots import accuracy_figure, confusion_figure, loss_figure, per_class_figure, runs_figure
 from cifar_demo.serving import (BodyLimit, forwarded_only_from, quote, refuse_oversized, refused, short_refusal,
                                 slow_failed_logins, trusted_proxy)
 from cifar_demo.store import MEMORY, Store, StoreError
 from cifar_demo.trainer import server_threads
 from cifar_demo.training import default_model_for, preset
+from cifar_demo import words
 from cifar_demo.ui.challenge import build_challenge_tab
 from cifar_demo.ui.common import (LOCAL_HOSTS, SharedChart, as_file, caller, escape_markdown, random_test_picture,
-                                  refusal, refused_already, render, status_line, stop_training, uploads_only)
-from cifar_demo.ui.lesson import build_lesson_tab
+                                  refusal, refused_already, refused_here, render, status_line, stop_training,
+                                  translated_top, truth_menu, uploads_only)
 from cifar_demo.ui.join import CSS as JOIN_CSS
 from cifar_demo.ui.join import STUDENT_PATH, build_join_panel
+from cifar_demo.ui.language import PageLanguages, catalog, language, names, net_key, page, say, shown, spoken
+from cifar_demo.ui.language import css as language_css
+from cifar_demo.ui.language import page_font, web_font
+from cifar_demo.ui.lesson import build_lesson_tab
 from cifar_demo.ui.student import CSS as STUDENT_CSS
-from cifar_demo.ui.student import WORDS as STUDENT_WORDS
 from cifar_demo.ui.student import build_student_page
 from cifar_demo.ui.wall_tab import build_wall_tab
 from cifar_demo.ui.your_classes import CSS as YOUR_CLASSES_CSS
 from cifar_demo.ui.your_classes import build_your_classes_tab, your_status_line
-from cifar_demo.wall import UNKNOWN, Entry, PageShare, Wall, WallRefusal, summarize, truth_choices
+from cifar_demo.wall import UNKNOWN, Entry, PageShare, Wall, WallRefusal, summarize
+from cifar_demo.words import Say, class_name
 
-INTRO = ("### Teach a small neural network to recognise ten kinds of pictures, watch it learn, "
-         "then try it on your own photos, or teach it classes of your own.")
 ALL_CLASSES = "all classes"
 GRID_SIZES = [16, 32, 64]
 AUTH_ENV = "CIFAR_DEMO_AUTH"
@@ -75,24 +78,24 @@ CSS = """
 .confidence-set { font-family: var(--font); }  /* the class names in the page's font, not the code font */
 #wall-summary { font-size: 22px; }
 #wall-summary h2 { font-size: 34px; margin: 6px 0; }
-""" + YOUR_CLASSES_CSS + JOIN_CSS + STUDENT_CSS
+""" + YOUR_CLASSES_CSS + JOIN_CSS + STUDENT_CSS + language_css()
 
 
 # ---------------------------------------------------------------- words for people
 
 
 def header_text(lab: Lab) -> str:
-    notice = "".join(f"  \n⚠ {words}" for words in (lab.shelf.notice, lab.store.notice()) if words)
-    return escape_markdown(lab.header() + notice)
+    notice = "".join(f"  \n⚠ {shown(words)}" for words in (lab.shelf.notice, lab.store.notice()) if words)
+    return escape_markdown(shown(lab.header()) + notice)
 
 
 def net_choices() -> list[tuple[str, str]]:
-    return [(f"{name} · {size(parameters)} parameters", name) for name, _, parameters in describe_nets()]
+    return [(page(net_key(name)), name) for name, _, _ in describe_nets()]
 
 
-def size(count: int) -> str:
-    """62006 -> '62k', 6573120 -> '6.6M'."""
-    return f"{count / 1e6:.1f}M" if count >= 1e6 else f"{count / 1e3:.0f}k"
+def about(net: str) -> str:
+    """A net's one-line description, in the page's language."""
+    return say(f"page.about.{net}")
 
 
 def classroom_net(lab: Lab) -> str:
@@ -115,7 +118,7 @@ def refuse_quietly(app: gr.Blocks) -> None:
             return await standard(block_fn, inputs, state, explicit_call)
         except Exception as error:
             reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise refusal(block_fn.api_name or block_fn.name, f"The request was refused: {quote(reason)}") from None
+            raise refusal(block_fn.api_name or block_fn.name, Say("text.refused", reason=quote(reason))) from None
 
     app.preprocess_data = preprocess_data
 
@@ -132,35 +135,35 @@ class TrainTab:
     compare: Callable[[list[str]], str]  # the checkbox's choices are a page's own: the API's /compare_runs takes any
 
 
-def build_train_tab(lab: Lab, page: gr.Blocks, challenge: Challenge) -> TrainTab:
+def build_train_tab(lab: Lab, app: gr.Blocks, challenge: Challenge) -> TrainTab:
     defaults = preset(classroom_net(lab))
-    with gr.Tab("Train"):
+    with gr.Tab(page("tab.train"), id="train"):
         with gr.Row():
             with gr.Column(scale=2, min_width=360):
-                net = gr.Dropdown(net_choices(), value=defaults.model, label="Net")
-                about = gr.Markdown(NETS[defaults.model].description, elem_classes="net-about")
+                net = gr.Dropdown(net_choices(), value=defaults.model, label=page("net"))
+                described = gr.Markdown(page(f"about.{defaults.model}"), elem_classes="net-about")
                 with gr.Row():
-                    epochs = gr.Number(defaults.epochs, label="Epochs", precision=0, minimum=1, maximum=1000)
-                    batch_size = gr.Number(defaults.batch_size, label="Batch size", precision=0, minimum=1,
+                    epochs = gr.Number(defaults.epochs, label=page("epochs"), precision=0, minimum=1, maximum=1000)
+                    batch_size = gr.Number(defaults.batch_size, label=page("batch_size"), precision=0, minimum=1,
                                            maximum=8192)
                 with gr.Row():
-                    lr = gr.Number(defaults.lr, label="Learning rate", minimum=0, step=0.001)
-                    seed = gr.Number(defaults.seed, label="Seed", precision=0, minimum=0)
-                optimizer = gr.Radio([("SGD with momentum", "sgd"), ("Adam", "adam")], value=defaults.optimizer,
-                                     label="Optimizer")
-                augment = gr.Checkbox(defaults.augment, label="Augment (random crops and mirror images)")
+                    lr = gr.Number(defaults.lr, label=page("lr"), minimum=0, step=0.001)
+                    seed = gr.Number(defaults.seed, label=page("seed"), precision=0, minimum=0)
+                optimizer = gr.Radio([(page("sgd"), "sgd"), (page("adam"), "adam")], value=defaults.optimizer,
+                                     label=page("optimizer"))
+                augment = gr.Checkbox(defaults.augment, label=page("augment"))
                 with gr.Row():
-                    train = gr.Button("Train", variant="primary", size="lg")
-                    stop = gr.Button("Stop", variant="stop", size="lg")
+                    train = gr.Button(page("train"), variant="primary", size="lg")
+                    stop = gr.Button(page("stop"), variant="stop", size="lg")
             with gr.Column(scale=5):
                 status = gr.Textbox(status_line(lab.status()), show_label=False, interactive=False,
-                                    elem_classes="big", container=False)
-                loss = gr.Image(label="Training loss", show_label=False, interactive=False, format="png",
+                                    elem_classes="big", container=False, elem_id="train-status", label=page("status"))
+                loss = gr.Image(show_label=False, interactive=False, format="png",
                                 buttons=["fullscreen"])
-                accuracy = gr.Image(label="Test accuracy", show_label=False, interactive=False, format="png",
+                accuracy = gr.Image(show_label=False, interactive=False, format="png",
                                     buttons=["fullscreen"])
-        with gr.Accordion("Compare runs", open=False):
-            runs = gr.CheckboxGroup(label="Runs to show: this session's and the checkpoints' recorded histories")
+        with gr.Accordion(page("compare"), open=False):
+            runs = gr.CheckboxGroup(label=page("runs"))
             compared = gr.Image(show_label=False, interactive=False, format="png", buttons=["fullscreen"])
 
     def start(net: str, epochs: int, batch_size: int, lr: float, optimizer: str, augment: bool, seed: int,
@@ -172,7 +175,7 @@ def build_train_tab(lab: Lab, page: gr.Blocks, challenge: Challenge) -> TrainTab
                             seed=seed)
             challenge.start_training(config, caller(request))
         except (JobRunning, ValueError) as error:
-            raise refusal("train", error, title="Training not started") from None
+            raise refusal("train", error, title="not_started") from None
         return status_line(lab.status())
 
     def halt() -> str:
@@ -181,16 +184,17 @@ def build_train_tab(lab: Lab, page: gr.Blocks, challenge: Challenge) -> TrainTab
 
     def fill_preset(name: str):
         config = preset(name)
-        return NETS[name].description, config.epochs, config.batch_size, config.lr, config.optimizer, config.augment
+        return about(name), config.epochs, config.batch_size, config.lr, config.optimizer, config.augment
 
     def compare(keys: list[str]) -> str:
         """Loss and accuracy curves of the chosen runs on one chart: checkpoint names from /models, or 'running'; a
         run named twice is drawn once, and the first MAX_COMPARED runs found are drawn."""
         if not isinstance(keys, list) or not all(isinstance(key, str) for key in keys):
-            raise refusal("compare_runs", "Give a list of checkpoint names from /models, or 'running'.")
+            raise refusal("compare_runs", Say("text.compare_list"))
         found = lab.runs()
-        chosen = [found[key] for key in dict.fromkeys(keys) if key in found][:MAX_COMPARED]
-        return render("compare_runs", lambda: runs_figure(chosen))
+        chosen = [(shown(label), history) for label, history in
+                  (found[key] for key in dict.fromkeys(keys) if key in found)][:MAX_COMPARED]
+        return render("compare_runs", lambda: runs_figure(chosen, language=language()))
 
     def running_settings():
         """A page opened during a run shows that run's settings, not the preset's."""
@@ -198,11 +202,11 @@ def build_train_tab(lab: Lab, page: gr.Blocks, challenge: Challenge) -> TrainTab
         if status["state"] != "running":
             return [gr.skip()] * 8
         c = status["config"]
-        return (c["model"], NETS[c["model"]].description, c["epochs"], c["batch_size"], c["lr"], c["optimizer"],
+        return (c["model"], about(c["model"]), c["epochs"], c["batch_size"], c["lr"], c["optimizer"],
                 c["augment"], c["seed"])
 
-    net.input(fill_preset, net, [about, epochs, batch_size, lr, optimizer, augment], api_visibility="private")
-    page.load(running_settings, None, [net, about, epochs, batch_size, lr, optimizer, augment, seed],
+    net.input(fill_preset, net, [described, epochs, batch_size, lr, optimizer, augment], api_visibility="private")
+    app.load(running_settings, None, [net, described, epochs, batch_size, lr, optimizer, augment, seed],
               api_visibility="private", show_progress="hidden")
     train.click(start, [net, epochs, batch_size, lr, optimizer, augment, seed], status, api_name="train")
     stop.click(halt, None, status, api_name="stop", concurrency_limit=None)
@@ -211,17 +215,18 @@ def build_train_tab(lab: Lab, page: gr.Blocks, challenge: Challenge) -> TrainTab
 
 
 def build_browse_tab(lab: Lab) -> None:
-    with gr.Tab("Browse") as tab:
+    with gr.Tab(page("tab.browse"), id="browse") as tab:
         with gr.Row():
-            count = gr.Radio(GRID_SIZES, value=GRID_SIZES[0], label="Pictures per page")
-            true_class = gr.Dropdown([ALL_CLASSES] + lab.test_classes(), value=ALL_CLASSES, label="True class",
+            count = gr.Radio(GRID_SIZES, value=GRID_SIZES[0], label=page("per_page"))
+            true_class = gr.Dropdown(class_menu(lab.test_classes()), value=ALL_CLASSES, label=page("true_class"),
                                      allow_custom_value=True)
-            only_mistakes = gr.Checkbox(False, label="Only mistakes")
+            only_mistakes = gr.Checkbox(False, label=page("only_mistakes"))
         with gr.Row():
-            previous = gr.Button("◀ Previous")
-            shuffle = gr.Button("Random")
-            following = gr.Button("Next ▶")
-        summary = gr.Textbox(show_label=False, interactive=False, elem_classes="big", container=False)
+            previous = gr.Button(page("previous"))
+            shuffle = gr.Button(page("random"))
+            following = gr.Button(page("next"))
+        summary = gr.Textbox(label=page("message"), show_label=False,
+                             interactive=False, elem_classes="big", container=False)
         grid = gr.Image(show_label=False, interactive=False, format="png", buttons=["fullscreen"])
         offset = gr.Number(0, precision=0, visible=False)
 
@@ -229,13 +234,13 @@ def build_browse_tab(lab: Lab) -> None:
         """A page of test pictures labelled with truth (black) and the active model's guess (green/red)."""
         chosen = None if true_class in (None, "", ALL_CLASSES) else true_class
         if count not in GRID_SIZES:  # the page's choices bound the picture drawn, whatever a raw call sends
-            return None, f"Pictures per page: one of {', '.join(map(str, GRID_SIZES))}.", offset
+            return None, say("text.per_page_choices", choices=", ".join(map(str, GRID_SIZES))), offset
         try:
             lab.data(progress=progress)
-            page = lab.browse(int(offset or 0), int(count), chosen, bool(only_mistakes))
+            found = lab.browse(int(offset or 0), int(count), chosen, bool(only_mistakes), language())
         except (DataNotFoundError, OverflowError, ValueError) as error:  # OverflowError: an offset of infinity
-            return None, str(error), offset
-        return as_file(page.grid), page.summary, page.offset
+            return None, shown(error), offset
+        return as_file(found.grid), found.summary, found.offset
 
     def moved(where: Callable[[int, int], int]) -> Callable:
         def handler(offset, count, true_class, only_mistakes, progress=gr.Progress()):
@@ -243,47 +248,55 @@ def build_browse_tab(lab: Lab) -> None:
         return handler
 
     def refresh_classes():
-        return gr.update(choices=[ALL_CLASSES] + lab.test_classes())
+        return gr.update(choices=class_menu(lab.test_classes()))
 
     controls = [offset, count, true_class, only_mistakes]
-    shown = [grid, summary, offset]
-    tab.select(browse, controls, shown, api_name="browse").then(
+    outputs = [grid, summary, offset]
+    tab.select(browse, controls, outputs, api_name="browse").then(
         refresh_classes, None, true_class, api_visibility="private")
     moves = {previous: lambda at, step: at - step, following: lambda at, step: at + step,
              shuffle: lambda at, step: random.randrange(1 << 30)}  # Lab.browse wraps any offset around
     for button, where in moves.items():
-        button.click(moved(where), controls, shown, api_visibility="private")
+        button.click(moved(where), controls, outputs, api_visibility="private")
     for control in (count, true_class, only_mistakes):
-        control.input(moved(lambda at, step: 0), controls, shown, api_visibility="private")
+        control.input(moved(lambda at, step: 0), controls, outputs, api_visibility="private")
 
 
 def model_classes(lab: Lab) -> list[str]:
     return list(lab.shelf.active.classes) if lab.shelf.active else []
 
 
+def class_menu(classes: list[str]) -> list[tuple[str, str]]:
+    """Browse's menu of true classes: each shown in the page's language, sent back as the data's own name."""
+    return [(page("all_classes"), ALL_CLASSES), *zip(names(classes), classes)]
+
+
 def build_classify_tab(lab: Lab, wall: Wall, class_wall: bool) -> None:
-    with gr.Tab("Classify") as tab:
+    with gr.Tab(page("tab.classify"), id="classify") as tab:
         with gr.Row():
             with gr.Column():
                 picture = uploads_only(gr.Image(
                     type="filepath", sources=["upload", "webcam", "clipboard"], height=360, elem_id="picture",
-                    label="Your picture"))
-                sample = gr.Button("Random test picture")
-                truth = gr.Textbox(show_label=False, interactive=False, container=False, placeholder=" ",
+                    label=page("your_picture")))
+                sample = gr.Button(page("random_picture"))
+                truth = gr.Textbox(label=page("message"), show_label=False,
+                                   interactive=False, container=False, placeholder=" ",
                                    elem_classes=["big", "quiet"])
                 with gr.Row(equal_height=True):
-                    wanted = gr.Checkbox(class_wall, label="Share my picture on the class wall", scale=1)
-                    really = gr.Dropdown(truth_choices(model_classes(lab)), value=UNKNOWN,  # the core refuses a
-                                         label="What is it really?", allow_custom_value=True, scale=1)  # wrong one
-                on_wall = gr.Textbox(show_label=False, interactive=False, container=False, placeholder=" ",
+                    wanted = gr.Checkbox(class_wall, label=page("share"), scale=1)
+                    really = gr.Dropdown(truth_menu(model_classes(lab)), value=UNKNOWN,  # the core refuses a
+                                         label=page("really"), allow_custom_value=True, scale=1)  # wrong one
+                on_wall = gr.Textbox(label=page("message"), show_label=False,
+                                     interactive=False, container=False, placeholder=" ",
                                      elem_classes=["quiet"], elem_id="on-wall")
                 shared_entry = gr.JSON(visible=False)  # /share's answer: the API's, the page shows on_wall
                 shared = gr.State(None)  # this page's last share (wall.PageShare)
             with gr.Column():
-                top = gr.Label(num_top_classes=5, label="What the net thinks")
-                seen = gr.Image(label="What the net sees: 32x32 pixels", interactive=False, format="png",
+                top = gr.Label(num_top_classes=5, label=page("top5"))
+                seen = gr.Image(label=page("seen"), interactive=False, format="png",
                                 height=280, elem_classes="pixels")
-                message = gr.Textbox(show_label=False, interactive=False, container=False, placeholder=" ",
+                message = gr.Textbox(label=page("message"), show_label=False,
+                                     interactive=False, container=False, placeholder=" ",
                                      elem_classes=["big", "quiet"])
 
     def classify(pictures: list[str | ImageError | None]) -> tuple[list, list, list]:
@@ -294,30 +307,38 @@ def build_classify_tab(lab: Lab, wall: Wall, class_wall: bool) -> None:
             outcomes = iter(lab.classify_many(given))
         except NoModel as error:
             outcomes = iter([error] * len(given))
-        answers = [answer(next(outcomes)) if picture is not None else (None, None, "") for picture in pictures]
+        answers = [answer(next(outcomes), language) if picture is not None else (None, None, "")
+                   for picture, language in zip(pictures, spoken())]
         return tuple(map(list, zip(*answers)))
 
-    def answer(outcome: Prediction | Exception) -> tuple:
+    def answer(outcome: Prediction | Exception, language: str) -> tuple:
         if isinstance(outcome, Prediction):
             return outcome.as_dict(), as_file(enlarge(outcome.seen)), ""
-        return None, None, refused("classify", str(outcome))
+        refused("classify", str(outcome))
+        return None, None, words.render(outcome, language)
+
+    def classify_shown(pictures: list[str | ImageError | None]) -> tuple[list, list, list]:
+        """The page's Classify: the top 5 named in each page's language (the API's keeps the model's own names)."""
+        tops, seen, said = classify(pictures)
+        classes = model_classes(lab)
+        return [translated_top(top, classes, language) for top, language in zip(tops, spoken())], seen, said
 
     def random_picture():
         picture, label = random_test_picture(lab, "classify")
-        return picture, f"True class: {label}"
+        return picture, say("text.true_class_is", name=class_name(label, lab.test_classes(), language()))
 
     def share(picture: str | ImageError | None, truth: str = UNKNOWN, request: gr.Request = None) -> dict:
         """Put a picture on the class wall as the 32x32 the net sees (the upload itself is never kept), with what it
         really is: one of the active model's classes, 'not one of these' or "don't know". Returns its number, the
         guess, the confidence and a message."""
         if picture is None:
-            raise refusal("share", "Send a picture to share.", title="Not shared")
+            raise refusal("share", Say("text.send_picture"), title="not_shared")
         try:
             checkpoint = lab.shelf.require()
             entry = wall.share(checkpoint, refused_already(picture), truth, caller(request))
         except (AccessError, ImageError, NoModel, WallRefusal) as error:
-            raise refusal("share", error, title="Not shared") from None
-        return {**entry.as_dict(checkpoint.classes), "message": shared_words(entry)}
+            raise refusal("share", error, title="not_shared") from None
+        return {**entry.as_dict(checkpoint.classes), "message": shared_words(entry, checkpoint.classes)}
 
     def share_from_page(picture: str | ImageError | None, wanted: bool, truth: str, last: PageShare | None,
                         request: gr.Request):
@@ -328,15 +349,18 @@ def build_classify_tab(lab: Lab, wall: Wall, class_wall: bool) -> None:
         try:
             done = wall.from_page(lab.shelf.require(), picture, truth, caller(request), last)
         except (AccessError, ImageError, NoModel, WallRefusal) as error:
-            return refused("share", str(error)), gr.skip()
-        return (shared_words(done.entry), done) if done else (gr.skip(), gr.skip())
+            return refused_here("share", error), gr.skip()
+        return (shared_words(done.entry, model_classes(lab)), done) if done else (gr.skip(), gr.skip())
 
     def refresh_truths():
-        return gr.update(choices=truth_choices(model_classes(lab)))
+        return gr.update(choices=truth_menu(model_classes(lab)))
 
     page_share = [picture, wanted, really, shared]
-    picture.change(classify, picture, [top, seen, message], api_name="classify", batch=True, max_batch_size=16,
-                   concurrency_limit=2).then(share_from_page, page_share, [on_wall, shared], api_visibility="private")
+    picture.change(classify_shown, picture, [top, seen, message], api_visibility="private", batch=True,
+                   max_batch_size=16, concurrency_id="classify", concurrency_limit=2).then(
+        share_from_page, page_share, [on_wall, shared], api_visibility="private")
+    gr.on([], classify, picture, [top, seen, message], api_name="classify", batch=True, max_batch_size=16,
+          concurrency_id="classify", concurrency_limit=2)
     gr.on([], share, [picture, really], shared_entry, api_name="share", concurrency_limit=4)
     for control in (wanted, really):
         control.input(share_from_page, page_share, [on_wall, shared], api_visibility="private")
@@ -345,18 +369,21 @@ def build_classify_tab(lab: Lab, wall: Wall, class_wall: bool) -> None:
     sample.click(random_picture, None, [picture, truth], api_visibility="private")
 
 
-def shared_words(entry: Entry) -> str:
-    said = f"; you say it is {entry.truth}" if entry.truth else ""
-    return f"On the class wall as #{entry.id}: the net says {entry.guess} ({entry.confidence:.0%}){said}."
+def shared_words(entry: Entry, classes: list[str]) -> str:
+    values = dict(number=entry.id, guess=class_name(entry.guess, classes, language()),
+                  confidence=f"{entry.confidence:.0%}")
+    if entry.truth:
+        return say("text.on_wall_truth", truth=class_name(entry.truth, classes, language()), **values)
+    return say("text.on_wall", **values)
 
 
 def build_evaluate_tab(lab: Lab) -> None:
-    with gr.Tab("Evaluate"):
-        run = gr.Button("Evaluate the active model on the whole test set (a class's own model: on its held-out "
-                        "pictures)", variant="primary", size="lg")
-        summary = gr.Textbox(show_label=False, interactive=False, container=False, placeholder=" ",
+    with gr.Tab(page("tab.evaluate"), id="evaluate"):
+        run = gr.Button(page("evaluate"), variant="primary", size="lg")
+        summary = gr.Textbox(label=page("message"), show_label=False,
+                             interactive=False, container=False, placeholder=" ",
                              elem_classes=["big", "quiet"])
-        accuracy = gr.Number(label="Test accuracy (0 to 1)", visible=False)
+        accuracy = gr.Number(label=page("test_accuracy_number"), visible=False)
         per_class = gr.Image(show_label=False, interactive=False, format="png", buttons=["fullscreen"])
         confusion = gr.Image(show_label=False, interactive=False, format="png", buttons=["fullscreen"])
 
@@ -364,52 +391,55 @@ def build_evaluate_tab(lab: Lab) -> None:
         """Overall test accuracy (0 to 1), a summary, the per-class bar chart and the confusion matrix."""
         try:
             data = lab.data_for(lab.shelf.active, progress=progress)
-            progress(0.5, desc=f"classifying {len(data.test):,} test pictures")
+            progress(0.5, desc=say("text.classifying", count=f"{len(data.test):,}"))
             checkpoint, data, result = lab.evaluate()
         except (DataNotFoundError, NoModel, ValueError) as error:
-            return None, str(error), None, None
-        pairs = most_confused_pairs(result.confusion, data.classes)
+            return None, shown(error), None, None
+        shown_names = names(data.classes)
         right = int(result.confusion.diag().sum())
-        which = "Held-out accuracy" if data.source == YOUR_CLASSES else "Test accuracy"  # pictures kept from training
-        lines = [f"{which} {result.accuracy:.1%}: {right:,} of {len(data.test):,} pictures right "
-                 f"({checkpoint.meta['model']}, {checkpoint.path.name})"]
+        which = "text.evaluated_held_out" if data.source == YOUR_CLASSES else "text.evaluated"  # kept from training
+        lines = [say(which, accuracy=f"{result.accuracy:.1%}", right=f"{right:,}", total=f"{len(data.test):,}",
+                     net=checkpoint.meta["model"], file=checkpoint.path.name)]
+        pairs = most_confused_pairs(result.confusion, shown_names)
         if pairs:
-            lines.append("Most confused: " + "; ".join(f"{t} taken for {p} ({n:,}×)" for t, p, n in pairs))
+            lines.append(say("text.most_confused", pairs=say("text.list_separator").join(
+                say("text.taken_for", truth=t, guess=p, count=f"{n:,}") for t, p, n in pairs)))
         return (result.accuracy, "\n".join(lines),
-                render("evaluate", lambda: per_class_figure(result.per_class, data.classes)),
-                render("evaluate", lambda: confusion_figure(result.confusion, data.classes)))
+                render("evaluate", lambda: per_class_figure(result.per_class, shown_names, language=language())),
+                render("evaluate", lambda: confusion_figure(result.confusion, shown_names, language=language())))
 
     run.click(evaluate, None, [accuracy, summary, per_class, confusion], api_name="evaluate")
 
 
 def build_inside_tab(lab: Lab) -> None:
     """Shapes layer by layer, first-layer filters, feature maps and Grad-CAM of the active model."""
-    with gr.Tab("Inside the net") as tab:
+    with gr.Tab(page("tab.inside"), id="inside") as tab:
         with gr.Row():
-            net = gr.Dropdown([("the active model", "")] + net_choices(), value="", label="Net", scale=2)
-            show = gr.Button("Show the layers and filters", variant="primary", scale=1)
+            net = gr.Dropdown([(page("the_active_model"), "")] + net_choices(), value="", label=page("net"), scale=2)
+            show = gr.Button(page("show_layers"), variant="primary", scale=1)
         walk = gr.Markdown()
         table = gr.Dataframe(headers=explain.TABLE_HEADERS, interactive=False, visible=False)
         shapes = gr.JSON(visible=False)
-        filters = gr.Image(label="First-layer filters", interactive=False, format="png", elem_classes="pixels")
-        gr.Markdown("### What the active model sees in a picture")
+        filters = gr.Image(label=page("filters"), interactive=False, format="png", elem_classes="pixels")
+        gr.Markdown(page("sees_heading"))
         with gr.Row():
             with gr.Column():
                 picture = uploads_only(gr.Image(type="filepath", sources=["upload", "clipboard"], height=300,
-                                                elem_classes="fill", label="A picture (or take a random test picture)"))
-                sample = gr.Button("Random test picture")
-                target = gr.Dropdown(explained_classes(lab), value="", label="Explain the class",
+                                                elem_classes="fill", label=page("inside_picture")))
+                sample = gr.Button(page("random_picture"))
+                target = gr.Dropdown(explained_classes(lab), value="", label=page("explain_class"),
                                      allow_custom_value=True)
             with gr.Column():
-                cam = gr.Image(label="Grad-CAM: where the evidence is", interactive=False, format="png")
-                cam_message = gr.Textbox(show_label=False, interactive=False, container=False, placeholder=" ",
+                cam = gr.Image(label=page("gradcam"), interactive=False, format="png")
+                cam_message = gr.Textbox(label=page("message"), show_label=False,
+                                         interactive=False, container=False, placeholder=" ",
                                          elem_classes=["quiet"])
-        maps = gr.Gallery(label="Feature maps of each conv stage", columns=2, height="auto", format="png",
+        maps = gr.Gallery(label=page("feature_maps"), columns=2, height="auto", format="png",
                           object_fit="contain")
 
     def source(net_name: str):
         if not isinstance(net_name, str):
-            raise NoModel("Name a net from the list, or leave it empty for the active model.")
+            raise NoModel(Say("text.name_a_net"))
         return net_name or lab.shelf.require()
 
     def layer_shapes(net_name: str = ""):
@@ -449,7 +479,7 @@ def build_inside_tab(lab: Lab) -> None:
         try:
             result = explain.gradcam(lab.shelf.require(), refused_already(picture), class_name or None)
         except (ImageError, NoModel, ValueError) as error:
-            return None, refused("gradcam", str(error))
+            return None, refused_here("gradcam", error)
         return as_file(result.overlay), result.message
 
     def random_picture() -> str:
@@ -467,24 +497,30 @@ def build_inside_tab(lab: Lab) -> None:
 
 def explained_classes(lab: Lab) -> list[tuple[str, str]]:
     """Grad-CAM's choice of class: the predicted one, or any the active model knows (CIFAR-10's, or a class's own)."""
-    return [("the predicted class", "")] + [(c, c) for c in model_classes(lab)]
+    classes = model_classes(lab)
+    return [(page("predicted_class"), ""), *zip(names(classes), classes)]
 
 
 # ---------------------------------------------------------------- the page
 
 
-def build_app(lab: Lab, class_wall: bool = False, wall: Wall | None = None,
-              challenge: Challenge | None = None) -> gr.Blocks:
+def build_app(lab: Lab, class_wall: bool = False, wall: Wall | None = None, challenge: Challenge | None = None,
+              language: str = words.ENGLISH) -> gr.Blocks:
     """The whole page around one Lab; every browser and API client shares its job, its active model, its wall and
     its class challenge (kept in the Lab's store unless given). class_wall ticks "Share my picture on the class wall"
-    for every student (it starts unticked otherwise)."""
+    for every student (it starts unticked otherwise); language is the page's for a browser that asks for neither
+    Korean nor English."""
     wall = wall or lab.wall
     challenge = challenge or Challenge(lab, lab.store)
+    languages = PageLanguages(language)
     with gr.Blocks(title="CIFAR-10 classroom lab", analytics_enabled=False, delete_cache=(3600, 3600)) as app:
-        gr.Markdown(INTRO)
+        languages.listen(app)
+        with gr.Row(equal_height=True):
+            gr.Markdown(page("intro"))
+            languages.switch(app)
         with gr.Row(equal_height=True):
             header = gr.Markdown(header_text(lab), elem_id="header")
-            model = gr.Dropdown(lab.shelf.choices(), value=lab.shelf.active_key, label="Active model",
+            model = gr.Dropdown(lab.shelf.choices(), value=lab.shelf.active_key, label=page("active_model"),
                                 scale=0, min_width=640, allow_custom_value=True)
         build_join_panel(app)
         with gr.Tabs() as tabs:
@@ -499,8 +535,10 @@ def build_app(lab: Lab, class_wall: bool = False, wall: Wall | None = None,
             contest = build_challenge_tab(challenge)
 
         def follow_the_tab(selected: gr.SelectData) -> tuple[gr.Timer, gr.Timer, gr.Timer]:
-            """Each tab's own timer ticks only while it is open: other pages fetch no wall and no collection."""
-            return tuple(gr.Timer(active=selected.value == tab.label) for tab in (wall_tab, yours.tab, contest.tab))
+            """Each tab's own timer ticks only while it is open: other pages fetch no wall and no collection. A tab
+            is known by its place (its label is in the page's language)."""
+            opened = tabs.children[selected.index] if isinstance(selected.index, int) else None
+            return tuple(gr.Timer(active=opened is tab) for tab in (wall_tab, yours.tab, contest.tab))
 
         tabs.select(follow_the_tab, None, [wall_timer, yours.timer, contest.timer], api_visibility="private")
         seen = gr.State({})
@@ -520,7 +558,7 @@ def build_app(lab: Lab, class_wall: bool = False, wall: Wall | None = None,
             return header_text(lab)
 
         model.input(choose, model, header, api_visibility="private")
-    with app.route(STUDENT_WORDS["page"], STUDENT_PATH, show_in_navbar=False):  # the students' phones: /student
+    with app.route(str(Say("student.page")), STUDENT_PATH, show_in_navbar=False):  # the students' phones: /student
         build_student_page(app, lab, wall)
     return app
 
@@ -528,24 +566,28 @@ def build_app(lab: Lab, class_wall: bool = False, wall: Wall | None = None,
 def make_refresh(lab: Lab) -> Callable:
     """The timer's work for one page: the header, the model list, the status lines, the two charts, the runs."""
     folder = Path(tempfile.mkdtemp(prefix="cifar-demo-charts-"))
-    loss_chart, accuracy_chart = SharedChart(folder, "loss"), SharedChart(folder, "accuracy")
+    loss_charts = {lang: SharedChart(folder, f"loss-{lang}") for lang in words.LANGUAGES}
+    accuracy_charts = {lang: SharedChart(folder, f"accuracy-{lang}") for lang in words.LANGUAGES}
 
     def refresh(last: dict, picked: list[str] | None):
         """Send each page only what changed since its last tick: most ticks send nothing."""
         status = lab.status()
         history, run = status["history"], status["run"]
-        runs = {key: label for key, (label, _) in lab.runs(status).items()}
-        now = {"header": header_text(lab), "models": (tuple(lab.shelf.choices()), lab.shelf.active_key),
+        runs = {key: shown(label) for key, (label, _) in lab.runs(status).items()}
+        spoken = language()
+        now = {"language": spoken, "header": header_text(lab),
+               "models": (tuple(lab.shelf.choices()), lab.shelf.active_key),
                "status": status_line(status, lab.shelf.active_key), "your_status": your_status_line(lab, status),
-               "loss": (run, len(history["steps"])), "accuracy": (run, len(history["epochs"])),
+               "loss": (run, len(history["steps"]), spoken), "accuracy": (run, len(history["epochs"]), spoken),
                "runs": tuple(runs.items())}
         changed = {key: now[key] != last.get(key) for key in now}
         choices, active = now["models"]
         new_runs = [key for key in runs if key not in dict(last.get("runs", ()))]  # shown until unticked
         picks = [key for key in picked or [] if key in runs] + new_runs
-        loss = loss_chart.get(now["loss"], lambda: loss_figure(history)) if changed["loss"] else gr.skip()
-        accuracy = (accuracy_chart.get(now["accuracy"], lambda: accuracy_figure(history)) if changed["accuracy"]
-                    else gr.skip())
+        loss = (loss_charts[spoken].get(now["loss"], lambda: loss_figure(history, language=spoken))
+                if changed["loss"] else gr.skip())
+        accuracy = (accuracy_charts[spoken].get(now["accuracy"], lambda: accuracy_figure(history, language=spoken))
+                    if changed["accuracy"] else gr.skip())
         return (
             now["header"] if changed["header"] else gr.skip(),
             gr.update(choices=list(choices), value=active) if changed["models"] else gr.skip(),
@@ -569,7 +611,7 @@ def add_api(lab: Lab, wall: Wall, compare: Callable[[list[str]], str]) -> Callab
             wall.follow(lab.shelf.activate(checkpoint))
         except NoModel as error:
             raise refusal("select_model", error) from None
-        return lab.header()
+        return shown(lab.header())
 
     def read_wall() -> dict:
         """Every picture on the class wall (newest first: number, guess, confidence, truth, right) and the summary:
@@ -605,7 +647,9 @@ def serve(app: gr.Blocks, auth: tuple[str, str] | None = None, proxy: str | None
     """launch() with the page's look and limits; options override or add launch() arguments. A request's address is
     its connection's, or what `proxy` (an address the teacher named) forwards."""
     refuse_quietly(app)
-    settings = dict(theme=gr.themes.Soft(text_size=gr.themes.sizes.text_lg), css=CSS, show_error=True,
+    theme = gr.themes.Soft(text_size=gr.themes.sizes.text_lg)
+    theme.font = page_font(theme.font)  # a browser with no Korean font of its own still draws Hangul
+    settings = dict(theme=theme, css=CSS, show_error=True, i18n=catalog(), allowed_paths=[str(web_font().parent)],
                     max_file_size=MAX_UPLOAD_BYTES, footer_links=["api"], run_history=False,
                     enable_monitoring=False, auth=slow_failed_logins(*auth) if auth else None,
                     app_kwargs={"middleware": [Middleware(BodyLimit)],
@@ -655,6 +699,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the address of a reverse proxy in front of the app, whose X-Forwarded-For header then "
                              "names each computer for the per-computer limits (default: none; every limit counts the "
                              "connection's own address)")
+    parser.add_argument("--lang", choices=words.LANGUAGES, default=words.ENGLISH,
+                        help="the page's language for a browser that asks for neither Korean nor English (default "
+                             "en); every other browser gets the language it asks for, and the page's switch changes it")
     parser.add_argument("--class-wall", action="store_true",
                         help="tick 'Share my picture on the class wall' for every student (otherwise it starts "
                              "unticked); the wall keeps only the 32x32 pictures")
@@ -691,9 +738,8 @@ def main(argv: list[str] | None = None) -> int:
     lab.trainer.start()  # warm before the first Train: torch imports there while the page comes up
     print(f"training runs in its own process ({lab.trainer.threads} torch threads, pid {lab.trainer.pid}); "
           f"the web server uses {torch.get_num_threads()}", file=sys.stderr)
-    serve(build_app(lab, class_wall=args.class_wall, challenge=challenge), server_name=args.host, server_port=args.port,
-          share=args.share,
-          auth=auth, proxy=proxy)
+    serve(build_app(lab, class_wall=args.class_wall, challenge=challenge, language=args.lang), server_name=args.host,
+          server_port=args.port, share=args.share, auth=auth, proxy=proxy)
     return 0
 
 

@@ -29,6 +29,7 @@ from .settings import real, whole
 from .store import Store
 from .trainer import TRAINER_DIED, WorkerJob
 from .training import TrainConfig, preset, thinned
+from .words import Say
 
 VALIDATION_PICTURES = 5000  # of CIFAR-10's 50,000 training pictures: the entries train on the other 45,000
 VALIDATION_SHARE = 10       # a smaller data set gives a tenth of its training pictures
@@ -47,37 +48,9 @@ PREEMPT_SECONDS = 60.0      # the teacher's Train waits at most this long for th
 OVERHEAD_GUESS = 2.0        # seconds an entry takes beyond its budget, before one has been measured
 PREEMPTED, STOPPED_BY_OWNER, STOPPED_BY_END = "preempted", "cancelled", "ended"
 
-SAID = {  # every sentence the challenge says, for the page and the API
-    "none": "There is no class challenge yet: the teacher opens one in the Challenge tab.",
-    "not_open": "The challenge is {state}: it takes no new entries.",
-    "still_on": "A challenge is still {state}: end it before opening a new one.",
-    "not_on": "The challenge has {state} already.",
-    "budget": "The budget must be {seconds} seconds of training, or {epochs} epochs.",
-    "nets": "Allow one or more of the nets {nets}.",
-    "nickname": f"A nickname is 1 to {NICKNAME_CHARS} characters of plain text (letters, digits, spaces, "
-                "punctuation).",
-    "net": "This challenge allows {nets}: choose one of them.",
-    "epochs": "This challenge's budget is {epochs} epoch(s) an entry: choose at most {epochs}.",
-    "full": f"The queue is full ({MAX_WAITING} entries waiting): submit again once some have run.",
-    "number": "Give the number (#) of an entry on the board or in the queue.",
-    "no_entry": "There is no entry #{entry}.",
-    "cancelled_already": "Entry #{entry} is cancelled already.",
-    "compare": f"Choose at most {MAX_COMPARED} entries to compare.",
-    "queue_busy": "The class challenge's queue holds the trainer ({count} entries to run): submit your settings in "
-                  "the Challenge tab, or Train once the queue is empty.",
-    "guarded": "The running job is entry #{entry} of the class challenge: its student, or the teacher, cancels it "
-               "in the Challenge tab.",
-    "no_winner": "No entry has a test-set score yet.",
-    "winner_later": "The challenge is {state}: the winner is known when it ends (before that, Evaluate would show "
-                    "the test-set score the board keeps hidden).",
-    # what the board says of an entry
-    "cut": "cut at the budget",
-    "restart": "cut by a restart of the server: its curve up to then is kept",
-    "ended_during": "cut: the challenge ended during this run",
-    "not_run": "not run: the challenge ended before its turn",
-    "withdrawn": "cancelled",
-    "unscored": "no test-set score: {why}",
-}
+def said(key: str, **values: object) -> Say:
+    """One of the challenge's sentences (the catalog's challenge.said section), shown in its reader's language."""
+    return Say(f"challenge.said.{key}", **values)
 
 
 class ChallengeError(ValueError):
@@ -96,7 +69,7 @@ class EntryBudget:
             return cls(seconds=float(amount))
         if unit == "epochs" and BUDGET_EPOCHS.check(amount, None):
             return cls(epochs=int(amount))
-        raise ChallengeError(SAID["budget"].format(seconds=BUDGET_SECONDS.must, epochs=BUDGET_EPOCHS.must))
+        raise ChallengeError(said("budget", seconds=BUDGET_SECONDS.must, epochs=BUDGET_EPOCHS.must))
 
     @classmethod
     def of_row(cls, row: ChallengeRow) -> "EntryBudget":
@@ -106,11 +79,11 @@ class EntryBudget:
     def cut_seconds(self) -> float:
         return self.seconds if self.seconds is not None else EPOCH_BUDGET_BACKSTOP
 
-    def words(self) -> str:
-        """'20 s of training' or '1 epoch'."""
+    def words(self) -> Say:
+        """'20 s of training' or '1 epoch', in its reader's language."""
         if self.seconds is not None:
-            return f"{self.seconds:g} s of training"
-        return f"{self.epochs} epoch{'' if self.epochs == 1 else 's'}"
+            return Say("challenge.budget_seconds", seconds=f"{self.seconds:g}")
+        return Say("challenge.budget_epoch") if self.epochs == 1 else Say("challenge.budget_epochs", epochs=self.epochs)
 
 
 def clean_nickname(text: object) -> str:
@@ -119,14 +92,14 @@ def clean_nickname(text: object) -> str:
     name = " ".join(text.split()) if isinstance(text, str) else ""
     hidden = [c for c in name if unicodedata.category(c).startswith("C") and c != "\u200d"]
     if not 1 <= len(name) <= NICKNAME_CHARS or hidden:
-        raise ChallengeError(SAID["nickname"])
+        raise ChallengeError(said("nickname", chars=NICKNAME_CHARS))
     return name
 
 
 def make_recipe(net: object, settings: dict, challenge: ChallengeRow) -> dict:
     """The settings an entry trains with: the net's preset where a setting is not given, validated as /train's."""
     if not isinstance(net, str) or net not in challenge.nets:
-        raise ChallengeError(SAID["net"].format(nets=", ".join(challenge.nets)))
+        raise ChallengeError(said("net", nets=", ".join(challenge.nets)))
     config = preset(net, **{key: value for key, value in settings.items() if key in RECIPE and value is not None})
     try:
         config.validate()
@@ -134,7 +107,7 @@ def make_recipe(net: object, settings: dict, challenge: ChallengeRow) -> dict:
         raise ChallengeError(str(error)) from None
     budget = EntryBudget.of_row(challenge)
     if budget.epochs is not None and config.epochs > budget.epochs:
-        raise ChallengeError(SAID["epochs"].format(epochs=budget.epochs))
+        raise ChallengeError(said("epochs", epochs=budget.epochs))
     return {"model": net, **{key: getattr(config, key) for key in RECIPE}}
 
 
@@ -225,7 +198,7 @@ class Challenge:
         self._lock = threading.RLock()  # guards the queue's order and the running entry
         self.version = 0
         self.runner = QueueRunner(self)
-        if self.records.mark_running_lost(SAID["restart"]):  # a run the last server was training when it stopped
+        if self.records.mark_running_lost(str(said("restart"))):  # a run the last server was training when it stopped
             self.changed()
         challenge = self.current()
         self.runner.score_later(self.records.entries(challenge.id) if challenge else [])
@@ -238,12 +211,12 @@ class Challenge:
         return self.records.current()
 
     def _require(self, *states: str, why: str = "not_open") -> ChallengeRow:
-        """The current challenge when it is in one of these states, else a ChallengeError in SAID[why]'s words."""
+        """The current challenge when it is in one of these states, else a ChallengeError in said(why)."""
         challenge = self.current()
         if challenge is None:
-            raise ChallengeError(SAID["none"])
+            raise ChallengeError(said("none"))
         if challenge.state not in states:
-            raise ChallengeError(SAID[why].format(state=challenge.state))
+            raise ChallengeError(said(why, state=said(f"state_{challenge.state}")))
         return challenge
 
     # ------------------------------------------------------------ the teacher's
@@ -252,11 +225,11 @@ class Challenge:
         """A new challenge taking entries; the last one must have ended."""
         if (not isinstance(nets, (list, tuple)) or not nets or len(nets) > len(NETS)
                 or not all(isinstance(net, str) and net in NETS for net in nets)):
-            raise ChallengeError(SAID["nets"].format(nets=", ".join(NETS)))
+            raise ChallengeError(said("nets", nets=", ".join(NETS)))
         with self._lock:
             last = self.current()
             if last is not None and last.state != "ended":
-                raise ChallengeError(SAID["still_on"].format(state=last.state))
+                raise ChallengeError(said("still_on", state=said(f"state_{last.state}")))
             self.records.open(budget.seconds, budget.epochs, list(dict.fromkeys(nets)))
             self.changed()
         return self.current()
@@ -275,7 +248,7 @@ class Challenge:
         with self._lock:
             challenge = self._require("open", "closed", why="not_on")
             self.records.set_state(challenge.id, "ended")
-            self.records.drop_waiting(challenge.id, SAID["not_run"])
+            self.records.drop_waiting(challenge.id, str(said("not_run")))
             self.runner.stop_running(STOPPED_BY_END)
             self.changed()
         self.runner.scores_done()
@@ -290,11 +263,10 @@ class Challenge:
         board = self.board()
         winners = sorted((s for s in board.standings if s.private_rank is not None), key=lambda s: s.private_rank)
         if not winners:
-            raise ChallengeError(SAID["no_winner"])
+            raise ChallengeError(said("no_winner"))
         winner = winners[0].entry
         if self.lab.shelf.load(self.folder / winner.checkpoint) is None:
-            raise ChallengeError(f"The winner's checkpoint {quote(winner.checkpoint)} could not be read; the "
-                                 "server's log says why.")
+            raise ChallengeError(said("unreadable", file=quote(winner.checkpoint)))
         return winner
 
     # ------------------------------------------------------------ the students'
@@ -308,7 +280,7 @@ class Challenge:
             recipe = make_recipe(net, settings, challenge)
             waiting = [e for e in self.records.entries(challenge.id) if e.state == WAITING]
             if len(waiting) >= MAX_WAITING and not any(e.owner == by.browser for e in waiting):
-                raise ChallengeError(SAID["full"])
+                raise ChallengeError(said("full", waiting=MAX_WAITING))
             number, replaced = self.records.submit(challenge.id, name, by.browser, by.address, recipe)
             self.changed()
         self.runner.resume()
@@ -318,16 +290,16 @@ class Challenge:
     def cancel(self, number: object, by: Caller) -> EntryRow:
         """Take an entry off the queue or the board (a training one stops): its own browser's, or the teacher's."""
         if not whole(1, 2**62).check(number, None):
-            raise ChallengeError(SAID["number"])
+            raise ChallengeError(said("number"))
         with self._lock:
             entry = self.records.entry(number)
             if entry is None:
-                raise ChallengeError(SAID["no_entry"].format(entry=number))
+                raise ChallengeError(said("no_entry", entry=number))
             check(by, "challenge_cancel", Caller(entry.owner, entry.address), thing=number)
             if entry.state == CANCELLED:
-                raise ChallengeError(SAID["cancelled_already"].format(entry=number))
+                raise ChallengeError(said("cancelled_already", entry=number))
             if not self.runner.stop_running(STOPPED_BY_OWNER, entry.id):
-                self.records.update(entry.id, state=CANCELLED, message=SAID["withdrawn"])
+                self.records.update(entry.id, state=CANCELLED, message=str(said("withdrawn")))
             self.changed()
         return entry
 
@@ -374,10 +346,10 @@ class Challenge:
     def compared(self, numbers: object) -> list[tuple[str, dict]]:
         """(label, curve) of each chosen entry that has one, for runs_figure."""
         if not isinstance(numbers, list) or not all(whole(1, 2**62).check(n, None) for n in numbers):
-            raise ChallengeError(SAID["number"])
+            raise ChallengeError(said("number"))
         chosen = list(dict.fromkeys(numbers))
         if len(chosen) > MAX_COMPARED:
-            raise ChallengeError(SAID["compare"])
+            raise ChallengeError(said("compare", compared=MAX_COMPARED))
         found = []
         for number in chosen:
             entry = self.records.entry(number)
@@ -401,7 +373,7 @@ class Challenge:
             waiting = (sum(e.state in (WAITING, RUNNING) for e in self.records.entries(challenge.id))
                        if challenge and challenge.state != "ended" else 0)
             if waiting and not by.teacher:
-                raise ChallengeError(SAID["queue_busy"].format(count=waiting))
+                raise ChallengeError(said("queue_busy", count=waiting))
             stopped = self.runner.make_way()
         try:
             if stopped is not None:
@@ -530,7 +502,7 @@ class QueueRunner:
             checkpoint = load_checkpoint(self.challenge.folder / entry.checkpoint, self.lab.device)
             data = self.lab.data()
         except (CheckpointError, DataNotFoundError) as error:
-            self.records.update(number, message=SAID["unscored"].format(why=str(error).rstrip(".")))
+            self.records.update(number, message=str(said("unscored", why=str(error).rstrip("."))))
             self.challenge.changed()
             return
         config = checkpoint.meta.get("config", {})
@@ -590,7 +562,7 @@ class QueueRunner:
                     running.job = self.lab.start_training(
                         recipe_config(entry.recipe), name, data, folder=self.challenge.folder,
                         on_end=lambda job: None,  # not the active model: the teacher makes the winner so
-                        guard=SAID["guarded"].format(entry=entry.id))
+                        guard=said("guarded", entry=entry.id))
                 except JobRunning:  # a Train got in first: this entry goes back to the front
                     running.why_stopped = PREEMPTED
                 except ValueError as error:  # settings kept from an older version that this one refuses
@@ -628,7 +600,7 @@ class QueueRunner:
                                 history={})
         elif why in (STOPPED_BY_OWNER, STOPPED_BY_END):
             self.records.update(entry.id, state=CANCELLED if why == STOPPED_BY_OWNER else LOST, **ended,
-                                message=SAID["withdrawn" if why == STOPPED_BY_OWNER else "ended_during"])
+                                message=str(said("withdrawn" if why == STOPPED_BY_OWNER else "ended_during")))
         elif failure is not None or job.state == "failed" or not job.checkpoint_path:
             message = failure or job.message
             self.records.update(entry.id, state=LOST if message.startswith(TRAINER_DIED) else FAILED, **ended,
@@ -637,7 +609,7 @@ class QueueRunner:
             result = job.result
             self.records.update(entry.id, state=DONE, **ended, checkpoint=Path(job.checkpoint_path).name,
                                 public=result.get("test_accuracy"), seconds=result.get("seconds"),
-                                epochs_done=result.get("epochs_done"), message=SAID["cut"] if running.cut else "")
+                                epochs_done=result.get("epochs_done"), message=str(said("cut")) if running.cut else "")
             self._scorer.submit(self.score, entry.id)
         if job is not None and why is not None and job.checkpoint_path:
             Path(job.checkpoint_path).unlink(missing_ok=True)  # an entry that ran no full turn leaves no model

@@ -22,6 +22,7 @@ from .images import MAX_WHOLE_DECODE_PIXELS, ImageError, as_picture, decoding_co
 from .plots import padded_grid
 from .serving import MAX_FILES_PER_REQUEST, quote
 from .store import MEMORY, Store, StoreError
+from .words import Say
 
 MIN_CLASSES, MAX_CLASSES = 2, 10
 MAX_PER_CLASS = 200           # pictures a class holds: enough to learn from, little memory (200 x 3 kB)
@@ -124,11 +125,9 @@ class Collection:
         with self._lock:
             same = [c for c in self._classes if names.name_key(c) == names.name_key(name)]
             if same:
-                raise CollectionError(f"There is already a class '{quote(same[0])}': "
-                                      f"'{quote(name)}' would be the same name.")
+                raise CollectionError(Say("collection.same_name", name=quote(same[0]), typed=quote(name)))
             if len(self._classes) >= MAX_CLASSES:
-                raise CollectionError(f"A collection holds at most {MAX_CLASSES} classes; remove one before "
-                                      f"adding '{quote(name)}'.")
+                raise CollectionError(Say("collection.too_many", classes=MAX_CLASSES, name=quote(name)))
             self._saved(lambda: self._store.add_class(name))
             self._classes[name] = []
             self.version += 1
@@ -262,7 +261,7 @@ class Collection:
 
     # ------------------------------------------------------------ what training gets
 
-    def not_ready(self) -> str | None:
+    def not_ready(self) -> Say | None:
         """Why no Dataset can be made yet (one sentence for the page), or None when it can."""
         with self._lock:
             counts = {name: len(pictures) for name, pictures in self._classes.items()}
@@ -321,23 +320,21 @@ def _distinct(sources: list) -> tuple[list[tuple[int, object]], list[tuple[int, 
     return numbered, repeats
 
 
-def readiness(counts: dict[str, int]) -> str | None:
+def readiness(counts: dict[str, int]) -> Say | None:
     """The first reason these class sizes cannot train a net, or None."""
     filled = [name for name, count in counts.items() if count]
     empty = [name for name, count in counts.items() if not count]
     if not filled:
-        return (f"Nothing collected yet: make at least {MIN_CLASSES} classes and add at least {MIN_PER_CLASS} "
-                "pictures to each.")
+        return Say("collection.nothing", classes=MIN_CLASSES, pictures=MIN_PER_CLASS)
     if len(counts) < MIN_CLASSES:
-        return f"There is only one class, '{filled[0]}': make a second one, as a net learns to tell classes apart."
+        return Say("collection.one_class", name=filled[0])
     if len(filled) < MIN_CLASSES:
-        return f"Only '{filled[0]}' has pictures: add at least {MIN_PER_CLASS} to '{empty[0]}' too."
+        return Say("collection.one_filled", name=filled[0], empty=empty[0], pictures=MIN_PER_CLASS)
     if empty:
-        return f"The class '{empty[0]}' has no pictures: add at least {MIN_PER_CLASS}, or remove the class."
+        return Say("collection.empty", name=empty[0], pictures=MIN_PER_CLASS)
     short = [name for name, count in counts.items() if count < MIN_PER_CLASS]
     if short:
-        return (f"The class '{short[0]}' has 1 picture; it needs at least {MIN_PER_CLASS}: one to learn from and "
-                "one to test on (10 or more work far better).")
+        return Say("collection.short", name=short[0], pictures=MIN_PER_CLASS)
     return None
 
 

@@ -10,6 +10,8 @@ import random
 import numpy as np
 import torch
 
+from .words import Say
+
 
 NOT_HERE = {"cuda": "no CUDA GPU is available here", "mps": "Apple MPS is not available here"}
 
@@ -45,12 +47,17 @@ def cpu_name() -> str:
 
 def device_name(device: torch.device) -> str:
     """A name a person recognises: 'NVIDIA H100 80GB HBM3' or 'CPU, 2 threads'."""
+    return str(device_words(device))
+
+
+def device_words(device: torch.device) -> Say | str:
+    """The device's name, for a page to show in its language."""
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     if device.type == "mps":
         return "Apple GPU (MPS)"
     threads = torch.get_num_threads()
-    return f"CPU, {threads} thread{'s' if threads != 1 else ''}"
+    return Say("status.cpu_one") if threads == 1 else Say("status.cpu", threads=threads)
 
 
 def seed_everything(seed: int) -> torch.Generator:

@@ -17,7 +17,7 @@ from PIL import Image
 from .checkpoints import CHECKPOINT_DIR, Checkpoint, CheckpointError, checkpoint_path, new_run_name, runs_folder
 from .collection import SOURCE, Collection, CollectionError
 from .data import Dataset, DataNotFoundError, ImageSet, load_dataset
-from .device import device_name, pick_device
+from .device import device_name, device_words, pick_device
 from .evaluation import EvalResult, EvalViews, evaluate, predict_logits
 from .images import ImageError, as_picture
 from .inference import Prediction, classify_many
@@ -27,6 +27,7 @@ from .shelf import NoModel, Shelf
 from .store import MEMORY, Lesson, Store, StoreError
 from .training import TrainConfig, preset_for_your_classes
 from .wall import Wall
+from .words import ENGLISH, Say, class_names, text
 
 RUNNING = "running"  # the key of the job still training among the runs to compare
 T = TypeVar("T")
@@ -64,7 +65,7 @@ class Lab:
         self._data: Dataset | None = None
         self.trainer = trainer or shared_trainer()
         self.job: WorkerJob | None = None
-        self._guard: str | None = None  # what a Stop is told instead of stopping the job (a challenge's entry)
+        self._guard: str | Say | None = None  # what a Stop is told instead of stopping the job (a challenge's entry)
         self._job_data: Dataset | None = None  # the running job's own data set (a collection's), None for the main one
         self._held_out: dict[str, Dataset] = {}  # per fine-tuned model's key: the collection it was trained on
         self._predictions: dict[str, torch.Tensor] = {}  # test-set predictions per model key
@@ -107,25 +108,27 @@ class Lab:
             return list((held_out or self._data).classes)
         return list(active.classes) if active else []
 
-    def header(self) -> str:
+    def header(self) -> Say:
+        """The page's header line: the device and the active model."""
         active = self.shelf.active
-        model = (f"{active.meta['model']} · test accuracy {active.meta['test_accuracy']:.1%} · from {active.path.name}"
-                 if active and active.meta.get("test_accuracy") is not None
-                 else f"{active.meta['model']} · from {active.path.name}" if active else "none yet")
-        return f"Device: {self.device_label} · Active model: {model}"
+        model = (Say("status.header_model", net=active.meta["model"], accuracy=f"{active.meta['test_accuracy']:.1%}",
+                     file=active.path.name) if active and active.meta.get("test_accuracy") is not None
+                 else Say("status.header_model_plain", net=active.meta["model"], file=active.path.name) if active
+                 else Say("status.header_none"))
+        return Say("status.header", device=device_words(self.device), model=model)
 
     # ------------------------------------------------------------ training
 
     def start_training(self, config: TrainConfig, name: str | None = None, data: Dataset | None = None,
                        folder: Path | None = None, on_end: Callable[[WorkerJob], None] | None = None,
-                       guard: str | None = None) -> WorkerJob:
+                       guard: str | Say | None = None) -> WorkerJob:
         """A run on the main data set, or on `data` (a collection's); one at a time. A class challenge's entry is
         saved in its own `folder`, ends in its own `on_end` (not as the active model), and `guard` is what a Stop
         is told instead of stopping it."""
         config.validate()
         with self._lock:
             if self.job is not None and not self.job.done:
-                raise JobRunning("A training run is already in progress: stop it first, or watch it here.")
+                raise JobRunning(Say("lab.running"))
             run_name = name or new_run_name(config.model)
             out = checkpoint_path(run_name, folder or self.runs_dir)
             for n in itertools.count(2):  # two runs in one second must not share a file
@@ -183,7 +186,7 @@ class Lab:
                 except StoreError as error:  # held in memory still: Browse and Evaluate work until a restart
                     log.warning("%s", error)
 
-    def runs(self, status: dict | None = None) -> dict[str, tuple[str, dict]]:
+    def runs(self, status: dict | None = None) -> dict[str, tuple[Say, dict]]:
         """Every run with a recorded history, by key (a checkpoint path, or RUNNING): its legend label and history.
         A caller holding a fresh status() passes it, sparing a second copy of the job's history."""
         with self._lock:
@@ -192,7 +195,7 @@ class Lab:
                      for key, c in self.shelf.items() if c.meta.get("history", {}).get("steps")}
         status = status or self.status()
         if status["state"] == "running" and status["history"]["steps"]:
-            found[RUNNING] = (f"{status['config']['model']} · training now", status["history"])
+            found[RUNNING] = (Say("status.training_now", net=status["config"]["model"]), status["history"])
         return found
 
     def status(self) -> dict:
@@ -248,8 +251,9 @@ class Lab:
         return cached
 
     def browse(self, offset: int = 0, count: int = 16, true_class: str | None = None,
-               only_mistakes: bool = False) -> BrowsePage:
-        """A page of the test set, each picture labelled with the truth and the active model's guess."""
+               only_mistakes: bool = False, language: str = ENGLISH) -> BrowsePage:
+        """A page of the test set, each picture labelled with the truth and the active model's guess, in
+        `language` (CIFAR-10's class names translated)."""
         checkpoint = self.shelf.active
         data = self.data_for(checkpoint)
         fits = checkpoint is not None and list(checkpoint.classes) == list(data.classes)
@@ -257,25 +261,26 @@ class Lab:
         keep = torch.ones(len(data.test), dtype=torch.bool)
         if true_class:
             if true_class not in data.classes:
-                raise ValueError(f"Unknown class '{str(true_class)[:80]}'; the classes are {', '.join(data.classes)}.")
+                raise ValueError(Say("lab.unknown_class", name=str(true_class)[:80], classes=", ".join(data.classes)))
             keep &= data.test.labels == data.classes.index(true_class)
         if only_mistakes and predicted is not None:
             keep &= predicted != data.test.labels
         index = keep.nonzero().flatten()
         total = len(index)
         if total == 0:
-            raise ValueError("No test pictures match this filter.")
+            raise ValueError(Say("lab.no_match"))
         offset = offset % total
         page = index[offset:offset + count]
         truth = data.test.labels[page].tolist()
         guesses = predicted[page].tolist() if predicted is not None else None
-        grid = labelled_grid(data.test.images[page], truth, guesses, data.classes)
-        shown = f"{'held-out ' if data.source == SOURCE else ''}pictures {offset + 1}-{offset + len(page)} of {total:,}"
+        grid = labelled_grid(data.test.images[page], truth, guesses, class_names(data.classes, language))
+        shown = dict(first=offset + 1, last=offset + len(page), total=f"{total:,}")
         if guesses is None:
-            why = "no model yet" if checkpoint is None else "the active model was trained on other classes"
-            return BrowsePage(grid, f"{shown} · {why}, showing the true classes only", offset, total)
+            why = "text.browse_truth_only" if checkpoint is None else "text.browse_other_classes"
+            return BrowsePage(grid, text(why, language, **shown), offset, total)
         correct = sum(t == g for t, g in zip(truth, guesses))
-        return BrowsePage(grid, f"{correct}/{len(page)} correct in this batch · {shown}", offset, total)
+        summary = "text.browse_summary_held_out" if data.source == SOURCE else "text.browse_summary"
+        return BrowsePage(grid, text(summary, language, correct=correct, count=len(page), **shown), offset, total)
 
     def random_test_picture(self) -> tuple[Image.Image, str]:
         """A test picture of the active model's data and its true class, for the "random test picture" buttons."""

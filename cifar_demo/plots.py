@@ -8,6 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+import functools
+import importlib.util
+from pathlib import Path
+
 import matplotlib
 import numpy as np
 import torch
@@ -19,37 +23,47 @@ from torchvision.utils import make_grid
 
 from .images import as_picture
 from .serving import quote
+from .words import ENGLISH, Say, text
+
+# NanumGothic (SIL Open Font Licence) from the koreanize-matplotlib package, a requirement: every machine that
+# installs the project has it. Used as a file: importing that package would change matplotlib's settings.
+KOREAN_FONT = Path(importlib.util.find_spec("koreanize_matplotlib").origin).parent / "fonts"
+font_manager.fontManager.addfont(str(KOREAN_FONT / "NanumGothic.ttf"))
+font_manager.fontManager.addfont(str(KOREAN_FONT / "NanumGothicBold.ttf"))
 
 CORRECT, WRONG = "#1a7f37", "#cf222e"
 # text.parse_math off: a class named '$x$' or '$$' is drawn as typed, in every Text matplotlib makes, tick labels
 # made at draw time included (a per-artist parse_math=False is not copied to the ticks an axis adds later).
 matplotlib.rcParams.update({"font.size": 14, "axes.titlesize": 16, "axes.labelsize": 14, "axes.spines.top": False,
-                            "axes.spines.right": False, "figure.dpi": 100, "text.parse_math": False})
+                            "axes.spines.right": False, "figure.dpi": 100, "text.parse_math": False,
+                            # DejaVu Sans first (its ✓ and ✗), NanumGothic for the glyphs it lacks: Hangul
+                            "font.family": ["DejaVu Sans", "NanumGothic"]})
 
 
 class ChartError(ValueError):
     """A chart that could not be drawn; the message is one sentence for the page and the log."""
 
 
-def loss_figure(history: dict, title: str = "Training loss") -> Figure:
+def loss_figure(history: dict, title: str | None = None, language: str = ENGLISH) -> Figure:
     """Raw loss faint behind, smoothed loss bold in front, against step."""
+    say = functools.partial(_chart_words, language)
     fig = Figure(figsize=(8, 4.2), layout="constrained")
     ax = fig.subplots()
     steps = history.get("steps", [])
     if steps:
         x = [s["step"] for s in steps]
-        ax.plot(x, [s["loss"] for s in steps], color="#1f6feb", alpha=0.25, linewidth=1, label="loss")
-        ax.plot(x, [s["smooth_loss"] for s in steps], color="#1f6feb", linewidth=2.5, label="smoothed")
+        ax.plot(x, [s["loss"] for s in steps], color="#1f6feb", alpha=0.25, linewidth=1, label=say("loss_legend"))
+        ax.plot(x, [s["smooth_loss"] for s in steps], color="#1f6feb", linewidth=2.5, label=say("smoothed"))
         ax.legend(loc="upper right", frameon=False)
     else:
-        ax.text(0.5, 0.5, "Click Train to watch the loss fall", ha="center", va="center",
-                transform=ax.transAxes, color="gray")
-    ax.set(title=title, xlabel="step", ylabel="cross-entropy loss")
+        ax.text(0.5, 0.5, say("click_train"), ha="center", va="center", transform=ax.transAxes, color="gray")
+    ax.set(title=title or say("loss"), xlabel=say("step"), ylabel=say("cross_entropy"))
     ax.grid(alpha=0.3)
     return fig
 
 
-def accuracy_figure(history: dict, title: str = "Test accuracy") -> Figure:
+def accuracy_figure(history: dict, title: str | None = None, language: str = ENGLISH) -> Figure:
+    say = functools.partial(_chart_words, language)
     fig = Figure(figsize=(8, 4.2), layout="constrained")
     ax = fig.subplots()
     epochs = history.get("epochs", [])
@@ -64,13 +78,20 @@ def accuracy_figure(history: dict, title: str = "Test accuracy") -> Figure:
                         ha="center", fontsize=15, fontweight="bold" if i == len(y) - 1 else "normal")
         ax.set_xlim(0, max(x) * 1.05 + 0.1)
     ax.set_ylim(0, 100)
-    ax.set(title=title, xlabel="epoch", ylabel="accuracy (%)")
+    ax.set(title=title or say("accuracy"), xlabel=say("epoch"), ylabel=say("accuracy_axis"))
     ax.grid(alpha=0.3)
     return fig
 
 
-def per_class_figure(per_class: list[float | None], classes: list[str], title: str = "Accuracy per class") -> Figure:
-    """The tutorial's closing table as a bar chart, readable from the back of a room; None: no test pictures."""
+def _chart_words(language: str, key: str, **values: object) -> str:
+    return text(f"chart.{key}", language, **values)
+
+
+def per_class_figure(per_class: list[float | None], classes: list[str], title: str | None = None,
+                     language: str = ENGLISH) -> Figure:
+    """The tutorial's closing table as a bar chart, readable from the back of a room; None: no test pictures.
+    classes: the names as the page shows them."""
+    say = functools.partial(_chart_words, language)
     fig = Figure(figsize=(10, 5), layout="constrained")
     ax = fig.subplots()
     values = [None if v is None else 100 * v for v in per_class]
@@ -79,18 +100,20 @@ def per_class_figure(per_class: list[float | None], classes: list[str], title: s
               for v in values]
     places = range(len(classes))  # by place, not as category strings: a class named '1' or '2.5' stays a name
     bars = ax.bar(places, [0 if v is None else v for v in values], color=colors)
-    ax.bar_label(bars, labels=["no pictures" if v is None else f"{v:.0f}%" for v in values], padding=3, fontsize=13)
+    ax.bar_label(bars, labels=[say("no_pictures") if v is None else f"{v:.0f}%" for v in values], padding=3,
+                 fontsize=13)
     ax.axhline(chance, color="gray", linestyle="--", linewidth=1.5)
-    ax.text(1.005, chance, f"chance\n{chance:.0f}%", transform=ax.get_yaxis_transform(), ha="left", va="center",
-            color="gray", fontsize=12)  # beside the plot, never on a bar
+    ax.text(1.005, chance, say("chance", percent=f"{chance:.0f}%"), transform=ax.get_yaxis_transform(), ha="left",
+            va="center", color="gray", fontsize=12)  # beside the plot, never on a bar
     ax.set_ylim(0, 110)
-    ax.set(title=title, ylabel="accuracy (%)")
+    ax.set(title=title or say("per_class"), ylabel=say("accuracy_axis"))
     ax.set_xticks(places, classes, rotation=30 if len(classes) > 6 else 0)
     return fig
 
 
-def confusion_figure(confusion: torch.Tensor, classes: list[str]) -> Figure:
+def confusion_figure(confusion: torch.Tensor, classes: list[str], language: str = ENGLISH) -> Figure:
     """Counts of true class (rows) against predicted class (columns); the diagonal is what went right."""
+    say = functools.partial(_chart_words, language)
     matrix = confusion.numpy() if isinstance(confusion, torch.Tensor) else np.asarray(confusion)
     size = max(6, 0.9 * len(classes) + 2)
     fig = Figure(figsize=(size + 1, size), layout="constrained")
@@ -100,7 +123,7 @@ def confusion_figure(confusion: torch.Tensor, classes: list[str]) -> Figure:
     ticks = range(len(classes))
     ax.set_xticks(ticks, classes, rotation=45, ha="right")
     ax.set_yticks(ticks, classes)
-    ax.set(xlabel="predicted class", ylabel="true class", title="Confusion matrix")
+    ax.set(xlabel=say("predicted"), ylabel=say("truth"), title=say("confusion"))
     ax.spines[:].set_visible(False)
     threshold = matrix.max() / 2 if matrix.size else 0
     if len(classes) <= 12:
@@ -146,18 +169,53 @@ class Caption:
     bold: bool = True
 
 
-def font(size: int, bold: bool = True) -> ImageFont.FreeTypeFont:
-    """DejaVu Sans, the charts' font, for text drawn on pictures with PIL (which draws text as given: no markup)."""
+@functools.cache
+def font(size: int, bold: bool = True, korean: bool = False) -> ImageFont.FreeTypeFont:
+    """The charts' fonts for text drawn on pictures with PIL (which draws text as given: no markup): DejaVu Sans,
+    and NanumGothic for what DejaVu lacks."""
+    if korean:
+        return ImageFont.truetype(str(KOREAN_FONT / ("NanumGothicBold.ttf" if bold else "NanumGothic.ttf")), size)
     return ImageFont.truetype(font_manager.findfont("DejaVu Sans:bold" if bold else "DejaVu Sans"), size)
 
 
-def _fitted(pen: ImageDraw.ImageDraw, text: str, face: ImageFont.FreeTypeFont, width: int) -> str:
+@functools.cache
+def _dejavu_has() -> frozenset[int]:
+    return frozenset(font_manager.get_font(font_manager.findfont("DejaVu Sans")).get_charmap())
+
+
+def _runs(line: str) -> list[tuple[str, bool]]:
+    """A line cut where the face changes: (text, drawn with the Korean face)."""
+    runs: list[tuple[str, bool]] = []
+    for char in line:
+        korean = ord(char) not in _dejavu_has()
+        if runs and runs[-1][1] == korean:
+            runs[-1] = (runs[-1][0] + char, korean)
+        else:
+            runs.append((char, korean))
+    return runs
+
+
+def text_width(line: str, size: int, bold: bool = True) -> float:
+    return sum(font(size, bold, korean).getlength(part) for part, korean in _runs(line))
+
+
+def write(pen: ImageDraw.ImageDraw, at: tuple[float, float], line: str, size: int, bold: bool = True,
+          fill: str = "black") -> None:
+    """A line of text, each glyph from a face that has it: Latin and symbols in DejaVu Sans, Hangul in NanumGothic."""
+    x, y = at
+    for part, korean in _runs(line):
+        face = font(size, bold, korean)
+        pen.text((x, y), part, fill=fill, font=face)
+        x += face.getlength(part)
+
+
+def _fitted(line: str, size: int, bold: bool, width: int) -> str:
     """Text cut with an ellipsis to a width: a class may bring a long name."""
-    if pen.textlength(text, font=face) <= width:
-        return text
-    while text and pen.textlength(text + "…", font=face) > width:
-        text = text[:-1]
-    return text + "…"
+    if text_width(line, size, bold) <= width:
+        return line
+    while line and text_width(line + "…", size, bold) > width:
+        line = line[:-1]
+    return line + "…"
 
 
 def captioned_grid(pictures: torch.Tensor, captions: list[list[Caption]], frames: list[str | None],
@@ -175,14 +233,14 @@ def captioned_grid(pictures: torch.Tensor, captions: list[list[Caption]], frames
         big = torch.nn.functional.interpolate(pictures, scale_factor=scale, mode="nearest")  # uint8 in, uint8 out
         cells[:count, :, frame:framed[0] - frame, frame:framed[1] - frame] = big
     canvas = as_picture(padded_grid(cells, columns, gap, 255))
-    pen, faces = ImageDraw.Draw(canvas), {}
+    pen = ImageDraw.Draw(canvas)
     for n, lines in enumerate(captions):
         row, column = divmod(n, columns)
         x = gap + column * (framed[1] + gap) + 2
         y = gap + row * (framed[0] + caption_height + gap) + framed[0] + 3
         for line in lines:
-            face = faces.setdefault((line.size, line.bold), font(line.size, line.bold))
-            pen.text((x, y), _fitted(pen, line.text, face, framed[1] + gap - 4), fill=line.colour, font=face)
+            write(pen, (x, y), _fitted(line.text, line.size, line.bold, framed[1] + gap - 4), line.size, line.bold,
+                  line.colour)
             y += line.size + 4
     return canvas
 
@@ -209,10 +267,9 @@ def tile_grid(tiles: torch.Tensor, columns: int = 8, tile: int = 96) -> Image.Im
 
 def titled(image: Image.Image, title: str, size: int = 18) -> Image.Image:
     """A title band above a picture, so a grid still says what it is when shown on its own."""
-    face = font(size)
     band = size + 16
-    canvas = Image.new("RGB", (max(image.width, int(face.getlength(title)) + 12), image.height + band), "white")
-    ImageDraw.Draw(canvas).text((6, 6), title, fill="black", font=face)
+    canvas = Image.new("RGB", (max(image.width, int(text_width(title, size)) + 12), image.height + band), "white")
+    write(ImageDraw.Draw(canvas), (6, 6), title, size)
     canvas.paste(image, (0, band))
     return canvas
 
@@ -234,15 +291,16 @@ def heat_overlay(picture: Image.Image, heatmap: np.ndarray, size: int = 256) -> 
     return Image.fromarray((255 * ((1 - alpha) * base + alpha * colours)).round().astype(np.uint8))
 
 
-def run_label(net: str, epochs: float, accuracy: float | None) -> str:
+def run_label(net: str, epochs: float, accuracy: float | None) -> Say:
     """'lenet · 2 epochs · 57.9%': how a run is named in a legend or a menu."""
-    count = f"{epochs:g} epoch" + ("" if epochs == 1 else "s")
-    return " · ".join([net, count] + ([f"{accuracy:.1%}"] if accuracy is not None else []))
+    key = "chart.run" + ("_one" if epochs == 1 else "") + ("" if accuracy is not None else "_plain")
+    return Say(key, net=net, epochs=f"{epochs:g}", accuracy=f"{accuracy:.1%}" if accuracy is not None else "")
 
 
-def runs_figure(runs: list[tuple[str, dict]], title: str = "Runs compared",
-                accuracy_title: str = "Test accuracy") -> Figure:
+def runs_figure(runs: list[tuple[str, dict]], title: str | None = None, language: str = ENGLISH,
+                accuracy_title: str | None = None) -> Figure:
     """Smoothed loss and test accuracy of several runs against epoch, so runs with other batch sizes line up."""
+    say = functools.partial(_chart_words, language)
     fig = Figure(figsize=(12, 4.8), layout="constrained")
     loss_ax, accuracy_ax = fig.subplots(1, 2)
     for n, (label, history) in enumerate(runs):
@@ -256,12 +314,13 @@ def runs_figure(runs: list[tuple[str, dict]], title: str = "Runs compared",
         fig.legend(*loss_ax.get_legend_handles_labels(), loc="outside lower center", ncols=min(3, len(runs)),
                    frameon=False)
     else:
-        loss_ax.text(0.5, 0.5, "Train a model or pick runs to compare", ha="center", va="center",
+        loss_ax.text(0.5, 0.5, say("pick_runs"), ha="center", va="center",
                      transform=loss_ax.transAxes, color="gray")
-    loss_ax.set(title="Smoothed training loss", xlabel="epoch", ylabel="cross-entropy loss")
-    accuracy_ax.set(title=accuracy_title, xlabel="epoch", ylabel="accuracy (%)", ylim=(0, 100))
+    loss_ax.set(title=say("smoothed_loss"), xlabel=say("epoch"), ylabel=say("cross_entropy"))
+    accuracy_ax.set(title=accuracy_title or say("accuracy"), xlabel=say("epoch"), ylabel=say("accuracy_axis"),
+                    ylim=(0, 100))
     for ax in (loss_ax, accuracy_ax):
         ax.set_xlim(left=0)
         ax.grid(alpha=0.3)
-    fig.suptitle(title)
+    fig.suptitle(title or say("runs"))
     return fig

@@ -20,9 +20,10 @@ from .checkpoints import Checkpoint
 from .evaluation import confusion_matrix, most_confused_pairs, predict_logits
 from .images import png_bytes
 from .inference import picture_tensor
-from .plots import CORRECT, GAP, WRONG, Caption, captioned_grid, font
+from .plots import CORRECT, GAP, WRONG, Caption, captioned_grid, write
 from .serving import quote
 from .store import MEMORY, Store, StoreError
+from .words import ENGLISH, class_names, text
 
 CAPACITY = 300       # pictures on the wall: a class of 30 sharing ten each; beyond it the oldest drop off
 PER_SESSION = 10     # shares from one open page until the wall is cleared: a flood from one tab stops here
@@ -303,24 +304,29 @@ def summarize(snapshot: Snapshot) -> Summary:
 # ---------------------------------------------------------------- the wall as one picture
 
 
-def draw(snapshot: Snapshot, empty: str = "Share a picture from the Classify tab: it appears here.") -> Image.Image:
+def draw(snapshot: Snapshot, language: str = ENGLISH) -> Image.Image:
     """Every shown picture enlarged, newest first, with the guess and its confidence; a frame where a truth was given:
-    green when the net is right, red when it is wrong."""
+    green when the net is right, red when it is wrong. Class names and words in `language`."""
     entries = snapshot.entries
     pictures = (torch.stack([e.picture for e in entries]) if entries
                 else torch.empty((0, 3, 32, 32), dtype=torch.uint8))
+    shown = {**dict(zip(snapshot.classes, class_names(snapshot.classes, language))),
+             NOT_LISTED: text("page.not_listed", language)}
     captions, frames = [], []
     for entry in entries:
         right = entry.right(snapshot.classes)
-        lines = [Caption(entry.guess, size=21), Caption(f"{entry.confidence:.0%} · #{entry.id}", GREY, 16, False)]
+        lines = [Caption(shown.get(entry.guess, entry.guess), size=21),
+                 Caption(f"{entry.confidence:.0%} · #{entry.id}", GREY, 16, False)]
         if entry.truth is not None:
-            said = entry.truth if right is None else "✓ right" if right else f"really {entry.truth}"
+            truth = shown.get(entry.truth, entry.truth)
+            said = (truth if right is None else text("text.wall_right", language) if right
+                    else text("text.wall_really", language, truth=truth))
             lines.append(Caption(said, GREY if right is None else CORRECT if right else WRONG, 16, False))
         captions.append(lines)
         frames.append(None if right is None else CORRECT if right else WRONG)
     canvas = captioned_grid(pictures, captions, frames, COLUMNS, SCALE, CAPTION)
     if not entries:
-        ImageDraw.Draw(canvas).text((GAP + 8, GAP + 16 * SCALE), empty, fill=GREY, font=font(21))
+        write(ImageDraw.Draw(canvas), (GAP + 8, GAP + 16 * SCALE), text("text.wall_empty", language), 21, fill=GREY)
     return canvas
 
 

@@ -23,6 +23,7 @@ from PIL import Image
 
 from app import build_app, exposure_warning, main, parse_auth, serve, status_line
 from bad_inputs import ANSWER, CORPUS, build_corpus, can_measure_peak_memory, peak_memory_growth
+from cifar_demo import words
 from cifar_demo.checkpoints import save_checkpoint
 from cifar_demo.images import MAX_UPLOAD_BYTES
 from cifar_demo.lab import Lab
@@ -172,7 +173,7 @@ def test_training_runs_to_finished_and_its_checkpoint_becomes_active(served):
     assert models["active"] == final["checkpoint"] == final["active_model"]
     assert final["checkpoint"] in [c["checkpoint"] for c in models["choices"]]
     assert "active model" in final["status_line"]
-    assert checkpoint.name in lab.header()
+    assert checkpoint.name in str(lab.header())
 
 
 def test_second_train_is_refused_classify_answers_and_stop_ends_the_run(served, tiny_tree):
@@ -486,3 +487,18 @@ def test_two_clients_training_at_the_same_moment_start_exactly_one_job(served):
     assert final["state"] == "stopped" and final["run"] == running["run"]
     new = set(lab.runs_dir.glob("*.pt")) - before
     assert [path.stem for path in new] == [running["run"]], "exactly one job ran, and it saved what it learnt"
+
+
+def test_each_client_reads_the_server_words_in_its_own_language_and_the_api_keeps_class_names(served, tiny_tree):
+    """Two callers on one server at once, one asking for Korean: each its own words; /classify's names as stored."""
+    _, english, url = served
+    korean = Client(url, verbose=False, headers={"Accept-Language": "ko-KR,ko;q=0.9"})
+    assert english.predict(api_name="/stop") == words.text("status.no_run", "en")
+    assert korean.predict(api_name="/stop") == words.text("status.no_run", "ko")
+    _, summary, _ = korean.predict(0, 16, "no such class", False, api_name="/browse")
+    assert summary.startswith("'no such class'(이)라는 클래스는 없습니다")
+    with pytest.raises(AppError, match="목록에서 신경망을 고르거나"):
+        korean.predict(None, api_name="/layer_shapes")
+    top, _, _ = korean.predict(handle_file(next((tiny_tree / "test" / "circle").iterdir())), api_name="/classify")
+    assert {c["label"] for c in top["confidences"]} <= set(TINY_CLASSES)
+    korean.close()

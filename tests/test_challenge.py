@@ -16,8 +16,8 @@ from gradio_client.exceptions import AppError
 
 from app import build_app, serve
 from cifar_demo.access import RULES, THIS_MACHINE, AccessError, Caller
-from cifar_demo.challenge import (SAID, Challenge, ChallengeError, EntryBudget, clean_nickname, entry_dict,
-                                  make_recipe, validation_split)
+from cifar_demo.challenge import (Challenge, ChallengeError, EntryBudget, clean_nickname, entry_dict, make_recipe,
+                                  said, validation_split)
 from cifar_demo.challenge_store import CANCELLED, DONE, LOST, RUNNING, WAITING, ChallengeRow
 from cifar_demo.data import Dataset, ImageSet
 from cifar_demo.lab import JobRunning, Lab
@@ -81,7 +81,7 @@ def test_a_nickname_is_kept_as_typed_text_of_one_to_thirty_characters():
     for bad in ("", "   ", "x" * 31, "x" * 200, "a\x00b", "evil\u202etxt.exe", "zero\u200bwidth", None, 5, ["a"]):
         with pytest.raises(ChallengeError) as refused:
             clean_nickname(bad)
-        assert str(refused.value) == SAID["nickname"]
+        assert str(refused.value) == str(said("nickname", chars=30))
 
 
 def test_a_recipe_takes_the_nets_preset_and_is_validated_as_train_is():
@@ -107,8 +107,8 @@ def test_a_recipe_takes_the_nets_preset_and_is_validated_as_train_is():
             EntryBudget.of(amount, unit)
         assert str(refused.value) == ("The budget must be from 1 to 3600 seconds of training, or a whole number from 1 "
                                       "to 100 epochs.")
-    assert EntryBudget.of(20, "seconds").words() == "20 s of training"
-    assert EntryBudget.of(1, "epochs").words() == "1 epoch"
+    assert str(EntryBudget.of(20, "seconds").words()) == "20 s of training"
+    assert str(EntryBudget.of(1, "epochs").words()) == "1 epoch"
 
 
 def test_the_validation_split_is_fixed_seeded_and_apart_from_what_entries_train_on(tiny_data):
@@ -141,7 +141,7 @@ def test_entries_run_in_turn_cut_at_the_budget_then_the_end_reveals_the_test_set
     assert [s.entry.public for s in board.standings] == sorted((s.entry.public for s in board.standings), reverse=True)
     for standing in board.standings:
         entry = standing.entry
-        assert entry.message == SAID["cut"] and entry.epochs_done < LONG["epochs"], "cut at the budget"
+        assert entry.message == str(said("cut")) and entry.epochs_done < LONG["epochs"], "cut at the budget"
         assert challenge.records.history(entry.id)["epochs"], "its curve is kept"
         assert standing.private_rank is None
     assert not [key for key in lab.shelf.models if key.startswith("challenge/")], "no entry joins the model menu"
@@ -205,7 +205,7 @@ def test_a_dead_trainer_and_a_restart_each_mark_the_run_lost_with_its_curve_and_
     restarted = Challenge(lab, store)
     try:
         assert restarted.records.entry(numbers[1]).state == LOST
-        assert restarted.records.entry(numbers[1]).message == SAID["restart"] and curve_saved(restarted, numbers[1])
+        assert restarted.records.entry(numbers[1]).message == str(said("restart")) and curve_saved(restarted, numbers[1])
         wait_for(lambda: states(restarted)[numbers[2]] == RUNNING, what="the queue to go on after the restart")
         assert [e.entry.id for e in restarted.board().standings] == []
         assert "cut by a restart of the server" in board_text(restarted.board())

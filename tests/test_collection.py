@@ -258,12 +258,12 @@ def test_refusals_say_what_the_collection_still_needs():
     collection.add_class("circle")
     for _ in range(3):
         collection.add_picture("circle", photo(0, np.random.default_rng(0)), THIS_MACHINE)
-    assert "only one class" in collection.not_ready()
+    assert "only one class" in str(collection.not_ready())
     collection.add_class("square")
-    assert collection.not_ready() == "Only 'circle' has pictures: add at least 2 to 'square' too."
+    assert str(collection.not_ready()) == "Only 'circle' has pictures: add at least 2 to 'square' too."
     collection.add_picture("square", photo(2, np.random.default_rng(0)), THIS_MACHINE)
     collection.add_class("stripes")
-    assert collection.not_ready() == "The class 'stripes' has no pictures: add at least 2, or remove the class."
+    assert str(collection.not_ready()) == "The class 'stripes' has no pictures: add at least 2, or remove the class."
     collection.add_pictures("stripes", [photo(1, np.random.default_rng(i)) for i in range(2)], THIS_MACHINE)
     with pytest.raises(CollectionError, match="'square' has 1 picture; it needs at least 2"):
         collection.dataset()

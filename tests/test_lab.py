@@ -31,13 +31,13 @@ def wait_for(condition, timeout: float = 120) -> None:
 
 def test_runs_list_the_checkpoints_then_the_job_training_now_then_its_checkpoint(lab, tmp_path):
     label, history = lab.runs()["shipped.pt"]  # clients see names inside the checkpoint folder, not server paths
-    assert label.startswith("smallcnn · 6 epochs · ") and label.endswith("%")
+    assert str(label).startswith("smallcnn · 6 epochs · ") and str(label).endswith("%")
     assert history["steps"] and history["epochs"]
 
     job = lab.start_training(preset("lenet", epochs=200, batch_size=4, lr=0.01))
     wait_for(lambda: job.history.steps)
     label, history = lab.runs()[RUNNING]
-    assert label == "lenet · training now" and history["steps"]
+    assert str(label) == "lenet · training now" and history["steps"]
     assert RUNNING in lab.runs(lab.status())  # a status the caller already holds gives the same runs
     with pytest.raises(JobRunning):
         lab.start_training(preset("lenet"))
@@ -47,7 +47,7 @@ def test_runs_list_the_checkpoints_then_the_job_training_now_then_its_checkpoint
     runs = lab.runs()
     key = f"runs/{job.checkpoint_path.name}"
     assert RUNNING not in runs and key in runs and lab.status()["checkpoint"] == key
-    assert runs[key][0].startswith("lenet · ")
+    assert str(runs[key][0]).startswith("lenet · ")
     assert lab.shelf.active.path == job.checkpoint_path  # the finished run is every tab's model now
 
 

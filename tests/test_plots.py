@@ -16,7 +16,7 @@ from matplotlib.text import Text
 from PIL import Image, ImageDraw
 
 from cifar_demo.plots import (FRAME, GAP, ChartError, Caption, captioned_grid, chart_picture, confusion_figure,
-                              figure_to_image, font, labelled_grid, per_class_figure, runs_figure)
+                              figure_to_image, labelled_grid, per_class_figure, runs_figure, write)
 
 REPO = Path(__file__).resolve().parent.parent
 # What a class of students may type: maths markers (the last two break mathtext), markup, a name that is a number.
@@ -121,7 +121,7 @@ def caption_band(grid: Image.Image, index: int, columns: int = 8, scale: int = 4
 
 def plainly_drawn(text: str, size: tuple[int, int]) -> np.ndarray:
     canvas = Image.new("RGB", size, "white")
-    ImageDraw.Draw(canvas).text((2, 3), text, fill="black", font=font(17))
+    write(ImageDraw.Draw(canvas), (2, 3), text, 17)  # Latin in DejaVu Sans, Hangul in NanumGothic
     return np.asarray(canvas)
 
 

@@ -22,9 +22,8 @@ from chromium import launch
 from cifar_demo.checkpoints import CHECKPOINT_DIR, load_checkpoint
 from cifar_demo.lab import Lab
 from cifar_demo.network import EVERY_ADDRESS, Reach, join_address
-from cifar_demo.ui.join import WORDS as JOIN_WORDS
 from cifar_demo.ui.join import join_html
-from cifar_demo.ui.student import WORDS
+from cifar_demo.words import CATALOG
 from conftest import TINY_CLASSES
 from test_app import AUTH, free_port
 from test_wall import network_addresses
@@ -145,7 +144,7 @@ def test_the_join_panel_shows_the_address_as_text_and_a_qr_code_that_decodes_to_
     page = browser.new_page(viewport={"width": 1600, "height": 1000}, locale="en-US")
     page.set_default_timeout(LIMIT_S * 1000)
     page.goto(f"http://127.0.0.1:{port}/")
-    page.get_by_text(JOIN_WORDS["title"]).click()
+    page.get_by_text(CATALOG["en"]["page.join.title"]).click()
     shown = page.locator("#join .join-url")
     expect(shown).to_have_text(f"http://{address}:{port}/student")
     qr = page.locator("#join .join-qr")
@@ -219,7 +218,7 @@ def test_a_phone_over_plain_http_uses_its_camera_app_and_a_12_megapixel_photo_is
     assert page.evaluate("window.isSecureContext") is False
     picture = page.locator("#student-picture")
     expect(picture.get_by_label("Capture from camera")).to_have_count(0)  # no live camera without https
-    expect(picture).to_contain_text(WORDS["placeholder"])  # the upload opens the phone's own camera app
+    expect(picture).to_contain_text(CATALOG["en"]["page.student.placeholder"])  # the upload opens the phone's own camera app
 
     rng = np.random.default_rng(0)
     yy, xx = np.mgrid[0:3000, 0:4000]
@@ -283,7 +282,7 @@ def test_the_student_pages_actions_answer_hostile_input_in_words_and_add_no_endp
         ("add", [good, "../../etc", huge], "not in the list of choices"),
         ("add", [{"path": 7}, 3.5, {"a": 1}], "validation"),
         ("classify", [broken], "not a picture format"), ("share", [broken, "don't know", None, huge], "not a picture"),
-        ("add", [broken, None, huge], WORDS["no_class"]), ("add", [None, None, None], WORDS["no_picture"]),
+        ("add", [broken, None, huge], CATALOG["en"]["student.no_class"]), ("add", [None, None, None], CATALOG["en"]["student.no_picture"]),
         ("share", [good, "don't know", None, huge], None)]
     for event, data, refusal in cases:
         answer = call(base, events[event], data)
@@ -305,8 +304,8 @@ def test_with_a_login_the_student_page_asks_for_it(served):
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=LIMIT_S) as http:
             page = http.get("/student").text
-            assert '"auth_required":true' in page.replace(" ", "") and WORDS["share"] not in page
+            assert '"auth_required":true' in page.replace(" ", "") and "student-share" not in page
             assert http.post("/login", data={"username": AUTH[0], "password": AUTH[1]}).status_code == 200
-            assert WORDS["share"] in http.get("/student").text
+            assert "student-share" in http.get("/student").text  # the Share button's elem_id
     finally:
         app.close()

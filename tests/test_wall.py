@@ -35,6 +35,7 @@ from cifar_demo.inference import classify_many
 from cifar_demo.lab import Lab
 from cifar_demo.plots import CORRECT, FRAME, GAP, WRONG
 from cifar_demo.serving import QUOTE_CHARS
+from cifar_demo.ui.language import page
 from cifar_demo.wall import (CAPACITY, NOT_LISTED, PER_ADDRESS, PER_SESSION, PLACEHOLDER, SCALE, UNKNOWN, Wall,
                              WallRefusal, draw, export_zip, guesses, summarize)
 from conftest import REPO, TINY_CLASSES, tiny_picture
@@ -578,7 +579,7 @@ def test_the_class_wall_flag_ticks_sharing_for_every_student(served):
 
     def share_box(config: dict) -> bool:
         (box,) = [c for c in config["components"]
-                  if c.get("props", {}).get("label") == "Share my picture on the class wall"]
+                  if page("share").key in str(c.get("props", {}).get("label"))]  # the page's own word, by its key
         return box["props"]["value"]
 
     assert share_box(httpx.get(url + "config").json()) is False, "off unless the teacher asks"

@@ -12,60 +12,16 @@ from typing import Callable
 import gradio as gr
 
 from ..access import AccessError, Caller
-from ..challenge import (MAX_COMPARED, RECIPE, Board, Challenge, ChallengeError, EntryBudget, QueueView, Standing,
+from ..challenge import (RECIPE, Board, Challenge, ChallengeError, EntryBudget, QueueView, Standing,
                          entry_dict)
 from ..challenge_store import EntryRow
 from ..models import NETS
 from ..plots import accuracy_figure, loss_figure, runs_figure
 from ..training import preset
+from ..words import Say
 from .common import SharedChart, allowed, caller, clock, escape_markdown, refusal, render
+from .language import language, page, say
 from .your_classes import own_token
-
-TEXT = {  # every word the tab shows, by key: the translation pass moves them into its catalog
-    "tab": "Challenge",
-    "intro": "**Class challenge.** Choose a net and its settings, give a nickname and submit: the server trains every "
-             "entry in turn, each for the same budget, and the board ranks them by their accuracy on 5,000 training "
-             "pictures kept aside (validation). When the teacher ends the challenge, the board shows each entry's "
-             "accuracy on the test set, which no entry was ever measured on: did the order hold?",
-    "nickname": "Nickname", "nickname_hint": "1 to 30 characters, shown on the board",
-    "net": "Net", "epochs": "Epochs", "batch_size": "Batch size", "lr": "Learning rate", "seed": "Seed",
-    "optimizer": "Optimizer", "sgd": "SGD with momentum", "adam": "Adam",
-    "augment": "Augment (random crops and mirror images)",
-    "submit": "Submit my entry", "cancel": "Cancel my entry",
-    "submitted": "Entry #{entry} is in the queue: {place}.", "replaced": "Entry #{entry} has your new settings "
-                 "and keeps its place: {place}.", "next": "next to train", "place": "place {position}",
-    "no_own": "This browser has no entry waiting or training.", "cancelled": "Entry #{entry} is cancelled.",
-    "no_challenge": "No challenge yet: the teacher opens one below (on the computer that runs the app).",
-    "header": "### Challenge #{id} · {state} · {budget} an entry · nets: {nets}",
-    "state_open": "open: submit your entry", "state_closed": "closed: no new entries, the queue runs on",
-    "state_ended": "ended: the test set has spoken",
-    "training_now": "**Training now:** #{entry} {nickname} ({net}) · {seconds} of training",
-    "loading": "**Next up:** #{entry} {nickname} ({net}) · setting up",
-    "paused": "**Paused:** another run holds the trainer (the teacher's Train goes first); the queue goes on after it.",
-    "teacher_first": "The teacher's Train (Train tab) goes first: a training entry stops and runs again from the "
-                     "start after it. A student's Train waits until the queue is empty.",
-    "board": "Board", "queue": "Queue", "empty_board": "No entry has finished yet.",
-    "empty_queue": "Nobody is waiting.",
-    "board_head": ["rank", "#", "nickname", "net", "epochs", "batch", "learning rate", "optimizer", "augment",
-                   "seed", "epochs trained", "validation accuracy"],
-    "revealed_head": ["test accuracy", "test rank", "moved"],
-    "queue_head": ["place", "#", "nickname", "net", "epochs", "batch", "learning rate", "optimizer", "augment",
-                   "seed", "starts in"],
-    "not_ranked": "**Not ranked:** ", "unknown": "–", "yes": "yes", "no": "no", "soon": "soon",
-    "up": "▲{n}", "down": "▼{n}", "same": "=", "state_failed": "failed", "state_lost": "lost",
-    "loss_title": "Training loss of the entry training now",
-    "accuracy_title": "Validation accuracy of the entry training now",
-    "compare": "Compare entries", "compare_pick": f"Entries to compare (at most {MAX_COMPARED})",
-    "compare_title": "Entries compared", "compare_accuracy": "Validation accuracy",
-    "teacher": "Teacher", "budget": "Budget per entry", "unit": "in", "unit_seconds": "seconds of training",
-    "unit_epochs": "epochs", "nets": "Nets allowed", "open": "Open a challenge", "close": "Close: no new entries",
-    "end": "End: reveal the test set", "winner": "Make the winner the active model",
-    "opened": "Challenge #{id} is open: {budget} an entry, nets {nets}.",
-    "closed": "Challenge #{id} is closed: no new entries; the queue runs on.",
-    "ended": "Challenge #{id} has ended: the board shows the test set's scores.{winner}",
-    "winner_is": " On the test set, #{entry} {nickname} wins with {accuracy}.",
-    "activated": "#{entry} {nickname}'s model is now the active model in every tab.",
-}
 
 
 @dataclass
@@ -79,12 +35,12 @@ class ChallengeTab:
 
 
 def percent(value: float | None) -> str:
-    return TEXT["unknown"] if value is None else f"{value:.1%}"
+    return say("challenge.unknown") if value is None else f"{value:.1%}"
 
 
 def recipe_cells(recipe: dict) -> list[str]:
     return [recipe["model"], str(recipe["epochs"]), str(recipe["batch_size"]), f"{recipe['lr']:g}",
-            recipe["optimizer"], TEXT["yes" if recipe["augment"] else "no"], str(recipe["seed"])]
+            recipe["optimizer"], say("challenge.yes" if recipe["augment"] else "challenge.no"), str(recipe["seed"])]
 
 
 def table(head: list[str], rows: list[list[str]]) -> str:
@@ -95,67 +51,71 @@ def table(head: list[str], rows: list[list[str]]) -> str:
 
 def moved_words(standing: Standing) -> str:
     moved = standing.moved
-    return TEXT["unknown"] if moved is None else TEXT["same"] if moved == 0 else TEXT[
-        "up" if moved > 0 else "down"].format(n=abs(moved))
+    return say("challenge.unknown") if moved is None else say("challenge.same") if moved == 0 else say(
+        "challenge.up" if moved > 0 else "challenge.down", n=abs(moved))
 
 
 def board_text(board: Board) -> str:
     if not board.standings and not board.others:
-        return TEXT["empty_board"]
-    head = TEXT["board_head"] + (TEXT["revealed_head"] if board.revealed else [])
+        return say("challenge.empty_board")
+    head = say("challenge.board_head").split("|")
+    if board.revealed:
+        head += say("challenge.revealed_head").split("|")
     rows = []
     for standing in board.standings:
         entry = standing.entry
         row = [str(standing.public_rank), f"#{entry.id}", entry.nickname, *recipe_cells(entry.recipe),
-               TEXT["unknown"] if entry.epochs_done is None else f"{entry.epochs_done:.2f}", percent(entry.public)]
+               say("challenge.unknown") if entry.epochs_done is None else f"{entry.epochs_done:.2f}",
+               percent(entry.public)]
         if board.revealed:
-            row += [percent(entry.private), str(standing.private_rank or TEXT["unknown"]), moved_words(standing)]
+            row += [percent(entry.private), str(standing.private_rank or say("challenge.unknown")),
+                    moved_words(standing)]
         rows.append(row)
-    others = "; ".join(f"#{e.id} {escape_markdown(e.nickname)} ({TEXT['state_' + e.state]}: "
+    others = "; ".join(f"#{e.id} {escape_markdown(e.nickname)} ({say('challenge.state_' + e.state)}: "
                        f"{escape_markdown(e.message)})" for e in board.others)
-    return table(head, rows) + (f"\n\n{TEXT['not_ranked']}{others}" if others else "")
+    return table(head, rows) + (f"\n\n{say('challenge.not_ranked')}{others}" if others else "")
 
 
 def starts_in_words(seconds: float | None) -> str:
-    return TEXT["unknown"] if seconds is None else TEXT["soon"] if seconds < 1 else clock(seconds)
+    return say("challenge.unknown") if seconds is None else say("challenge.soon") if seconds < 1 else clock(seconds)
 
 
 def queue_text(view: QueueView) -> str:
-    lines = [TEXT["paused"]] if view.paused else []
+    lines = [say("challenge.paused")] if view.paused else []
     if not view.turns:
-        return "\n\n".join(lines + [TEXT["empty_queue"]])
+        return "\n\n".join(lines + [say("challenge.empty_queue")])
     rows = [[str(turn.position), f"#{turn.entry.id}", turn.entry.nickname, *recipe_cells(turn.entry.recipe),
              starts_in_words(turn.starts_in)] for turn in view.turns]
-    return "\n\n".join(lines + [table(TEXT["queue_head"], rows)])
+    return "\n\n".join(lines + [table(say("challenge.queue_head").split("|"), rows)])
 
 
 def header_text(challenge: Challenge, live: tuple[EntryRow, dict] | None) -> str:
     row = challenge.current()
     if row is None:
-        return TEXT["no_challenge"]
-    words = [TEXT["header"].format(id=row.id, state=TEXT["state_" + row.state],
+        return say("challenge.no_challenge")
+    words = [say("challenge.header", id=row.id, state=Say(f"challenge.state_{row.state}"),
                                    budget=EntryBudget.of_row(row).words(), nets=", ".join(row.nets))]
     running = challenge.queue().running
     if live is not None:
         entry, status = live
         seconds = status["progress"].get("elapsed_seconds") or 0.0
-        words.append(TEXT["training_now"].format(entry=entry.id, nickname=escape_markdown(entry.nickname),
+        words.append(say("challenge.training_now", entry=entry.id, nickname=escape_markdown(entry.nickname),
                                                  net=entry.recipe["model"], seconds=clock(seconds)))
     elif running is not None:
-        words.append(TEXT["loading"].format(entry=running.id, nickname=escape_markdown(running.nickname),
+        words.append(say("challenge.loading", entry=running.id, nickname=escape_markdown(running.nickname),
                                             net=running.recipe["model"]))
-    return "\n\n".join(words + [TEXT["teacher_first"]])
+    return "\n\n".join(words + [say("challenge.teacher_first")])
 
 
 def placed_words(entry: EntryRow, position: int, replaced: bool) -> str:
-    place = TEXT["next"] if position == 1 else TEXT["place"].format(position=position)
-    return TEXT["replaced" if replaced else "submitted"].format(entry=entry.id, place=place)
+    place = say("challenge.next") if position == 1 else say("challenge.place", position=position)
+    return say("challenge.replaced" if replaced else "challenge.submitted", entry=entry.id, place=place)
 
 
 def ended_words(board: Board) -> str:
     scored = sorted((s for s in board.standings if s.private_rank is not None), key=lambda s: s.private_rank)
     winner = scored[0].entry if scored else None
-    return TEXT["ended"].format(id=board.challenge.id, winner=TEXT["winner_is"].format(
+    return say("challenge.ended", id=board.challenge.id, winner=say("challenge.winner_is", 
         entry=winner.id, nickname=winner.nickname, accuracy=percent(winner.private)) if winner else "")
 
 
@@ -170,49 +130,51 @@ def compare_choices(board: Board) -> list[tuple[str, int]]:
 def build_challenge_tab(challenge: Challenge) -> ChallengeTab:
     api = ChallengeApi(challenge)
     defaults = preset("lenet")
-    with gr.Tab(TEXT["tab"]) as tab:
-        gr.Markdown(TEXT["intro"])
+    with gr.Tab(page("challenge.tab")) as tab:
+        gr.Markdown(page("challenge.intro"))
         header = gr.Markdown(header_text(challenge, None), elem_id="challenge-header")
         with gr.Row():
             with gr.Column(scale=2, min_width=340):
-                nickname = gr.Textbox(label=TEXT["nickname"], placeholder=TEXT["nickname_hint"], max_lines=1,
+                nickname = gr.Textbox(label=page("challenge.nickname"), placeholder=page("challenge.nickname_hint"),
+                                      max_lines=1,
                                       elem_id="challenge-nickname")
-                net = gr.Dropdown(list(NETS), value=defaults.model, label=TEXT["net"], elem_id="challenge-net")
+                net = gr.Dropdown(list(NETS), value=defaults.model, label=page("net"), elem_id="challenge-net")
                 with gr.Row():
-                    epochs = gr.Number(defaults.epochs, label=TEXT["epochs"], precision=0, minimum=1)
-                    batch_size = gr.Number(defaults.batch_size, label=TEXT["batch_size"], precision=0, minimum=1)
+                    epochs = gr.Number(defaults.epochs, label=page("epochs"), precision=0, minimum=1)
+                    batch_size = gr.Number(defaults.batch_size, label=page("batch_size"), precision=0, minimum=1)
                 with gr.Row():
-                    lr = gr.Number(defaults.lr, label=TEXT["lr"], minimum=0, step=0.001)
-                    seed = gr.Number(defaults.seed, label=TEXT["seed"], precision=0, minimum=0)
-                optimizer = gr.Radio([(TEXT["sgd"], "sgd"), (TEXT["adam"], "adam")], value=defaults.optimizer,
-                                     label=TEXT["optimizer"])
-                augment = gr.Checkbox(defaults.augment, label=TEXT["augment"])
+                    lr = gr.Number(defaults.lr, label=page("lr"), minimum=0, step=0.001)
+                    seed = gr.Number(defaults.seed, label=page("seed"), precision=0, minimum=0)
+                optimizer = gr.Radio([(page("sgd"), "sgd"), (page("adam"), "adam")], value=defaults.optimizer,
+                                     label=page("optimizer"))
+                augment = gr.Checkbox(defaults.augment, label=page("augment"))
                 with gr.Row():
-                    submit = gr.Button(TEXT["submit"], variant="primary", elem_id="challenge-submit")
-                    cancel = gr.Button(TEXT["cancel"], elem_id="challenge-cancel")
+                    submit = gr.Button(page("challenge.submit"), variant="primary", elem_id="challenge-submit")
+                    cancel = gr.Button(page("challenge.cancel"), elem_id="challenge-cancel")
                 said = gr.Textbox(show_label=False, interactive=False, container=False, placeholder=" ",
                                   elem_classes=["big", "quiet"], elem_id="challenge-said")
             with gr.Column(scale=3):
                 loss = gr.Image(show_label=False, interactive=False, format="png", buttons=["fullscreen"])
                 accuracy = gr.Image(show_label=False, interactive=False, format="png", buttons=["fullscreen"])
-        gr.Markdown(f"### {TEXT['board']}")
+        gr.Markdown(page("challenge.board"))
         board = gr.Markdown(elem_id="challenge-board")
-        gr.Markdown(f"### {TEXT['queue']}")
+        gr.Markdown(page("challenge.queue"))
         queue = gr.Markdown(elem_id="challenge-queue")
-        with gr.Accordion(TEXT["compare"], open=False):
-            picked = gr.CheckboxGroup(label=TEXT["compare_pick"])
+        with gr.Accordion(page("challenge.compare"), open=False):
+            picked = gr.CheckboxGroup(label=page("challenge.compare_pick"))
             compared = gr.Image(show_label=False, interactive=False, format="png", buttons=["fullscreen"])
-        with gr.Accordion(TEXT["teacher"], open=False, visible=False) as teacher:
+        with gr.Accordion(page("challenge.teacher"), open=False, visible=False) as teacher:
             with gr.Row(equal_height=True):
-                budget = gr.Number(20, label=TEXT["budget"], minimum=1)
-                unit = gr.Radio([(TEXT["unit_seconds"], "seconds"), (TEXT["unit_epochs"], "epochs")],
-                                value="seconds", label=TEXT["unit"])
-                nets = gr.CheckboxGroup(list(NETS), value=["lenet"], label=TEXT["nets"])
+                budget = gr.Number(20, label=page("challenge.budget"), minimum=1)
+                unit = gr.Radio([(page("challenge.unit_seconds"), "seconds"),
+                                 (page("challenge.unit_epochs"), "epochs")],
+                                value="seconds", label=page("challenge.unit"))
+                nets = gr.CheckboxGroup(list(NETS), value=["lenet"], label=page("challenge.nets"))
             with gr.Row():
-                open_ = gr.Button(TEXT["open"], variant="primary")
-                close = gr.Button(TEXT["close"])
-                end = gr.Button(TEXT["end"], variant="stop")
-                winner = gr.Button(TEXT["winner"])
+                open_ = gr.Button(page("challenge.open"), variant="primary")
+                close = gr.Button(page("challenge.close"))
+                end = gr.Button(page("challenge.end"), variant="stop")
+                winner = gr.Button(page("challenge.winner"))
             told = gr.Textbox(show_label=False, interactive=False, container=False, placeholder=" ",
                               elem_classes=["quiet"], elem_id="challenge-told")
         token = gr.BrowserState("", storage_key="cifar-demo-challenge")  # this browser's own entry, across reloads
@@ -275,15 +237,17 @@ class PageView:
         history = live[1]["history"] if live else {"steps": [], "epochs": []}
         run = live[1]["run"] if live else None
         now = {key: made[key] for key in ("header", "board", "queue", "choices", "nets")}
-        now["loss"], now["accuracy"] = (run, len(history["steps"])), (run, len(history["epochs"]))
+        spoken = language()
+        now["loss"], now["accuracy"] = (run, len(history["steps"]), spoken), (run, len(history["epochs"]), spoken)
         changed = {key: now[key] != last.get(key) for key in now}
 
         def chart(key: str, drawn: SharedChart, figure: Callable):
             return drawn.get(now[key], figure) if changed[key] else gr.skip()
 
         return (*(made[key] if changed[key] else gr.skip() for key in ("header", "board", "queue")),
-                chart("loss", self.loss, lambda: loss_figure(history, TEXT["loss_title"])),
-                chart("accuracy", self.accuracy, lambda: accuracy_figure(history, TEXT["accuracy_title"])),
+                chart("loss", self.loss, lambda: loss_figure(history, say("challenge.loss_title"), spoken)),
+                chart("accuracy", self.accuracy, lambda: accuracy_figure(history, say("challenge.accuracy_title"),
+                                                                                 spoken)),
                 gr.update(choices=now["choices"]) if changed["choices"] else gr.skip(),
                 gr.update(choices=now["nets"]) if changed["nets"] else gr.skip(), now)
 
@@ -310,7 +274,7 @@ class ChallengeApi:
         try:
             entry, position, replaced = self.challenge.submit(nickname, net, settings, caller(request))
         except ChallengeError as error:
-            raise refusal("challenge_submit", error, title="Not entered") from None
+            raise refusal("challenge_submit", error, title="not_entered") from None
         return {"entry": entry.id, "nickname": entry.nickname, "position": position, "replaced": replaced,
                 "message": placed_words(entry, position, replaced)}
 
@@ -320,7 +284,7 @@ class ChallengeApi:
         try:
             entry, position, replaced = self.challenge.submit(nickname, net, settings, caller(request, token))
         except ChallengeError as error:
-            raise refusal("challenge_submit", error, title="Not entered") from None
+            raise refusal("challenge_submit", error, title="not_entered") from None
         return placed_words(entry, position, replaced)
 
     def cancel(self, entry: int, request: gr.Request = None) -> str:
@@ -332,14 +296,14 @@ class ChallengeApi:
         """The page's Cancel: this browser's entry that waits or trains."""
         who = caller(request, token)
         own = self.challenge.own_entry(who)
-        return TEXT["no_own"] if own is None else self._cancel_as(own.id, who)
+        return say("challenge.no_own") if own is None else self._cancel_as(own.id, who)
 
     def _cancel_as(self, number: object, who: Caller) -> str:
         try:
             cancelled = self.challenge.cancel(number, who)
         except (AccessError, ChallengeError) as error:
-            raise refusal("challenge_cancel", error, title="Not cancelled") from None
-        return TEXT["cancelled"].format(entry=cancelled.id)
+            raise refusal("challenge_cancel", error, title="not_cancelled") from None
+        return say("challenge.cancelled", entry=cancelled.id)
 
     def board(self) -> dict:
         """The challenge (state, budget, nets) and its board: entries ranked by validation accuracy (rank 1 best);
@@ -370,8 +334,8 @@ class ChallengeApi:
         try:
             row = self.challenge.open(EntryBudget.of(budget, unit), ["lenet"] if nets is None else nets)
         except ChallengeError as error:
-            raise refusal("challenge_open", error, title="Not opened") from None
-        return TEXT["opened"].format(id=row.id, budget=EntryBudget.of_row(row).words(), nets=", ".join(row.nets))
+            raise refusal("challenge_open", error, title="not_opened") from None
+        return say("challenge.opened", id=row.id, budget=EntryBudget.of_row(row).words(), nets=", ".join(row.nets))
 
     def close(self, request: gr.Request = None) -> str:
         """Teacher only, from the machine that runs the app: take no new entries; the queue runs on."""
@@ -380,7 +344,7 @@ class ChallengeApi:
             row = self.challenge.close()
         except ChallengeError as error:
             raise refusal("challenge_close", error) from None
-        return TEXT["closed"].format(id=row.id)
+        return say("challenge.closed", id=row.id)
 
     def end(self, request: gr.Request = None) -> str:
         """Teacher only, from the machine that runs the app: end the challenge (a training entry is cut, waiting
@@ -400,7 +364,7 @@ class ChallengeApi:
             winner = self.challenge.activate_winner()
         except ChallengeError as error:
             raise refusal("challenge_activate_winner", error) from None
-        return TEXT["activated"].format(entry=winner.id, nickname=winner.nickname)
+        return say("challenge.activated", entry=winner.id, nickname=winner.nickname)
 
     def compare(self, numbers: list[int]) -> str | None:
         try:
@@ -409,4 +373,5 @@ class ChallengeApi:
             raise refusal("challenge_compare", error) from None
         if not runs:
             return None
-        return render("challenge_compare", lambda: runs_figure(runs, TEXT["compare_title"], TEXT["compare_accuracy"]))
+        return render("challenge_compare", lambda: runs_figure(runs, say("challenge.compare_title"), language(),
+                                                                         say("challenge.compare_accuracy")))

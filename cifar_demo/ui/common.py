@@ -19,6 +19,9 @@ from ..images import ImageError
 from ..lab import JobRunning, Lab
 from ..plots import ChartError, chart_picture
 from ..serving import AnswerPictures, refused, uploaded_file
+from ..wall import NOT_LISTED, UNKNOWN, truth_choices
+from ..words import CATALOG, ENGLISH, Say, class_names
+from .language import names, page, say, shown
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
@@ -41,9 +44,17 @@ def as_file(picture: Image.Image) -> str:
     return answer_pictures().save(picture)
 
 
-def refusal(where: str, error: Exception | str, title: str = "Error") -> gr.Error:
-    """An expected refusal: the caller reads the message, the log gets one line, without a traceback."""
-    return gr.Error(refused(where, str(error)), title=title, print_exception=False)
+def refusal(where: str, error: Exception | Say | str, title: str = "error") -> gr.Error:
+    """An expected refusal: the caller reads the message in the page's language, the log gets one line (English),
+    without a traceback. title: a key under "text.title."."""
+    refused(where, str(error))
+    return gr.Error(shown(error), title=say(f"text.title.{title}"), print_exception=False)
+
+
+def refused_here(where: str, error: Exception | Say | str) -> str:
+    """A refusal said in a message line rather than raised: logged in English, shown in the page's language."""
+    refused(where, str(error))
+    return shown(error)
 
 
 class SharedChart:
@@ -81,40 +92,46 @@ def status_line(status: dict, active_path: str | None = None) -> str:
     """One line readable from the back of a class: 'epoch 3/10 · step 1,200/3,910 · 4,300 img/s · ETA 1:20'."""
     state, message, progress = status["state"], status["message"], status["progress"]
     if state == "idle":
-        return "Ready: pick a net and click Train. The loss curve appears within seconds."
+        return say("status.idle")
     if state == "failed":
-        return f"Training failed. {message}"
+        return say("status.failed", reason=message)
     if state in ("finished", "stopped") and status["checkpoint"]:
-        parts = [state.capitalize(), *result_words(status["result"]), f"saved as {Path(status['checkpoint']).name}"]
-        if status["checkpoint"] == active_path:
-            parts.append("now the active model in every tab")
-        return " · ".join(parts)
+        active = "_active" if status["checkpoint"] == active_path else ""
+        result = result_words(status["result"])
+        return say(f"status.ended{'_result' if result else ''}{active}", state=Say(f"status.{state}"),
+                   result=result or "", file=Path(status["checkpoint"]).name)
     if state in ("finished", "stopped"):
-        return f"{message[:1].upper()}{message[1:]}"
+        said = phase(message)
+        return f"{said[:1].upper()}{said[1:]}"
     if not progress.get("step"):
-        return f"{status['run']}: {message}…"
-    parts = [f"epoch {progress['epoch']}/{progress['epochs']}", f"step {progress['step']:,}/{progress['steps']:,}",
-             f"{progress['images_per_second']:,.0f} img/s"]
-    if progress.get("eta_seconds") is not None:
-        parts.append(f"ETA {clock(progress['eta_seconds'])}")
-    accuracies = [e["test_accuracy"] for e in status["history"]["epochs"]]
-    if accuracies:
-        parts.append(f"best {max(accuracies):.1%}")
+        return say("status.starting", run=status["run"], message=phase(message))
     if message != "training":
-        parts.append(message)
-    return " · ".join(parts)
+        return say("status.progress_phase", epoch=progress["epoch"], epochs=progress["epochs"], phase=phase(message))
+    accuracies = [e["test_accuracy"] for e in status["history"]["epochs"]]
+    eta = progress.get("eta_seconds")
+    key = "status.progress" + ("_eta" if eta is not None else "") + ("_best" if accuracies else "")
+    return say(key, epoch=progress["epoch"], epochs=progress["epochs"], step=f"{progress['step']:,}",
+               steps=f"{progress['steps']:,}", speed=f"{progress['images_per_second']:,.0f}",
+               eta=clock(eta) if eta is not None else "", best=f"{max(accuracies):.1%}" if accuracies else "")
 
 
-def result_words(result: dict) -> list[str]:
-    """'test accuracy 91.7% (11 of 12 pictures it never trained on)', 'took 3.2 s': the count behind a
-    percentage, as a dozen held-out photos make a coarse one."""
+def phase(message: str) -> str:
+    """The job's own word for what it is doing, in the page's language (a failure's reason stays as it came)."""
+    return say(f"job.{message}") if f"job.{message}" in CATALOG[ENGLISH] else message
+
+
+def result_words(result: dict) -> Say | None:
+    """'test accuracy 91.7% (11 of 12 pictures it never trained on) · took 3.2 s': the count behind a percentage,
+    as a dozen held-out photos make a coarse one."""
     accuracy, pictures, seconds = result.get("test_accuracy"), result.get("test_pictures"), result.get("seconds")
     if accuracy is None:
-        return []
-    words = [f"test accuracy {accuracy:.1%}" + (f" ({round(accuracy * pictures):,} of {pictures:,} pictures it never "
-                                                 "trained on)" if pictures else "")]
-    return words + ([f"took {seconds:.1f} s" if seconds < 60 else f"took {clock(seconds)}"]
-                    if seconds else [])
+        return None
+    values = {"accuracy": f"{accuracy:.1%}"}
+    if pictures:
+        values.update(right=f"{round(accuracy * pictures):,}", pictures=f"{pictures:,}")
+    if seconds:
+        values["took"] = Say("status.seconds", seconds=f"{seconds:.1f}") if seconds < 60 else clock(seconds)
+    return Say("status.result" + ("" if pictures else "_no_count") + ("" if seconds else "_no_time"), **values)
 
 
 def escape_markdown(text: str) -> str:
@@ -179,7 +196,7 @@ def allowed(action: str, request: gr.Request | None, token: object = None) -> Ca
     try:
         check(who, action)
     except AccessError as error:
-        raise refusal(action, error, title="Not allowed") from None
+        raise refusal(action, error, title="not_allowed") from None
     return who
 
 
@@ -189,8 +206,8 @@ def stop_training(lab: Lab) -> str:
     try:
         stopped = lab.stop_training()
     except JobRunning as error:  # a class challenge's entry: its student or the teacher cancels it there
-        return refused("stop", str(error))
-    return "Stopping after this batch…" if stopped else "No training run is in progress."
+        return refused_here("stop", error)
+    return say("status.stopping") if stopped else say("status.no_run")
 
 
 def random_test_picture(lab: Lab, where: str) -> tuple[str, str]:
@@ -210,3 +227,16 @@ def teacher_controls(count: int) -> Callable:
         return visible if count > 1 else visible[0]
     return show
 
+
+def truth_menu(classes: list[str]) -> list[tuple[str, str]]:
+    """What a student may say a picture really is, each shown in the page's language."""
+    shown_names = {UNKNOWN: page("dont_know"), NOT_LISTED: page("not_listed"), **dict(zip(classes, names(classes)))}
+    return [(shown_names[choice], choice) for choice in truth_choices(classes)]
+
+
+def translated_top(top: dict[str, float] | None, classes: list[str], language: str) -> dict[str, float] | None:
+    """Classify's top 5 with the class names a page in `language` shows."""
+    if top is None:
+        return None
+    shown_names = dict(zip(classes, class_names(classes, language)))
+    return {shown_names.get(name, name): probability for name, probability in top.items()}

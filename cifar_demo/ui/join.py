@@ -9,19 +9,10 @@ import gradio as gr
 import segno
 
 from ..network import Reach, join_address
+from .language import page, say
 
-WORDS = {  # every word the panel shows
-    "title": "Join: the students' page on their phones",
-    "scan": "Scan with your phone's camera, or type:",
-    "login": "Log in with the class's user name and password.",
-    "qr_alt": "QR code of {url}",
-    "this computer only": ("The app listens on {host}, this computer only: students cannot reach it. For a class, "
-                           "stop it (Ctrl+C) and start it with: python3 app.py --host 0.0.0.0 --auth "
-                           "teacher:PICK-A-PASSWORD"),
-    "no network": ("The app listens on every address, but this computer has no network address now: join the "
-                   "class's Wi-Fi, then reload this page."),
-}
 STUDENT_PATH = "student"
+START_COMMAND = "python3 app.py --host 0.0.0.0 --auth teacher:PICK-A-PASSWORD"  # for a class
 CSS = """
 #join .join-box { display: flex; flex-wrap: wrap; align-items: center; gap: 24px; }
 #join .join-qr { width: min(480px, 90vw); height: auto; image-rendering: pixelated; background: #fff; }
@@ -41,19 +32,20 @@ def join_html(host: str | None, port: int, login: bool) -> str:
     """What the panel shows for an app listening on host:port (with a login when `login`)."""
     where = join_address(host, port, STUDENT_PATH)
     if where.reach is not Reach.REACHABLE:
-        return f'<p class="join-problem">{html.escape(WORDS[where.reach.value].format(host=where.host))}</p>'
+        problem = say(f"join.{where.reach.value}", host=where.host, command=START_COMMAND)
+        return f'<p class="join-problem">{html.escape(problem)}</p>'
     url = html.escape(where.url)
-    said = [f'<p class="join-say">{html.escape(WORDS["scan"])}</p>', f'<p class="join-url">{url}</p>']
+    said = [f'<p class="join-say">{html.escape(say("join.scan"))}</p>', f'<p class="join-url">{url}</p>']
     if login:
-        said.append(f'<p class="join-login">{html.escape(WORDS["login"])}</p>')
-    alt = html.escape(WORDS["qr_alt"].format(url=where.url))
+        said.append(f'<p class="join-login">{html.escape(say("join.login"))}</p>')
+    alt = html.escape(say("join.qr_alt", url=where.url))
     return (f'<div class="join-box"><img class="join-qr" alt="{alt}" src="{qr_data_uri(where.url)}">'
             f'<div>{"".join(said)}</div></div>')
 
 
 def build_join_panel(app: gr.Blocks) -> None:
     """A closed accordion under the header; filled when a page loads, once the app knows where it listens."""
-    with gr.Accordion(WORDS["title"], open=False, elem_id="join-panel"):
+    with gr.Accordion(page("join.title"), open=False, elem_id="join-panel"):
         shown = gr.HTML(elem_id="join")
 
     def fill() -> str:

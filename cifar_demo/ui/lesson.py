@@ -14,52 +14,35 @@ from ..images import ImageError
 from ..lab import Lab
 from ..serving import uploaded_file
 from ..store import Lesson, StoreError
+from ..words import Say
 from .common import allowed, caller, refusal
-
-WORDS = {  # every word this tab shows, in one place (the page's translation reads them from here)
-    "tab": "Lesson",
-    "intro": "The class's wall and classes are saved as they change, and come back when the app restarts. Here the "
-             "teacher keeps a lesson and starts the next one, or takes a lesson to another laptop.",
-    "students": "The lesson controls are the teacher's, on the computer that runs the app.",
-    "new": "New lesson (keep this one, start empty)",
-    "number": "Lesson number",
-    "restore": "Restore this lesson",
-    "download": "Download this lesson (.zip)",
-    "upload": "Restore a lesson from its .zip",
-    "saved": "This lesson as one file: Restore lesson on another laptop, or python3 app.py --restore FILE",
-    "no_number": "Give the number of a kept lesson to restore.",
-    "heading": "| # | started | kept | wall pictures | classes | class pictures |\n|---|---|---|---|---|---|",
-    "current": "this lesson",
-    "started_new": "Lesson #{lesson} started: the wall and Your classes are empty; the lesson before is kept below.",
-    "restored": "Lesson #{lesson} restored: its wall and classes are back; the lesson before is kept below.",
-    "imported": "The lesson in {name} is lesson #{lesson} now: its wall and classes are back; the lesson before is "
-                "kept below.",
-}
+from .language import page, say
 
 
 def lessons_table(lessons: list[Lesson]) -> str:
     """Every lesson, newest first: its number, when it started and was kept, and what it holds."""
-    rows = [f"| {lesson.id} | {lesson.started} | {lesson.archived or WORDS['current']} | {lesson.wall} | "
+    rows = [f"| {lesson.id} | {lesson.started} | {lesson.archived or say('lesson.current')} | {lesson.wall} | "
             f"{lesson.classes} | {lesson.pictures} |" for lesson in reversed(lessons)]
-    return "\n".join([WORDS["heading"], *rows])
+    return "\n".join([say("lesson.heading"), *rows])
 
 
 def build_lesson_tab(lab: Lab) -> gr.Tab:
-    with gr.Tab(WORDS["tab"]) as tab:
-        gr.Markdown(WORDS["intro"])
-        students = gr.Markdown(WORDS["students"])
+    with gr.Tab(page("lesson.tab")) as tab:
+        gr.Markdown(page("lesson.intro"))
+        students = gr.Markdown(page("lesson.students"))
         with gr.Column(visible=False) as teacher:
             listing = gr.Markdown(elem_id="lesson-list")
             with gr.Row(equal_height=True):
-                number = gr.Number(label=WORDS["number"], precision=0, minimum=1)
-                restore = gr.Button(WORDS["restore"])
-                new = gr.Button(WORDS["new"], variant="stop")
+                number = gr.Number(label=page("lesson.number"), precision=0, minimum=1)
+                restore = gr.Button(page("lesson.restore"))
+                new = gr.Button(page("lesson.new"), variant="stop")
             with gr.Row(equal_height=True):
-                download = gr.Button(WORDS["download"])
-                upload = gr.File(label=WORDS["upload"], file_types=[".zip"], type="filepath", elem_id="lesson-upload")
+                download = gr.Button(page("lesson.download"))
+                upload = gr.File(label=page("lesson.upload"), file_types=[".zip"], type="filepath",
+                                 elem_id="lesson-upload")
             said = gr.Textbox(show_label=False, interactive=False, container=False, placeholder=" ",
                               elem_classes=["quiet"], elem_id="lesson-said")
-            saved = gr.File(label=WORDS["saved"], interactive=False)
+            saved = gr.File(label=page("lesson.saved"), interactive=False)
         actions = LessonActions(lab)
         gr.api(actions.listed, api_name="lesson_list")  # inside the tab: gr.Tabs holds tabs only
     tab.select(actions.show, None, [students, teacher, listing], api_visibility="private")
@@ -94,18 +77,18 @@ class LessonActions:
             lesson = self.lab.new_lesson()
         except StoreError as error:
             raise refusal("lesson_new", error) from None
-        return WORDS["started_new"].format(lesson=lesson), lessons_table(self.lab.lessons())
+        return say("lesson.started_new", lesson=lesson), lessons_table(self.lab.lessons())
 
     def restore(self, number: float | None, request: gr.Request) -> tuple[str, str]:
         """Teacher only, from the machine that runs the app: make a kept lesson (its number) the current one."""
         allowed("lesson_restore", request)
         if number is None:
-            raise refusal("lesson_restore", WORDS["no_number"])
+            raise refusal("lesson_restore", Say("lesson.no_number"))
         try:
             self.lab.restore_lesson(int(number))
         except StoreError as error:
             raise refusal("lesson_restore", error) from None
-        return WORDS["restored"].format(lesson=int(number)), lessons_table(self.lab.lessons())
+        return say("lesson.restored", lesson=int(number)), lessons_table(self.lab.lessons())
 
     def download(self, request: gr.Request) -> str:
         """Teacher only, from the machine that runs the app: this lesson as one zip (the pictures in the picture-tree
@@ -126,5 +109,5 @@ class LessonActions:
             lesson = self.lab.import_lesson(checked)
         except (ImageError, StoreError) as error:
             raise refusal("lesson_import", error) from None
-        return (WORDS["imported"].format(name=checked.name, lesson=lesson),
+        return (say("lesson.imported", name=checked.name, lesson=lesson),
                 lessons_table(self.lab.lessons()))

@@ -15,35 +15,12 @@ from ..collection import CollectionError
 from ..images import ImageError, png_bytes
 from ..inference import Prediction, enlarge
 from ..lab import Lab, NoModel
-from ..serving import refused
 from ..wall import UNKNOWN, Entry, Snapshot, Wall, WallRefusal, truth_choices
-from .common import allowed, as_file, refused_already, uploads_only
+from ..words import class_name
+from .common import allowed, as_file, refused_already, refused_here, truth_menu, uploads_only
+from .language import language, page, say
 from .your_classes import own_token
 
-WORDS = {  # every word the page shows
-    "page": "Students",
-    "title": "### Show the net a picture",
-    "model": "The class's net now: {net} ({file})",
-    "no_model": "No trained model yet: the teacher trains one first.",
-    "picture": "Your picture",
-    "placeholder": "Tap here to take a photo, or choose one",
-    "guess": "The net thinks",
-    "seen": "It sees 32x32",
-    "really": "What is it really?",
-    "share": "Share to the wall",
-    "class": "Our class to add it to",
-    "add": "Add to our class",
-    "no_picture": "Take or choose a picture first.",
-    "no_class": "Choose one of our classes first (the teacher makes them in Your classes).",
-    "no_classes": "No classes of our own yet: the teacher makes them in Your classes.",
-    "shared": "On the wall as #{id}: the net says {guess} ({confidence:.0%}).",
-    "relabelled": "Picture #{id} on the wall now says what it really is.",
-    "added": "Added to '{name}'.",
-    "wall": "The class wall",
-    "wall_empty": "Nothing on the wall yet: share the first picture.",
-    "tile": "#{id}: {guess} {confidence:.0%}",
-    "really_tile": "really {truth}",
-}
 STRIP = 10           # the newest pictures the strip shows: a thumb's swipe on a phone
 TICK_SECONDS = 3.0   # the strip, the menus and the model line follow the class this often while the page is open
 CAMERA = gr.WebcamOptions(mirror=False, constraints={"video": {
@@ -71,25 +48,26 @@ CSS = """
 def build_student_page(app: gr.Blocks, lab: Lab, wall: Wall) -> None:
     """The page's parts and events; call it inside `app.route(...)`. Its events are private: no new endpoint."""
     with gr.Column(elem_id="student"):
-        gr.Markdown(WORDS["title"])
+        gr.Markdown(page("student.title"))
         model = gr.Markdown(elem_id="student-model")
         picture = uploads_only(gr.Image(
             type="filepath", sources=["upload", "webcam"], webcam_options=CAMERA, height=300,
-            label=WORDS["picture"], placeholder=WORDS["placeholder"], elem_id="student-picture"))
+            label=page("student.picture"), placeholder=page("student.placeholder"),
+            elem_id="student-picture"))
         with gr.Row(equal_height=True):
-            guess = gr.Label(num_top_classes=3, label=WORDS["guess"], show_label=False, elem_id="student-guess",
+            guess = gr.Label(num_top_classes=3, label=page("student.guess"), show_label=False, elem_id="student-guess",
                              scale=2, min_width=180)
-            seen = gr.Image(label=WORDS["seen"], interactive=False, format="png", height=150, elem_id="student-seen",
+            seen = gr.Image(label=page("student.seen"), interactive=False, format="png", height=150, elem_id="student-seen",
                             scale=1, min_width=120, buttons=[])
-        really = gr.Dropdown(truth_choices(model_classes(lab)), value=UNKNOWN, label=WORDS["really"], filterable=False,
+        really = gr.Dropdown(truth_menu(model_classes(lab)), value=UNKNOWN, label=page("really"), filterable=False,
                              elem_id="student-really")
-        share = gr.Button(WORDS["share"], variant="primary", size="lg", elem_id="student-share")
-        chosen = gr.Dropdown(lab.collection.classes, value=None, label=WORDS["class"], filterable=False,
+        share = gr.Button(page("student.share"), variant="primary", size="lg", elem_id="student-share")
+        chosen = gr.Dropdown(lab.collection.classes, value=None, label=page("student.class"), filterable=False,
                              elem_id="student-class")
-        add = gr.Button(WORDS["add"], size="lg", elem_id="student-add")
+        add = gr.Button(page("student.add"), size="lg", elem_id="student-add")
         said = gr.Textbox(show_label=False, interactive=False, container=False, placeholder=" ",
                           elem_classes=["quiet"], elem_id="student-said")
-        gr.Markdown(f"**{WORDS['wall']}**")
+        gr.Markdown(page("student.wall"))
         strip = gr.HTML(elem_id="student-wall")
     token = gr.BrowserState("", storage_key="cifar-demo-browser")  # the same browser as on the teacher's page
     secure = gr.Checkbox(True, visible=False)  # whether the browser gives this page a live camera (an https page)
@@ -128,7 +106,7 @@ class StudentActions:
     def __init__(self, lab: Lab, wall: Wall):
         self.lab, self.wall = lab, wall
         self._strip_lock = threading.Lock()
-        self._strip: tuple[object, str] = (None, "")  # (wall version and model, its strip): drawn once for all pages
+        self._strips: dict[str, tuple[object, str]] = {}  # language: (wall version and model, its strip), drawn once
 
     def classify(self, pictures: list[str | ImageError | None]) -> tuple[list, list, list]:
         """Photos that arrive together share one forward pass, as on the teacher's page."""
@@ -144,36 +122,37 @@ class StudentActions:
     def _answer(outcome: Prediction | Exception) -> tuple:
         if isinstance(outcome, Prediction):
             return outcome.as_dict(), as_file(enlarge(outcome.seen, 128)), ""
-        return None, None, refused("student classify", str(outcome))
+        return None, None, refused_here("student classify", outcome)
 
     def share(self, picture: str | ImageError | None, truth: str, last: dict, token: str, request: gr.Request):
         """Put the picture on the wall with what it really is; the same picture shared again only changes that."""
         if picture is None:
-            return WORDS["no_picture"], gr.skip()
+            return say("student.no_picture"), gr.skip()
         who = allowed("share", request, token)
         try:
             checkpoint = self.lab.shelf.require()
             if last.get("picture") == picture:
                 entry = self.wall.relabel(checkpoint, last["id"], truth, who)
-                return WORDS["relabelled"].format(id=entry.id), gr.skip()
+                return say("student.relabelled", id=entry.id), gr.skip()
             entry = self.wall.share(checkpoint, refused_already(picture), truth, who)
         except (AccessError, ImageError, NoModel, WallRefusal) as error:
-            return refused("student share", str(error)), gr.skip()
-        words = WORDS["shared"].format(id=entry.id, guess=entry.guess, confidence=entry.confidence)
+            return refused_here("student share", error), gr.skip()
+        words = say("student.shared", id=entry.id, guess=class_name(entry.guess, checkpoint.classes, language()),
+                    confidence=f"{entry.confidence:.0%}")
         return words, {"picture": picture, "id": entry.id}
 
     def add(self, picture: str | ImageError | None, class_name: str | None, token: str, request: gr.Request) -> str:
         """The picture into one of the class's own classes (Your classes), as the student's browser's own."""
         if picture is None:
-            return WORDS["no_picture"]
+            return say("student.no_picture")
         if not class_name:
-            return WORDS["no_class"]
+            return say("student.no_class")
         who = allowed("your_classes_add_pictures", request, token)
         try:
             self.lab.collection.add_picture(class_name, refused_already(picture), who)
         except (AccessError, ImageError, CollectionError) as error:
-            return refused("student add", str(error))
-        return WORDS["added"].format(name=class_name)
+            return refused_here("student add", error)
+        return say("student.added", name=class_name)
 
     def follow(self, last: dict, truth: str | None, class_name: str | None):
         """The model line, the wall strip and both menus, each only when it changed since this page's last look."""
@@ -182,43 +161,47 @@ class StudentActions:
         if checkpoint is not None:
             self.wall.follow(checkpoint)  # a new active model re-makes every guess on the wall, once for all pages
         ours = tuple(self.lab.collection.classes)
-        now = {"model": self.lab.shelf.active_key, "wall": (self.wall.version, self.lab.shelf.active_key),
-               "classes": classes, "ours": ours}
+        spoken = language()  # the page's: its words and CIFAR-10's names change with it
+        now = {"model": (self.lab.shelf.active_key, spoken), "wall": (self.wall.version, self.lab.shelf.active_key),
+               "classes": (classes, spoken), "ours": (ours, spoken)}
         changed = {key: now[key] != last.get(key) for key in now}
-        model_line = (WORDS["model"].format(net=checkpoint.meta["model"], file=self.lab.shelf.active_key)
-                      if checkpoint else WORDS["no_model"])
+        model_line = (say("student.model", net=checkpoint.meta["model"], file=self.lab.shelf.active_key)
+                      if checkpoint else say("student.no_model"))
         truths = truth_choices(list(classes))
+        menu = truth_menu(list(classes))
         return (
             model_line if changed["model"] else gr.skip(),
             self.strip(checkpoint, now["wall"]) if changed["wall"] else gr.skip(),
-            gr.update(choices=truths, value=truth if truth in truths else UNKNOWN) if changed["classes"] else gr.skip(),
+            gr.update(choices=menu, value=truth if truth in truths else UNKNOWN) if changed["classes"] else gr.skip(),
             gr.update(choices=list(ours), value=class_name if class_name in ours else None,
-                      label=WORDS["class"] if ours else WORDS["no_classes"]) if changed["ours"] else gr.skip(),
+                      label=say("student.class" if ours else "student.no_classes")) if changed["ours"] else gr.skip(),
             now,
         )
 
     def strip(self, checkpoint, key: object) -> str:
         """The newest pictures on the wall as a row to swipe, drawn once per change for every page."""
         with self._strip_lock:
-            if self._strip[0] != key:
+            spoken = language()
+            if self._strips.get(spoken, (None,))[0] != key:
                 drawn = strip_html(self.wall.snapshot(checkpoint)) if checkpoint else ""
-                self._strip = (key, drawn)
-            return self._strip[1]
+                self._strips[spoken] = (key, drawn)
+            return self._strips[spoken][1]
 
 
 def strip_html(snapshot: Snapshot) -> str:
     """Each tile: the 32x32 picture, its number, guess and confidence; a green or red frame where a truth was said."""
     if not snapshot.entries:
-        return f"<p>{html.escape(WORDS['wall_empty'])}</p>"
+        return f"<p>{html.escape(say('student.wall_empty'))}</p>"
     return '<div class="strip">' + "".join(tile(e, snapshot.classes) for e in snapshot.entries[:STRIP]) + "</div>"
 
 
 def tile(entry: Entry, classes: list[str]) -> str:
     right = entry.right(classes)
     kind = "" if right is None else "right" if right else "wrong"
-    caption = WORDS["tile"].format(id=entry.id, guess=entry.guess, confidence=entry.confidence)
+    caption = say("student.tile", id=entry.id, guess=class_name(entry.guess, classes, language()),
+                  confidence=f"{entry.confidence:.0%}")
     if right is False:
-        caption += " · " + WORDS["really_tile"].format(truth=entry.truth)
+        caption += " · " + say("student.really_tile", truth=class_name(entry.truth, classes, language()))
     source = base64.b64encode(png_bytes(entry.picture)).decode()
     return (f'<figure class="{kind}"><img alt="{html.escape(caption)}" src="data:image/png;base64,{source}">'
             f"<figcaption>{html.escape(caption)}</figcaption></figure>")

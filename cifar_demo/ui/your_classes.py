@@ -15,19 +15,16 @@ import gradio as gr
 from gradio.utils import get_upload_folder
 
 from ..access import AccessError, Caller, is_token, new_token
-from ..collection import HELD_OUT, MAX_CLASSES, SOURCE, Added, CollectionError, Picture, held_out_count
+from ..collection import SOURCE, Added, CollectionError, Picture, held_out_count
 from ..images import ImageError, png_bytes
 from ..lab import JobRunning, Lab, NoModel
-from ..serving import refused, uploaded_file
-from .common import (allowed, caller, refusal, refused_already, status_line, stop_training, teacher_controls,
-                     uploads_only)
+from ..serving import uploaded_file
+from ..words import Say
+from .common import (allowed, caller, refusal, refused_already, refused_here, status_line, stop_training,
+                     teacher_controls, uploads_only)
+from .language import page, say, shown
 
-STEPS = (f"**1.** Name 2 to {MAX_CLASSES} classes (a pen, a mug, a thumbs up). **2.** Add pictures to each: the "
-         "webcam, photos dropped in or pasted, many at once. 10 to 30 a class is plenty. **3.** Train: the active "
-         f"model's trained layers are kept and a new last layer learns your classes, in seconds. {HELD_OUT:.0%} of "
-         "each class is held out to test it honestly. The new model is then the active one in every tab.")
-LAYERS = [("the new last layer only: seconds, and the best with a few dozen photos", "head"),
-          ("every layer: slower, and no better with so few photos (measured)", "all")]
+LAYERS = [(page("layers_head"), "head"), (page("layers_all"), "all")]
 CSS = """
 #your-overview .your-class { display: flex; align-items: center; gap: 12px; margin: 4px 0; }
 #your-overview .your-name { min-width: 8em; font-size: 20px; font-weight: 600; overflow-wrap: anywhere; }
@@ -53,7 +50,7 @@ def overview_html(lab: Lab) -> str:
     """A row a class: its name, its count (and how many are held out), the newest pictures as the net sees them."""
     counts = lab.collection.counts()
     if not counts:
-        return "<p>No classes yet: type a name and click Add class.</p>"
+        return f"<p>{html.escape(say('text.no_classes'))}</p>"
     rows = []
     for name, count in counts.items():
         try:
@@ -61,10 +58,11 @@ def overview_html(lab: Lab) -> str:
         except CollectionError:  # removed by another page a moment ago
             continue
         held = held_out_count(count)
+        counted = (say("text.your_count_held", count=count, held=held) if held else
+                   say("text.your_count_one") if count == 1 else say("text.your_count", count=count))
         rows.append(f'<div class="your-class"><span class="your-name">{html.escape(name)}</span>'
-                    f'<span class="your-count">{count} picture{"" if count == 1 else "s"}'
-                    f'{f" ({held} held out)" if held else ""}</span>'
-                    f'<img alt="the newest pictures of {html.escape(name)}" height="68" '
+                    f'<span class="your-count">{html.escape(counted)}</span>'
+                    f'<img alt="{html.escape(say("text.your_newest", name=name))}" height="68" '
                     f'src="data:image/png;base64,{base64.b64encode(png_bytes(strip)).decode()}"></div>')
     return "\n".join(rows)
 
@@ -73,14 +71,14 @@ def idle_words(lab: Lab) -> str:
     """The status line between runs: what the collection still needs, or what Train will start from."""
     problem = lab.collection.not_ready()
     if problem:
-        return problem
+        return shown(problem)
     try:
         base = lab.base_for_your_classes()
     except NoModel as error:
-        return str(error)
+        return shown(error)
     total = sum(lab.collection.counts().values())
-    return (f"Ready: {total} pictures in {len(lab.collection.classes)} classes. Click Train on our classes to "
-            f"fine-tune {base.meta['model']} ({base.path.name}).")
+    return say("text.your_ready", total=total, classes=len(lab.collection.classes), net=base.meta["model"],
+               file=base.path.name)
 
 
 def your_status_line(lab: Lab, status: dict) -> str:
@@ -94,44 +92,46 @@ def your_status_line(lab: Lab, status: dict) -> str:
 
 def build_your_classes_tab(lab: Lab) -> YourClassesTab:
     collection, api, actions = lab.collection, CollectionApi(lab), PageActions(lab)
-    with gr.Tab("Your classes") as tab:
-        gr.Markdown(STEPS)
+    with gr.Tab(page("tab.yours"), id="yours") as tab:
+        gr.Markdown(page("steps"))
         with gr.Row():
             with gr.Column(scale=2, min_width=340):
                 with gr.Row(equal_height=True):
-                    name = gr.Textbox(label="New class", placeholder="a name, such as mug or thumbs up", scale=3,
+                    name = gr.Textbox(label=page("new_class"), placeholder=page("new_class_hint"), scale=3,
                                       max_lines=1, elem_id="your-name")
-                    add_class = gr.Button("Add class", scale=1, elem_id="your-add-class")
-                chosen = gr.Dropdown(collection.classes, value=None, label="Add pictures to the class",
+                    add_class = gr.Button(page("add_class"), scale=1, elem_id="your-add-class")
+                chosen = gr.Dropdown(collection.classes, value=None, label=page("add_to"),
                                      allow_custom_value=True, elem_id="your-chosen")
                 camera = uploads_only(gr.Image(
                     type="filepath", sources=["webcam", "upload", "clipboard"], height=300, elem_id="your-camera",
-                    label="Take, drop or paste a picture: each goes into the class above"))
-                files = gr.File(file_count="multiple", file_types=["image"], label="Or upload many pictures at once",
+                    label=page("camera")))
+                files = gr.File(file_count="multiple", file_types=["image"], label=page("many"),
                                 elem_id="your-files")
-                said = gr.Textbox(show_label=False, interactive=False, container=False, placeholder=" ",
+                said = gr.Textbox(label=page("message"), show_label=False,
+                                  interactive=False, container=False, placeholder=" ",
                                   elem_classes=["quiet"], elem_id="your-said")
             with gr.Column(scale=3):
                 overview = gr.HTML(overview_html(lab), elem_id="your-overview")
-                gallery = gr.Gallery(label="Pictures of the class above: click one to remove it", columns=10,
+                gallery = gr.Gallery(label=page("gallery"), columns=10,
                                      height=220, object_fit="contain", allow_preview=False, format="png",
                                      elem_id="your-gallery")
                 with gr.Row():
-                    remove = gr.Button("Remove the picture clicked", elem_id="your-remove")  # one's own pictures
-                    remove_class = gr.Button("Remove this class", variant="stop", visible=False)  # the teacher's
+                    remove = gr.Button(page("remove_picture"), elem_id="your-remove")  # one's own pictures
+                    remove_class = gr.Button(page("remove_class"), variant="stop", visible=False)  # the teacher's
         with gr.Row(equal_height=True):
-            layers = gr.Radio(LAYERS, value="head", label="Train", scale=3)
-            train = gr.Button("Train on our classes", variant="primary", size="lg", scale=1, elem_id="your-train")
-            stop = gr.Button("Stop", variant="stop", size="lg", scale=1)
-        status = gr.Textbox(idle_words(lab), show_label=False, interactive=False, elem_classes="big",
+            layers = gr.Radio(LAYERS, value="head", label=page("train"), scale=3)
+            train = gr.Button(page("train_ours"), variant="primary", size="lg", scale=1, elem_id="your-train")
+            stop = gr.Button(page("stop"), variant="stop", size="lg", scale=1)
+        status = gr.Textbox(idle_words(lab), label=page("status"), show_label=False,
+                            interactive=False, elem_classes="big",
                             container=False, elem_id="your-status")
         with gr.Row():
-            loss = gr.Image(label="Training loss", show_label=False, interactive=False, format="png")
-            accuracy = gr.Image(label="Test accuracy", show_label=False, interactive=False, format="png")
+            loss = gr.Image(show_label=False, interactive=False, format="png")
+            accuracy = gr.Image(show_label=False, interactive=False, format="png")
         with gr.Row():
-            download_pictures = gr.Button("Download the pictures (.zip for --data)", visible=False)  # the teacher's
-            download_model = gr.Button("Download the model (.pt)")
-        saved = gr.File(label="Download", interactive=False, height=90, elem_id="your-download")
+            download_pictures = gr.Button(page("download_pictures"), visible=False)  # the teacher's
+            download_model = gr.Button(page("download_model"))
+        saved = gr.File(label=page("download"), interactive=False, height=90, elem_id="your-download")
         shown = gr.State({"version": -1, "class": None, "ids": []})  # what this page shows
         picked = gr.State(None)  # the id of the gallery picture last clicked
         token = gr.BrowserState("", storage_key="cifar-demo-browser")  # the browser's own name, kept across reloads
@@ -207,8 +207,8 @@ class PageActions:
         try:
             stored = self.collection.add_class(typed)
         except CollectionError as error:
-            return refused("your_classes", str(error)), gr.skip(), *self.view(wanted, last)
-        return f"Class '{stored}' made: add its pictures.", "", *self.view(stored, {})
+            return refused_here("your_classes", error), gr.skip(), *self.view(wanted, last)
+        return say("text.class_made", name=stored), "", *self.view(stored, {})
 
     def add_one(self, picture: str | ImageError | None, wanted: str | None, last: dict, token: str,
                 request: gr.Request):
@@ -216,12 +216,12 @@ class PageActions:
         if picture is None:
             return gr.skip(), gr.skip(), *self.view(wanted, last)
         if not wanted:
-            return "Choose the class this picture is of first (or add a class).", gr.skip(), *self.view(wanted, last)
+            return say("text.choose_class"), gr.skip(), *self.view(wanted, last)
         try:
             self.collection.add_picture(wanted, refused_already(picture), caller(request, token))
         except (AccessError, ImageError, CollectionError) as error:
-            return refused("your_classes", str(error)), None, *self.view(wanted, last)
-        return f"Added to '{wanted}'.", None, *self.view(wanted, last)
+            return refused_here("your_classes", error), None, *self.view(wanted, last)
+        return say("text.added_one", name=wanted), None, *self.view(wanted, last)
 
     def add_many(self, paths: list[str] | None, wanted: str | None, last: dict, token: str, request: gr.Request):
         if not paths:
@@ -229,7 +229,7 @@ class PageActions:
         try:
             added = add_uploads(self.lab, wanted, paths, caller(request, token))
         except (AccessError, CollectionError) as error:
-            return refused("your_classes", str(error)), None, *self.view(wanted, last)
+            return refused_here("your_classes", error), None, *self.view(wanted, last)
         return added_words(added, wanted), None, *self.view(wanted, last)
 
     def remember(self, selected: gr.SelectData, last: dict) -> str | None:
@@ -238,20 +238,20 @@ class PageActions:
 
     def remove_picked(self, picture_id: str | None, wanted: str | None, last: dict, token: str, request: gr.Request):
         if not picture_id:
-            return "Click a picture in the row above first, then remove it.", None, *self.view(wanted, last)
+            return say("text.click_first"), None, *self.view(wanted, last)
         try:
             self.collection.remove_picture(picture_id, caller(request, token))
         except (AccessError, CollectionError) as error:
-            return refused("your_classes", str(error)), None, *self.view(wanted, last)
-        return f"Picture #{picture_id} removed.", None, *self.view(wanted, last)
+            return refused_here("your_classes", error), None, *self.view(wanted, last)
+        return say("text.picture_removed", number=picture_id), None, *self.view(wanted, last)
 
     def drop_class(self, wanted: str | None, last: dict, request: gr.Request):
         allowed("your_classes_remove_class", request)
         try:
             stored = self.collection.remove_class(wanted or "")
         except CollectionError as error:
-            return refused("your_classes", str(error)), *self.view(None, last)
-        return f"Class '{stored}' removed with its pictures.", *self.view(None, last)
+            return refused_here("your_classes", error), *self.view(None, last)
+        return say("text.class_removed", name=stored), *self.view(None, last)
 
 
 
@@ -272,7 +272,7 @@ class CollectionApi:
         """Every class with its pictures' ids (oldest first), and what the collection still needs before it can
         train (null when it is ready)."""
         return {"classes": [{"name": n, "pictures": ids} for n, ids in self.collection.ids().items()],
-                "not_ready": self.collection.not_ready(), "version": self.collection.version}
+                "not_ready": none_or_text(self.collection.not_ready()), "version": self.collection.version}
 
     def add_class(self, name: str) -> dict:
         """Make a class (2 to 10 of them, names unique ignoring case and spaces); returns the collection."""
@@ -315,7 +315,7 @@ class CollectionApi:
         try:
             self.lab.train_your_classes(train_layers)
         except (CollectionError, JobRunning, NoModel, ValueError) as error:
-            raise refusal("your_classes_train", error, title="Training not started") from None
+            raise refusal("your_classes_train", error, title="not_started") from None
         return status_line(self.lab.status())
 
     def pictures_zip(self, request: gr.Request) -> str:
@@ -332,8 +332,7 @@ class CollectionApi:
         """The active model's checkpoint when it was trained on the collection, to load with --checkpoint."""
         active = self.lab.shelf.active
         if active is None or active.meta.get("data_source") != SOURCE:
-            raise refusal("your_classes_model", "The active model was not trained on your classes: train on them "
-                                                "first, or choose such a model in the Active model menu.")
+            raise refusal("your_classes_model", Say("text.not_your_model"))
         folder = Path(tempfile.mkdtemp(prefix="cifar-demo-your-model-"))  # a copy: a later run may replace the file
         return str(shutil.copy(active.path, folder / active.path.name))
 
@@ -352,6 +351,11 @@ def add_uploads(lab: Lab, class_name: str | None, paths: list[str], by: Caller) 
     return lab.collection.add_pictures(class_name, [checked[path] for path in paths], by)
 
 
+def none_or_text(said: object) -> str | None:
+    """The API's form of a sentence: English text (the page shows it in its own language), or null."""
+    return None if said is None else str(said)
+
+
 def own_token(token: object) -> str:
     """The browser's token, made the first time the tab opens: its pictures stay its own after a reload."""
     return token if is_token(token) else new_token()
@@ -360,5 +364,5 @@ def own_token(token: object) -> str:
 def added_words(added: Added, class_name: str) -> str:
     """'Added 5 pictures to mug. Picture 3: The file could not be read.'"""
     count = len(added.ids)
-    words = [f"Added {count} picture{'' if count == 1 else 's'} to '{class_name}'."]
-    return " ".join(words + added.refused)
+    said = say("text.added_single", name=class_name) if count == 1 else say("text.added", count=count, name=class_name)
+    return " ".join([said, *map(shown, added.refused)])

@@ -1,0 +1,102 @@
+"""The page's two languages in one catalog: keys to English and Korean text with named {placeholders}.
+
+The core never renders a language itself: a sentence it hands the page (an error's message, a chart's words) is a
+Say, a key with values, whose str() is English (so the CLI and the logs stay English) and which the page renders in
+its reader's language with `text`. No gradio here: cifar_demo/ui/language.py gives the same catalog to gr.I18n.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from string import Formatter
+
+from . import en, ko
+
+ENGLISH, KOREAN = "en", "ko"
+LANGUAGES = (ENGLISH, KOREAN)
+CATALOG: dict[str, dict[str, str]] = {ENGLISH: en.WORDS, KOREAN: ko.WORDS}
+DYNAMIC_PAGE_KEYS = {"page.net_choice"}  # page words with a value per item: the UI fills them in itself
+CIFAR10 = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+
+
+class Say:
+    """A sentence by key and values, rendered in a language when it is shown; str() is English."""
+
+    def __init__(self, key: str, **values: object):
+        if key not in CATALOG[ENGLISH]:
+            raise KeyError(f"no words for {key!r}")
+        self.key, self.values = key, values
+
+    def in_(self, language: str) -> str:
+        return text(self.key, language, **self.values)
+
+    def __str__(self) -> str:
+        return self.in_(ENGLISH)
+
+    def __repr__(self) -> str:
+        return f"Say({self.key!r}, {self.values!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Say) and (self.key, self.values) == (other.key, other.values)
+
+    __hash__ = None
+
+
+def text(key: str, language: str, **values: object) -> str:
+    """A key's text in a language (English for any other), its values rendered in the same language."""
+    template = CATALOG.get(language, CATALOG[ENGLISH])[key]
+    return template.format(**{name: render(value, language) for name, value in values.items()})
+
+
+def render(value: object, language: str) -> str:
+    """A Say in the language; an error carrying a Say as its one argument likewise; anything else as it is."""
+    if isinstance(value, Say):
+        return value.in_(language)
+    if isinstance(value, BaseException) and len(value.args) == 1 and isinstance(value.args[0], Say):
+        return value.args[0].in_(language)
+    return str(value)
+
+
+def placeholders(template: str) -> set[str]:
+    return {name for _, name, _, _ in Formatter().parse(template) if name is not None}
+
+
+def class_names(classes: Iterable[str], language: str) -> list[str]:
+    """The names a page shows for a model's classes: CIFAR-10's ten in the reader's language, any other list (a
+    class's own typed names, a folder's) as it was written."""
+    classes = list(classes)
+    if tuple(classes) != CIFAR10:
+        return classes
+    return [text(f"class.{name}", language) for name in classes]
+
+
+def class_name(name: str, classes: Iterable[str], language: str) -> str:
+    """One class's shown name, by the rule of class_names."""
+    classes = list(classes)
+    return class_names(classes, language)[classes.index(name)] if name in classes else name
+
+
+def choose(accept_language: str | None, default: str = ENGLISH) -> str:
+    """The language for a browser's Accept-Language header: the first of ours it names, by its weights; `default`
+    when it names neither (or sends none)."""
+    weighted = []
+    for n, part in enumerate((accept_language or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        weight = 1.0
+        if params.strip().startswith("q="):
+            try:
+                weight = float(params.strip()[2:])
+            except ValueError:
+                weight = 0.0
+        weighted.append((-weight, n, tag.strip().lower().split("-")[0]))
+    for weight, _, language in sorted(weighted):
+        if language in LANGUAGES and weight < 0:
+            return language
+    return default if default in LANGUAGES else ENGLISH
+
+
+def page_words(language: str, values: Mapping[str, object]) -> dict[str, str]:
+    """The page's own words (keys "page.…") for the browser's I18n, with the page's constants filled in: the
+    browser formats no values, and reads braces as its own syntax."""
+    return {key: text(key, language, **{name: values[name] for name in placeholders(CATALOG[ENGLISH][key])})
+            for key in CATALOG[ENGLISH] if key.startswith("page.") and key not in DYNAMIC_PAGE_KEYS}
+

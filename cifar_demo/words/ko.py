@@ -1,0 +1,344 @@
+"""The page's words in Korean, by the keys of en.py (tests/test_words.py checks that both have the same keys and the
+same placeholders)."""
+from .en import section
+
+PAGE = {
+    "intro": "### 작은 신경망에게 열 가지 그림을 알아보도록 가르치고, 배우는 모습을 지켜본 뒤, 여러분의 사진으로 "
+             "시험해 보거나 여러분만의 클래스를 가르쳐 보세요.",
+    "language": "언어",
+    "status": "상태", "message": "알림",
+    "active_model": "사용 중인 모델",
+    "tab.train": "학습", "tab.browse": "둘러보기", "tab.classify": "분류", "tab.evaluate": "평가",
+    "tab.inside": "신경망 속", "tab.yours": "우리 클래스", "tab.wall": "게시판",
+    "net": "신경망", "epochs": "에포크", "batch_size": "배치 크기", "lr": "학습률", "seed": "시드",
+    "optimizer": "최적화 방법", "sgd": "모멘텀 SGD", "adam": "아담(Adam)",
+    "augment": "데이터 늘리기 (무작위 자르기와 좌우 뒤집기)",
+    "train": "학습", "stop": "멈춤", "compare": "학습 기록 비교",
+    "runs": "보여 줄 학습: 이번 세션과 체크포인트에 기록된 기록",
+    "per_page": "한 쪽의 그림 수", "true_class": "정답 클래스", "only_mistakes": "틀린 것만",
+    "all_classes": "모든 클래스", "previous": "◀ 이전", "random": "무작위", "next": "다음 ▶",
+    "your_picture": "여러분의 그림", "random_picture": "무작위 테스트 그림",
+    "share": "내 그림을 우리 반 게시판에 올리기", "really": "실제로는 무엇인가요?",
+    "dont_know": "모름", "not_listed": "이 중에 없음",
+    "top5": "신경망의 생각", "seen": "신경망이 보는 것: 32x32 픽셀",
+    "evaluate": "사용 중인 모델을 테스트 세트 전체로 평가하기 (우리 반 모델은 따로 떼어 둔 그림으로)",
+    "test_accuracy_number": "테스트 정확도 (0에서 1)",
+    "the_active_model": "사용 중인 모델", "show_layers": "층과 필터 보기",
+    "filters": "첫 번째 층의 필터", "sees_heading": "### 사용 중인 모델이 그림에서 보는 것",
+    "inside_picture": "그림 (또는 무작위 테스트 그림)", "explain_class": "설명할 클래스",
+    "predicted_class": "예측한 클래스", "gradcam": "Grad-CAM: 근거가 있는 곳",
+    "feature_maps": "합성곱 단계마다의 특징 맵",
+    "steps": "**1.** 클래스 2개에서 {max_classes}개의 이름을 정하세요 (펜, 머그컵, 엄지 척). **2.** 클래스마다 "
+             "그림을 넣으세요: 웹캠, 끌어다 놓거나 붙여 넣은 사진, 여러 장을 한 번에. 클래스마다 10장에서 30장이면 "
+             "충분합니다. **3.** 학습: 사용 중인 모델의 학습된 층은 그대로 두고 새 마지막 층이 몇 초 만에 우리 "
+             "클래스를 배웁니다. 정직하게 시험하려고 클래스마다 {held_out}를 떼어 둡니다. 그다음 새 모델이 모든 "
+             "탭에서 사용 중인 모델이 됩니다.",
+    "layers_head": "새 마지막 층만: 몇 초, 사진 수십 장에는 이쪽이 가장 좋습니다",
+    "layers_all": "모든 층: 더 느리고, 사진이 적으면 더 낫지 않습니다 (측정 결과)",
+    "new_class": "새 클래스", "new_class_hint": "머그컵, 엄지 척 같은 이름", "add_class": "클래스 추가",
+    "add_to": "그림을 넣을 클래스",
+    "camera": "그림을 찍거나 끌어다 놓거나 붙여 넣으세요: 위의 클래스에 들어갑니다",
+    "many": "또는 여러 그림을 한 번에 올리기",
+    "gallery": "위 클래스의 그림: 하나를 누르면 지울 수 있습니다",
+    "remove_picture": "누른 그림 지우기", "remove_class": "이 클래스 지우기",
+    "train_ours": "우리 클래스로 학습", "download_pictures": "그림 내려받기 (--data용 .zip)",
+    "download_model": "모델 내려받기 (.pt)", "download": "내려받기",
+    "teacher": "선생님", "picture_number": "그림 번호 (#)", "hide": "이 그림 숨기기",
+    "clear": "게시판 비우기", "download_wall": "정답이 붙은 그림 내려받기 (.zip)",
+    "wall_file": "그림 폴더로 만든 게시판 (--data로 읽습니다)",
+    "net_choice": "{net} · 매개변수 {size}개",
+    "about.lenet": "파이토치 튜토리얼의 LeNet-5: 5x5 합성곱 두 개, 선형 층 세 개",
+    "about.smallcnn": "패딩을 둔 3x3 합성곱 두 개, 그다음 선형 층 세 개",
+    "about.fastnet": "CPU용 설정: 고정된 화이트닝 층, 그다음 합성곱-풀링-배치정규화-GELU 묶음 세 개 (48-192-192)",
+    "about.resnet": "배치정규화를 쓰는 ResNet-9 (채널 64-128-256-512): GPU에서 94%",
+}
+
+STATUS = {
+    "idle": "준비 완료: 신경망을 고르고 학습을 누르세요. 몇 초 안에 손실 곡선이 나타납니다.",
+    "failed": "학습에 실패했습니다. {reason}",
+    "ended": "{state} · {file}(으)로 저장",
+    "ended_active": "{state} · {file}(으)로 저장 · 이제 모든 탭에서 사용 중인 모델",
+    "ended_result": "{state} · {result} · {file}(으)로 저장",
+    "ended_result_active": "{state} · {result} · {file}(으)로 저장 · 이제 모든 탭에서 사용 중인 모델",
+    "finished": "완료", "stopped": "멈춤",
+    "result": "테스트 정확도 {accuracy} (한 번도 학습하지 않은 그림 {pictures}장 중 {right}장) · {took} 걸림",
+    "result_no_count": "테스트 정확도 {accuracy} · {took} 걸림",
+    "result_no_time": "테스트 정확도 {accuracy} (한 번도 학습하지 않은 그림 {pictures}장 중 {right}장)",
+    "result_no_count_no_time": "테스트 정확도 {accuracy}",
+    "starting": "{run}: {message}…",
+    "progress": "에포크 {epoch}/{epochs} · 단계 {step}/{steps} · 초당 {speed}장",
+    "progress_eta": "에포크 {epoch}/{epochs} · 단계 {step}/{steps} · 초당 {speed}장 · 남은 시간 {eta}",
+    "progress_best": "에포크 {epoch}/{epochs} · 단계 {step}/{steps} · 초당 {speed}장 · 최고 {best}",
+    "progress_eta_best": "에포크 {epoch}/{epochs} · 단계 {step}/{steps} · 초당 {speed}장 · 남은 시간 {eta} · "
+                         "최고 {best}",
+    "progress_phase": "에포크 {epoch}/{epochs} · {phase}",
+    "seconds": "{seconds}초",
+    "stopping": "이번 배치가 끝나면 멈춥니다…", "no_run": "진행 중인 학습이 없습니다.",
+    "cpu": "CPU, 스레드 {threads}개", "cpu_one": "CPU, 스레드 1개",
+    "header": "장치: {device} · 사용 중인 모델: {model}",
+    "header_model": "{net} · 테스트 정확도 {accuracy} · {file}에서",
+    "header_model_plain": "{net} · {file}에서", "header_none": "아직 없음",
+    "training_now": "{net} · 지금 학습 중",
+}
+
+TEXT = {
+    "refused": "요청이 거절되었습니다: {reason}",
+    "title.error": "오류", "title.not_started": "학습을 시작하지 않았습니다", "title.not_shared": "올리지 않았습니다",
+    "title.not_allowed": "허용되지 않습니다", "title.not_entered": "제출하지 않았습니다",
+    "title.not_cancelled": "취소하지 않았습니다", "title.not_opened": "열지 않았습니다",
+    "per_page_choices": "한 쪽의 그림 수는 {choices} 중 하나여야 합니다.",
+    "browse_summary": "이 묶음에서 {count}장 중 {correct}장 맞음 · 그림 {first}-{last} / {total}",
+    "browse_summary_held_out": "이 묶음에서 {count}장 중 {correct}장 맞음 · 떼어 둔 그림 {first}-{last} / {total}",
+    "browse_truth_only": "그림 {first}-{last} / {total} · 아직 모델이 없어 정답 클래스만 보여 줍니다",
+    "browse_other_classes": "그림 {first}-{last} / {total} · 사용 중인 모델은 다른 클래스로 학습되어 정답 클래스만 "
+                            "보여 줍니다",
+    "true_class_is": "정답 클래스: {name}",
+    "on_wall": "게시판에 #{number}(으)로 올렸습니다: 신경망은 {guess}(이)라고 합니다 ({confidence}).",
+    "on_wall_truth": "게시판에 #{number}(으)로 올렸습니다: 신경망은 {guess}(이)라고 합니다 ({confidence}); "
+                     "여러분은 {truth}(이)라고 합니다.",
+    "classifying": "테스트 그림 {count}장 분류 중",
+    "evaluated": "테스트 정확도 {accuracy}: {total}장 중 {right}장 맞음 ({net}, {file})",
+    "evaluated_held_out": "떼어 둔 그림의 정확도 {accuracy}: {total}장 중 {right}장 맞음 ({net}, {file})",
+    "most_confused": "가장 많이 헷갈린 것: {pairs}",
+    "taken_for": "{truth}을(를) {guess}(으)로 ({count}번)",
+    "list_separator": "; ",
+    "no_model_wall": "아직 학습된 모델이 없어 추측도 없습니다: 학습 탭에서 모델을 학습하세요.",
+    "wall_hidden": "#{number} 그림을 게시판, 요약, 내려받기에서 숨겼습니다.",
+    "wall_cleared": "게시판을 비웠습니다: 그림 {count}장을 내렸습니다. 모든 페이지가 다시 올릴 수 있습니다.",
+    "wall_cleared_one": "게시판을 비웠습니다: 그림 1장을 내렸습니다. 모든 페이지가 다시 올릴 수 있습니다.",
+    "give_number": "숨길 그림의 번호(#)를 적으세요.",
+    "send_picture": "올릴 그림을 보내세요.",
+    "wall_empty": "분류 탭에서 그림을 올리면 여기에 나타납니다.",
+    "wall_right": "✓ 맞음", "wall_really": "실제로는 {truth}",
+    "wall_ours": "## 우리 사진: {accuracy}",
+    "wall_ours_detail": "실제로 무엇인지 적힌 그림 {compared}장 중 {right}장 맞음",
+    "wall_test": "## 테스트 세트: {accuracy}", "wall_test_detail": "같은 신경망이 데이터 세트의 테스트 그림에서",
+    "not_recorded": "기록 없음",
+    "wall_table": "| 클래스 | 우리 사진 | 테스트 세트 |",
+    "wall_confused": "**가장 많이 헷갈린 것:** {pairs}",
+    "wall_shown": "게시판의 그림 {count}장",
+    "wall_unknown": "모름 {unknown}장, 이 중에 없음 {not_listed}장",
+    "wall_others": "이 신경망이 모르는 정답: {names}",
+    "wall_dropped": "오래된 그림 {count}장이 빠졌습니다: 게시판은 최근 {capacity}장만 둡니다",
+    "no_classes": "아직 클래스가 없습니다: 이름을 적고 클래스 추가를 누르세요.",
+    "your_count": "그림 {count}장", "your_count_one": "그림 1장",
+    "your_count_held": "그림 {count}장 ({held}장은 떼어 둠)",
+    "your_newest": "{name}의 최근 그림",
+    "your_ready": "준비 완료: 클래스 {classes}개에 그림 {total}장. 우리 클래스로 학습을 누르면 {net} ({file})을(를) "
+                  "미세 조정합니다.",
+    "class_made": "'{name}' 클래스를 만들었습니다: 그림을 넣으세요.",
+    "choose_class": "먼저 이 그림의 클래스를 고르세요 (또는 클래스를 추가하세요).",
+    "added_one": "'{name}'에 넣었습니다.",
+    "added": "'{name}'에 그림 {count}장을 넣었습니다.", "added_single": "'{name}'에 그림 1장을 넣었습니다.",
+    "click_first": "먼저 위 줄의 그림을 누른 다음 지우세요.",
+    "picture_removed": "#{number} 그림을 지웠습니다.",
+    "class_removed": "'{name}' 클래스를 그림과 함께 지웠습니다.",
+    "not_your_model": "사용 중인 모델은 우리 클래스로 학습하지 않았습니다: 먼저 학습하거나, 사용 중인 모델 메뉴에서 "
+                      "그런 모델을 고르세요.",
+    "name_a_net": "목록에서 신경망을 고르거나, 비워 두면 사용 중인 모델을 씁니다.",
+    "compare_list": "/models의 체크포인트 이름 목록이나 'running'을 주세요.",
+}
+
+CHART = {
+    "loss": "학습 손실", "loss_legend": "손실", "smoothed": "평활화", "click_train": "학습을 누르면 손실이 "
+    "떨어지는 모습이 보입니다", "step": "단계", "cross_entropy": "교차 엔트로피 손실", "accuracy": "테스트 정확도",
+    "epoch": "에포크", "accuracy_axis": "정확도 (%)", "per_class": "클래스별 정확도",
+    "no_pictures": "그림 없음", "chance": "찍기\n{percent}", "confusion": "혼동 행렬",
+    "predicted": "예측한 클래스", "truth": "정답 클래스", "runs": "학습 비교",
+    "smoothed_loss": "평활화한 학습 손실", "pick_runs": "모델을 학습하거나 비교할 학습을 고르세요",
+    "run": "{net} · 에포크 {epochs} · {accuracy}", "run_one": "{net} · 에포크 {epochs} · {accuracy}",
+    "run_plain": "{net} · 에포크 {epochs}", "run_one_plain": "{net} · 에포크 {epochs}",
+}
+
+LAB = {
+    "unknown_class": "'{name}'(이)라는 클래스는 없습니다; 클래스는 {classes}입니다.",
+    "no_match": "이 조건에 맞는 테스트 그림이 없습니다.",
+    "running": "이미 학습이 진행 중입니다: 먼저 멈추거나, 여기서 지켜보세요.",
+}
+
+JOB = {
+    "starting": "시작하는 중", "loading data": "데이터를 불러오는 중", "training": "학습 중",
+    "measuring test accuracy": "테스트 정확도를 재는 중", "saving checkpoint": "체크포인트를 저장하는 중",
+    "stopped before the first step; nothing was saved": "첫 단계 전에 멈췄습니다; 저장한 것이 없습니다",
+}
+
+GRADIO = {
+    "common.complete": "완료",
+}
+# gradio's own words it writes without its catalog, replaced by CSS on a page in another language
+GRADIO_FIXED = {
+    "webcam": "눌러서 웹캠 사용하기",
+}
+
+COLLECTION = {
+    "nothing": "아직 모은 것이 없습니다: 클래스를 {classes}개 이상 만들고 클래스마다 그림을 {pictures}장 이상 넣으세요.",
+    "one_class": "클래스가 '{name}' 하나뿐입니다: 신경망은 클래스를 구별하며 배우므로 하나 더 만드세요.",
+    "one_filled": "'{name}'에만 그림이 있습니다: '{empty}'에도 {pictures}장 이상 넣으세요.",
+    "empty": "'{name}' 클래스에 그림이 없습니다: {pictures}장 이상 넣거나 클래스를 지우세요.",
+    "short": "'{name}' 클래스에는 그림이 1장 있습니다; 배울 그림과 시험할 그림으로 {pictures}장 이상이 필요합니다 "
+             "(10장 이상이면 훨씬 좋습니다).",
+    "same_name": "'{name}' 클래스가 이미 있습니다: '{typed}'은(는) 같은 이름이 됩니다.",
+    "too_many": "모음에는 클래스를 {classes}개까지 둘 수 있습니다; '{name}'을(를) 넣기 전에 하나를 지우세요.",
+}
+
+CLASSES = {
+    "airplane": "비행기", "automobile": "자동차", "bird": "새", "cat": "고양이", "deer": "사슴",
+    "dog": "개", "frog": "개구리", "horse": "말", "ship": "배", "truck": "트럭",
+}
+
+LESSON_PAGE = {
+    "tab": "수업",
+    "intro": "우리 반의 게시판과 클래스는 바뀔 때마다 저장되고, 앱을 다시 시작하면 돌아옵니다. 여기서 선생님은 "
+             "수업을 보관하고 다음 수업을 시작하거나, 수업을 다른 노트북으로 옮깁니다.",
+    "students": "수업 관리는 앱을 실행하는 컴퓨터에서 선생님만 할 수 있습니다.",
+    "new": "새 수업 (이 수업은 보관하고 빈 상태로 시작)",
+    "number": "수업 번호",
+    "restore": "이 수업 되살리기",
+    "download": "이 수업 내려받기 (.zip)",
+    "upload": ".zip 파일에서 수업 되살리기",
+    "saved": "이 수업을 파일 하나로: 다른 노트북의 수업 탭에서, 또는 앱을 시작할 때 되살립니다",
+}
+
+LESSON = {
+    "no_number": "되살릴 보관된 수업의 번호를 넣으세요.",
+    "heading": "| # | 시작 | 보관 | 게시판 그림 | 클래스 | 클래스 그림 |\n|---|---|---|---|---|---|",
+    "current": "이 수업",
+    "started_new": "수업 #{lesson} 시작: 게시판과 우리 클래스가 비었습니다; 이전 수업은 아래에 보관되어 있습니다.",
+    "restored": "수업 #{lesson}을(를) 되살렸습니다: 게시판과 클래스가 돌아왔습니다; 이전 수업은 아래에 보관되어 "
+                "있습니다.",
+    "imported": "{name}의 수업이 이제 수업 #{lesson}입니다: 게시판과 클래스가 돌아왔습니다; 이전 수업은 아래에 "
+                "보관되어 있습니다.",
+}
+
+JOIN_PAGE = {
+    "title": "참여하기: 학생들의 휴대폰 페이지",
+}
+
+JOIN = {
+    "scan": "휴대폰 카메라로 찍거나 주소를 입력하세요:",
+    "login": "우리 반의 사용자 이름과 비밀번호로 로그인하세요.",
+    "qr_alt": "{url}의 큐알 코드",
+    "this computer only": "앱이 {host}, 이 컴퓨터에서만 열려 있어 학생들이 들어올 수 없습니다. 수업에서 쓰려면 "
+                          "앱을 멈추고 다음으로 다시 시작하세요: {command}",
+    "no network": "앱이 모든 주소에서 열려 있지만 이 컴퓨터에 지금 네트워크 주소가 없습니다: 우리 반 와이파이에 "
+                  "연결한 뒤 이 페이지를 새로 고치세요.",
+}
+
+CHALLENGE_PAGE = {
+    "tab": "도전",
+    "intro": "**우리 반 도전.** 신경망과 설정을 고르고 별명을 적어 제출하세요: 서버가 모든 참가작을 차례로, 같은 "
+             "예산만큼 학습시키고, 순위표는 따로 떼어 둔 학습 그림 5,000장(검증)에서의 정확도로 순위를 매깁니다. "
+             "선생님이 도전을 끝내면, 순위표는 어떤 참가작도 재 본 적 없는 테스트 세트에서의 정확도를 보여 줍니다: "
+             "순위는 그대로였을까요?",
+    "nickname": "별명", "nickname_hint": "1~30자, 순위표에 보입니다",
+    "submit": "내 참가작 제출", "cancel": "내 참가작 취소",
+    "board": "### 순위표", "queue": "### 대기열",
+    "compare": "참가작 비교", "compare_pick": "비교할 참가작 (최대 {max_compared}개)",
+    "teacher": "선생님", "budget": "참가작마다의 예산", "unit": "단위", "unit_seconds": "학습 시간(초)",
+    "unit_epochs": "에포크", "nets": "허용할 신경망", "open": "도전 열기", "close": "마감: 새 참가작 받지 않기",
+    "end": "끝내기: 테스트 세트 공개", "winner": "우승작을 사용 중인 모델로",
+}
+
+CHALLENGE = {
+    "submitted": "참가작 #{entry}이(가) 대기열에 들어갔습니다: {place}.",
+    "replaced": "참가작 #{entry}에 새 설정이 들어갔고 순서는 그대로입니다: {place}.",
+    "next": "다음 차례", "place": "{position}번째",
+    "no_own": "이 브라우저에는 기다리거나 학습 중인 참가작이 없습니다.", "cancelled": "참가작 #{entry}을(를) 취소했습니다.",
+    "no_challenge": "아직 도전이 없습니다: 선생님이 아래에서 엽니다 (앱을 실행하는 컴퓨터에서).",
+    "header": "### 도전 #{id} · {state} · 참가작마다 {budget} · 신경망: {nets}",
+    "state_open": "열림: 참가작을 제출하세요", "state_closed": "마감: 새 참가작은 받지 않고 대기열은 계속됩니다",
+    "state_ended": "끝남: 테스트 세트가 답했습니다",
+    "training_now": "**지금 학습 중:** #{entry} {nickname} ({net}) · 학습 {seconds}",
+    "loading": "**다음 차례:** #{entry} {nickname} ({net}) · 준비 중",
+    "paused": "**잠시 멈춤:** 다른 학습이 트레이너를 쓰고 있습니다 (선생님의 학습이 먼저입니다); 그 뒤에 대기열이 "
+              "이어집니다.",
+    "teacher_first": "선생님의 학습(학습 탭)이 먼저입니다: 학습 중인 참가작은 멈췄다가 그 뒤에 처음부터 다시 "
+                     "학습합니다. 학생의 학습은 대기열이 빌 때까지 기다립니다.",
+    "empty_board": "아직 끝난 참가작이 없습니다.",
+    "empty_queue": "기다리는 참가작이 없습니다.",
+    "board_head": "순위|#|별명|신경망|에포크|배치|학습률|최적화 방법|데이터 늘리기|시드|학습한 에포크|검증 정확도",
+    "revealed_head": "테스트 정확도|테스트 순위|변동",
+    "queue_head": "순서|#|별명|신경망|에포크|배치|학습률|최적화 방법|데이터 늘리기|시드|시작까지",
+    "not_ranked": "**순위 없음:** ", "unknown": "–", "yes": "예", "no": "아니요", "soon": "곧",
+    "up": "▲{n}", "down": "▼{n}", "same": "=", "state_failed": "실패", "state_lost": "잃음",
+    "loss_title": "지금 학습 중인 참가작의 학습 손실",
+    "accuracy_title": "지금 학습 중인 참가작의 검증 정확도",
+    "compare_title": "참가작 비교", "compare_accuracy": "검증 정확도",
+    "opened": "도전 #{id}이(가) 열렸습니다: 참가작마다 {budget}, 신경망 {nets}.",
+    "closed": "도전 #{id}이(가) 마감되었습니다: 새 참가작은 받지 않고 대기열은 계속됩니다.",
+    "ended": "도전 #{id}이(가) 끝났습니다: 순위표에 테스트 세트 점수가 나옵니다.{winner}",
+    "winner_is": " 테스트 세트에서 #{entry} {nickname}이(가) {accuracy}(으)로 우승했습니다.",
+    "activated": "#{entry} {nickname}의 모델이 이제 모든 탭에서 사용 중인 모델입니다.",
+    "budget_seconds": "학습 {seconds}초", "budget_epoch": "1 에포크", "budget_epochs": "{epochs} 에포크",
+}
+
+CHALLENGE_SAID = {
+    "none": "아직 우리 반 도전이 없습니다: 선생님이 도전 탭에서 엽니다.",
+    "not_open": "도전이 {state} 상태입니다: 새 참가작을 받지 않습니다.",
+    "still_on": "도전이 아직 {state} 상태입니다: 새 도전을 열기 전에 끝내세요.",
+    "not_on": "도전이 이미 {state} 상태입니다.",
+    "budget": "예산은 학습 {seconds}초, 또는 {epochs} 에포크여야 합니다.",
+    "nets": "신경망 {nets} 중 하나 이상을 허용하세요.",
+    "nickname": "별명은 1~{chars}자의 일반 텍스트입니다 (글자, 숫자, 공백, 문장 부호).",
+    "net": "이 도전은 {nets}만 허용합니다: 그중 하나를 고르세요.",
+    "epochs": "이 도전의 예산은 참가작마다 {epochs} 에포크입니다: {epochs} 이하로 고르세요.",
+    "full": "대기열이 가득 찼습니다 (참가작 {waiting}개 대기 중): 몇 개가 학습한 뒤 다시 제출하세요.",
+    "number": "순위표나 대기열에 있는 참가작의 번호(#)를 넣으세요.",
+    "no_entry": "참가작 #{entry}은(는) 없습니다.",
+    "cancelled_already": "참가작 #{entry}은(는) 이미 취소되었습니다.",
+    "compare": "비교할 참가작은 {compared}개까지 고르세요.",
+    "queue_busy": "우리 반 도전의 대기열이 트레이너를 쓰고 있습니다 (남은 참가작 {count}개): 도전 탭에서 설정을 "
+                  "제출하거나, 대기열이 빈 뒤에 학습하세요.",
+    "guarded": "지금 학습 중인 것은 우리 반 도전의 참가작 #{entry}입니다: 그 학생이나 선생님이 도전 탭에서 취소합니다.",
+    "no_winner": "아직 테스트 세트 점수가 있는 참가작이 없습니다.",
+    "winner_later": "도전이 {state} 상태입니다: 우승작은 도전이 끝나야 알 수 있습니다 (그 전에 평가하면 순위표가 "
+                    "숨기는 테스트 세트 점수가 보이게 됩니다).",
+    "state_open": "열림", "state_closed": "마감", "state_ended": "끝남",
+    "unreadable": "우승작의 체크포인트 {file}을(를) 읽을 수 없습니다; 서버 로그에 이유가 있습니다.",
+    "cut": "예산에서 멈춤",
+    "restart": "서버가 다시 시작해 멈춤: 그때까지의 곡선은 남아 있습니다",
+    "ended_during": "멈춤: 학습 중에 도전이 끝났습니다",
+    "not_run": "학습 안 함: 차례가 오기 전에 도전이 끝났습니다",
+    "withdrawn": "취소됨",
+    "unscored": "테스트 세트 점수 없음: {why}",
+}
+
+STUDENT_PAGE = {
+    "title": "### 신경망에게 그림을 보여 주세요",
+    "picture": "내 그림",
+    "placeholder": "여기를 눌러 사진을 찍거나 고르세요",
+    "guess": "신경망의 생각",
+    "seen": "32x32로 봅니다",
+    "share": "게시판에 올리기",
+    "class": "넣을 우리 클래스",
+    "add": "우리 클래스에 넣기",
+    "wall": "**우리 반 게시판**",
+}
+
+STUDENT = {
+    "page": "학생",
+    "model": "지금 우리 반의 신경망: {net} ({file})",
+    "no_model": "아직 학습한 모델이 없습니다: 선생님이 먼저 학습시킵니다.",
+    "no_picture": "먼저 그림을 찍거나 고르세요.",
+    "no_class": "먼저 우리 클래스 하나를 고르세요 (선생님이 우리 클래스 탭에서 만듭니다).",
+    "no_classes": "아직 우리 클래스가 없습니다: 선생님이 우리 클래스 탭에서 만듭니다.",
+    "class": "넣을 우리 클래스",
+    "shared": "게시판에 #{id}(으)로 올렸습니다: 신경망은 {guess}({confidence})(이)라고 합니다.",
+    "relabelled": "게시판의 그림 #{id}에 이제 실제 정답이 적혀 있습니다.",
+    "added": "'{name}'에 넣었습니다.",
+    "wall_empty": "아직 게시판이 비어 있습니다: 첫 그림을 올려 보세요.",
+    "tile": "#{id}: {guess} {confidence}",
+    "really_tile": "실제로는 {truth}",
+}
+
+WORDS = {**section("page", PAGE), **section("status", STATUS), **section("text", TEXT),
+         **section("chart", CHART), **section("class", CLASSES), **section("lab", LAB),
+         **section("job", JOB),
+         **section("gradio", GRADIO),
+         **section("gradio_fixed", GRADIO_FIXED),
+         **section("collection", COLLECTION),
+         **section("page.lesson", LESSON_PAGE), **section("lesson", LESSON),
+         **section("page.join", JOIN_PAGE), **section("join", JOIN),
+         **section("page.challenge", CHALLENGE_PAGE), **section("challenge", CHALLENGE),
+         **section("challenge.said", CHALLENGE_SAID),
+         **section("page.student", STUDENT_PAGE), **section("student", STUDENT)}
