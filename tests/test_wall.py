@@ -378,10 +378,10 @@ def test_a_flood_from_one_page_and_from_one_computer_is_capped_with_a_clear_mess
         share(teacher, path)
     pages = [Client(url, verbose=False) for _ in range(3)]
     shared = PER_SESSION
-    for page in pages:  # the same computer from new pages, up to its cap
+    for other in pages:  # the same computer from new pages, up to its cap
         while shared < wall.per_address:
             try:
-                share(page, path)
+                share(other, path)
             except AppError as error:
                 assert "This page has shared" in str(error)
                 break
