@@ -291,11 +291,15 @@ def huge_png(side: int) -> bytes:
 
 
 def test_a_small_zip_of_huge_pictures_stops_at_the_pixel_budget(small_tree, tmp_path):
-    """Ten copies of a 49-megapixel PNG: 100 KB of zip, 490 M pixels to decode; main spent 14 s and 400 MB on such."""
+    """Seventeen copies of a 16-megapixel PNG (the largest decoded whole): a small zip, 272 M pixels to decode; main
+    spent 14 s and 400 MB on such."""
+    from cifar_demo.images import MAX_WHOLE_DECODE_PIXELS
     from cifar_demo.picture_files import MAX_DECODED_PIXELS
 
-    png = huge_png(7000)
-    members = tree_members(small_tree) + [(f"pictures/train/square/big{i}.png", png) for i in range(10)]
+    side = int(MAX_WHOLE_DECODE_PIXELS ** 0.5)
+    png = huge_png(side)
+    copies = MAX_DECODED_PIXELS // (side * side) + 1
+    members = tree_members(small_tree) + [(f"pictures/train/square/big{i}.png", png) for i in range(copies)]
     archive = write_zip(tmp_path / "huge.zip", members)
     assert archive.stat().st_size < 2**20
     growth, refused = peak_growth(lambda: load_dataset(archive, download=False))

@@ -179,8 +179,10 @@ class PageActions:
             picture.image().save(path)
         return str(path)
 
-    def view(self, wanted: str | None, last: dict):
-        """The overview, the menu, the gallery of the chosen class; nothing when nothing moved since `last`."""
+    def view(self, wanted: str | None, last: dict, select: bool = False):
+        """The overview, the menu, the gallery of the chosen class; nothing when nothing moved since `last`. The menu's
+        value is set only when the class asked for is gone: a timer tick that read the menu before the person chose
+        another class would otherwise set it back (and the next picture would go to the old class); `select` sets it."""
         collection = self.collection
         classes = collection.classes
         current = next((c for c in classes if c == wanted), classes[-1] if classes else None)
@@ -190,8 +192,8 @@ class PageActions:
             pictures = collection.pictures(current) if current else []
         except CollectionError:  # removed between the two reads: the next tick shows it
             pictures = []
-        return (self.overview(), gr.update(choices=classes, value=current),
-                [(self.thumbnail(p), f"#{p.id}") for p in pictures],
+        menu = gr.update(choices=classes, value=current) if select or current != wanted else gr.update(choices=classes)
+        return (self.overview(), menu, [(self.thumbnail(p), f"#{p.id}") for p in pictures],
                 {"version": collection.version, "class": current, "ids": [p.id for p in pictures]})
 
     def overview(self) -> str:
@@ -208,7 +210,7 @@ class PageActions:
             stored = self.collection.add_class(typed)
         except CollectionError as error:
             return refused_here("your_classes", error), gr.skip(), *self.view(wanted, last)
-        return say("text.class_made", name=stored), "", *self.view(stored, {})
+        return say("text.class_made", name=stored), "", *self.view(stored, {}, select=True)
 
     def add_one(self, picture: str | ImageError | None, wanted: str | None, last: dict, token: str,
                 request: gr.Request):
