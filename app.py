@@ -656,11 +656,11 @@ def serve(app: gr.Blocks, auth: tuple[str, str] | None = None, proxy: str | None
                                 "exception_handlers": {RequestValidationError: short_refusal,
                                                        FnIndexInferError: short_refusal}})
     # past MAX_QUEUED waiting requests a caller is told at once that the server is busy, instead of waiting for minutes
-    with forwarded_only_from(proxy):
-        # _frontend=False skips gradio's own start-up probe of the page (one HEAD request, 3 s): a busy laptop restarted
+    # _frontend=False skips gradio's own start-up probe of the page (one HEAD request, 3 s): a busy laptop restarted
     # while a class's pages reconnect failed it and exited instead of serving.
-    return app.queue(default_concurrency_limit=1, max_size=MAX_QUEUED).launch(**{**settings, "_frontend": False,
-                                                                                 **options})
+    with forwarded_only_from(proxy):
+        return app.queue(default_concurrency_limit=1, max_size=MAX_QUEUED).launch(**{**settings, "_frontend": False,
+                                                                                     **options})
 
 
 # ---------------------------------------------------------------- command line
