@@ -240,9 +240,9 @@ def test_explaining_leaves_the_shared_model_untouched(trained_checkpoint, tiny_d
 
 
 def test_run_label_names_net_epochs_and_accuracy():
-    assert run_label("lenet", 2, 0.579) == "lenet · 2 epochs · 57.9%"
-    assert run_label("fastnet", 1, None) == "fastnet · 1 epoch"
-    assert run_label("resnet", 0.5, 0.1) == "resnet · 0.5 epochs · 10.0%"
+    assert str(run_label("lenet", 2, 0.579)) == "lenet · 2 epochs · 57.9%"  # a Say: English unless a page asks
+    assert str(run_label("fastnet", 1, None)) == "fastnet · 1 epoch"
+    assert str(run_label("resnet", 0.5, 0.1)) == "resnet · 0.5 epochs · 10.0%"
 
 
 def test_run_comparison_has_one_line_per_run_against_epoch(trained_checkpoint):
