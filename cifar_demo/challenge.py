@@ -283,9 +283,9 @@ class Challenge:
                 raise ChallengeError(said("full", waiting=MAX_WAITING))
             number, replaced = self.records.submit(challenge.id, name, by.browser, by.address, recipe)
             self.changed()
-        self.runner.resume()
-        turns = self.queue().turns
-        return self.records.entry(number), next((t.position for t in turns if t.entry.id == number), 0), replaced
+        self.runner.resume()  # its place is counted from the queue read above: a class's burst reads it once each
+        place = next((n for n, e in enumerate(waiting, 1) if e.id == number), len(waiting) + 1)
+        return self.records.entry(number), place, replaced
 
     def cancel(self, number: object, by: Caller) -> EntryRow:
         """Take an entry off the queue or the board (a training one stops): its own browser's, or the teacher's."""

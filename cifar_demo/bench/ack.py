@@ -1,0 +1,66 @@
+"""Submission acknowledgements timed from outside the server: N callers each send one challenge_submit at the same
+moment over plain HTTP (gradio's /gradio_api/call route, as any notebook can) and time it until its answer.
+
+    python3 -m cifar_demo.bench.ack URL COUNT TAG
+
+runs them in a process of its own, so the callers' work is not the server's (nor its GIL's), and prints one JSON
+line: {"seconds": [...], "errors": [...]}. It imports nothing but the standard library.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+import urllib.request
+
+ENDPOINT = "challenge_submit"
+NET = "lenet"
+ANSWER_TIMEOUT = 120.0  # a caller gives up after this long; a slow answer is still a measured one
+
+
+def submit(url: str, nickname: str, seed: int) -> str | None:
+    """One submission, from the POST until gradio streams its answer; None when entered, else the error's text."""
+    base = f"{url.rstrip('/')}/gradio_api/call/{ENDPOINT}"
+    body = json.dumps({"data": [nickname, NET, 1, None, None, None, None, seed]}).encode()
+    request = urllib.request.Request(base, body, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=ANSWER_TIMEOUT) as answer:
+        event = json.loads(answer.read())["event_id"]
+    with urllib.request.urlopen(f"{base}/{event}", timeout=ANSWER_TIMEOUT) as stream:
+        kind = ""
+        for raw in stream:
+            line = raw.decode().strip()
+            if line.startswith("event:"):
+                kind = line.split(":", 1)[1].strip()
+            elif line.startswith("data:") and kind in ("complete", "error"):
+                return None if kind == "complete" else line[5:].strip()[:200] or "error"
+    return "the answer's stream ended without a result"
+
+
+def burst(url: str, count: int, tag: str) -> dict:
+    """`count` callers released together; each one's seconds to its acknowledgement, and what went wrong."""
+    together = threading.Barrier(count)
+    seconds: list[float] = []
+    errors: list[str] = []
+
+    def caller(n: int) -> None:
+        together.wait()
+        sent = time.perf_counter()
+        try:
+            error = submit(url, f"{tag} {n + 1}", n)
+        except OSError as failure:
+            error = str(failure)
+        seconds.append(time.perf_counter() - sent)
+        if error is not None:
+            errors.append(error)
+
+    threads = [threading.Thread(target=caller, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {"seconds": sorted(seconds), "errors": errors}
+
+
+if __name__ == "__main__":
+    print(json.dumps(burst(sys.argv[1], int(sys.argv[2]), sys.argv[3])), flush=True)
