@@ -44,8 +44,8 @@ from cifar_demo.training import default_model_for, preset
 from cifar_demo import words
 from cifar_demo.ui.challenge import build_challenge_tab
 from cifar_demo.ui.common import (LOCAL_HOSTS, SharedChart, as_file, caller, escape_markdown, random_test_picture,
-                                  refusal, refused_already, refused_here, render, status_line, stop_training,
-                                  translated_top, truth_menu, uploads_only)
+                                  recipe_controls, refusal, refused_already, refused_here, render, status_line,
+                                  stop_training, translated_top, truth_menu, uploads_only)
 from cifar_demo.ui.join import CSS as JOIN_CSS
 from cifar_demo.ui.join import STUDENT_PATH, build_join_panel
 from cifar_demo.ui.language import PageLanguages, catalog, language, names, net_key, page, say, shown, spoken
@@ -142,16 +142,7 @@ def build_train_tab(lab: Lab, app: gr.Blocks, challenge: Challenge) -> TrainTab:
             with gr.Column(scale=2, min_width=360):
                 net = gr.Dropdown(net_choices(), value=defaults.model, label=page("net"))
                 described = gr.Markdown(page(f"about.{defaults.model}"), elem_classes="net-about")
-                with gr.Row():
-                    epochs = gr.Number(defaults.epochs, label=page("epochs"), precision=0, minimum=1, maximum=1000)
-                    batch_size = gr.Number(defaults.batch_size, label=page("batch_size"), precision=0, minimum=1,
-                                           maximum=8192)
-                with gr.Row():
-                    lr = gr.Number(defaults.lr, label=page("lr"), minimum=0, step=0.001)
-                    seed = gr.Number(defaults.seed, label=page("seed"), precision=0, minimum=0)
-                optimizer = gr.Radio([(page("sgd"), "sgd"), (page("adam"), "adam")], value=defaults.optimizer,
-                                     label=page("optimizer"))
-                augment = gr.Checkbox(defaults.augment, label=page("augment"))
+                recipe = recipe_controls(defaults)
                 with gr.Row():
                     train = gr.Button(page("train"), variant="primary", size="lg")
                     stop = gr.Button(page("stop"), variant="stop", size="lg")
@@ -205,10 +196,10 @@ def build_train_tab(lab: Lab, app: gr.Blocks, challenge: Challenge) -> TrainTab:
         return (c["model"], about(c["model"]), c["epochs"], c["batch_size"], c["lr"], c["optimizer"],
                 c["augment"], c["seed"])
 
-    net.input(fill_preset, net, [described, epochs, batch_size, lr, optimizer, augment], api_visibility="private")
-    app.load(running_settings, None, [net, described, epochs, batch_size, lr, optimizer, augment, seed],
-              api_visibility="private", show_progress="hidden")
-    train.click(start, [net, epochs, batch_size, lr, optimizer, augment, seed], status, api_name="train")
+    filled = [described, *recipe.settings[:-1]]  # a preset keeps the seed
+    net.input(fill_preset, net, filled, api_visibility="private")
+    app.load(running_settings, None, [net, *filled, recipe.seed], api_visibility="private", show_progress="hidden")
+    train.click(start, [net, *recipe.settings], status, api_name="train")
     stop.click(halt, None, status, api_name="stop", concurrency_limit=None)
     runs.change(compare, runs, compared, api_visibility="private", show_progress="hidden")
     return TrainTab(status, loss, accuracy, runs, compare)

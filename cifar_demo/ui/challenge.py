@@ -19,7 +19,7 @@ from ..models import NETS
 from ..plots import accuracy_figure, loss_figure, runs_figure
 from ..training import preset
 from ..words import Say
-from .common import SharedChart, allowed, caller, clock, escape_markdown, refusal, render
+from .common import SharedChart, allowed, caller, clock, escape_markdown, recipe_controls, refusal, render
 from .language import language, page, say
 from .your_classes import own_token
 
@@ -139,15 +139,7 @@ def build_challenge_tab(challenge: Challenge) -> ChallengeTab:
                                       max_lines=1,
                                       elem_id="challenge-nickname")
                 net = gr.Dropdown(list(NETS), value=defaults.model, label=page("net"), elem_id="challenge-net")
-                with gr.Row():
-                    epochs = gr.Number(defaults.epochs, label=page("epochs"), precision=0, minimum=1)
-                    batch_size = gr.Number(defaults.batch_size, label=page("batch_size"), precision=0, minimum=1)
-                with gr.Row():
-                    lr = gr.Number(defaults.lr, label=page("lr"), minimum=0, step=0.001)
-                    seed = gr.Number(defaults.seed, label=page("seed"), precision=0, minimum=0)
-                optimizer = gr.Radio([(page("sgd"), "sgd"), (page("adam"), "adam")], value=defaults.optimizer,
-                                     label=page("optimizer"))
-                augment = gr.Checkbox(defaults.augment, label=page("augment"))
+                recipe = recipe_controls(defaults)
                 with gr.Row():
                     submit = gr.Button(page("challenge.submit"), variant="primary", elem_id="challenge-submit")
                     cancel = gr.Button(page("challenge.cancel"), elem_id="challenge-cancel")
@@ -182,14 +174,13 @@ def build_challenge_tab(challenge: Challenge) -> ChallengeTab:
         timer = gr.Timer(1.0, active=False)
 
     view = PageView(challenge)
-    recipe = [net, epochs, batch_size, lr, optimizer, augment, seed]
     shown = [header, board, queue, loss, accuracy, picked, net, seen]
     for trigger in (tab.select, timer.tick):
         trigger(view.tick, seen, shown, api_visibility="private", show_progress="hidden", concurrency_limit=None)
     tab.select(own_token, token, token, api_visibility="private")
     tab.select(teacher_controls, None, teacher, api_visibility="private")
-    net.input(fill_preset, net, [epochs, batch_size, lr, optimizer, augment], api_visibility="private")
-    submit.click(api.submit_from_page, [nickname, *recipe, token], said, api_visibility="private")
+    net.input(fill_preset, net, recipe.settings[:-1], api_visibility="private")  # a preset keeps the seed
+    submit.click(api.submit_from_page, [nickname, net, *recipe.settings, token], said, api_visibility="private")
     cancel.click(api.cancel_own, token, said, api_visibility="private")
     picked.input(api.compare, picked, compared, api_visibility="private", show_progress="hidden")
     open_.click(api.open, [budget, unit, nets], told, api_name="challenge_open")

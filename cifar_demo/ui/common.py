@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import tempfile
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -19,6 +20,7 @@ from ..images import ImageError
 from ..lab import JobRunning, Lab
 from ..plots import ChartError, chart_picture
 from ..serving import AnswerPictures, refused, uploaded_file
+from ..training import MAX_BATCH_SIZE, MAX_EPOCHS, TrainConfig
 from ..wall import NOT_LISTED, UNKNOWN, truth_choices
 from ..words import CATALOG, ENGLISH, Say, class_names
 from .language import names, page, say, shown
@@ -240,3 +242,35 @@ def translated_top(top: dict[str, float] | None, classes: list[str], language: s
         return None
     shown_names = dict(zip(classes, class_names(classes, language)))
     return {shown_names.get(name, name): probability for name, probability in top.items()}
+
+
+@dataclass
+class RecipeControls:
+    """The Train tab's settings of a run, as the Train and Challenge tabs both show them."""
+    epochs: gr.Number
+    batch_size: gr.Number
+    lr: gr.Number
+    seed: gr.Number
+    optimizer: gr.Radio
+    augment: gr.Checkbox
+
+    @property
+    def settings(self) -> list[gr.components.Component]:
+        """In /train's order after the net: epochs, batch size, learning rate, optimizer, augment, seed."""
+        return [self.epochs, self.batch_size, self.lr, self.optimizer, self.augment, self.seed]
+
+
+def recipe_controls(defaults: TrainConfig) -> RecipeControls:
+    """A recipe's controls, filled from `defaults` and bounded as TrainConfig validates them; built inside the
+    caller's column."""
+    with gr.Row():
+        epochs = gr.Number(defaults.epochs, label=page("epochs"), precision=0, minimum=1, maximum=MAX_EPOCHS)
+        batch_size = gr.Number(defaults.batch_size, label=page("batch_size"), precision=0, minimum=1,
+                               maximum=MAX_BATCH_SIZE)
+    with gr.Row():
+        lr = gr.Number(defaults.lr, label=page("lr"), minimum=0, step=0.001)
+        seed = gr.Number(defaults.seed, label=page("seed"), precision=0, minimum=0)
+    optimizer = gr.Radio([(page("sgd"), "sgd"), (page("adam"), "adam")], value=defaults.optimizer,
+                         label=page("optimizer"))
+    augment = gr.Checkbox(defaults.augment, label=page("augment"))
+    return RecipeControls(epochs, batch_size, lr, seed, optimizer, augment)
