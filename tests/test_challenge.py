@@ -273,6 +273,17 @@ def test_thirty_students_submit_in_one_second_and_every_hostile_call_gets_one_se
     assert queue["paused"] and [w["entry"] for w in queue["waiting"]] == sorted(numbers)
     assert {w["nickname"] for w in queue["waiting"]} == {f"student {n}" for n in range(STUDENTS)}
     seconds = sorted(s for _, s in answers)
+
+    def enter_again(n: int) -> dict:  # the whole class changes its mind in the same second
+        together.wait()
+        return students[n].predict(f"student {n}", "lenet", 2, 16, None, None, None, 100 + n,
+                                   api_name="/challenge_submit")
+
+    with ThreadPoolExecutor(STUDENTS) as pool:
+        again = list(pool.map(enter_again, range(STUDENTS)))
+    assert all(a["replaced"] for a in again) and [a["entry"] for a in again] == numbers, "each kept its entry"
+    latest = {w["entry"]: w["recipe"]["seed"] for w in teacher.predict(api_name="/challenge_queue")["waiting"]}
+    assert latest == {number: 100 + n for n, number in enumerate(numbers)}, "the queue holds each one's latest"
     print(f"\n{STUDENTS} submissions at once: acknowledged in median {statistics.median(seconds) * 1000:.0f} ms, "
           f"p95 {seconds[int(0.95 * STUDENTS) - 1] * 1000:.0f} ms (target 300 ms p95)")
 
