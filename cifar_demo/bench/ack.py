@@ -1,10 +1,12 @@
-"""Submission acknowledgements timed from outside the server: N callers each send one challenge_submit at the same
-moment over plain HTTP (gradio's /gradio_api/call route, as any notebook can) and time it until its answer.
+"""Submission acknowledgements timed from outside the server: N callers send challenge_submit at the same moment
+over plain HTTP (gradio's /gradio_api/call route, as any notebook can) and time each until its answer, twice: first
+each from a new session (gradio builds a session's state on its first event: what a page pays once, when it opens),
+then again together from the same sessions (a student's page or notebook resubmitting: the case a lesson repeats).
 
     python3 -m cifar_demo.bench.ack URL COUNT TAG
 
 runs them in a process of its own, so the callers' work is not the server's (nor its GIL's), and prints one JSON
-line: {"seconds": [...], "errors": [...]}. It imports nothing but the standard library.
+line: {"new_session": [...], "open_session": [...], "errors": [...]}. It imports nothing but the standard library.
 """
 from __future__ import annotations
 
@@ -13,16 +15,17 @@ import sys
 import threading
 import time
 import urllib.request
+import uuid
 
 ENDPOINT = "challenge_submit"
 NET = "lenet"
 ANSWER_TIMEOUT = 120.0  # a caller gives up after this long; a slow answer is still a measured one
 
 
-def submit(url: str, nickname: str, seed: int) -> str | None:
+def submit(url: str, nickname: str, seed: int, session: str) -> str | None:
     """One submission, from the POST until gradio streams its answer; None when entered, else the error's text."""
     base = f"{url.rstrip('/')}/gradio_api/call/{ENDPOINT}"
-    body = json.dumps({"data": [nickname, NET, 1, None, None, None, None, seed]}).encode()
+    body = json.dumps({"data": [nickname, NET, 1, None, None, None, None, seed], "session_hash": session}).encode()
     request = urllib.request.Request(base, body, {"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=ANSWER_TIMEOUT) as answer:
         event = json.loads(answer.read())["event_id"]
@@ -38,28 +41,31 @@ def submit(url: str, nickname: str, seed: int) -> str | None:
 
 
 def burst(url: str, count: int, tag: str) -> dict:
-    """`count` callers released together; each one's seconds to its acknowledgement, and what went wrong."""
+    """`count` callers released together twice, from new sessions then from the same ones; each one's seconds to
+    its acknowledgement both times, and what went wrong."""
     together = threading.Barrier(count)
-    seconds: list[float] = []
+    seconds: dict[str, list[float]] = {"new_session": [], "open_session": []}
     errors: list[str] = []
 
     def caller(n: int) -> None:
-        together.wait()
-        sent = time.perf_counter()
-        try:
-            error = submit(url, f"{tag} {n + 1}", n)
-        except OSError as failure:
-            error = str(failure)
-        seconds.append(time.perf_counter() - sent)
-        if error is not None:
-            errors.append(error)
+        session = uuid.uuid4().hex
+        for when, times in seconds.items():
+            together.wait()
+            sent = time.perf_counter()
+            try:
+                error = submit(url, f"{tag} {n + 1}", n, session)
+            except OSError as failure:
+                error = str(failure)
+            times.append(time.perf_counter() - sent)
+            if error is not None:
+                errors.append(f"{when}: {error}")
 
     threads = [threading.Thread(target=caller, args=(n,)) for n in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    return {"seconds": sorted(seconds), "errors": errors}
+    return {when: sorted(times) for when, times in seconds.items()} | {"errors": errors}
 
 
 if __name__ == "__main__":
