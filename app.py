@@ -43,8 +43,8 @@ from cifar_demo.trainer import server_threads
 from cifar_demo.training import default_model_for, preset
 from cifar_demo import words
 from cifar_demo.ui.challenge import build_challenge_tab
-from cifar_demo.ui.common import (LOCAL_HOSTS, SharedChart, as_file, caller, escape_markdown, random_test_picture,
-                                  recipe_controls, refusal, refused_already, refused_here, render, status_line,
+from cifar_demo.ui.common import (LOCAL_HOSTS, SharedChart, as_file, caller, escape_markdown, model_classes,
+                                  random_test_picture, recipe_controls, refusal, refused_already, refused_here, render, status_line,
                                   stop_training, translated_top, truth_menu, uploads_only)
 from cifar_demo.ui.join import CSS as JOIN_CSS
 from cifar_demo.ui.join import STUDENT_PATH, build_join_panel
@@ -251,10 +251,6 @@ def build_browse_tab(lab: Lab) -> None:
         button.click(moved(where), controls, outputs, api_visibility="private")
     for control in (count, true_class, only_mistakes):
         control.input(moved(lambda at, step: 0), controls, outputs, api_visibility="private")
-
-
-def model_classes(lab: Lab) -> list[str]:
-    return list(lab.shelf.active.classes) if lab.shelf.active else []
 
 
 def class_menu(classes: list[str]) -> list[tuple[str, str]]:
@@ -507,7 +503,7 @@ def build_app(lab: Lab, class_wall: bool = False, wall: Wall | None = None, chal
     with gr.Blocks(title="CIFAR-10 classroom lab", analytics_enabled=False, delete_cache=(3600, 3600)) as app:
         languages.listen(app)
         with gr.Row(equal_height=True):
-            gr.Markdown(page("intro"))
+            gr.Markdown(page("intro"), min_width=320)  # on a phone the switch goes under it, not beside a narrow column
             languages.switch(app)
         with gr.Row(equal_height=True):
             header = gr.Markdown(header_text(lab), elem_id="header")

@@ -236,6 +236,11 @@ def truth_menu(classes: list[str]) -> list[tuple[str, str]]:
     return [(shown_names[choice], choice) for choice in truth_choices(classes)]
 
 
+def model_classes(lab: Lab) -> list[str]:
+    """The active model's classes (none before there is one): the names a guess, a menu or a truth is given in."""
+    return list(lab.shelf.active.classes) if lab.shelf.active else []
+
+
 def translated_top(top: dict[str, float] | None, classes: list[str], language: str) -> dict[str, float] | None:
     """Classify's top 5 with the class names a page in `language` shows."""
     if top is None:

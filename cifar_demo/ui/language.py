@@ -121,7 +121,7 @@ def css() -> str:
         if lang == words.ENGLISH:
             continue
         said = json.dumps(words.text("gradio_fixed.webcam", lang), ensure_ascii=False)
-        wrap = f":lang({lang}) button > .wrap:has(> .icon-wrap)"
+        wrap = f":lang({lang}) button > .wrap:not([data-testid='upload-text']):has(> .icon-wrap)"  # not an upload box
         rules.append(f"{wrap} {{ visibility: hidden; }}\n{wrap} > .icon-wrap {{ visibility: visible; }}\n"
                      f"{wrap}::after {{ visibility: visible; content: {said}; }}")
     return "\n".join(rules)

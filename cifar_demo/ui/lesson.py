@@ -33,7 +33,7 @@ def build_lesson_tab(lab: Lab) -> gr.Tab:
         with gr.Column(visible=False) as teacher:
             listing = gr.Markdown(elem_id="lesson-list")
             with gr.Row(equal_height=True):
-                number = gr.Number(label=page("lesson.number"), precision=0, minimum=1)
+                number = gr.Number(1, label=page("lesson.number"), precision=0, minimum=1)
                 restore = gr.Button(page("lesson.restore"))
                 new = gr.Button(page("lesson.new"), variant="stop")
             with gr.Row(equal_height=True):

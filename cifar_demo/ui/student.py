@@ -17,8 +17,9 @@ from ..inference import Prediction, enlarge
 from ..lab import Lab, NoModel
 from ..wall import UNKNOWN, Entry, Snapshot, Wall, WallRefusal, truth_choices
 from ..words import class_name
-from .common import allowed, as_file, refused_already, refused_here, truth_menu, uploads_only
-from .language import language, page, say
+from .common import (allowed, as_file, model_classes, refused_already, refused_here, translated_top, truth_menu,
+                     uploads_only)
+from .language import language, page, say, spoken
 from .your_classes import own_token
 
 STRIP = 10           # the newest pictures the strip shows: a thumb's swipe on a phone
@@ -90,10 +91,6 @@ def build_student_page(app: gr.Blocks, lab: Lab, wall: Wall) -> None:
     add.click(actions.add, [picture, chosen, token], said, api_visibility="private", concurrency_limit=4)
 
 
-def model_classes(lab: Lab) -> list[str]:
-    return list(lab.shelf.active.classes) if lab.shelf.active else []
-
-
 def camera_sources(secure: bool) -> gr.Image:
     """A phone on the class network opens the page over plain http, where browsers give a page no live camera: there
     the upload button alone stays, and it opens the phone's own camera app (the back camera, the full photo)."""
@@ -116,7 +113,9 @@ class StudentActions:
         except NoModel as error:
             outcomes = iter([error] * len(given))
         answers = [self._answer(next(outcomes)) if picture is not None else (None, None, "") for picture in pictures]
-        return tuple(map(list, zip(*answers)))
+        tops, seen, said = map(list, zip(*answers))
+        classes = model_classes(self.lab)
+        return [translated_top(top, classes, language) for top, language in zip(tops, spoken())], seen, said
 
     @staticmethod
     def _answer(outcome: Prediction | Exception) -> tuple:
