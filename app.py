@@ -78,6 +78,7 @@ CSS = """
 .confidence-set { font-family: var(--font); }  /* the class names in the page's font, not the code font */
 #wall-summary { font-size: 22px; }
 #wall-summary h2 { font-size: 34px; margin: 6px 0; }
+#challenge-board th, #challenge-board td { word-break: keep-all; overflow-wrap: normal; }  /* "rank", not "ran|k" */
 """ + YOUR_CLASSES_CSS + JOIN_CSS + STUDENT_CSS + language_css()
 
 
