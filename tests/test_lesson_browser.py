@@ -13,7 +13,8 @@ from gradio_client import Client, handle_file
 from playwright.sync_api import Browser, Page, expect
 
 from app_process import Server
-from test_browser import PAGE_LIMIT_S, browser, fetch_image, open_tab, snap  # noqa: F401 (a fixture)
+from screenshots import open_tab  # a narrow page folds the later tabs, the Lesson tab among them, into a menu
+from test_browser import PAGE_LIMIT_S, browser, fetch_image, snap  # noqa: F401 (a fixture)
 from test_student import choose, phone
 from test_wall import network_addresses, saved_photos
 
@@ -67,16 +68,17 @@ def projector(chromium: Browser, url: str) -> Page:
     return page
 
 
-def what_the_projector_shows(page: Page, wall: int) -> tuple[np.ndarray, str, str]:
-    """The Wall's picture (once it holds `wall` pictures) and its summary, and Your classes' overview."""
+def what_the_projector_shows(page: Page, wall: int) -> tuple[np.ndarray, str, list[str]]:
+    """The Wall's picture (once it holds `wall` pictures) and its summary, and Your classes' overview: each class's
+    name, count and newest pictures."""
     open_tab(page, "Wall")
     summary = page.locator("#wall-summary")
     expect(summary).to_contain_text(f"{wall} pictures on the wall")
     drawn = np.asarray(fetch_image(page, page.locator("#wall img")).convert("RGB"))
     open_tab(page, "Your classes")
-    overview = page.locator("#your-overview")
-    expect(overview).to_contain_text(next(iter(OUR_CLASSES)))
-    return drawn, summary.inner_text(), overview.inner_html()
+    classes = page.locator("#your-overview .your-class")
+    expect(classes).to_have_count(len(OUR_CLASSES))
+    return drawn, summary.inner_text(), classes.evaluate_all("rows => rows.map(row => row.outerHTML)")
 
 
 def wall_entries(url: str) -> list[tuple]:
