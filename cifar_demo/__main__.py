@@ -242,7 +242,8 @@ def _add_bench_parser(commands) -> None:
                            help="what each student's picture goes to: classify (default), share (the wall) or add "
                                 "(Your classes)")
     classroom.add_argument("--store", choices=["file", "memory", "both"],
-                           help="the app's store: a new file (default), memory, or both in turn, to compare")
+                           help="the app's store: a new file (default), memory, or both in alternating rounds, "
+                                "to compare")
     challenge = bench.add_argument_group("challenge mode", "--challenge: entries of the class challenge run in turn "
                                          "through its queue; the time each takes beyond its budget")
     challenge.add_argument("--challenge", action="store_true", help="run the challenge benchmark")

@@ -10,8 +10,8 @@ import dataclasses
 import pytest
 
 from cifar_demo.__main__ import EXIT_BAD_INPUT, build_parser, main
-from cifar_demo.bench.classroom import (ClassroomConfig, ClassroomError, classroom_benchmark, config_from_args,
-                                       report_table)
+from cifar_demo.bench.classroom import (STORES, ClassroomConfig, ClassroomError, classroom_benchmark,
+                                       config_from_args, report_table, schedule)
 
 
 def test_a_short_classroom_run_reports_answers_and_training_speeds(tiny_tree):
@@ -43,6 +43,12 @@ def test_the_command_line_takes_the_profile_and_overrides_it():
         config_from_args(parse(["bench", "--classroom", "--students", "0"])).validate()
     stores = config_from_args(parse(["bench", "--classroom", "--profile", "burst", "--action", "add", "--store", "both"]))
     assert (stores.action, stores.store, stores.every) == ("add", "both", 2.0)
+
+
+def test_both_stores_take_turns_each_first_as_often_as_second():
+    # --store both: a load that rises through the run (other work on the machine) weighs on both stores alike
+    assert schedule(STORES["both"], 2) == [("memory", 0), ("file", 0), ("file", 1), ("memory", 1)]
+    assert schedule(STORES["file"], 1) == [("file", 0)]
 
 
 def test_the_classrooms_options_without_classroom_are_refused(capsys):

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sqlite3
-import subprocess
-import sys
 import secrets
 import threading
 import time
@@ -21,14 +18,14 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
 from app import build_app, main, serve
+from app_process import APP_START_TIMEOUT, Server, launch
 from cifar_demo.lab import Lab
 from cifar_demo.store import Store
-from conftest import REPO, TINY_CLASSES
+from conftest import TINY_CLASSES
 from test_app import free_port
 from test_wall import network_addresses, saved_photos
 
 STUDENTS = 30
-APP_START_TIMEOUT = 300.0  # torch and gradio import in 5-60 s on a busy machine
 CALL_TIMEOUT = 30.0
 LOAD_SECONDS = 60.0        # the most the students write before the kill, however slow the machine
 
@@ -161,54 +158,6 @@ def test_a_lesson_zip_that_cannot_be_restored_at_start_stops_the_app_in_one_line
 
 
 # ---------------------------------------------------------------- the real server process
-
-
-def launch(store: Path, data: Path, checkpoint: Path, port: int, log: Path) -> subprocess.Popen:
-    """python3 app.py on every interface, its output in `log`."""
-    command = [sys.executable, str(REPO / "app.py"), "--data", str(data), "--checkpoint", str(checkpoint),
-               "--device", "cpu", "--host", "0.0.0.0", "--port", str(port), "--store", str(store)]
-    env = {**os.environ, "GRADIO_TEMP_DIR": str(log.parent / "uploads")}
-    with log.open("a") as output:
-        return subprocess.Popen(command, cwd=REPO, stdout=output, stderr=subprocess.STDOUT, env=env)
-
-
-def wait_for_page(url: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + APP_START_TIMEOUT
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"the app exited with {process.returncode}:\n{log.read_text()[-2000:]}"
-        try:
-            if httpx.get(url + "gradio_api/info", timeout=5).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"the app did not answer within {APP_START_TIMEOUT:.0f} s:\n{log.read_text()[-2000:]}")
-
-
-class Server:
-    """The app as a process of its own, restartable on the same store."""
-
-    def __init__(self, folder: Path, data: Path, checkpoint: Path):
-        self.folder, self.data, self.checkpoint = folder, data, checkpoint
-        self.store, self.log = folder / "class.sqlite3", folder / "app.log"
-        self.process: subprocess.Popen | None = None
-        self.port = 0
-        self.bad = b""  # what the store file held before the first start
-
-    def start(self) -> str:
-        self.port = free_port()
-        self.process = launch(self.store, self.data, self.checkpoint, self.port, self.log)
-        wait_for_page(self.url, self.process, self.log)
-        return self.url
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/"
-
-    def kill(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait()
 
 
 @pytest.fixture(scope="module")

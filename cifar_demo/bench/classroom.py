@@ -4,7 +4,8 @@
     python3 -m cifar_demo bench --classroom --profile burst --action share --store both --data DATA
 
 --action share or add puts each student's picture on the wall or into Your classes instead of classifying it;
---store both runs the whole bench twice, the app's store in memory and in a file, to compare their latencies.
+--store both starts two apps, the store in memory and in a file, and measures them in alternating rounds (memory,
+file, file, memory, ...), so that a load that comes and goes on the machine falls on both alike.
 
 The bench starts `app.py` as a subprocess on 127.0.0.1, trains lenet through the API, measures its speed alone,
 then lets the students upload real test pictures to /classify, each at its own jittered pace, and measures the
@@ -23,6 +24,7 @@ import os
 import random
 import select
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,7 +33,7 @@ import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Iterator
 
@@ -61,6 +63,7 @@ ERROR_CHARS = 200                # an error's text is cut here: the report lists
 ERRORS_LISTED = 5
 ACTIONS = ("classify", "share", "add")
 STORES = {"file": ("file",), "memory": ("memory",), "both": ("memory", "file")}
+ROUNDS_EACH = 2                  # --store both: each store's window and training alone cut into this many rounds
 SHARES_A_PAGE = 10               # the wall's cap for one page: a sharing student opens a new page (not timed) then
 ADD_CLASSES = 10                 # classes the bench makes for --action add: 30 students' adds fit in 200 a class
 
@@ -443,20 +446,21 @@ def percentile(values: list[float], share: float) -> float | None:
     return ordered[max(0, math.ceil(share * len(ordered)) - 1)] if ordered else None
 
 
-def figures(config: ClassroomConfig, reports: list[dict], alone: float, during: float,
+def figures(config: ClassroomConfig, rounds: list[list[dict]], alone: float, during: float,
             load_average: float, store: str = "file") -> ClassroomFigures:
-    """The students' calls and the two training speeds as the report's figures."""
+    """The students' calls over every round (each round one report a student process) and the two training speeds
+    as the report's figures."""
     from ..device import cpu_name
 
-    calls = [Call(**call) for report in reports for call in report["calls"]]
-    window = max(report["seconds"] for report in reports)
+    calls = [Call(**call) for reports in rounds for report in reports for call in report["calls"]]
+    window = sum(max(report["seconds"] for report in reports) for reports in rounds)
     answered = [call.seconds * 1000 for call in calls if call.error is None]
     errors = [call.error for call in calls if call.error is not None]
     return ClassroomFigures(
-        config.students, config.every, config.seconds, len(reports), config.students_nice, window, len(calls), len(errors),
-        len(calls) / window, percentile(answered, 0.5), percentile(answered, 0.95), percentile(answered, 1.0),
-        alone, during, alone / during if during else None, cpu_name(), os.cpu_count(), load_average,
-        errors[:ERRORS_LISTED], config.action, store)
+        config.students, config.every, config.seconds, config.processes, config.students_nice, window, len(calls),
+        len(errors), len(calls) / window, percentile(answered, 0.5), percentile(answered, 0.95),
+        percentile(answered, 1.0), alone, during, alone / during if during else None, cpu_name(), os.cpu_count(),
+        load_average, errors[:ERRORS_LISTED], config.action, store)
 
 
 def measure(client: Client, url: str, config: ClassroomConfig, pictures: Path, folder: Path,
@@ -464,9 +468,6 @@ def measure(client: Client, url: str, config: ClassroomConfig, pictures: Path, f
     """Train lenet; its speed alone, then the students' load and its speed during it; the run is stopped after."""
     arguments, batch_size = train_arguments(config)
     per_step = images_per_step(train_images, batch_size)
-    if config.action == "add":
-        for n in range(ADD_CLASSES):
-            client.predict(f"class {n}", api_name="/your_classes_add_class")
     say(f"training {NET} (batch {batch_size}); {config.alone_seconds:g} s alone")
     client.predict(*arguments, api_name="/train")
     try:
@@ -484,9 +485,25 @@ def measure(client: Client, url: str, config: ClassroomConfig, pictures: Path, f
     return reports, training_speed(alone_from, alone_to, per_step), training_speed(load_from, load_to, per_step)
 
 
+def schedule(stores: tuple[str, ...], rounds: int) -> list[tuple[str, int]]:
+    """(store, its round) in ABBA order: each store goes first as often as second, so a load that rises or falls
+    through the run (other work on the machine) weighs on every store alike."""
+    order = []
+    for n in range(rounds):
+        order += [(store, n) for store in (stores if n % 2 == 0 else stores[::-1])]
+    return order
+
+
+def prepare(client: Client, config: ClassroomConfig) -> None:
+    """What the action needs in a fresh app before any round: Your classes' classes for --action add."""
+    if config.action == "add":
+        for n in range(ADD_CLASSES):
+            client.predict(f"class {n}", api_name="/your_classes_add_class")
+
+
 def classroom_benchmark(config: ClassroomConfig) -> list[ClassroomFigures]:
-    """The whole run, once for each store asked: pictures, the app, training alone, training during the load; the
-    app is always stopped."""
+    """The whole run: pictures, an app for each store asked (all up at once), then rounds of training alone and
+    training during the load, the stores in turn; every app is always stopped. One figure a store."""
     from ..data import load_dataset
 
     config.validate()
@@ -494,17 +511,28 @@ def classroom_benchmark(config: ClassroomConfig) -> list[ClassroomFigures]:
     say("loading the data set (decoding on the first run)")
     data = load_dataset(config.data, download=config.download)
     train_images = len(data.train)
-    with tempfile.TemporaryDirectory(prefix="cifar-demo-classroom-") as temporary:
+    stores = STORES[config.store]
+    rounds = ROUNDS_EACH if len(stores) > 1 else 1
+    part = replace(config, seconds=config.seconds / rounds, alone_seconds=config.alone_seconds / rounds)
+    measured: dict[str, list[tuple[list[dict], float, float]]] = {store: [] for store in stores}
+    with tempfile.TemporaryDirectory(prefix="cifar-demo-classroom-") as temporary, contextlib.ExitStack() as apps:
         folder = Path(temporary)
         pictures = write_pictures(data.test, folder / "pictures", PICTURES, config.seed)
-        del data  # the bench holds only its pictures from here on; the app loads its own copy
-        results = []
-        for store in STORES[config.store]:
-            with running_app(config, folder, store) as url:
-                client = Client(url, verbose=False, analytics_enabled=False)
-                reports, alone, during = measure(client, url, config, pictures, folder, train_images)
-            results.append(figures(config, reports, alone, during, load_average, store))
-    return results
+        del data  # the bench holds only its pictures from here on; each app loads its own copy
+        urls, clients = {}, {}
+        for store in stores:
+            (folder / store).mkdir()
+            urls[store] = apps.enter_context(running_app(config, folder / store, store))
+            clients[store] = Client(urls[store], verbose=False, analytics_enabled=False)
+            prepare(clients[store], config)
+        for store, n in schedule(stores, rounds):
+            say(f"round {n + 1} of {rounds}, the store in {store}")
+            # a store's n-th round draws the same pictures as the other's: the stores differ in nothing else
+            measured[store].append(measure(clients[store], urls[store], replace(part, seed=config.seed + n),
+                                           pictures, folder / store, train_images))
+    return [figures(config, [reports for reports, _, _ in runs], statistics.fmean(alone for _, alone, _ in runs),
+                    statistics.fmean(during for _, _, during in runs), load_average, store)
+            for store, runs in measured.items()]
 
 
 # ---------------------------------------------------------------- the command line's side
