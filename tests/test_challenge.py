@@ -25,6 +25,7 @@ from cifar_demo.store import Store
 from cifar_demo.trainer import TRAINER_DIED
 from cifar_demo.training import preset
 from cifar_demo.ui.challenge import board_text, queue_text
+from cifar_demo.words import Say
 from test_app import assert_reads_as_a_sentence, free_port
 
 LONG = {"epochs": 1000, "batch_size": 8}  # outlasts any budget here: every entry is cut
@@ -170,7 +171,7 @@ def test_the_teachers_train_goes_first_and_nobody_elses_stop_or_train_touches_an
         challenge.start_training(preset("lenet", **LONG), student(3))
     with pytest.raises(AccessError) as refused:
         challenge.cancel(first.id, student(2))
-    assert str(refused.value) == RULES["challenge_cancel"].refusal.format(thing=first.id)
+    assert str(refused.value) == str(Say(RULES["challenge_cancel"].refusal, thing=first.id))
     assert states(challenge) == {first.id: RUNNING, second.id: WAITING}, "nothing changed"
 
     teachers = challenge.start_training(preset("lenet", **LONG), THIS_MACHINE)

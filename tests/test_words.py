@@ -22,11 +22,16 @@ KOREAN = class_names(CIFAR10, "ko")
 # Words that stay as they are on a Korean page: names of nets, formats, the data set, units.
 NAMES = {"lenet", "smallcnn", "fastnet", "resnet", "cifar", "sgd", "adam", "relu", "gelu", "grad", "cam", "cpu",
          "gpu", "zip", "pt", "data", "running", "models", "eta", "img", "s", "x", "pytorch", "batchnorm", "net",
-         "conv", "resnet-9", "lenet-5", "grad-cam"}
+         "conv", "resnet-9", "lenet-5", "grad-cam",
+         "torchvision", "nfc", "linux", "macos", "windows", "mb", "gb", "png", "jpeg", "svg", "webp", "gif", "bmp",
+         "tiff", "cifar-10-batches-py", "n", "u", "sqlite", "cuda", "mps", "ctrl", "c", "bf16"}
+# What a person types or reads as it is written: a path or file name, a quoted name or field, an environment variable.
+VERBATIM = re.compile(r"\S*[/.][^\s.]\S*|\S+/|'[^']*'|\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b|--\w[\w-]*")
 
 
 def english_words(line: str) -> set[str]:
     """Latin-letter words that are not names: what a Korean page must not show."""
+    line = VERBATIM.sub(" ", line)
     return {w for w in re.findall(r"[A-Za-z][A-Za-z0-9-]*", line) if w.lower().rstrip("-0123456789") not in NAMES
             and w.lower() not in NAMES}
 

@@ -155,7 +155,7 @@ def uploads_only(image: gr.Image) -> gr.Image:
             path = standard(payload) if (payload.url or "").startswith("data:") else payload.path  # data: to a file
             return uploaded_file(path, get_upload_folder())
         except Exception as error:  # ImageError, or whatever a malformed data URL makes gradio raise
-            return error if isinstance(error, ImageError) else ImageError("The picture could not be decoded.")
+            return error if isinstance(error, ImageError) else ImageError(Say("images.undecodable"))
 
     image.preprocess = preprocess
     return image

@@ -291,7 +291,7 @@ class CollectionApi:
             added = add_uploads(self.lab, class_name, paths or [], caller(request))
         except (AccessError, CollectionError) as error:
             raise refusal("your_classes_add_pictures", error) from None
-        return {"added": added.ids, "refused": added.refused, **self.state()}
+        return {"added": added.ids, "refused": [shown(words) for words in added.refused], **self.state()}
 
     def remove_picture(self, picture_id: str, request: gr.Request) -> dict:
         """Remove one picture by its id (one this client added; the teacher may remove any); returns the

@@ -41,6 +41,21 @@ class Say:
     __hash__ = None
 
 
+class Clause:
+    """A sentence said inside another (after a ':' or 'but'): without its full stop, and in English without its
+    capital."""
+
+    def __init__(self, sentence: object):
+        self.sentence = sentence
+
+    def in_(self, language: str) -> str:
+        said = render(self.sentence, language).rstrip(".")
+        return said[:1].lower() + said[1:] if language == ENGLISH else said
+
+    def __str__(self) -> str:
+        return self.in_(ENGLISH)
+
+
 def text(key: str, language: str, **values: object) -> str:
     """A key's text in a language (English for any other), its values rendered in the same language."""
     template = CATALOG.get(language, CATALOG[ENGLISH])[key]
@@ -49,9 +64,9 @@ def text(key: str, language: str, **values: object) -> str:
 
 def render(value: object, language: str) -> str:
     """A Say in the language; an error carrying a Say as its one argument likewise; anything else as it is."""
-    if isinstance(value, Say):
+    if isinstance(value, (Say, Clause)):
         return value.in_(language)
-    if isinstance(value, BaseException) and len(value.args) == 1 and isinstance(value.args[0], Say):
+    if isinstance(value, BaseException) and len(value.args) == 1 and isinstance(value.args[0], (Say, Clause)):
         return value.args[0].in_(language)
     return str(value)
 

@@ -180,6 +180,15 @@ COLLECTION = {
              "(10 or more work far better).",
     "same_name": "There is already a class '{name}': '{typed}' would be the same name.",
     "too_many": "A collection holds at most {classes} classes; remove one before adding '{name}'.",
+    "no_class": "There is no class '{name}'; the classes are: {known}.",
+    "no_class_yet": "There is no class '{name}'; the classes are: none yet.",
+    "at_once": "At most {most} pictures can be added at once; this names {count}: add them in smaller batches.",
+    "too_long": "not added: with the pictures before it, this upload would take too long to decode; add it in an "
+                "upload of its own.",
+    "picture_refused": "Picture {number}: {reason}",
+    "repeat": "Picture {number}: the same file as picture {first}, added once.",
+    "full": "The class '{name}' is full ({most} pictures); remove some before adding more.",
+    "no_picture": "There is no picture '{picture}' in the collection; it may have been removed already.",
 }
 
 CLASSES = {
@@ -334,6 +343,116 @@ STUDENT = {  # what the students' page's server writes
     "really_tile": "really {truth}",
 }
 
+NAMES = {  # the class-name rule's refusals (names.py); {name} is the name as a refusal quotes it
+    "needed": "A class needs a name, such as 'cat' or 'my mug'.",
+    "same": "'{first}' and '{second}' are the same class name: names are compared ignoring case, spaces and letters "
+            "that look alike.",
+    "not_stored": "The class name '{name}' is not written as names are stored (Unicode NFC, one space between words).",
+    "too_long": "The class name '{name}' is {length} characters long; {most} at most, please.",
+    "hidden": "The class name '{name}' cannot be used: it holds the invisible or control character {code}, which no "
+              "one can see or type.",
+    "path": "The class name '{name}' cannot be used: it holds '{character}', and no folder name may hold any of "
+            "{characters} on some system (each zip of the classes has a folder per class).",
+    "dot": "The class name '{name}' cannot be used: a folder name may not start with a dot (Linux and macOS hide it) "
+           "or end with one (Windows drops it).",
+    "device": "The class name '{name}' cannot be used: Windows keeps that name for a device, so no folder can have it.",
+    "mixed": "The class name '{name}' cannot be used: the word '{word}' mixes {scripts} letters, which look alike; "
+             "use one alphabet.",
+    "and": "{first} and {second}",
+}
+
+IMAGES = {  # what is wrong with a file brought as a picture (images.py)
+    "too_big_file": "The file is {size} MB; pictures up to {most} MB are accepted.",
+    "not_a_file": "A picture cannot be read from a {kind}.",
+    "empty": "The file is empty (0 bytes).",
+    "unreadable": "The file could not be read.",
+    "bomb": "The picture is far too large (over {over} megapixels); up to {most} megapixels are accepted.",
+    "format": "This file is not a picture format that can be read ({formats}).",
+    "format_svg": "This file is not a picture format that can be read ({formats}). SVG is a drawing format: export "
+                  "it as PNG first.",
+    "none": "No picture was given.",
+    "array": "This array is not a picture ({reason}).",
+    "nothing": "The picture is {width}x{height} pixels: it has nothing to show.",
+    "damaged": "The picture could not be decoded: the file is damaged or truncated.",
+    "undecodable": "The picture could not be decoded.",
+    "pixels": "The picture is {width}x{height} pixels ({megapixels} megapixels); up to {most} megapixels are "
+              "accepted.",
+    "pixels_whole": "The picture is {width}x{height} pixels ({megapixels} megapixels); up to {most} megapixels are "
+                    "accepted (a phone's JPEG may have more).",
+    "mode": "Pictures in colour mode '{mode}' cannot be used ({reason}).",
+    "member_too_big": "'{name}' unpacks to {size} bytes, more than {most}.",
+}
+
+ACCESS = {  # who may take an action (access.py); {thing} names what was touched
+    "teacher_only": "Only the teacher can do this, on the computer that runs the app (the projector laptop); it is "
+                    "refused from other computers.",
+    "cancel": "Entry #{thing} was submitted from another browser: only that browser, or the teacher on the computer "
+              "that runs the app, can cancel it.",
+    "remove_picture": "Picture {thing} was added from another browser: only that browser, or the teacher on the "
+                      "computer that runs the app, can remove it.",
+    "relabel": "Picture #{thing} was shared from another page: only that page can say what it is.",
+    "browser_pictures": "This browser has {cap} pictures in the collection, the most one browser may hold: remove "
+                        "some to add more.",
+    "computer_pictures": "This computer has {cap} pictures in the collection, the most one computer may hold: remove "
+                         "some to add more.",
+}
+
+SERVING = {  # a request refused before the app reads it (serving.py)
+    "values": "A request may hold at most {most} values; this one holds {values}.",
+    "files": "A request may name at most {most} files, {references} times in all; this one names {files}, {times} "
+             "times: send them in smaller batches.",
+}
+
+FILES = {  # a picture folder or archive refused while it is read (picture_files.py)
+    "too_big": "Refusing '{source}': {what}, more than any data set this app reads. Unpack it, keep the pictures you "
+               "need and point --data at that folder.",
+    "entries": "it holds more than {most} files and folders",
+    "bytes": "its contents come to more than {most} GB",
+    "pixels": "its pictures add up to more than {most} million pixels",
+    "index": "its index takes {size} bytes",
+    "read": "a header or member asks for {size} bytes at once",
+    "folder": "Refusing '{source}': the folder {split}/{folder} cannot be a class, as {reason}.",
+    "same": "Refusing '{source}': in {split}/, {reason}; keep one of the two folders.",
+    "outside": "Refusing the archive: member '{name}' points outside its folder.",
+    "symlink": "Refusing the archive: member '{name}' is a symbolic link.",
+    "link": "Refusing the archive: member '{name}' is a link.",
+}
+
+DATA = {  # the no-data paragraph and every data set that cannot be used (data.py)
+    "not_found": "No training data found at '{path}'. Tried: {tried}. To fix it, do one of: connect to the internet "
+                 "once so torchvision can download CIFAR-10 into that folder; point --data (or the CIFAR_DEMO_DATA "
+                 "environment variable) at a copy of CIFAR-10 (a 'cifar-10-batches-py' folder, a folder with "
+                 "train/<class>/ and test/<class>/ pictures, or a .tar.gz/.zip archive of such a folder); or make "
+                 "your own picture folders in that layout, one sub-folder per class.",
+    "tried_more": "{first}; {second}",
+    "not_archive": "'{name}' is a file but not a .tar.gz, .tgz, .tar or .zip archive",
+    "tried_batches": "a torchvision 'cifar-10-batches-py' folder",
+    "tried_tree": "a folder with train/<class>/ and test/<class>/ pictures",
+    "tried_download": "downloading CIFAR-10 with torchvision ({reason})",
+    "offline": "no internet connection: the download server could not be reached",
+    "disk_full": "the disk is full",
+    "unusable": "'{file}' is not a usable CIFAR-10 batch file: {why}. Nothing in it was run. Replace the "
+                "cifar-10-batches-py folder with a fresh copy of CIFAR-10 (or delete it and let torchvision download "
+                "it again), or point --data at a folder of pictures.",
+    "object": "Refusing '{file}': it asks to load the Python object '{name}', which CIFAR-10 batch files never hold, "
+              "so reading stopped there and nothing in it was run. Replace the cifar-10-batches-py folder with a "
+              "fresh copy of CIFAR-10, or point --data at a folder of pictures.",
+    "batch_size": "it holds {size} bytes, more than {most}",
+    "batch_unreadable": "it cannot be read ({reason})",
+    "batch_unpickle": "it does not unpickle ({reason})",
+    "batch_entry": "it is not a dict with a '{name}' entry",
+    "batch_labels": "its 'label_names' is not a list of distinct class names",
+    "batch_label_name": "in its 'label_names', {reason}",
+    "batch_data": "its 'data' is not an N x {row} array of pixels",
+    "batch_values": "its 'data' holds values outside 0-255",
+    "batch_numbers": "its 'labels' are not {count} class numbers from 0 to {last}",
+    "archive": "Could not read the archive '{path}': {reason}. Is the file complete?",
+    "no_train": "'{source}' has a train/ folder but no pictures in train/<class>/ sub-folders.",
+    "unknown_test": "'{source}': test/ has classes that train/ lacks: {classes}.",
+    "both": "'{source}' needs readable pictures in both train/<class>/ and test/<class>/.",
+}
+
+
 def section(prefix: str, words: dict[str, str]) -> dict[str, str]:
     return {f"{prefix}.{key}": text for key, text in words.items()}
 
@@ -348,4 +467,6 @@ WORDS = {**section("page", PAGE), **section("status", STATUS), **section("text",
          **section("page.join", JOIN_PAGE), **section("join", JOIN),
          **section("page.challenge", CHALLENGE_PAGE), **section("challenge", CHALLENGE),
          **section("challenge.said", CHALLENGE_SAID),
-         **section("page.student", STUDENT_PAGE), **section("student", STUDENT)}
+         **section("page.student", STUDENT_PAGE), **section("student", STUDENT),
+         **section("names", NAMES), **section("images", IMAGES), **section("access", ACCESS),
+         **section("serving", SERVING), **section("files", FILES), **section("data", DATA)}
