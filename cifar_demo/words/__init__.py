@@ -7,6 +7,7 @@ its reader's language with `text`. No gradio here: cifar_demo/ui/language.py giv
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import reduce
 from string import Formatter
 
 from . import en, ko
@@ -43,14 +44,14 @@ class Say:
 
 class Clause:
     """A sentence said inside another (after a ':' or 'but'): without its full stop, and in English without its
-    capital."""
+    capital unless `capital`."""
 
-    def __init__(self, sentence: object):
-        self.sentence = sentence
+    def __init__(self, sentence: object, capital: bool = False):
+        self.sentence, self.capital = sentence, capital
 
     def in_(self, language: str) -> str:
         said = render(self.sentence, language).rstrip(".")
-        return said[:1].lower() + said[1:] if language == ENGLISH else said
+        return said[:1].lower() + said[1:] if language == ENGLISH and not self.capital else said
 
     def __str__(self) -> str:
         return self.in_(ENGLISH)
@@ -69,6 +70,18 @@ def render(value: object, language: str) -> str:
     if isinstance(value, BaseException) and len(value.args) == 1 and isinstance(value.args[0], (Say, Clause)):
         return value.args[0].in_(language)
     return str(value)
+
+
+def listed(items: Iterable[object]) -> object:
+    """Items said as one list ('a, b, c'), each in the reader's language when it is shown."""
+    items = list(items)
+    return reduce(lambda first, second: Say("text.comma", first=first, second=second), items) if items else ""
+
+
+def class_words(classes: Iterable[str]) -> list[object]:
+    """A model's class names for a sentence: CIFAR-10's as Says (shown in the reader's language), others as typed."""
+    classes = list(classes)
+    return [Say(f"class.{name}") for name in classes] if tuple(classes) == CIFAR10 else classes
 
 
 def placeholders(template: str) -> set[str]:

@@ -100,7 +100,7 @@ TEXT = {
     "evaluated_held_out": "Held-out accuracy {accuracy}: {right} of {total} pictures right ({net}, {file})",
     "most_confused": "Most confused: {pairs}",
     "taken_for": "{truth} taken for {guess} ({count}×)",
-    "list_separator": "; ",
+    "list_separator": "; ", "comma": "{first}, {second}",
     "no_model_wall": "No trained model yet, so no guesses: train one in the Train tab.",
     "wall_hidden": "Picture #{number} is hidden from the wall, its summary and its download.",
     "wall_cleared": "The wall is empty: {count} pictures taken off. Every page may share again.",
@@ -452,6 +452,61 @@ DATA = {  # the no-data paragraph and every data set that cannot be used (data.p
     "both": "'{source}' needs readable pictures in both train/<class>/ and test/<class>/.",
 }
 
+WALL = {  # the wall's refusals (wall.py)
+    "truth": "'{truth}' is not one of the active model's classes: say one of {named}, or 'not one of these', or "
+             "'don't know'.",
+    "no_picture": "There is no picture #{entry} on the wall.",
+    "folders": "The wall cannot be saved as folders of the model's classes: {reason}.",
+    "none_labelled": "No picture on the wall says what it really is yet (one of the model's classes), so there is "
+                     "nothing to save as labelled pictures.",
+    "page_shares": "This page has shared {cap} pictures, the most one page may share. The teacher can clear the wall "
+                   "to start again.",
+    "computer_shares": "This computer has shared {cap} pictures, the most one computer may share. The teacher can "
+                       "clear the wall to start again.",
+}
+
+MODELS = {  # the models on the shelf and what the active one can do (shelf.py, lab.py)
+    "unknown": "No model '{name}' is known; choose one from the list.",
+    "none": "No trained model yet: train one in the Train tab, or start the app with --checkpoint FILE.",
+    "skipped": "{count} checkpoint files could not be used and were skipped; the server's log says why.",
+    "skipped_one": "1 checkpoint file could not be used and was skipped; the server's log says why.",
+    "held_out_gone": "{file} was trained on pictures collected before the server last started, so its held-out "
+                     "pictures are gone; Classify and Inside the net still work.",
+    "other_classes": "The active model knows the classes {known}, but the data has {classes}: train a model on this "
+                     "data first.",
+}
+
+STORE = {  # the class's store (store.py)
+    "cannot_open": "The store {path} cannot be opened: {reason}.",
+    "in_use": "Another app is already using the store {path}: stop it, or give this one its own with --store PATH.",
+    "not_saved": "The store {name} could not save this ({why}); everything saved before is kept.",
+    "disk_full": "the disk is full",
+    "read_only": "the disk or folder is read-only or failing",
+    "no_class": "The store has no class '{name}' in this lesson.",
+    "no_lesson": "There is no archived lesson #{lesson} to restore.",
+    "lesson_refused": "Refusing the lesson '{name}': {reason}.",
+    "moved_aside": "The class's store could not be read (damaged, or not this app's): it was moved aside, beside it, "
+                   "as {name}, and a new, empty one started.",
+}
+
+LESSON_ZIP = {  # what is wrong with a lesson zip (lesson_zip.py); each follows "Refusing the lesson '…':"
+    "members": "it holds {count} files; a lesson has at most {most}",
+    "outside": "the file '{name}' points outside its folder",
+    "link": "'{name}' is a link",
+    "twice": "the file '{name}' appears twice",
+    "no_manifest": "it has no {manifest}: it is no lesson zip",
+    "not_manifest": "its {manifest} is not a lesson's",
+    "picture_missing": "'{name}' is missing or too big to be a picture",
+    "not_png": "'{name}' is not a 32x32 PNG",
+    "classes": "it has {count} classes; {most} at most",
+    "wall": "its wall has {count} pictures; {most} at most",
+    "broken": "its {manifest} is broken",
+    "name": "the class name '{name}' is not as the app would store it",
+    "class_twice": "the class '{name}' appears twice",
+    "class_pictures": "the class '{name}' has over {most} pictures",
+    "truth": "the wall's truth '{truth}' cannot be a class",
+}
+
 
 def section(prefix: str, words: dict[str, str]) -> dict[str, str]:
     return {f"{prefix}.{key}": text for key, text in words.items()}
@@ -469,4 +524,6 @@ WORDS = {**section("page", PAGE), **section("status", STATUS), **section("text",
          **section("challenge.said", CHALLENGE_SAID),
          **section("page.student", STUDENT_PAGE), **section("student", STUDENT),
          **section("names", NAMES), **section("images", IMAGES), **section("access", ACCESS),
-         **section("serving", SERVING), **section("files", FILES), **section("data", DATA)}
+         **section("serving", SERVING), **section("files", FILES), **section("data", DATA),
+         **section("wall", WALL), **section("models", MODELS), **section("store", STORE),
+         **section("lesson_zip", LESSON_ZIP)}

@@ -101,7 +101,7 @@ TEXT = {
     "evaluated_held_out": "떼어 둔 그림의 정확도 {accuracy}: {total}장 중 {right}장 맞음 ({net}, {file})",
     "most_confused": "가장 많이 헷갈린 것: {pairs}",
     "taken_for": "{truth}을(를) {guess}(으)로 ({count}번)",
-    "list_separator": "; ",
+    "list_separator": "; ", "comma": "{first}, {second}",
     "no_model_wall": "아직 학습된 모델이 없어 추측도 없습니다: 학습 탭에서 모델을 학습하세요.",
     "wall_hidden": "#{number} 그림을 게시판, 요약, 내려받기에서 숨겼습니다.",
     "wall_cleared": "게시판을 비웠습니다: 그림 {count}장을 내렸습니다. 모든 페이지가 다시 올릴 수 있습니다.",
@@ -448,6 +448,62 @@ DATA = {
     "both": "'{source}'에는 train/<class>/와 test/<class>/ 모두에 읽을 수 있는 그림이 있어야 해요.",
 }
 
+WALL = {
+    "truth": "'{truth}'은(는) 사용 중인 모델의 클래스가 아닙니다: {named} 중 하나나, '이 중에 없음', 또는 '모름'을 "
+             "고르세요.",
+    "no_picture": "게시판에 #{entry}번 그림이 없습니다.",
+    "folders": "게시판을 모델의 클래스 폴더로 저장할 수 없습니다: {reason}.",
+    "none_labelled": "게시판에 실제로 무엇인지(모델의 클래스 중 하나) 적힌 그림이 아직 없어서, 정답이 붙은 그림으로 저장할 "
+                     "것이 없습니다.",
+    "page_shares": "이 페이지는 그림을 {cap}장 올렸습니다. 페이지 하나가 올릴 수 있는 최대입니다. 선생님이 게시판을 비우면 "
+                   "다시 올릴 수 있습니다.",
+    "computer_shares": "이 컴퓨터는 그림을 {cap}장 올렸습니다. 컴퓨터 한 대가 올릴 수 있는 최대입니다. 선생님이 게시판을 "
+                       "비우면 다시 올릴 수 있습니다.",
+}
+
+MODELS = {
+    "unknown": "'{name}' 모델은 없습니다: 목록에서 고르세요.",
+    "none": "아직 학습된 모델이 없습니다: 학습 탭에서 학습하거나, --checkpoint FILE로 앱을 시작하세요.",
+    "skipped": "체크포인트 파일 {count}개를 쓸 수 없어 건너뛰었습니다; 이유는 서버 로그에 있습니다.",
+    "skipped_one": "체크포인트 파일 1개를 쓸 수 없어 건너뛰었습니다; 이유는 서버 로그에 있습니다.",
+    "held_out_gone": "{file}은(는) 서버가 마지막으로 시작하기 전에 모은 그림으로 학습해서, 따로 떼어 둔 그림이 없어졌습니다; "
+                     "분류와 신경망 속 탭은 그대로 쓸 수 있습니다.",
+    "other_classes": "사용 중인 모델이 아는 클래스는 {known}인데, 데이터의 클래스는 {classes}입니다: 먼저 이 데이터로 모델을 "
+                     "학습하세요.",
+}
+
+STORE = {
+    "cannot_open": "저장소 {path}을(를) 열 수 없습니다: {reason}.",
+    "in_use": "다른 앱이 이미 저장소 {path}을(를) 쓰고 있습니다: 그 앱을 멈추거나, 이 앱에 --store PATH로 따로 저장소를 "
+              "주세요.",
+    "not_saved": "저장소 {name}에 이것을 저장하지 못했습니다 ({why}); 전에 저장한 것은 모두 남아 있습니다.",
+    "disk_full": "디스크가 꽉 찼습니다",
+    "read_only": "디스크나 폴더가 읽기 전용이거나 고장 났습니다",
+    "no_class": "이번 수업의 저장소에 '{name}' 클래스가 없습니다.",
+    "no_lesson": "되살릴 보관된 수업 #{lesson}이(가) 없습니다.",
+    "lesson_refused": "수업 '{name}'을(를) 받지 않습니다: {reason}.",
+    "moved_aside": "우리 반 저장소를 읽을 수 없어서(망가졌거나 이 앱의 것이 아님) 옆에 {name}(으)로 옮겨 두고, 비어 있는 새 "
+                   "저장소로 시작했습니다.",
+}
+
+LESSON_ZIP = {
+    "members": "파일이 {count}개 있습니다; 수업에는 {most}개까지 있을 수 있습니다",
+    "outside": "파일 '{name}'이(가) 폴더 밖을 가리킵니다",
+    "link": "'{name}'은(는) 링크입니다",
+    "twice": "파일 '{name}'이(가) 두 번 나옵니다",
+    "no_manifest": "{manifest}이(가) 없습니다: 수업 zip이 아닙니다",
+    "not_manifest": "{manifest}이(가) 수업의 것이 아닙니다",
+    "picture_missing": "'{name}'이(가) 없거나 그림이라기에는 너무 큽니다",
+    "not_png": "'{name}'은(는) 32x32 PNG가 아닙니다",
+    "classes": "클래스가 {count}개 있습니다; {most}개까지입니다",
+    "wall": "게시판에 그림이 {count}장 있습니다; {most}장까지입니다",
+    "broken": "{manifest}이(가) 망가졌습니다",
+    "name": "클래스 이름 '{name}'이(가) 앱이 저장하는 형식이 아닙니다",
+    "class_twice": "클래스 '{name}'이(가) 두 번 나옵니다",
+    "class_pictures": "클래스 '{name}'의 그림이 {most}장을 넘습니다",
+    "truth": "게시판의 정답 '{truth}'은(는) 클래스가 될 수 없습니다",
+}
+
 WORDS = {**section("page", PAGE), **section("status", STATUS), **section("text", TEXT),
          **section("chart", CHART), **section("class", CLASSES), **section("lab", LAB),
          **section("job", JOB),
@@ -460,4 +516,6 @@ WORDS = {**section("page", PAGE), **section("status", STATUS), **section("text",
          **section("challenge.said", CHALLENGE_SAID),
          **section("page.student", STUDENT_PAGE), **section("student", STUDENT),
          **section("names", NAMES), **section("images", IMAGES), **section("access", ACCESS),
-         **section("serving", SERVING), **section("files", FILES), **section("data", DATA)}
+         **section("serving", SERVING), **section("files", FILES), **section("data", DATA),
+         **section("wall", WALL), **section("models", MODELS), **section("store", STORE),
+         **section("lesson_zip", LESSON_ZIP)}
