@@ -507,6 +507,50 @@ LESSON_ZIP = {  # what is wrong with a lesson zip (lesson_zip.py); each follows 
     "truth": "the wall's truth '{truth}' cannot be a class",
 }
 
+EXPLAIN = {  # Inside the net: the layer walk-through, its table, the pictures' titles and Grad-CAM (explain.py)
+    "layer": "layer", "type": "type", "input": "input", "output": "output", "parameters": "parameters",
+    "picture": "The net sees a 3x32x32 picture: 3 colour channels (red, green, blue) of 32x32 pixels.",
+    "filters": "{count} filters make {count} channels",
+    "turns": "turns {before} into {after}", "keeps": "keeps {after}",
+    "lost_sides": "{n} pixels on each side", "lost_all": "{n} pixels in all", "lost_one": "1 pixel in all",
+    "conv_valid": "{name} {turns} because {k}x{k} kernels without padding lose {lost}; {filters}.",
+    "conv_same": "{name} {turns}: padding {p} keeps the size, because a {p}-pixel border of zeros makes up for what "
+                 "{k}x{k} kernels lose at the edges; {filters}.",
+    "conv_patches": "{name} {turns}: {k}x{k} kernels with stride {s} cut the picture into non-overlapping {k}x{k} "
+                    "patches; {filters}.",
+    "conv": "{name} {turns}: {k}x{k} kernels, stride {s}, padding {p} give (size + 2·{p} − {k}) / {s} + 1 pixels; "
+            "{filters}.",
+    "flatten": "flatten turns {before} into {after} numbers in a row ({product} = {count}), so linear layers can take "
+               "them.",
+    "global_largest": "{name} keeps only the largest value of each of the {channels} channels: {before} to {after}.",
+    "global_average": "{name} keeps only the average value of each of the {channels} channels: {before} to {after}.",
+    "halves_largest": "{name} halves {before} to {after}: each {k}x{k} window keeps its largest value.",
+    "halves_average": "{name} halves {before} to {after}: each {k}x{k} window keeps its average value.",
+    "shrinks_largest": "{name} shrinks {before} to {after}: each {k}x{k} window keeps its largest value.",
+    "shrinks_average": "{name} shrinks {before} to {after}: each {k}x{k} window keeps its average value.",
+    "linear": "{name} connects all {inputs} inputs to {outputs} outputs ({inputs}·{outputs} weights).",
+    "linear_bias": "{name} connects all {inputs} inputs to {outputs} outputs ({inputs}·{outputs} weights + {outputs} "
+                   "biases).",
+    "linear_last": "{name} connects all {inputs} inputs to {outputs} outputs: one score per class ({inputs}·{outputs} "
+                   "weights).",
+    "linear_last_bias": "{name} connects all {inputs} inputs to {outputs} outputs: one score per class "
+                        "({inputs}·{outputs} weights + {outputs} biases).",
+    "batchnorm": "{name} rescales each of the {channels} channels to a steady range; the shape stays {after}.",
+    "relu": "{name} sets negative values to zero; the shape stays {after}.",
+    "gelu": "{name} lets positive values through and squashes negative ones towards zero; the shape stays {after}.",
+    "residual": "{name} adds its input back to what its two convs made (a skip connection); the shape stays {after}.",
+    "other": "{name} turns {before} into {after}.",
+    "filters_title": "{name}: {count} filters of {k}x{k} pixels x 3 colours",
+    "stage_all": "{name}: all {channels} channels, {height}x{width} each",
+    "stage_strongest": "{name}: the {shown} strongest of {channels} channels, {height}x{width} each",
+    "cold": "Nothing in the picture raised the score for '{name}' ({probability}), so the map stays cold.",
+    "warm": "Warm areas are where the net found the evidence for '{name}' ({probability}); cold areas did not raise "
+            "that score. The map comes from {layer}, which sees the picture as {cells}x{cells} cells.",
+    "own_answer": "{line} The net's own answer is '{predicted}' ({top}).",
+    "tensor": "A picture tensor must be uint8 3x32x32, not {dtype} {shape}.",
+    "unknown_class": "Unknown class '{name}'; choose one of: {classes}.",
+}
+
 
 def section(prefix: str, words: dict[str, str]) -> dict[str, str]:
     return {f"{prefix}.{key}": text for key, text in words.items()}
@@ -526,4 +570,4 @@ WORDS = {**section("page", PAGE), **section("status", STATUS), **section("text",
          **section("names", NAMES), **section("images", IMAGES), **section("access", ACCESS),
          **section("serving", SERVING), **section("files", FILES), **section("data", DATA),
          **section("wall", WALL), **section("models", MODELS), **section("store", STORE),
-         **section("lesson_zip", LESSON_ZIP)}
+         **section("lesson_zip", LESSON_ZIP), **section("explain", EXPLAIN)}

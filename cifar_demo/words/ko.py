@@ -504,6 +504,50 @@ LESSON_ZIP = {
     "truth": "게시판의 정답 '{truth}'은(는) 클래스가 될 수 없습니다",
 }
 
+EXPLAIN = {
+    "layer": "층", "type": "종류", "input": "입력", "output": "출력", "parameters": "매개변수",
+    "picture": "신경망은 3x32x32 그림을 봅니다: 32x32 픽셀짜리 색 채널 3개(빨강, 초록, 파랑)입니다.",
+    "filters": "필터 {count}개가 채널 {count}개를 만듭니다",
+    "turns": "{before}을(를) {after}(으)로 바꿉니다", "keeps": "{after}을(를) 그대로 둡니다",
+    "lost_sides": "양쪽에서 {n}픽셀씩", "lost_all": "모두 {n}픽셀", "lost_one": "모두 1픽셀",
+    "conv_valid": "{name}은(는) {turns}. 패딩 없는 {k}x{k} 커널은 {lost}을 잃기 때문입니다; {filters}.",
+    "conv_same": "{name}은(는) {turns}: 패딩 {p}가 크기를 지킵니다. {p}픽셀 두께의 0 테두리가 {k}x{k} 커널이 가장자리에서 "
+                 "잃는 만큼을 채워 주기 때문입니다; {filters}.",
+    "conv_patches": "{name}은(는) {turns}: 보폭 {s}의 {k}x{k} 커널이 그림을 겹치지 않는 {k}x{k} 조각으로 나눕니다; "
+                    "{filters}.",
+    "conv": "{name}은(는) {turns}: {k}x{k} 커널, 보폭 {s}, 패딩 {p}이면 (크기 + 2·{p} − {k}) / {s} + 1 픽셀이 됩니다; "
+            "{filters}.",
+    "flatten": "flatten은 {before}을(를) 한 줄로 늘어선 숫자 {after}개로 바꿉니다 ({product} = {count}). 그래야 선형 층이 "
+               "받을 수 있습니다.",
+    "global_largest": "{name}은(는) 채널 {channels}개마다 가장 큰 값 하나만 남깁니다: {before}에서 {after}(으)로.",
+    "global_average": "{name}은(는) 채널 {channels}개마다 평균값 하나만 남깁니다: {before}에서 {after}(으)로.",
+    "halves_largest": "{name}은(는) {before}을(를) {after}(으)로 절반으로 줄입니다: {k}x{k} 창마다 가장 큰 값을 남깁니다.",
+    "halves_average": "{name}은(는) {before}을(를) {after}(으)로 절반으로 줄입니다: {k}x{k} 창마다 평균값을 남깁니다.",
+    "shrinks_largest": "{name}은(는) {before}을(를) {after}(으)로 줄입니다: {k}x{k} 창마다 가장 큰 값을 남깁니다.",
+    "shrinks_average": "{name}은(는) {before}을(를) {after}(으)로 줄입니다: {k}x{k} 창마다 평균값을 남깁니다.",
+    "linear": "{name}은(는) 입력 {inputs}개를 모두 출력 {outputs}개에 잇습니다 (가중치 {inputs}·{outputs}개).",
+    "linear_bias": "{name}은(는) 입력 {inputs}개를 모두 출력 {outputs}개에 잇습니다 (가중치 {inputs}·{outputs}개 + "
+                   "편향 {outputs}개).",
+    "linear_last": "{name}은(는) 입력 {inputs}개를 모두 출력 {outputs}개에 잇습니다: 클래스마다 점수 하나 (가중치 "
+                   "{inputs}·{outputs}개).",
+    "linear_last_bias": "{name}은(는) 입력 {inputs}개를 모두 출력 {outputs}개에 잇습니다: 클래스마다 점수 하나 (가중치 "
+                        "{inputs}·{outputs}개 + 편향 {outputs}개).",
+    "batchnorm": "{name}은(는) 채널 {channels}개를 각각 안정된 범위로 다시 맞춥니다; 모양은 {after} 그대로입니다.",
+    "relu": "{name}은(는) 음수 값을 0으로 만듭니다; 모양은 {after} 그대로입니다.",
+    "gelu": "{name}은(는) 양수 값은 통과시키고 음수 값은 0 쪽으로 누릅니다; 모양은 {after} 그대로입니다.",
+    "residual": "{name}은(는) 두 합성곱이 만든 것에 입력을 다시 더합니다 (건너뛰기 연결); 모양은 {after} 그대로입니다.",
+    "other": "{name}은(는) {before}을(를) {after}(으)로 바꿉니다.",
+    "filters_title": "{name}: {k}x{k} 픽셀 x 3색 필터 {count}개",
+    "stage_all": "{name}: 채널 {channels}개 모두, 각각 {height}x{width}",
+    "stage_strongest": "{name}: 채널 {channels}개 중 가장 강한 {shown}개, 각각 {height}x{width}",
+    "cold": "그림의 어느 부분도 '{name}'({probability})의 점수를 올리지 않아서 지도가 차갑게 남았습니다.",
+    "warm": "따뜻한 곳은 신경망이 '{name}'({probability})의 근거를 찾은 곳이고, 차가운 곳은 그 점수를 올리지 않은 곳입니다. "
+            "이 지도는 그림을 {cells}x{cells} 칸으로 보는 {layer}에서 나옵니다.",
+    "own_answer": "{line} 신경망 자신의 답은 '{predicted}'({top})입니다.",
+    "tensor": "그림 텐서는 uint8 3x32x32여야 하는데, {dtype} {shape}입니다.",
+    "unknown_class": "'{name}'은(는) 모르는 클래스입니다; 다음 중 하나를 고르세요: {classes}.",
+}
+
 WORDS = {**section("page", PAGE), **section("status", STATUS), **section("text", TEXT),
          **section("chart", CHART), **section("class", CLASSES), **section("lab", LAB),
          **section("job", JOB),
@@ -518,4 +562,4 @@ WORDS = {**section("page", PAGE), **section("status", STATUS), **section("text",
          **section("names", NAMES), **section("images", IMAGES), **section("access", ACCESS),
          **section("serving", SERVING), **section("files", FILES), **section("data", DATA),
          **section("wall", WALL), **section("models", MODELS), **section("store", STORE),
-         **section("lesson_zip", LESSON_ZIP)}
+         **section("lesson_zip", LESSON_ZIP), **section("explain", EXPLAIN)}
