@@ -117,8 +117,9 @@ def refuse_quietly(app: gr.Blocks) -> None:
             refuse_oversized(inputs)
             return await standard(block_fn, inputs, state, explicit_call)
         except Exception as error:
-            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise refusal(block_fn.api_name or block_fn.name, Say("text.refused", reason=quote(reason))) from None
+            said = error.args[0] if len(error.args) == 1 and isinstance(error.args[0], Say) else None  # ours
+            reason = said or quote(str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__)
+            raise refusal(block_fn.api_name or block_fn.name, Say("text.refused", reason=reason)) from None
 
     app.preprocess_data = preprocess_data
 

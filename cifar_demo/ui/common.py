@@ -20,7 +20,7 @@ from ..lab import JobRunning, Lab
 from ..plots import ChartError, chart_picture
 from ..serving import AnswerPictures, refused, uploaded_file
 from ..wall import NOT_LISTED, UNKNOWN, truth_choices
-from ..words import CATALOG, ENGLISH, Say, class_names
+from ..words import CATALOG, ENGLISH, Say, class_names, from_plain
 from .language import names, page, say, shown
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -94,7 +94,7 @@ def status_line(status: dict, active_path: str | None = None) -> str:
     if state == "idle":
         return say("status.idle")
     if state == "failed":
-        return say("status.failed", reason=message)
+        return say("status.failed", reason=from_plain(status.get("said")) or message)
     if state in ("finished", "stopped") and status["checkpoint"]:
         active = "_active" if status["checkpoint"] == active_path else ""
         result = result_words(status["result"])

@@ -343,7 +343,7 @@ def add_uploads(lab: Lab, class_name: str | None, paths: list[str], by: Caller) 
     """Pictures from uploaded files only: a path a raw call names elsewhere is refused like a broken file. Each
     distinct path is looked up once, however often it is named."""
     if not class_name:
-        raise CollectionError("Choose the class these pictures are of first (or add a class).")
+        raise CollectionError(Say("text.choose_class_many"))
     checked: dict[str, str | ImageError] = {}
     for path in dict.fromkeys(paths):
         try:

@@ -72,6 +72,28 @@ def render(value: object, language: str) -> str:
     return str(value)
 
 
+def plain(value: object) -> object:
+    """A sentence as JSON-ready data, to store or to send across a process: a Say as its key and values (an error
+    carrying one as that one); numbers and None as they are; anything else as its text."""
+    if isinstance(value, BaseException) and len(value.args) == 1 and isinstance(value.args[0], (Say, Clause)):
+        value = value.args[0]
+    if isinstance(value, Say):
+        return {"say": value.key, "values": {name: plain(v) for name, v in value.values.items()}}
+    if isinstance(value, Clause):
+        return {"clause": plain(value.sentence), "capital": value.capital}
+    return value if value is None or isinstance(value, (int, float)) else str(value)
+
+
+def from_plain(data: object) -> object:
+    """What plain() made, back as a Say to render in a reader's language (a key no longer in the catalog: its
+    values' text)."""
+    if isinstance(data, dict) and isinstance(data.get("values"), dict) and data.get("say") in CATALOG[ENGLISH]:
+        return Say(data["say"], **{name: from_plain(v) for name, v in data["values"].items()})
+    if isinstance(data, dict) and "clause" in data:
+        return Clause(from_plain(data["clause"]), bool(data.get("capital")))
+    return data
+
+
 def listed(items: Iterable[object]) -> object:
     """Items said as one list ('a, b, c'), each in the reader's language when it is shown."""
     items = list(items)

@@ -127,6 +127,7 @@ TEXT = {
                   "({file}).",
     "class_made": "Class '{name}' made: add its pictures.",
     "choose_class": "Choose the class this picture is of first (or add a class).",
+    "choose_class_many": "Choose the class these pictures are of first (or add a class).",
     "added_one": "Added to '{name}'.",
     "added": "Added {count} pictures to '{name}'.", "added_single": "Added 1 picture to '{name}'.",
     "click_first": "Click a picture in the row above first, then remove it.",
@@ -146,6 +147,7 @@ CHART = {
     "predicted": "predicted class", "truth": "true class", "runs": "Runs compared",
     "smoothed_loss": "Smoothed training loss", "pick_runs": "Train a model or pick runs to compare",
     "run": "{net} · {epochs} epochs · {accuracy}", "run_one": "{net} · {epochs} epoch · {accuracy}",
+    "failed": "The chart could not be drawn: {reason}.",
     "run_plain": "{net} · {epochs} epochs", "run_one_plain": "{net} · {epochs} epoch",
 }
 
@@ -551,6 +553,22 @@ EXPLAIN = {  # Inside the net: the layer walk-through, its table, the pictures' 
     "unknown_class": "Unknown class '{name}'; choose one of: {classes}.",
 }
 
+TRAINING = {  # a run that cannot start or failed (training.py, trainer.py, models.py, checkpoints.py)
+    "settings": "Invalid training settings: {problems}.",
+    "memory": "Out of memory on {device}: lower the batch size (now {batch}) or choose a smaller net.",
+    "compile": "torch.compile failed on {device} ({reason}). Train without compile: it is optional and only changes "
+               "the speed.",
+    "diverged": "Training diverged: the loss became {loss} at step {step} (epoch {epoch}). The learning rate {lr} is "
+                "too high for this net; try {lower}. Nothing was saved.",
+    "base_net": "The base checkpoint {file} holds a {base}, but these settings train a {net}: choose the same net.",
+    "died": "The training process stopped unexpectedly ({how}). This run is lost; every saved checkpoint is "
+            "untouched. Click Train to start again.",
+    "killed": "killed by {signal}", "exit": "exit status {status}",
+    "unknown_net": "Unknown net '{name}'; choose one of: {nets}.",
+    "checkpoint_name": "'{name}' is not a valid checkpoint name: use letters, digits, '-', '_' and '.', starting with "
+                       "a letter or digit.",
+}
+
 
 def section(prefix: str, words: dict[str, str]) -> dict[str, str]:
     return {f"{prefix}.{key}": text for key, text in words.items()}
@@ -570,4 +588,5 @@ WORDS = {**section("page", PAGE), **section("status", STATUS), **section("text",
          **section("names", NAMES), **section("images", IMAGES), **section("access", ACCESS),
          **section("serving", SERVING), **section("files", FILES), **section("data", DATA),
          **section("wall", WALL), **section("models", MODELS), **section("store", STORE),
-         **section("lesson_zip", LESSON_ZIP), **section("explain", EXPLAIN)}
+         **section("lesson_zip", LESSON_ZIP), **section("explain", EXPLAIN),
+         **section("training", TRAINING)}

@@ -128,6 +128,7 @@ TEXT = {
                   "미세 조정합니다.",
     "class_made": "'{name}' 클래스를 만들었습니다: 그림을 넣으세요.",
     "choose_class": "먼저 이 그림의 클래스를 고르세요 (또는 클래스를 추가하세요).",
+    "choose_class_many": "먼저 이 그림들의 클래스를 고르세요 (또는 클래스를 추가하세요).",
     "added_one": "'{name}'에 넣었습니다.",
     "added": "'{name}'에 그림 {count}장을 넣었습니다.", "added_single": "'{name}'에 그림 1장을 넣었습니다.",
     "click_first": "먼저 위 줄의 그림을 누른 다음 지우세요.",
@@ -147,6 +148,7 @@ CHART = {
     "predicted": "예측한 클래스", "truth": "정답 클래스", "runs": "학습 비교",
     "smoothed_loss": "평활화한 학습 손실", "pick_runs": "모델을 학습하거나 비교할 학습을 고르세요",
     "run": "{net} · 에포크 {epochs} · {accuracy}", "run_one": "{net} · 에포크 {epochs} · {accuracy}",
+    "failed": "차트를 그릴 수 없습니다: {reason}.",
     "run_plain": "{net} · 에포크 {epochs}", "run_one_plain": "{net} · 에포크 {epochs}",
 }
 
@@ -548,6 +550,22 @@ EXPLAIN = {
     "unknown_class": "'{name}'은(는) 모르는 클래스입니다; 다음 중 하나를 고르세요: {classes}.",
 }
 
+TRAINING = {
+    "settings": "학습 설정이 올바르지 않습니다: {problems}.",
+    "memory": "{device}의 메모리가 모자랍니다: 배치 크기(지금 {batch})를 줄이거나 더 작은 신경망을 고르세요.",
+    "compile": "{device}에서 torch.compile이 실패했습니다 ({reason}). compile 없이 학습하세요: 선택 사항이고 속도만 "
+               "바뀝니다.",
+    "diverged": "학습이 발산했습니다: {step}번째 단계(에포크 {epoch})에서 손실이 {loss}이(가) 되었습니다. 학습률 {lr}은(는) "
+                "이 신경망에 너무 높습니다; {lower}(으)로 해 보세요. 아무것도 저장하지 않았습니다.",
+    "base_net": "바탕 체크포인트 {file}은(는) {base}인데, 이 설정은 {net}을(를) 학습합니다: 같은 신경망을 고르세요.",
+    "died": "학습 프로세스가 갑자기 멈췄습니다 ({how}). 이번 학습은 잃었지만, 저장된 체크포인트는 모두 그대로입니다. 학습을 "
+            "눌러 다시 시작하세요.",
+    "killed": "{signal} 신호로 종료됨", "exit": "종료 상태 {status}",
+    "unknown_net": "'{name}'은(는) 모르는 신경망입니다; 다음 중 하나를 고르세요: {nets}.",
+    "checkpoint_name": "'{name}'은(는) 올바른 체크포인트 이름이 아닙니다: 글자, 숫자, '-', '_', '.'를 쓰고 글자나 숫자로 "
+                       "시작하세요.",
+}
+
 WORDS = {**section("page", PAGE), **section("status", STATUS), **section("text", TEXT),
          **section("chart", CHART), **section("class", CLASSES), **section("lab", LAB),
          **section("job", JOB),
@@ -562,4 +580,5 @@ WORDS = {**section("page", PAGE), **section("status", STATUS), **section("text",
          **section("names", NAMES), **section("images", IMAGES), **section("access", ACCESS),
          **section("serving", SERVING), **section("files", FILES), **section("data", DATA),
          **section("wall", WALL), **section("models", MODELS), **section("store", STORE),
-         **section("lesson_zip", LESSON_ZIP), **section("explain", EXPLAIN)}
+         **section("lesson_zip", LESSON_ZIP), **section("explain", EXPLAIN),
+         **section("training", TRAINING)}
