@@ -8,7 +8,7 @@ from functools import reduce
 from typing import Iterable
 
 from .serving import quote
-from .words import Clause, Say
+from .words import CATALOG, ENGLISH, Clause, Say
 
 MAX_NAME = 40  # characters: a chart label stays readable, and a folder name is at most 160 bytes of UTF-8
 PATH_CHARACTERS = '/\\:*?"<>|'  # what no folder name may hold on some system (Windows refuses all of these)
@@ -135,6 +135,7 @@ def _mixed_word(name: str) -> tuple[str, Say | str] | None:
         scripts = sorted({_script(x) for x in word if unicodedata.category(x)[0] == "L"} - SHARES_A_WORD)
         if len(scripts) > 1:
             return word, reduce(lambda first, second: Say("names.and", first=first, second=second),
-                                [s.title() for s in scripts])
+                                [Say(f"names.{s.lower()}") if f"names.{s.lower()}" in CATALOG[ENGLISH] else s.title()
+                                 for s in scripts])
         word = ""
     return None

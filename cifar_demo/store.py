@@ -418,7 +418,9 @@ class Store:
         try:
             seed, classes, wall = read_lesson(path)
         except (ValueError, OSError, zipfile.BadZipFile) as error:
-            reason = Clause(error.args[0] if len(error.args) == 1 and isinstance(error.args[0], Say) else str(error),
+            reason = Clause(error.args[0] if len(error.args) == 1 and isinstance(error.args[0], Say) else
+                            Say("store.not_zip") if str(error) == "File is not a zip file" else
+                            Say("store.bad_zip", reason=error) if isinstance(error, zipfile.BadZipFile) else str(error),
                             capital=True)
             raise StoreError(Say("store.lesson_refused", name=quote(path.name), reason=reason)) from None
         with self._write() as db:

@@ -361,6 +361,7 @@ NAMES = {  # the class-name rule's refusals (names.py); {name} is the name as a 
     "mixed": "The class name '{name}' cannot be used: the word '{word}' mixes {scripts} letters, which look alike; "
              "use one alphabet.",
     "and": "{first} and {second}",
+    "latin": "Latin", "cyrillic": "Cyrillic", "greek": "Greek", "armenian": "Armenian", "cherokee": "Cherokee",
 }
 
 IMAGES = {  # what is wrong with a file brought as a picture (images.py)
@@ -487,6 +488,7 @@ STORE = {  # the class's store (store.py)
     "no_class": "The store has no class '{name}' in this lesson.",
     "no_lesson": "There is no archived lesson #{lesson} to restore.",
     "lesson_refused": "Refusing the lesson '{name}': {reason}.",
+    "not_zip": "File is not a zip file", "bad_zip": "{reason}",
     "moved_aside": "The class's store could not be read (damaged, or not this app's): it was moved aside, beside it, "
                    "as {name}, and a new, empty one started.",
 }

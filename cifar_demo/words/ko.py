@@ -342,112 +342,113 @@ STUDENT = {
 }
 
 NAMES = {
-    "needed": "클래스에는 '고양이'나 '내 머그컵' 같은 이름이 필요해요.",
-    "same": "'{first}'와(과) '{second}'는 같은 클래스 이름이에요: 이름은 대소문자, 띄어쓰기, 비슷하게 생긴 글자를 "
-            "무시하고 비교해요.",
+    "needed": "클래스에는 '고양이'나 '내 머그컵' 같은 이름이 필요합니다.",
+    "same": "'{first}'와(과) '{second}'는 같은 클래스 이름입니다: 이름은 대소문자, 띄어쓰기, 비슷하게 생긴 글자를 "
+            "무시하고 비교합니다.",
     "not_stored": "클래스 이름 '{name}'이(가) 저장하는 형식(유니코드 NFC, 단어 사이 띄어쓰기 한 칸)으로 쓰여 있지 "
-                  "않아요.",
-    "too_long": "클래스 이름 '{name}'은(는) {length}자예요. {most}자까지만 쓸 수 있어요.",
-    "hidden": "클래스 이름 '{name}'은(는) 쓸 수 없어요: 아무도 보거나 입력할 수 없는 보이지 않는 문자나 제어 문자 "
-              "{code}이(가) 들어 있어요.",
-    "path": "클래스 이름 '{name}'은(는) 쓸 수 없어요: '{character}'이(가) 들어 있는데, 어떤 시스템에서는 폴더 이름에 "
-            "{characters} 중 어느 것도 쓸 수 없어요 (클래스를 담은 zip에는 클래스마다 폴더가 하나씩 있어요).",
-    "dot": "클래스 이름 '{name}'은(는) 쓸 수 없어요: 폴더 이름은 점으로 시작하거나(Linux와 macOS에서는 숨겨져요) "
-           "점으로 끝날 수 없어요(Windows에서는 지워져요).",
-    "device": "클래스 이름 '{name}'은(는) 쓸 수 없어요: Windows가 장치 이름으로 쓰는 이름이라 어떤 폴더에도 붙일 수 "
-              "없어요.",
-    "mixed": "클래스 이름 '{name}'은(는) 쓸 수 없어요: 단어 '{word}'에 서로 닮은 {scripts} 글자가 섞여 있어요. 한 가지 "
+                  "않습니다.",
+    "too_long": "클래스 이름 '{name}'은(는) {length}자입니다. {most}자까지만 쓸 수 있습니다.",
+    "hidden": "클래스 이름 '{name}'은(는) 쓸 수 없습니다: 아무도 보거나 입력할 수 없는 보이지 않는 문자나 제어 문자 "
+              "{code}이(가) 들어 있습니다.",
+    "path": "클래스 이름 '{name}'은(는) 쓸 수 없습니다: '{character}'이(가) 들어 있는데, 어떤 시스템에서는 폴더 이름에 "
+            "{characters} 중 어느 것도 쓸 수 없습니다 (클래스를 담은 zip에는 클래스마다 폴더가 하나씩 있습니다).",
+    "dot": "클래스 이름 '{name}'은(는) 쓸 수 없습니다: 폴더 이름은 점으로 시작하거나(Linux와 macOS에서는 숨겨집니다) "
+           "점으로 끝날 수 없습니다(Windows에서는 지워집니다).",
+    "device": "클래스 이름 '{name}'은(는) 쓸 수 없습니다: Windows가 장치 이름으로 쓰는 이름이라 어떤 폴더에도 붙일 수 "
+              "없습니다.",
+    "mixed": "클래스 이름 '{name}'은(는) 쓸 수 없습니다: 단어 '{word}'에 서로 닮은 {scripts} 글자가 섞여 있습니다. 한 가지 "
              "문자만 쓰세요.",
     "and": "{first}, {second}",
+    "latin": "라틴", "cyrillic": "키릴", "greek": "그리스", "armenian": "아르메니아", "cherokee": "체로키",
 }
 
 IMAGES = {
-    "too_big_file": "파일이 {size}MB예요. 그림은 {most}MB까지 받아요.",
-    "not_a_file": "{kind}에서는 그림을 읽을 수 없어요.",
-    "empty": "파일이 비어 있어요 (0바이트).",
-    "unreadable": "파일을 읽을 수 없어요.",
-    "bomb": "그림이 너무 커요 ({over}메가픽셀 넘음). {most}메가픽셀까지 받아요.",
-    "format": "읽을 수 있는 그림 형식이 아니에요 ({formats}).",
-    "format_svg": "읽을 수 있는 그림 형식이 아니에요 ({formats}). SVG는 그리기 형식이에요: 먼저 PNG로 내보내세요.",
-    "none": "그림이 없어요.",
-    "array": "이 배열은 그림이 아니에요 ({reason}).",
-    "nothing": "그림이 {width}x{height} 픽셀이라 보여 줄 것이 없어요.",
-    "damaged": "그림을 풀 수 없어요: 파일이 망가졌거나 잘렸어요.",
-    "undecodable": "그림을 풀 수 없어요.",
-    "pixels": "그림이 {width}x{height} 픽셀({megapixels}메가픽셀)이에요. {most}메가픽셀까지 받아요.",
-    "pixels_whole": "그림이 {width}x{height} 픽셀({megapixels}메가픽셀)이에요. {most}메가픽셀까지 받아요 (휴대폰 "
-                    "JPEG는 더 커도 돼요).",
-    "mode": "색 모드가 '{mode}'인 그림은 쓸 수 없어요 ({reason}).",
-    "member_too_big": "'{name}'은(는) 풀면 {size}바이트로, {most}바이트보다 커요.",
+    "too_big_file": "파일이 {size}MB입니다. 그림은 {most}MB까지 받습니다.",
+    "not_a_file": "{kind}에서는 그림을 읽을 수 없습니다.",
+    "empty": "파일이 비어 있습니다 (0바이트).",
+    "unreadable": "파일을 읽을 수 없습니다.",
+    "bomb": "그림이 너무 큽니다 ({over}메가픽셀 넘음). {most}메가픽셀까지 받습니다.",
+    "format": "읽을 수 있는 그림 형식이 아닙니다 ({formats}).",
+    "format_svg": "읽을 수 있는 그림 형식이 아닙니다 ({formats}). SVG는 그리기 형식입니다: 먼저 PNG로 내보내세요.",
+    "none": "그림이 없습니다.",
+    "array": "이 배열은 그림이 아닙니다 ({reason}).",
+    "nothing": "그림이 {width}x{height} 픽셀이라 보여 줄 것이 없습니다.",
+    "damaged": "그림을 풀 수 없습니다: 파일이 망가졌거나 잘렸습니다.",
+    "undecodable": "그림을 풀 수 없습니다.",
+    "pixels": "그림이 {width}x{height} 픽셀({megapixels}메가픽셀)입니다. {most}메가픽셀까지 받습니다.",
+    "pixels_whole": "그림이 {width}x{height} 픽셀({megapixels}메가픽셀)입니다. {most}메가픽셀까지 받습니다 (휴대폰 "
+                    "JPEG는 더 커도 됩니다).",
+    "mode": "색 모드가 '{mode}'인 그림은 쓸 수 없습니다 ({reason}).",
+    "member_too_big": "'{name}'은(는) 풀면 {size}바이트로, {most}바이트보다 큽니다.",
 }
 
 ACCESS = {
-    "teacher_only": "선생님만, 앱을 실행하는 컴퓨터(프로젝터에 연결된 노트북)에서 할 수 있어요. 다른 컴퓨터에서는 할 수 "
-                    "없어요.",
-    "cancel": "#{thing}번 참가작은 다른 브라우저에서 냈어요: 그 브라우저나, 앱을 실행하는 컴퓨터의 선생님만 취소할 수 "
-              "있어요.",
-    "remove_picture": "그림 {thing}은(는) 다른 브라우저에서 넣었어요: 그 브라우저나, 앱을 실행하는 컴퓨터의 선생님만 지울 "
-                      "수 있어요.",
-    "relabel": "#{thing}번 그림은 다른 페이지에서 올렸어요: 그 페이지만 실제로 무엇인지 말할 수 있어요.",
-    "browser_pictures": "이 브라우저는 모음에 그림을 {cap}장 넣었어요. 브라우저 하나가 넣을 수 있는 최대예요: 더 넣으려면 "
+    "teacher_only": "선생님만, 앱을 실행하는 컴퓨터(프로젝터에 연결된 노트북)에서 할 수 있습니다. 다른 컴퓨터에서는 할 수 "
+                    "없습니다.",
+    "cancel": "#{thing}번 참가작은 다른 브라우저에서 냈습니다: 그 브라우저나, 앱을 실행하는 컴퓨터의 선생님만 취소할 수 "
+              "있습니다.",
+    "remove_picture": "그림 {thing}은(는) 다른 브라우저에서 넣었습니다: 그 브라우저나, 앱을 실행하는 컴퓨터의 선생님만 지울 "
+                      "수 있습니다.",
+    "relabel": "#{thing}번 그림은 다른 페이지에서 올렸습니다: 그 페이지만 실제로 무엇인지 말할 수 있습니다.",
+    "browser_pictures": "이 브라우저는 모음에 그림을 {cap}장 넣었습니다. 브라우저 하나가 넣을 수 있는 최대입니다: 더 넣으려면 "
                         "몇 장을 지우세요.",
-    "computer_pictures": "이 컴퓨터는 모음에 그림을 {cap}장 넣었어요. 컴퓨터 한 대가 넣을 수 있는 최대예요: 더 넣으려면 "
+    "computer_pictures": "이 컴퓨터는 모음에 그림을 {cap}장 넣었습니다. 컴퓨터 한 대가 넣을 수 있는 최대입니다: 더 넣으려면 "
                          "몇 장을 지우세요.",
 }
 
 SERVING = {
-    "values": "요청 하나에는 값이 {most}개까지 들어갈 수 있어요. 이 요청에는 {values}개가 있어요.",
-    "files": "요청 하나는 파일을 {most}개까지, 모두 합쳐 {references}번까지 가리킬 수 있어요. 이 요청은 파일 {files}개를 "
-             "{times}번 가리켜요: 더 작게 나눠 보내세요.",
+    "values": "요청 하나에는 값이 {most}개까지 들어갈 수 있습니다. 이 요청에는 {values}개가 있습니다.",
+    "files": "요청 하나는 파일을 {most}개까지, 모두 합쳐 {references}번까지 가리킬 수 있습니다. 이 요청은 파일 {files}개를 "
+             "{times}번 가리킵니다: 더 작게 나눠 보내세요.",
 }
 
 FILES = {
-    "too_big": "'{source}'은(는) 받지 않아요: {what}. 이 앱이 읽는 어떤 데이터 세트보다 커요. 압축을 풀어 필요한 그림만 "
+    "too_big": "'{source}'은(는) 받지 않습니다: {what}. 이 앱이 읽는 어떤 데이터 세트보다 큽니다. 압축을 풀어 필요한 그림만 "
                "남기고 --data로 그 폴더를 가리키세요.",
-    "entries": "파일과 폴더가 {most}개보다 많아요",
-    "bytes": "내용이 {most}GB보다 커요",
-    "pixels": "그림을 모두 합치면 {most}백만 픽셀보다 많아요",
-    "index": "목차가 {size}바이트예요",
-    "read": "머리글이나 항목 하나가 한 번에 {size}바이트를 요구해요",
-    "folder": "'{source}'은(는) 받지 않아요: {split}/{folder} 폴더는 클래스가 될 수 없어요. {reason}.",
-    "same": "'{source}'은(는) 받지 않아요: {split}/ 안에서 {reason}. 두 폴더 중 하나만 남기세요.",
-    "outside": "압축 파일을 받지 않아요: 항목 '{name}'이(가) 폴더 밖을 가리켜요.",
-    "symlink": "압축 파일을 받지 않아요: 항목 '{name}'은(는) 심볼릭 링크예요.",
-    "link": "압축 파일을 받지 않아요: 항목 '{name}'은(는) 링크예요.",
+    "entries": "파일과 폴더가 {most}개보다 많습니다",
+    "bytes": "내용이 {most}GB보다 큽니다",
+    "pixels": "그림을 모두 합치면 {most}백만 픽셀보다 많습니다",
+    "index": "목차가 {size}바이트입니다",
+    "read": "머리글이나 항목 하나가 한 번에 {size}바이트를 요구합니다",
+    "folder": "'{source}'은(는) 받지 않습니다: {split}/{folder} 폴더는 클래스가 될 수 없습니다. {reason}.",
+    "same": "'{source}'은(는) 받지 않습니다: {split}/ 안에서 {reason}. 두 폴더 중 하나만 남기세요.",
+    "outside": "압축 파일을 받지 않습니다: 항목 '{name}'이(가) 폴더 밖을 가리킵니다.",
+    "symlink": "압축 파일을 받지 않습니다: 항목 '{name}'은(는) 심볼릭 링크입니다.",
+    "link": "압축 파일을 받지 않습니다: 항목 '{name}'은(는) 링크입니다.",
 }
 
 DATA = {
-    "not_found": "'{path}'에서 학습 데이터를 찾지 못했어요. 시도한 것: {tried}. 다음 중 하나를 하세요: 인터넷에 한 번 "
+    "not_found": "'{path}'에서 학습 데이터를 찾지 못했습니다. 시도한 것: {tried}. 다음 중 하나를 하세요: 인터넷에 한 번 "
                  "연결해서 torchvision이 그 폴더에 CIFAR-10을 내려받게 하기; --data(또는 환경 변수 CIFAR_DEMO_DATA)로 "
                  "CIFAR-10 사본을 가리키기 ('cifar-10-batches-py' 폴더, train/<class>/와 test/<class>/에 그림이 있는 "
                  "폴더, 또는 그런 폴더의 .tar.gz/.zip 압축 파일); 또는 같은 구조로 클래스마다 하위 폴더를 하나씩 "
                  "만들어 그림 폴더를 직접 만들기.",
     "tried_more": "{first}; {second}",
-    "not_archive": "'{name}'은(는) 파일이지만 .tar.gz, .tgz, .tar, .zip 압축 파일이 아니에요",
+    "not_archive": "'{name}'은(는) 파일이지만 .tar.gz, .tgz, .tar, .zip 압축 파일이 아닙니다",
     "tried_batches": "torchvision의 'cifar-10-batches-py' 폴더",
     "tried_tree": "train/<class>/와 test/<class>/에 그림이 있는 폴더",
     "tried_download": "torchvision으로 CIFAR-10 내려받기 ({reason})",
-    "offline": "인터넷에 연결되어 있지 않아요: 내려받을 서버에 닿지 못했어요",
-    "disk_full": "디스크가 꽉 찼어요",
-    "unusable": "'{file}'은(는) 쓸 수 있는 CIFAR-10 배치 파일이 아니에요: {why}. 그 안의 어떤 것도 실행하지 않았어요. "
+    "offline": "인터넷에 연결되어 있지 않습니다: 내려받을 서버에 닿지 못했습니다",
+    "disk_full": "디스크가 꽉 찼습니다",
+    "unusable": "'{file}'은(는) 쓸 수 있는 CIFAR-10 배치 파일이 아닙니다: {why}. 그 안의 어떤 것도 실행하지 않았습니다. "
                 "cifar-10-batches-py 폴더를 새 CIFAR-10 사본으로 바꾸거나(또는 지우고 torchvision이 다시 내려받게 "
                 "하거나), --data로 그림 폴더를 가리키세요.",
-    "object": "'{file}'은(는) 받지 않아요: CIFAR-10 배치 파일에는 없는 파이썬 객체 '{name}'을(를) 불러오라고 해서 거기서 "
-              "읽기를 멈췄고, 그 안의 어떤 것도 실행하지 않았어요. cifar-10-batches-py 폴더를 새 CIFAR-10 사본으로 "
+    "object": "'{file}'은(는) 받지 않습니다: CIFAR-10 배치 파일에는 없는 파이썬 객체 '{name}'을(를) 불러오라고 해서 거기서 "
+              "읽기를 멈췄고, 그 안의 어떤 것도 실행하지 않았습니다. cifar-10-batches-py 폴더를 새 CIFAR-10 사본으로 "
               "바꾸거나, --data로 그림 폴더를 가리키세요.",
-    "batch_size": "{size}바이트로, {most}바이트보다 커요",
-    "batch_unreadable": "읽을 수 없어요 ({reason})",
-    "batch_unpickle": "언피클할 수 없어요 ({reason})",
-    "batch_entry": "'{name}' 항목이 있는 딕셔너리가 아니에요",
-    "batch_labels": "'label_names'가 서로 다른 클래스 이름의 목록이 아니에요",
+    "batch_size": "{size}바이트로, {most}바이트보다 큽니다",
+    "batch_unreadable": "읽을 수 없습니다 ({reason})",
+    "batch_unpickle": "언피클할 수 없습니다 ({reason})",
+    "batch_entry": "'{name}' 항목이 있는 딕셔너리가 아닙니다",
+    "batch_labels": "'label_names'가 서로 다른 클래스 이름의 목록이 아닙니다",
     "batch_label_name": "'label_names'에서: {reason}",
-    "batch_data": "'data'가 N x {row} 픽셀 배열이 아니에요",
-    "batch_values": "'data'에 0-255 밖의 값이 있어요",
-    "batch_numbers": "'labels'가 0부터 {last}까지의 클래스 번호 {count}개가 아니에요",
-    "archive": "압축 파일 '{path}'을(를) 읽을 수 없어요: {reason}. 파일이 다 받아졌는지 확인하세요.",
-    "no_train": "'{source}'에 train/ 폴더는 있지만 train/<class>/ 하위 폴더에 그림이 없어요.",
-    "unknown_test": "'{source}': test/에 train/에 없는 클래스가 있어요: {classes}.",
-    "both": "'{source}'에는 train/<class>/와 test/<class>/ 모두에 읽을 수 있는 그림이 있어야 해요.",
+    "batch_data": "'data'가 N x {row} 픽셀 배열이 아닙니다",
+    "batch_values": "'data'에 0-255 밖의 값이 있습니다",
+    "batch_numbers": "'labels'가 0부터 {last}까지의 클래스 번호 {count}개가 아닙니다",
+    "archive": "압축 파일 '{path}'을(를) 읽을 수 없습니다: {reason}. 파일이 다 받아졌는지 확인하세요.",
+    "no_train": "'{source}'에 train/ 폴더는 있지만 train/<class>/ 하위 폴더에 그림이 없습니다.",
+    "unknown_test": "'{source}': test/에 train/에 없는 클래스가 있습니다: {classes}.",
+    "both": "'{source}'에는 train/<class>/와 test/<class>/ 모두에 읽을 수 있는 그림이 있어야 합니다.",
 }
 
 WALL = {
@@ -484,6 +485,7 @@ STORE = {
     "no_class": "이번 수업의 저장소에 '{name}' 클래스가 없습니다.",
     "no_lesson": "되살릴 보관된 수업 #{lesson}이(가) 없습니다.",
     "lesson_refused": "수업 '{name}'을(를) 받지 않습니다: {reason}.",
+    "not_zip": "zip 파일이 아닙니다", "bad_zip": "망가진 zip 파일입니다 ({reason})",
     "moved_aside": "우리 반 저장소를 읽을 수 없어서(망가졌거나 이 앱의 것이 아님) 옆에 {name}(으)로 옮겨 두고, 비어 있는 새 "
                    "저장소로 시작했습니다.",
 }
