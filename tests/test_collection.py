@@ -409,7 +409,7 @@ def test_a_base_that_cannot_be_used_fails_the_run_naming_only_the_file(trained_c
     other_net = preset_for_your_classes(trained_checkpoint, 6, model="lenet", device="cpu")
     job = TrainingJob(other_net, data).run()
     assert job.state == "failed"
-    assert job.message == f"The base checkpoint {trained_checkpoint.path.name} holds a smallcnn, but these settings " \
+    assert str(job.message) == f"The base checkpoint {trained_checkpoint.path.name} holds a smallcnn, but these settings " \
                           "train a lenet: choose the same net."
 
 
