@@ -118,8 +118,9 @@ def refuse_quietly(app: gr.Blocks) -> None:
             refuse_oversized(inputs)
             return await standard(block_fn, inputs, state, explicit_call)
         except Exception as error:
-            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise refusal(block_fn.api_name or block_fn.name, Say("text.refused", reason=quote(reason))) from None
+            said = error.args[0] if len(error.args) == 1 and isinstance(error.args[0], Say) else None  # ours
+            reason = said or quote(str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__)
+            raise refusal(block_fn.api_name or block_fn.name, Say("text.refused", reason=reason)) from None
 
     app.preprocess_data = preprocess_data
 
@@ -436,17 +437,18 @@ def build_inside_tab(lab: Lab) -> None:
             rows = explain.layer_shapes(source(net_name))
         except (NoModel, ValueError) as error:
             raise refusal("layer_shapes", error) from None
-        return rows
+        return explain.said_rows(rows, language())
 
     def layers(net_name: str):
         rows = layer_shapes(net_name)
-        return (explain.walkthrough(rows), gr.update(value=explain.table_rows(rows), visible=True), rows,
-                as_file(explain.filters_image(source(net_name))))
+        table_update = gr.update(value=explain.table_rows(rows), headers=explain.table_headers(language()), visible=True)
+        return (explain.walkthrough(rows), table_update, rows,
+                as_file(explain.filters_image(source(net_name), language=language())))
 
     def filter_grid(net_name: str = ""):
         """The first conv layer's filters as enlarged colour patches."""
         try:
-            return as_file(explain.filters_image(source(net_name)))
+            return as_file(explain.filters_image(source(net_name), language=language()))
         except (NoModel, ValueError) as error:
             raise refusal("filters", error) from None
 
@@ -455,10 +457,10 @@ def build_inside_tab(lab: Lab) -> None:
         if picture is None:
             return []
         try:
-            stages = explain.feature_maps(lab.shelf.require(), refused_already(picture))
+            stages = explain.feature_maps(lab.shelf.require(), refused_already(picture), language=language())
         except (ImageError, NoModel) as error:
             raise refusal("feature_maps", error) from None
-        return [(as_file(stage.image), stage.title) for stage in stages]
+        return [(as_file(stage.image), shown(stage.title)) for stage in stages]
 
     def gradcam(picture: str | None, class_name: str = ""):
         """Grad-CAM of the active model for the predicted class, or for a class named here."""
@@ -468,7 +470,7 @@ def build_inside_tab(lab: Lab) -> None:
             result = explain.gradcam(lab.shelf.require(), refused_already(picture), class_name or None)
         except (ImageError, NoModel, ValueError) as error:
             return None, refused_here("gradcam", error)
-        return as_file(result.overlay), result.message
+        return as_file(result.overlay), shown(result.message)
 
     def random_picture() -> str:
         return random_test_picture(lab, "inside")[0]

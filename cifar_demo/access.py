@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from enum import Enum
 
 from .serving import quote
+from .words import Say
 
-TEACHER_ONLY = ("Only the teacher can do this, on the computer that runs the app (the projector laptop); it is refused "
-                "from other computers.")
+TEACHER_ONLY = "access.teacher_only"
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{20,64}")  # what new_token() makes; anything else a browser sends is no token
 
 
@@ -49,7 +49,7 @@ class Who(Enum):
 @dataclass(frozen=True)
 class Rule:
     who: Who
-    refusal: str = TEACHER_ONLY  # what a caller who may not is told; {thing} names what was touched
+    refusal: str = TEACHER_ONLY  # the key of what a caller who may not is told; {thing} names what was touched
 
 
 RULES: dict[str, Rule] = {  # every named endpoint, and the page's own actions that are not endpoints
@@ -61,12 +61,9 @@ RULES: dict[str, Rule] = {  # every named endpoint, and the page's own actions t
     **{name: Rule(Who.TEACHER) for name in (
         "wall_hide", "wall_clear", "wall_download", "your_classes_remove_class", "your_classes_zip",
         "challenge_open", "challenge_close", "challenge_end", "challenge_activate_winner")},
-    "challenge_cancel": Rule(Who.SUBMITTER_OR_TEACHER, "Entry #{thing} was submitted from another browser: only that "
-                             "browser, or the teacher on the computer that runs the app, can cancel it."),
-    "your_classes_remove_picture": Rule(Who.OWNER_OR_TEACHER, "Picture {thing} was added from another browser: only "
-                                        "that browser, or the teacher on the computer that runs the app, can "
-                                        "remove it."),
-    "relabel": Rule(Who.OWNER, "Picture #{thing} was shared from another page: only that page can say what it is."),
+    "challenge_cancel": Rule(Who.SUBMITTER_OR_TEACHER, "access.cancel"),
+    "your_classes_remove_picture": Rule(Who.OWNER_OR_TEACHER, "access.remove_picture"),
+    "relabel": Rule(Who.OWNER, "access.relabel"),
     **{name: Rule(Who.TEACHER) for name in (
         "lesson_list", "lesson_new", "lesson_restore", "lesson_download", "lesson_import")},
 }
@@ -82,7 +79,7 @@ def may(caller: Caller, action: str, owner: Caller | None = None) -> bool:
 def check(caller: Caller, action: str, owner: Caller | None = None, thing: object = "") -> None:
     """Raise AccessError, in the action's own words, when this caller may not take it."""
     if not may(caller, action, owner):
-        raise AccessError(RULES[action].refusal.format(thing=quote(thing)))
+        raise AccessError(Say(RULES[action].refusal, thing=quote(thing)))
 
 
 def new_token() -> str:
@@ -100,7 +97,7 @@ class Budget:
 
     def __init__(self, per_browser: int, per_address: int, browser_full: str, address_full: str):
         self.per_browser, self.per_address = per_browser, per_address
-        self._full = (browser_full, address_full)  # refusals; {cap} is the cap reached
+        self._full = (browser_full, address_full)  # the refusals' keys; {cap} is the cap reached
         self._lock = threading.Lock()
         self._browsers: Counter[str] = Counter()
         self._addresses: Counter[str] = Counter()
@@ -126,9 +123,9 @@ class Budget:
     def _refuse_if_spent(self, caller: Caller) -> None:
         """The lock must be held."""
         if self._browsers[caller.browser] >= self.per_browser:
-            raise AccessError(self._full[0].format(cap=self.per_browser))
+            raise AccessError(Say(self._full[0], cap=self.per_browser))
         if self._addresses[caller.address] >= self.per_address:
-            raise AccessError(self._full[1].format(cap=self.per_address))
+            raise AccessError(Say(self._full[1], cap=self.per_address))
 
     def give_back(self, caller: Caller, count: int = 1) -> None:
         with self._lock:

@@ -7,6 +7,7 @@ The rules and the views are here; the queue's thread (QueueRunner) runs the entr
 """
 from __future__ import annotations
 
+import json
 import statistics
 import threading
 import time
@@ -29,7 +30,7 @@ from .settings import real, whole
 from .store import Store
 from .trainer import TRAINER_DIED, WorkerJob
 from .training import TrainConfig, preset, thinned
-from .words import Say
+from .words import Clause, Say, from_plain, plain
 
 VALIDATION_PICTURES = 5000  # of CIFAR-10's 50,000 training pictures: the entries train on the other 45,000
 VALIDATION_SHARE = 10       # a smaller data set gives a tenth of its training pictures
@@ -104,7 +105,7 @@ def make_recipe(net: object, settings: dict, challenge: ChallengeRow) -> dict:
     try:
         config.validate()
     except ValueError as error:
-        raise ChallengeError(str(error)) from None
+        raise ChallengeError(*error.args) from None
     budget = EntryBudget.of_row(challenge)
     if budget.epochs is not None and config.epochs > budget.epochs:
         raise ChallengeError(said("epochs", epochs=budget.epochs))
@@ -177,11 +178,28 @@ def rank(entries: list[EntryRow], revealed: bool) -> Board:
     return Board(None, standings, [e for e in entries if e.state in (FAILED, LOST)], revealed)
 
 
+def stored(message: object) -> str:
+    """An entry's note as the store keeps it: a Say (or an error carrying one) as JSON of its key and values, so an
+    old entry is read in each reader's language; other text as it is."""
+    data = plain(message)
+    return json.dumps(data) if isinstance(data, dict) else str(message)
+
+
+def note(entry: EntryRow) -> Say | str:
+    """An entry's stored note, to be shown in a reader's language (a note stored as English text stays so)."""
+    if entry.message.startswith("{"):
+        try:
+            return from_plain(json.loads(entry.message))
+        except ValueError:
+            pass
+    return entry.message
+
+
 def entry_dict(entry: EntryRow, revealed: bool) -> dict:
     """An entry as the API shows it: never its browser or address."""
     shown = {"entry": entry.id, "nickname": entry.nickname, "recipe": entry.recipe, "state": entry.state,
              "validation_accuracy": entry.public, "seconds": entry.seconds, "epochs_done": entry.epochs_done,
-             "note": entry.message}
+             "note": str(note(entry))}
     return {**shown, "test_accuracy": entry.private} if revealed else shown
 
 
@@ -198,7 +216,7 @@ class Challenge:
         self._lock = threading.RLock()  # guards the queue's order and the running entry
         self.version = 0
         self.runner = QueueRunner(self)
-        if self.records.mark_running_lost(str(said("restart"))):  # a run the last server was training when it stopped
+        if self.records.mark_running_lost(stored(said("restart"))):  # a run the last server was training when it stopped
             self.changed()
         challenge = self.current()
         self.runner.score_later(self.records.entries(challenge.id) if challenge else [])
@@ -248,7 +266,7 @@ class Challenge:
         with self._lock:
             challenge = self._require("open", "closed", why="not_on")
             self.records.set_state(challenge.id, "ended")
-            self.records.drop_waiting(challenge.id, str(said("not_run")))
+            self.records.drop_waiting(challenge.id, stored(said("not_run")))
             self.runner.stop_running(STOPPED_BY_END)
             self.changed()
         self.runner.scores_done()
@@ -299,7 +317,7 @@ class Challenge:
             if entry.state == CANCELLED:
                 raise ChallengeError(said("cancelled_already", entry=number))
             if not self.runner.stop_running(STOPPED_BY_OWNER, entry.id):
-                self.records.update(entry.id, state=CANCELLED, message=str(said("withdrawn")))
+                self.records.update(entry.id, state=CANCELLED, message=stored(said("withdrawn")))
             self.changed()
         return entry
 
@@ -502,7 +520,7 @@ class QueueRunner:
             checkpoint = load_checkpoint(self.challenge.folder / entry.checkpoint, self.lab.device)
             data = self.lab.data()
         except (CheckpointError, DataNotFoundError) as error:
-            self.records.update(number, message=str(said("unscored", why=str(error).rstrip("."))))
+            self.records.update(number, message=stored(said("unscored", why=Clause(error, capital=True))))
             self.challenge.changed()
             return
         config = checkpoint.meta.get("config", {})
@@ -553,7 +571,7 @@ class QueueRunner:
         try:
             data = self._data()
         except DataNotFoundError as error:
-            return self._settle(running, failure=str(error))
+            return self._settle(running, failure=error)
         failure = None
         with self._lock:
             if running.why_stopped is None and not self._closed:
@@ -566,7 +584,7 @@ class QueueRunner:
                 except JobRunning:  # a Train got in first: this entry goes back to the front
                     running.why_stopped = PREEMPTED
                 except ValueError as error:  # settings kept from an older version that this one refuses
-                    failure = str(error)
+                    failure = error
         if running.job is not None:
             self._watch(running, EntryBudget.of_row(self.records.current()).cut_seconds)
         self._settle(running, failure)
@@ -585,7 +603,7 @@ class QueueRunner:
                 self.records.update(running.entry.id, history=history_of(job))
                 saved = now
 
-    def _settle(self, running: Running, failure: str | None = None) -> None:
+    def _settle(self, running: Running, failure: Exception | None = None) -> None:
         """The entry's outcome in the store; the next one may start."""
         entry, job, why = running.entry, running.job, running.why_stopped
         with self._lock:
@@ -600,16 +618,16 @@ class QueueRunner:
                                 history={})
         elif why in (STOPPED_BY_OWNER, STOPPED_BY_END):
             self.records.update(entry.id, state=CANCELLED if why == STOPPED_BY_OWNER else LOST, **ended,
-                                message=str(said("withdrawn" if why == STOPPED_BY_OWNER else "ended_during")))
+                                message=stored(said("withdrawn" if why == STOPPED_BY_OWNER else "ended_during")))
         elif failure is not None or job.state == "failed" or not job.checkpoint_path:
             message = failure or job.message
-            self.records.update(entry.id, state=LOST if message.startswith(TRAINER_DIED) else FAILED, **ended,
-                                message=message)
+            self.records.update(entry.id, state=LOST if str(message).startswith(TRAINER_DIED) else FAILED, **ended,
+                                message=stored(message))
         else:
             result = job.result
             self.records.update(entry.id, state=DONE, **ended, checkpoint=Path(job.checkpoint_path).name,
                                 public=result.get("test_accuracy"), seconds=result.get("seconds"),
-                                epochs_done=result.get("epochs_done"), message=str(said("cut")) if running.cut else "")
+                                epochs_done=result.get("epochs_done"), message=stored(said("cut")) if running.cut else "")
             self._scorer.submit(self.score, entry.id)
         if job is not None and why is not None and job.checkpoint_path:
             Path(job.checkpoint_path).unlink(missing_ok=True)  # an entry that ran no full turn leaves no model

@@ -20,6 +20,7 @@ from torch import nn
 from . import names
 from .files import written_whole
 from .models import NETS, create_model
+from .words import Say
 
 CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}")  # whole name: fullmatch, so no trailing newline
@@ -70,8 +71,7 @@ def checkpoint_path(name: str, folder: str | Path = CHECKPOINT_DIR) -> Path:
     """A file in `folder` for a name a user typed; names that could escape the folder are refused."""
     stem = name.removesuffix(".pt") if isinstance(name, str) else ""
     if not _SAFE_NAME.fullmatch(stem) or ".." in stem:
-        raise CheckpointError(f"'{name}' is not a valid checkpoint name: use letters, digits, '-', '_' and '.', "
-                              "starting with a letter or digit.")
+        raise CheckpointError(Say("training.checkpoint_name", name=name))
     return Path(folder) / f"{stem}.pt"
 
 

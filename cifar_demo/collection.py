@@ -54,7 +54,7 @@ class Picture:
 class Added:
     """What add_pictures did: the new pictures' ids, and one sentence for each picture it refused."""
     ids: list[str]
-    refused: list[str]
+    refused: list[Say]
 
 
 def clean_name(name: object) -> str:
@@ -62,7 +62,7 @@ def clean_name(name: object) -> str:
     try:
         return names.clean_name(name)
     except names.ClassNameError as error:
-        raise CollectionError(str(error)) from None
+        raise CollectionError(*error.args) from None
 
 
 def held_out_count(pictures: int, share: float = HELD_OUT) -> int:
@@ -80,10 +80,7 @@ class Collection:
         self._store = store or Store(MEMORY)
         self.budget = Budget(  # pictures held: a removed picture gives its room back
             per_browser, per_address,
-            "This browser has {cap} pictures in the collection, the most one browser may hold: remove some to add "
-            "more.",
-            "This computer has {cap} pictures in the collection, the most one computer may hold: remove some to add "
-            "more.")
+            "access.browser_pictures", "access.computer_pictures")
         self._lock = threading.Lock()  # guards _classes
         self._classes: dict[str, list[Picture]] = {}  # in the order they were made
         self.seed = 0  # draws each class's held-out pictures; a lesson keeps its own
@@ -110,7 +107,7 @@ class Collection:
         try:
             return write()
         except StoreError as error:
-            raise CollectionError(str(error)) from None
+            raise CollectionError(*error.args) from None
 
     # ------------------------------------------------------------ classes
 
@@ -157,8 +154,10 @@ class Collection:
         for stored in self._classes:
             if names.name_key(stored) == key:
                 return stored
-        known = ", ".join(f"'{c}'" for c in self._classes) or "none yet"
-        raise CollectionError(f"There is no class '{quote(name)}'; the classes are: {known}.")
+        if not self._classes:
+            raise CollectionError(Say("collection.no_class_yet", name=quote(name)))
+        raise CollectionError(Say("collection.no_class", name=quote(name),
+                                  known=", ".join(f"'{c}'" for c in self._classes)))
 
     # ------------------------------------------------------------ pictures
 
@@ -174,8 +173,7 @@ class Collection:
         with room and a caller within its budget, and PIXELS_PER_ADD of decoding cost in all."""
         numbered, refused = _distinct(list(sources))
         if len(numbered) > MAX_FILES_PER_REQUEST:
-            raise CollectionError(f"At most {MAX_FILES_PER_REQUEST} pictures can be added at once; this names "
-                                  f"{len(numbered)}: add them in smaller batches.")
+            raise CollectionError(Say("collection.at_once", most=MAX_FILES_PER_REQUEST, count=len(numbered)))
         self._check_room(class_name, caller)  # an unknown or full class, or a spent budget: refused once, not per file
         ids, pixels_left = [], PIXELS_PER_ADD
         for number, source in numbered:
@@ -186,12 +184,11 @@ class Collection:
                 image = read_header(source)
                 cost = decoding_cost(image)
                 if cost > pixels_left:
-                    raise CollectionError("not added: with the pictures before it, this upload would take too long "
-                                          "to decode; add it in an upload of its own.")
+                    raise CollectionError(Say("collection.too_long"))
                 pixels_left -= cost
                 ids.append(self._insert(class_name, square_pixels(image), caller))
             except ValueError as error:  # ImageError, CollectionError or AccessError: each speaks to the person
-                refused.append((number, f"Picture {number}: {error}"))
+                refused.append((number, Say("collection.picture_refused", number=number, reason=error)))
         return Added(ids, [words for _, words in sorted(refused)])
 
     def _check_room(self, class_name: str, caller: Caller) -> None:
@@ -204,8 +201,7 @@ class Collection:
     def _refuse_if_full(self, name: str) -> None:
         """The lock must be held."""
         if len(self._classes[name]) >= self.max_per_class:
-            raise CollectionError(f"The class '{name}' is full ({self.max_per_class} pictures); remove some "
-                                  "before adding more.")
+            raise CollectionError(Say("collection.full", name=name, most=self.max_per_class))
 
     def _insert(self, class_name: str, pixels: torch.Tensor, caller: Caller) -> str:
         """The authoritative checks and the insertion, at one moment: requests that checked together may race here."""
@@ -235,8 +231,7 @@ class Collection:
                         self.budget.give_back(picture.by)
                         self.version += 1
                         return
-        raise CollectionError(f"There is no picture '{quote(picture_id)}' in the collection; "
-                              "it may have been removed already.")
+        raise CollectionError(Say("collection.no_picture", picture=quote(picture_id)))
 
     def pictures(self, class_name: str) -> list[Picture]:
         with self._lock:
@@ -313,7 +308,7 @@ def _distinct(sources: list) -> tuple[list[tuple[int, object]], list[tuple[int, 
         key = os.fspath(source) if isinstance(source, (str, os.PathLike)) else source if isinstance(
             source, bytes) else id(source)
         if key in first:
-            repeats.append((number, f"Picture {number}: the same file as picture {first[key]}, added once."))
+            repeats.append((number, Say("collection.repeat", number=number, first=first[key])))
         else:
             first[key] = number
             numbered.append((number, source))

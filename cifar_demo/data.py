@@ -12,6 +12,7 @@ import zlib
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import reduce
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterable, Iterator
 
@@ -20,6 +21,7 @@ import torch
 
 from . import names
 from .files import written_whole
+from .words import Say
 from .images import ImageError, read_header, square_pixels
 from .picture_files import (MAX_BYTES_WAITING, MAX_PICTURE_BYTES, SPLITS, Budget, ClassFolders, DataNotFoundError,
                             Member, archive_members, tree_files, tree_members)
@@ -89,15 +91,9 @@ def _find_image_tree(path: Path) -> Path | None:
     return None
 
 
-def not_found_message(path: Path, tried: list[str]) -> str:
-    return (
-        f"No training data found at '{path}'. Tried: {'; '.join(tried)}. "
-        "To fix it, do one of: connect to the internet once so torchvision can download CIFAR-10 "
-        "into that folder; point --data (or the CIFAR_DEMO_DATA environment variable) at a copy of "
-        "CIFAR-10 (a 'cifar-10-batches-py' folder, a folder with train/<class>/ and test/<class>/ "
-        "pictures, or a .tar.gz/.zip archive of such a folder); or make your own picture folders "
-        "in that layout, one sub-folder per class."
-    )
+def not_found_message(path: Path, tried: list[Say]) -> Say:
+    return Say("data.not_found", path=path,
+               tried=reduce(lambda first, second: Say("data.tried_more", first=first, second=second), tried))
 
 
 def load_dataset(path: str | os.PathLike | None = None, download: bool = True,
@@ -109,32 +105,32 @@ def load_dataset(path: str | os.PathLike | None = None, download: bool = True,
     if _is_archive(path):
         return _cached(path, lambda: _decode_archive(path, progress), progress)
     if path.is_file():
-        raise DataNotFoundError(not_found_message(path, [f"'{path.name}' is a file but not a .tar.gz, .tgz, .tar or .zip archive"]))
+        raise DataNotFoundError(not_found_message(path, [Say("data.not_archive", name=path.name)]))
     batches = _find_batches_dir(path) if path.is_dir() else None
     if batches:
         return _read_cifar_batches(batches)
-    tried.append("a torchvision 'cifar-10-batches-py' folder")
+    tried.append(Say("data.tried_batches"))
     tree = _find_image_tree(path) if path.is_dir() else None
     if tree:
         return _cached(tree, lambda: _decode_tree(tree, progress), progress)
-    tried.append("a folder with train/<class>/ and test/<class>/ pictures")
+    tried.append(Say("data.tried_tree"))
     if download:
         try:
             progress(0.0, "downloading CIFAR-10 (about 170 MB)")
             return _download_cifar10(path)
         except Exception as error:  # no network, disk full, ... : all say the same to the user
-            tried.append(f"downloading CIFAR-10 with torchvision ({download_failure(error)})")
+            tried.append(Say("data.tried_download", reason=download_failure(error)))
     raise DataNotFoundError(not_found_message(path, tried))
 
 
-def download_failure(error: Exception) -> str:
+def download_failure(error: Exception) -> Say | str:
     """Why a download failed, in words: 'no internet connection' rather than a URLError's socket errno."""
     import urllib.error  # torchvision's download raises urllib's errors
 
     if isinstance(error, urllib.error.URLError) and not isinstance(error, urllib.error.HTTPError):
-        return "no internet connection: the download server could not be reached"
+        return Say("data.offline")
     if isinstance(error, OSError) and error.errno == 28:
-        return "the disk is full"
+        return Say("data.disk_full")
     return f"{type(error).__name__}: {error}"
 
 
@@ -200,11 +196,9 @@ def _printable(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
-def _unusable(file: Path, why: str) -> str:
+def _unusable(file: Path, why: Say) -> Say:
     """The one paragraph every unusable batch file gets: what is wrong with it and how to fix it."""
-    return (f"'{file}' is not a usable CIFAR-10 batch file: {why}. Nothing in it was run. Replace the "
-            "cifar-10-batches-py folder with a fresh copy of CIFAR-10 (or delete it and let torchvision download "
-            "it again), or point --data at a folder of pictures.")
+    return Say("data.unusable", file=file, why=why)
 
 
 class _BatchUnpickler(pickle.Unpickler):
@@ -217,11 +211,7 @@ class _BatchUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> object:
         admitted = _ADMITTED_GLOBALS.get((module, name))
         if admitted is None:
-            raise DataNotFoundError(
-                f"Refusing '{self.file}': it asks to load the Python object '{_printable(f'{module}.{name}')}', "
-                "which CIFAR-10 batch files never hold, so reading stopped there and nothing in it was run. "
-                "Replace the cifar-10-batches-py folder with a fresh copy of CIFAR-10, or point --data at a folder "
-                "of pictures.")
+            raise DataNotFoundError(Say("data.object", file=self.file, name=_printable(f"{module}.{name}")))
         return admitted
 
 
@@ -230,17 +220,17 @@ def _unpickle(file: Path) -> object:
     try:
         size = file.stat().st_size
         if size > MAX_BATCH_BYTES:
-            raise DataNotFoundError(_unusable(file, f"it holds {size:,} bytes, more than {MAX_BATCH_BYTES:,}"))
+            raise DataNotFoundError(_unusable(file, Say("data.batch_size", size=f"{size:,}", most=f"{MAX_BATCH_BYTES:,}")))
         raw = file.read_bytes()
     except OSError as error:
-        raise DataNotFoundError(_unusable(file, f"it cannot be read ({error.strerror or error})")) from None
+        raise DataNotFoundError(_unusable(file, Say("data.batch_unreadable", reason=error.strerror or error))) from None
     try:
         return _BatchUnpickler(raw, file).load()
     except DataNotFoundError:
         raise
     except Exception as error:  # truncated or garbled bytes fail in many ways; each means the same to a person
         reason = f"{type(error).__name__}: {_printable(str(error))}" if str(error) else type(error).__name__
-        raise DataNotFoundError(_unusable(file, f"it does not unpickle ({reason})")) from None
+        raise DataNotFoundError(_unusable(file, Say("data.batch_unpickle", reason=reason))) from None
 
 
 def _field(entry: object, name: str, file: Path) -> object:
@@ -249,18 +239,18 @@ def _field(entry: object, name: str, file: Path) -> object:
         for key in (name, name.encode()):
             if key in entry:
                 return entry[key]
-    raise DataNotFoundError(_unusable(file, f"it is not a dict with a '{name}' entry"))
+    raise DataNotFoundError(_unusable(file, Say("data.batch_entry", name=name)))
 
 
 def _read_label_names(file: Path) -> list[str]:
     """The class names from batches.meta, checked: labels index them and the page shows them."""
     labels = _field(_unpickle(file), "label_names", file)
     if not (isinstance(labels, list) and labels and all(isinstance(n, str) for n in labels)):
-        raise DataNotFoundError(_unusable(file, "its 'label_names' is not a list of distinct class names"))
+        raise DataNotFoundError(_unusable(file, Say("data.batch_labels")))
     try:
         return names.check_names(labels)
     except names.ClassNameError as error:
-        raise DataNotFoundError(_unusable(file, f"in its 'label_names', {error.clause()}")) from None
+        raise DataNotFoundError(_unusable(file, Say("data.batch_label_name", reason=error.clause()))) from None
 
 
 def _read_batch(file: Path, num_classes: int) -> ImageSet:
@@ -268,13 +258,13 @@ def _read_batch(file: Path, num_classes: int) -> ImageSet:
     entry = _unpickle(file)
     data, labels = _field(entry, "data", file), _field(entry, "labels", file)
     if not (isinstance(data, np.ndarray) and data.ndim == 2 and len(data) > 0 and data.shape[1] == _PIXELS_PER_ROW):
-        raise DataNotFoundError(_unusable(file, f"its 'data' is not an N x {_PIXELS_PER_ROW} array of pixels"))
+        raise DataNotFoundError(_unusable(file, Say("data.batch_data", row=_PIXELS_PER_ROW)))
     if data.dtype != np.uint8 and (data.min() < 0 or data.max() > 255):
-        raise DataNotFoundError(_unusable(file, "its 'data' holds values outside 0-255"))
+        raise DataNotFoundError(_unusable(file, Say("data.batch_values")))
     if not (isinstance(labels, list) and len(labels) == len(data)
             and all(isinstance(label, int) and 0 <= label < num_classes for label in labels)):
         raise DataNotFoundError(_unusable(
-            file, f"its 'labels' are not {len(data):,} class numbers from 0 to {num_classes - 1}"))
+            file, Say("data.batch_numbers", count=f"{len(data):,}", last=num_classes - 1)))
     images = torch.from_numpy(data.astype(np.uint8).reshape(-1, 3, 32, 32))  # a copy: writable, owned by torch
     return ImageSet(images, torch.tensor(labels, dtype=torch.int64))
 
@@ -293,7 +283,7 @@ def _decode_archive(path: Path, progress: Progress) -> Dataset:
     try:
         return _decode_members(archive_members(path, budget, ClassFolders(path)), str(path), budget, progress)
     except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as error:
-        raise DataNotFoundError(f"Could not read the archive '{path}': {error}. Is the file complete?") from None
+        raise DataNotFoundError(Say("data.archive", path=path, reason=error)) from None
 
 
 def _decode(member: Member, budget: Budget) -> torch.Tensor | None:
@@ -362,11 +352,11 @@ def _dataset(decoded: list[tuple[str, str, str, torch.Tensor | None]], source: s
     """The decoded pictures in one order whatever the source: by split, class, then file name."""
     classes = sorted({label for split, label, _, _ in decoded if split == "train"})
     if not classes:
-        raise DataNotFoundError(f"'{source}' has a train/ folder but no pictures in train/<class>/ sub-folders.")
+        raise DataNotFoundError(Say("data.no_train", source=source))
     index = {names.name_key(name): i for i, name in enumerate(classes)}  # test/Cat is train/cat's class
     unknown = sorted({label for _, label, _, _ in decoded if names.name_key(label) not in index})
     if unknown:
-        raise DataNotFoundError(f"'{source}': test/ has classes that train/ lacks: {', '.join(unknown)}.")
+        raise DataNotFoundError(Say("data.unknown_test", source=source, classes=", ".join(unknown)))
     decoded.sort(key=lambda picture: picture[:3])
     splits = {}
     for split in SPLITS:
@@ -374,7 +364,7 @@ def _dataset(decoded: list[tuple[str, str, str, torch.Tensor | None]], source: s
         images = torch.stack([a for a, _ in keep]) if keep else torch.zeros(0, 3, 32, 32, dtype=torch.uint8)
         splits[split] = ImageSet(images, torch.tensor([label for _, label in keep], dtype=torch.int64))
     if len(splits["train"]) == 0 or len(splits["test"]) == 0:
-        raise DataNotFoundError(f"'{source}' needs readable pictures in both train/<class>/ and test/<class>/.")
+        raise DataNotFoundError(Say("data.both", source=source))
     skipped = sum(a is None for *_, a in decoded)
     return Dataset(splits["train"], splits["test"], classes, source, skipped)
 

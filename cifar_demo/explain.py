@@ -16,12 +16,13 @@ from .images import as_picture
 from .inference import picture_tensor
 from .models import Residual, create_model
 from .plots import colour_maps, heat_overlay, tile_grid, titled
+from .words import ENGLISH, Say, class_words, render
 
 MAX_MAPS = 16          # feature maps shown per stage
 TILE = 96              # on-screen size of one filter or feature-map tile, in pixels
 CAM_CELLS_LAST = 4     # Grad-CAM reads the layer the classifier reads if it is at least this wide,
 CAM_CELLS_EARLIER = 8  # else the deepest layer at least this wide (see _cam_target)
-TABLE_HEADERS = ["layer", "type", "input", "output", "parameters"]
+TABLE_HEADERS = ["layer", "type", "input", "output", "parameters"]  # keys under "explain." too
 
 
 # ------------------------------------------------------------------ plumbing
@@ -61,7 +62,7 @@ def _picture(picture) -> tuple[torch.Tensor, Image.Image]:
     """A uint8 (1, 3, 32, 32) tensor and its 32x32 picture, from a file/bytes/PIL image or a uint8 tensor."""
     if isinstance(picture, torch.Tensor):
         if picture.dtype != torch.uint8 or picture.numel() != 3 * 32 * 32:
-            raise ValueError(f"A picture tensor must be uint8 3x32x32, not {picture.dtype} {list(picture.shape)}.")
+            raise ValueError(Say("explain.tensor", dtype=picture.dtype, shape=list(picture.shape)))
         tensor = picture.reshape(1, 3, 32, 32).cpu()
         return tensor, as_picture(tensor[0])
     return picture_tensor(picture)
@@ -74,53 +75,46 @@ def _model_input(model: nn.Module, tensor: torch.Tensor, meta: dict) -> torch.Te
 # ------------------------------------------------------------------ layer walk-through
 
 
-def _conv_sentence(name: str, conv: nn.Conv2d, before: str, after: str) -> str:
+def _conv_sentence(name: str, conv: nn.Conv2d, before: str, after: str) -> Say:
     k, s, p = conv.kernel_size[0], conv.stride[0], conv.padding[0]
-    filters = f"{conv.out_channels} filters make {conv.out_channels} channels"
-    turns = f"turns {before} into {after}" if before != after else f"keeps {after}"
+    filters = Say("explain.filters", count=conv.out_channels)
+    turns = Say("explain.turns", before=before, after=after) if before != after else Say("explain.keeps", after=after)
+    said = {"name": name, "turns": turns, "k": k, "s": s, "p": p, "filters": filters}
     if s == 1 and p == 0:
-        lost = f"{(k - 1) // 2} pixels on each side" if k % 2 else f"{k - 1} pixel{'s' if k > 2 else ''} in all"
-        return f"{name} {turns} because {k}x{k} kernels without padding lose {lost}; {filters}."
+        lost = (Say("explain.lost_sides", n=(k - 1) // 2) if k % 2 else
+                Say("explain.lost_all", n=k - 1) if k > 2 else Say("explain.lost_one"))
+        return Say("explain.conv_valid", lost=lost, **said)
     if s == 1 and 2 * p == k - 1:
-        return (f"{name} {turns}: padding {p} keeps the size, because a {p}-pixel border of zeros "
-                f"makes up for what {k}x{k} kernels lose at the edges; {filters}.")
+        return Say("explain.conv_same", **said)
     if s == k and p == 0:
-        return (f"{name} {turns}: {k}x{k} kernels with stride {s} cut the picture into "
-                f"non-overlapping {k}x{k} patches; {filters}.")
-    return (f"{name} {turns}: {k}x{k} kernels, stride {s}, padding {p} "
-            f"give (size + 2·{p} − {k}) / {s} + 1 pixels; {filters}.")
+        return Say("explain.conv_patches", **said)
+    return Say("explain.conv", **said)
 
 
-def _sentence(name: str, module: nn.Module | None, inp: list[int], out: list[int], last: bool) -> str:
+def _sentence(name: str, module: nn.Module | None, inp: list[int], out: list[int], last: bool) -> Say:
     """What a teacher writes next to each layer, with the reason for the shape change."""
     before, after = format_shape(inp), format_shape(out)
     if module is None:
-        return (f"flatten turns {before} into {after} numbers in a row ({'·'.join(map(str, inp))} = {out[0]}), "
-                "so linear layers can take them.")
+        return Say("explain.flatten", before=before, after=after, product="·".join(map(str, inp)), count=out[0])
     if isinstance(module, nn.Conv2d):
         return _conv_sentence(name, module, before, after)
     if isinstance(module, (nn.AdaptiveMaxPool2d, nn.AdaptiveAvgPool2d)):
         kind = "largest" if isinstance(module, nn.AdaptiveMaxPool2d) else "average"
-        return f"{name} keeps only the {kind} value of each of the {inp[0]} channels: {before} to {after}."
+        return Say(f"explain.global_{kind}", name=name, channels=inp[0], before=before, after=after)
     if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
         kind = "largest" if isinstance(module, nn.MaxPool2d) else "average"
         k = module.kernel_size if isinstance(module.kernel_size, int) else module.kernel_size[0]
         halves = "halves" if out[-1] * 2 == inp[-1] else "shrinks"
-        return f"{name} {halves} {before} to {after}: each {k}x{k} window keeps its {kind} value."
+        return Say(f"explain.{halves}_{kind}", name=name, before=before, after=after, k=k)
     if isinstance(module, nn.Linear):
-        weights = f"{module.in_features}·{module.out_features} weights" + (
-            f" + {module.out_features} biases" if module.bias is not None else "")
-        end = ": one score per class" if last else ""
-        return f"{name} connects all {module.in_features} inputs to {module.out_features} outputs{end} ({weights})."
+        key = "explain.linear" + ("_last" if last else "") + ("_bias" if module.bias is not None else "")
+        return Say(key, name=name, inputs=module.in_features, outputs=module.out_features)
     if isinstance(module, nn.BatchNorm2d):
-        return f"{name} rescales each of the {inp[0]} channels to a steady range; the shape stays {after}."
-    if isinstance(module, nn.ReLU):
-        return f"{name} sets negative values to zero; the shape stays {after}."
-    if isinstance(module, nn.GELU):
-        return f"{name} lets positive values through and squashes negative ones towards zero; the shape stays {after}."
-    if isinstance(module, Residual):
-        return f"{name} adds its input back to what its two convs made (a skip connection); the shape stays {after}."
-    return f"{name} turns {before} into {after}."
+        return Say("explain.batchnorm", name=name, channels=inp[0], after=after)
+    for kind, key in ((nn.ReLU, "relu"), (nn.GELU, "gelu"), (Residual, "residual")):
+        if isinstance(module, kind):
+            return Say(f"explain.{key}", name=name, after=after)
+    return Say("explain.other", name=name, before=before, after=after)
 
 
 def _shown_modules(model: nn.Module) -> dict[str, nn.Module]:
@@ -145,7 +139,7 @@ def layer_shapes(source: nn.Module | Checkpoint | str) -> list[dict]:
         output = model(torch.zeros(1, 3, 32, 32, device=device))
 
     rows = [{"layer": "input", "type": "picture", "input": [3, 32, 32], "output": [3, 32, 32], "parameters": 0,
-             "sentence": "The net sees a 3x32x32 picture: 3 colour channels (red, green, blue) of 32x32 pixels."}]
+             "sentence": Say("explain.picture")}]
     counted: set[int] = set()
     last_linear = max((n for n, (_, m, _, _) in enumerate(calls) if isinstance(m, nn.Linear)), default=-1)
     for n, (name, module, inp, out) in enumerate(calls):
@@ -167,10 +161,19 @@ def table_rows(rows: list[dict]) -> list[list]:
     return [[r["layer"], r["type"], format_shape(r["input"]), format_shape(r["output"]), r["parameters"]] for r in rows]
 
 
-def walkthrough(rows: list[dict]) -> str:
+def walkthrough(rows: list[dict], language: str = ENGLISH) -> str:
     """The sentences as a Markdown list, skipping BatchNorm, ReLU and GELU lines that only say 'the shape stays'."""
     keep = [r for r in rows if r["type"] not in ("BatchNorm2d", "ReLU", "GELU")]
-    return "\n".join(f"- {r['sentence']}" for r in keep)
+    return "\n".join(f"- {render(r['sentence'], language)}" for r in keep)
+
+
+def said_rows(rows: list[dict], language: str = ENGLISH) -> list[dict]:
+    """layer_shapes' rows as plain data (JSON), each sentence in the language."""
+    return [{**row, "sentence": render(row["sentence"], language)} for row in rows]
+
+
+def table_headers(language: str = ENGLISH) -> list[str]:
+    return [render(Say(f"explain.{header}"), language) for header in TABLE_HEADERS]
 
 
 # ------------------------------------------------------------------ filters and feature maps
@@ -191,12 +194,12 @@ def filter_patches(source: nn.Module | Checkpoint | str) -> torch.Tensor:
     return (weights - low) / (weights.amax(dim=(1, 2, 3), keepdim=True) - low).clamp_min(1e-8)
 
 
-def filters_image(source: nn.Module | Checkpoint | str, columns: int = 8) -> Image.Image:
+def filters_image(source: nn.Module | Checkpoint | str, columns: int = 8, language: str = ENGLISH) -> Image.Image:
     """The first layer's filters as enlarged colour patches: what each filter looks for in the picture."""
     model = _as_model(source)
     name, conv = first_conv(model)
     k = conv.kernel_size[0]
-    title = f"{name}: {conv.out_channels} filters of {k}x{k} pixels x 3 colours"
+    title = render(Say("explain.filters_title", name=name, count=conv.out_channels, k=k), language)
     return titled(tile_grid(filter_patches(model), columns, TILE), title)
 
 
@@ -211,17 +214,18 @@ class FeatureStage:
     shape: list[int]       # its whole output: channels, height, width
     channels: list[int]    # the channels shown, in the order shown
     maps: torch.Tensor     # (len(channels), height, width) activations as computed (LeNet's: before its ReLU)
-    title: str
-    image: Image.Image     # the maps as a grid under the title
+    title: Say
+    image: Image.Image     # the maps as a grid under the title, in the language feature_maps was asked for
 
 
-def _stage_title(name: str, shape: list[int], shown: int) -> str:
+def _stage_title(name: str, shape: list[int], shown: int) -> Say:
     c, h, w = shape
-    which = f"all {c} channels" if shown == c else f"the {shown} strongest of {c} channels"
-    return f"{name}: {which}, {h}x{w} each"
+    return Say("explain.stage_all" if shown == c else "explain.stage_strongest", name=name, shown=shown, channels=c,
+               height=h, width=w)
 
 
-def feature_maps(checkpoint: Checkpoint, picture, max_maps: int = MAX_MAPS) -> list[FeatureStage]:
+def feature_maps(checkpoint: Checkpoint, picture, max_maps: int = MAX_MAPS,
+                 language: str = ENGLISH) -> list[FeatureStage]:
     """What each conv stage makes of one picture; wide stages show the channels that respond most."""
     model = _private_copy(checkpoint.model)
     tensor, _ = _picture(picture)
@@ -237,7 +241,7 @@ def feature_maps(checkpoint: Checkpoint, picture, max_maps: int = MAX_MAPS) -> l
         maps = activation[channels]
         title = _stage_title(name, list(activation.shape), len(channels))
         result.append(FeatureStage(name, list(activation.shape), channels, maps, title,
-                                   titled(tile_grid(colour_maps(maps), tile=TILE), title)))
+                                   titled(tile_grid(colour_maps(maps), tile=TILE), render(title, language))))
     return result
 
 
@@ -334,21 +338,21 @@ class GradCam:
     predicted: str          # the net's top class
     layer: str              # the conv stage the map comes from
     cells: int              # that stage's width: the map's true resolution
-    message: str            # one line on what the warm areas mean
+    message: Say            # one line on what the warm areas mean
 
     def as_dict(self) -> dict:
         """The JSON-friendly part, for an API."""
         return {"class": self.class_name, "probability": self.probability, "predicted": self.predicted,
-                "layer": self.layer, "cells": self.cells, "message": self.message}
+                "layer": self.layer, "cells": self.cells, "message": str(self.message)}
 
 
-def _message(name: str, probability: float, predicted: str, top: float, layer: str, cells: int, empty: bool) -> str:
-    if empty:
-        line = f"Nothing in the picture raised the score for '{name}' ({probability:.0%}), so the map stays cold."
-    else:
-        line = (f"Warm areas are where the net found the evidence for '{name}' ({probability:.0%}); cold areas "
-                f"did not raise that score. The map comes from {layer}, which sees the picture as {cells}x{cells} cells.")
-    return line if name == predicted else f"{line} The net's own answer is '{predicted}' ({top:.0%})."
+def _message(name: str, probability: float, predicted: str, top: float, layer: str, cells: int, empty: bool,
+             classes: list[str]) -> Say:
+    shown = dict(zip(classes, class_words(classes)))
+    line = (Say("explain.cold", name=shown[name], probability=f"{probability:.0%}") if empty else
+            Say("explain.warm", name=shown[name], probability=f"{probability:.0%}", layer=layer, cells=cells))
+    return line if name == predicted else Say("explain.own_answer", line=line, predicted=shown[predicted],
+                                              top=f"{top:.0%}")
 
 
 def gradcam(checkpoint: Checkpoint, picture, class_name: str | None = None) -> GradCam:
@@ -359,7 +363,7 @@ def gradcam(checkpoint: Checkpoint, picture, class_name: str | None = None) -> G
     """
     classes = checkpoint.classes
     if class_name is not None and class_name not in classes:
-        raise ValueError(f"Unknown class '{str(class_name)[:80]}'; choose one of: {', '.join(classes)}.")
+        raise ValueError(Say("explain.unknown_class", name=str(class_name)[:80], classes=", ".join(classes)))
     model = _private_copy(checkpoint.model)
     tensor, seen = _picture(picture)
     target_layer = _cam_target(model)
@@ -377,6 +381,6 @@ def gradcam(checkpoint: Checkpoint, picture, class_name: str | None = None) -> G
     heatmap = (cam / peak if peak > 0 else cam).numpy().astype(np.float32)
     layer = f"{target_layer.layer} ({type(target_layer.module).__name__})"
     message = _message(classes[target], float(probabilities[target]), classes[predicted],
-                       float(probabilities[predicted]), layer, target_layer.grid.cells, peak <= 0)
+                       float(probabilities[predicted]), layer, target_layer.grid.cells, peak <= 0, classes)
     return GradCam(heatmap, heat_overlay(seen, heatmap), classes[target], float(probabilities[target]),
                    classes[predicted], target_layer.layer, target_layer.grid.cells, message)

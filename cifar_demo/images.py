@@ -11,6 +11,8 @@ import torch
 from PIL import ExifTags, Image, ImageOps
 from torchvision.transforms.functional import pil_to_tensor, to_pil_image
 
+from .words import Say
+
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 50_000_000  # a 50-megapixel phone photo passes; a bigger header is refused before a pixel is decoded
 # A picture decoded whole (PNG, GIF, WebP, TIFF, BMP, a progressive JPEG) costs about 11 ms of one core a megapixel
@@ -22,7 +24,7 @@ FORMATS = "PNG, JPEG, GIF, WebP, BMP, TIFF"
 # PIL's plugins for what cameras, phones and picture data sets write (JPEG's also opens a phone's multi-picture
 # MPO; PPM's reads .pgm). Formats that hand the file to an outside program (EPS runs Ghostscript) are never tried.
 PIL_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "PPM")
-UNREADABLE = "The file could not be read."  # the same words whether it is missing, forbidden or broken: no hints
+UNREADABLE = Say("images.unreadable")  # the same words whether it is missing, forbidden or broken: no hints
 BAND_PIXELS = 2_000_000  # big pictures are shrunk a band at a time: no second full-size copy is ever made
 SIXTEEN_BIT = ("I;16", "I;16B", "I;16L", "I;16N")
 _EXIF_TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
@@ -38,7 +40,7 @@ class ImageError(ValueError):
 
 
 def _file_too_big(size: int, max_bytes: int) -> ImageError:
-    return ImageError(f"The file is {size / 2**20:.1f} MB; pictures up to {max_bytes / 2**20:.0f} MB are accepted.")
+    return ImageError(Say("images.too_big_file", size=f"{size / 2**20:.1f}", most=f"{max_bytes / 2**20:.0f}"))
 
 
 def read_upload(source: str | os.PathLike | bytes, max_bytes: int = MAX_UPLOAD_BYTES) -> bytes:
@@ -46,9 +48,9 @@ def read_upload(source: str | os.PathLike | bytes, max_bytes: int = MAX_UPLOAD_B
     if isinstance(source, (str, os.PathLike)):
         source = _read_regular_file(source, max_bytes)
     if not isinstance(source, (bytes, bytearray, memoryview)):
-        raise ImageError(f"A picture cannot be read from a {type(source).__name__}.")
+        raise ImageError(Say("images.not_a_file", kind=type(source).__name__))
     if len(source) == 0:
-        raise ImageError("The file is empty (0 bytes).")
+        raise ImageError(Say("images.empty"))
     if len(source) > max_bytes:
         raise _file_too_big(len(source), max_bytes)
     return bytes(source)
@@ -86,11 +88,11 @@ def _identify(data: bytes) -> Image.Image:
     except ImageError:
         raise
     except Image.DecompressionBombError:
-        raise ImageError(f"The picture is far too large (over {2 * (Image.MAX_IMAGE_PIXELS or 0) / 1e6:.0f} "
-                         f"megapixels); up to {MAX_PIXELS / 1e6:.0f} megapixels are accepted.") from None
+        raise ImageError(Say("images.bomb", over=f"{2 * (Image.MAX_IMAGE_PIXELS or 0) / 1e6:.0f}",
+                             most=f"{MAX_PIXELS / 1e6:.0f}")) from None
     except Exception:  # PIL's format plugins raise many kinds of errors on malformed headers
-        hint = " SVG is a drawing format: export it as PNG first." if b"<svg" in data[:2048].lower() else ""
-        raise ImageError(f"This file is not a picture format that can be read ({FORMATS}).{hint}") from None
+        svg = b"<svg" in data[:2048].lower()
+        raise ImageError(Say("images.format_svg" if svg else "images.format", formats=FORMATS)) from None
     return image
 
 
@@ -105,24 +107,24 @@ def read_header(source, max_bytes: int = MAX_UPLOAD_BYTES) -> Image.Image:
 def open_image(source, max_bytes: int = MAX_UPLOAD_BYTES) -> Image.Image:
     """Open a path, bytes, array or PIL image, refusing non-images, truncated files and decompression bombs."""
     if source is None:
-        raise ImageError("No picture was given.")
+        raise ImageError(Say("images.none"))
     if isinstance(source, Image.Image):
         image = source
     elif isinstance(source, np.ndarray):
         try:
             image = Image.fromarray(source)
         except (TypeError, ValueError) as error:
-            raise ImageError(f"This array is not a picture ({error}).") from None
+            raise ImageError(Say("images.array", reason=error)) from None
     else:
         image = _identify(read_upload(source, max_bytes))
     width, height = image.size
     _check_pixels(width, height)
     if width == 0 or height == 0:
-        raise ImageError(f"The picture is {width}x{height} pixels: it has nothing to show.")
+        raise ImageError(Say("images.nothing", width=width, height=height))
     try:
         image.load()
     except Exception:  # truncated data, broken compression streams, plugin bugs: all one answer
-        raise ImageError("The picture could not be decoded: the file is damaged or truncated.") from None
+        raise ImageError(Say("images.damaged")) from None
     return image
 
 
@@ -139,9 +141,8 @@ def decoding_cost(image: Image.Image) -> int:
 
 def _check_pixels(width: int, height: int, limit: int = MAX_PIXELS) -> None:
     if width * height > limit:
-        kind = "" if limit == MAX_PIXELS else " (a phone's JPEG may have more)"
-        raise ImageError(f"The picture is {width}x{height} pixels ({width * height / 1e6:.0f} megapixels); "
-                         f"up to {limit / 1e6:.0f} megapixels are accepted{kind}.")
+        raise ImageError(Say("images.pixels" if limit == MAX_PIXELS else "images.pixels_whole", width=width,
+                             height=height, megapixels=f"{width * height / 1e6:.0f}", most=f"{limit / 1e6:.0f}"))
 
 
 def exif_transpose_method(image: Image.Image) -> Image.Transpose | None:
@@ -204,7 +205,7 @@ def _onto_white(image: Image.Image) -> Image.Image:
     try:
         return image.convert("RGB")
     except ValueError as error:
-        raise ImageError(f"Pictures in colour mode '{image.mode}' cannot be used ({error}).") from None
+        raise ImageError(Say("images.mode", mode=image.mode, reason=error)) from None
 
 
 def to_rgb(image: Image.Image, short_side: int | None = None) -> Image.Image:

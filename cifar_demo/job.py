@@ -9,6 +9,8 @@ import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .words import Say, plain
+
 ENDED = ("finished", "stopped", "failed")
 
 
@@ -66,7 +68,8 @@ class JobRecord:
         """A consistent copy of everything a reader may show, safe to take at any moment."""
         with self._lock:
             return {
-                "run": self.run_name, "state": self.state, "message": self.message,
+                "run": self.run_name, "state": self.state, "message": str(self.message),
+                "said": plain(self.message) if isinstance(self.message, Say) else None,  # for the page's language
                 "config": asdict(self.config), "progress": dict(self.progress),
                 "history": {"steps": [dict(s) for s in self.history.steps],
                             "epochs": [dict(e) for e in self.history.epochs]},

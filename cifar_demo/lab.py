@@ -27,7 +27,7 @@ from .shelf import NoModel, Shelf
 from .store import MEMORY, Lesson, Store, StoreError
 from .training import TrainConfig, preset_for_your_classes
 from .wall import Wall
-from .words import ENGLISH, Say, class_names, text
+from .words import ENGLISH, Say, class_names, class_words, listed, text
 
 RUNNING = "running"  # the key of the job still training among the runs to compare
 T = TypeVar("T")
@@ -295,10 +295,9 @@ class Lab:
         data = self.data_for(checkpoint, progress)
         if list(data.classes) != list(checkpoint.classes):
             if checkpoint.meta.get("data_source") == SOURCE:
-                raise ValueError(f"{checkpoint.path.name} was trained on pictures collected before the server last "
-                                 "started, so its held-out pictures are gone; Classify and Inside the net still work.")
-            raise ValueError(f"The active model knows the classes {', '.join(checkpoint.classes)}, "
-                             f"but the data has {', '.join(data.classes)}: train a model on this data first.")
+                raise ValueError(Say("models.held_out_gone", file=checkpoint.path.name))
+            raise ValueError(Say("models.other_classes", known=listed(class_words(checkpoint.classes)),
+                                 classes=listed(class_words(data.classes))))
         result = evaluate(checkpoint.model, data.test, data.classes, checkpoint.meta["mean"], checkpoint.meta["std"],
                           views=EvalViews.of(checkpoint.meta.get("config", {})))
         with self._lock:

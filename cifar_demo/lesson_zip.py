@@ -15,6 +15,7 @@ from .images import png_bytes, read_header, square_pixels
 from .names import clean_name, name_key
 from .serving import quote
 from .wall import CAPACITY, NOT_LISTED
+from .words import Say
 
 MANIFEST = "lesson.json"
 MAX_MEMBERS = 2 * CAPACITY + MAX_CLASSES * MAX_PER_CLASS + 1  # a lesson zip's most files: a full lesson's
@@ -66,7 +67,7 @@ def _held_out(counts: dict[str, int], seed: int) -> dict[str, set[int]]:
                       .tolist()) for name in sorted(counts)}
 
 
-def _expect(condition: object, why: str) -> None:
+def _expect(condition: object, why: Say | str) -> None:
     if not condition:
         raise ValueError(why)
 
@@ -75,49 +76,53 @@ def _read(archive: zipfile.ZipFile) -> tuple[int, list[tuple[str, list[bytes]]],
     """(seed, classes, wall) from a lesson zip, every picture re-encoded from its checked pixels; a ValueError
     names the first thing wrong. Nothing is unpacked to disk."""
     members = archive.infolist()
-    _expect(len(members) <= MAX_MEMBERS, f"it holds {len(members):,} files; a lesson has at most {MAX_MEMBERS:,}")
+    _expect(len(members) <= MAX_MEMBERS,
+            Say("lesson_zip.members", count=f"{len(members):,}", most=f"{MAX_MEMBERS:,}"))
     names: dict[str, zipfile.ZipInfo] = {}
     for info in members:
         parts = info.filename.split("/")
         _expect(not info.filename.startswith("/") and "\\" not in info.filename and ".." not in parts
-                and ":" not in parts[0], f"the file '{quote(info.filename)}' points outside its folder")
-        _expect((info.external_attr >> 16) & 0o170000 != 0o120000, f"'{quote(info.filename)}' is a link")
-        _expect(info.filename not in names, f"the file '{quote(info.filename)}' appears twice")
+                and ":" not in parts[0], Say("lesson_zip.outside", name=quote(info.filename)))
+        _expect((info.external_attr >> 16) & 0o170000 != 0o120000, Say("lesson_zip.link", name=quote(info.filename)))
+        _expect(info.filename not in names, Say("lesson_zip.twice", name=quote(info.filename)))
         names[info.filename] = info
     manifest = names.get(MANIFEST)
-    _expect(manifest and manifest.file_size <= MAX_MANIFEST_BYTES, f"it has no {MANIFEST}: it is no lesson zip")
+    _expect(manifest and manifest.file_size <= MAX_MANIFEST_BYTES, Say("lesson_zip.no_manifest", manifest=MANIFEST))
     try:
         lesson = json.loads(archive.read(manifest))
     except RecursionError:  # nesting deeper than Python's stack: no manifest of ours
-        raise ValueError(f"its {MANIFEST} is not a lesson's") from None
+        raise ValueError(Say("lesson_zip.not_manifest", manifest=MANIFEST)) from None
     _expect(isinstance(lesson, dict) and isinstance(lesson.get("seed"), int) and isinstance(lesson.get("classes"),
-            list) and isinstance(lesson.get("wall"), list), f"its {MANIFEST} is not a lesson's")
+            list) and isinstance(lesson.get("wall"), list), Say("lesson_zip.not_manifest", manifest=MANIFEST))
 
     def picture(file: object) -> bytes:
         info = names.get(file) if isinstance(file, str) else None
-        _expect(info and info.file_size <= MAX_PNG_BYTES, f"'{quote(file)}' is missing or too big to be a picture")
+        _expect(info and info.file_size <= MAX_PNG_BYTES, Say("lesson_zip.picture_missing", name=quote(file)))
         try:  # the size is read from the header before anything decodes: a picture bomb costs nothing
             image = read_header(archive.read(info))
             _expect(image.format == "PNG" and image.size == (32, 32), "")
             return png_bytes(square_pixels(image))
         except (OSError, ValueError):  # ImageError, a failed _expect or a broken stream
-            raise ValueError(f"'{quote(file)}' is not a 32x32 PNG") from None
+            raise ValueError(Say("lesson_zip.not_png", name=quote(file))) from None
 
-    _expect(len(lesson["classes"]) <= MAX_CLASSES, f"it has {len(lesson['classes'])} classes; {MAX_CLASSES} at most")
-    _expect(len(lesson["wall"]) <= CAPACITY, f"its wall has {len(lesson['wall'])} pictures; {CAPACITY} at most")
+    _expect(len(lesson["classes"]) <= MAX_CLASSES,
+            Say("lesson_zip.classes", count=len(lesson["classes"]), most=MAX_CLASSES))
+    _expect(len(lesson["wall"]) <= CAPACITY, Say("lesson_zip.wall", count=len(lesson["wall"]), most=CAPACITY))
     classes, keys = [], set()
     for group in lesson["classes"]:
-        _expect(isinstance(group, dict) and isinstance(group.get("pictures"), list), f"its {MANIFEST} is broken")
+        _expect(isinstance(group, dict) and isinstance(group.get("pictures"), list),
+                Say("lesson_zip.broken", manifest=MANIFEST))
         name = group.get("name")
-        _expect(clean_name(name) == name, f"the class name '{quote(name)}' is not as the app would store it")
-        _expect(name_key(name) not in keys, f"the class '{quote(name)}' appears twice")
-        _expect(len(group["pictures"]) <= MAX_PER_CLASS, f"the class '{name}' has over {MAX_PER_CLASS} pictures")
+        _expect(clean_name(name) == name, Say("lesson_zip.name", name=quote(name)))
+        _expect(name_key(name) not in keys, Say("lesson_zip.class_twice", name=quote(name)))
+        _expect(len(group["pictures"]) <= MAX_PER_CLASS,
+                Say("lesson_zip.class_pictures", name=name, most=MAX_PER_CLASS))
         keys.add(name_key(name))
         classes.append((name, [picture(file) for file in group["pictures"]]))
     wall = []
     for entry in lesson["wall"]:
-        _expect(isinstance(entry, dict), f"its {MANIFEST} is broken")
+        _expect(isinstance(entry, dict), Say("lesson_zip.broken", manifest=MANIFEST))
         truth = entry.get("truth")
-        _expect(truth is None or clean_name(truth) == truth, f"the wall's truth '{quote(truth)}' cannot be a class")
+        _expect(truth is None or clean_name(truth) == truth, Say("lesson_zip.truth", truth=quote(truth)))
         wall.append((picture(entry.get("file")), truth))
     return lesson["seed"], classes, wall

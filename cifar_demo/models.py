@@ -9,6 +9,8 @@ from typing import Callable
 import torch
 from torch import nn
 
+from .words import Say
+
 
 class LeNet(nn.Module):
     """The PyTorch tutorial's LeNet-5, layer for layer."""
@@ -179,7 +181,7 @@ NETS: dict[str, NetSpec] = {spec.name: spec for spec in [
 
 def create_model(name: str, num_classes: int = 10) -> nn.Module:
     if name not in NETS:
-        raise ValueError(f"Unknown net '{name}'; choose one of: {', '.join(NETS)}.")
+        raise ValueError(Say("training.unknown_net", name=name, nets=", ".join(NETS)))
     return NETS[name].build(num_classes)
 
 

@@ -4,9 +4,11 @@ name on every system; names that look the same are one class."""
 from __future__ import annotations
 
 import unicodedata
+from functools import reduce
 from typing import Iterable
 
 from .serving import quote
+from .words import CATALOG, ENGLISH, Clause, Say
 
 MAX_NAME = 40  # characters: a chart label stays readable, and a folder name is at most 160 bytes of UTF-8
 PATH_CHARACTERS = '/\\:*?"<>|'  # what no folder name may hold on some system (Windows refuses all of these)
@@ -32,10 +34,9 @@ LOOK_ALIKES = str.maketrans(
 class ClassNameError(ValueError):
     """A class name that cannot be used; the message is one sentence that quotes the name and says why."""
 
-    def clause(self) -> str:
-        """The sentence to follow a ':' or 'but' in another one: no capital, no full stop."""
-        sentence = str(self).rstrip(".")
-        return sentence[:1].lower() + sentence[1:]
+    def clause(self) -> Clause:
+        """The sentence to follow a ':' or 'but' in another one: no full stop (in English, no capital)."""
+        return Clause(self.args[0])
 
 
 def shown(name: str) -> str:
@@ -46,7 +47,7 @@ def shown(name: str) -> str:
 def clean_name(name: object) -> str:
     """The name as stored (Unicode NFC, runs of spaces as one), or a ClassNameError that says what is wrong."""
     if not isinstance(name, str) or not name.split():
-        raise ClassNameError("A class needs a name, such as 'cat' or 'my mug'.")
+        raise ClassNameError(Say("names.needed"))
     name = unicodedata.normalize("NFC", " ".join(name.split()))
     problem = _problem(name)
     if problem:
@@ -72,10 +73,9 @@ def same_names(names: Iterable[str]) -> tuple[str, str] | None:
     return None
 
 
-def same_names_refusal(first: str, second: str) -> str:
+def same_names_refusal(first: str, second: str) -> Say:
     """The sentence for two names that are one class."""
-    return (f"'{shown(first)}' and '{shown(second)}' are the same class name: names are compared ignoring case, "
-            "spaces and letters that look alike.")
+    return Say("names.same", first=shown(first), second=shown(second))
 
 
 def check_names(names: list[object]) -> list[str]:
@@ -91,35 +91,30 @@ def check_stored(names: list[object]) -> None:
     """A class list kept somewhere (a checkpoint, a cache, a model's wall): each name as clean_name stores it."""
     for name, stored in zip(names, check_names(names)):
         if name != stored:
-            raise ClassNameError(f"The class name '{shown(name)}' is not written as names are stored (Unicode NFC, "
-                                 "one space between words).")
+            raise ClassNameError(Say("names.not_stored", name=shown(name)))
 
 
 def _hidden(c: str) -> bool:
     return unicodedata.category(c) in HIDDEN_CATEGORIES or ord(c) in INVISIBLE
 
 
-def _problem(name: str) -> str | None:
+def _problem(name: str) -> Say | None:
     """Why a tidied NFC name cannot be used, as one sentence; None when it can."""
     if len(name) > MAX_NAME:
-        return f"The class name '{shown(name)}' is {len(name)} characters long; {MAX_NAME} at most, please."
-    refused = f"The class name '{shown(name)}' cannot be used:"
+        return Say("names.too_long", name=shown(name), length=len(name), most=MAX_NAME)
     hidden = next((c for c in name if _hidden(c)), None)
     if hidden:
-        return (f"{refused} it holds the invisible or control character U+{ord(hidden):04X}, which no one can see "
-                "or type.")
+        return Say("names.hidden", name=shown(name), code=f"U+{ord(hidden):04X}")
     path = next((c for c in unicodedata.normalize("NFKC", name) if c in PATH_CHARACTERS), None)
     if path:
-        return (f"{refused} it holds '{path}', and no folder name may hold any of {' '.join(PATH_CHARACTERS)} on "
-                "some system (each zip of the classes has a folder per class).")
+        return Say("names.path", name=shown(name), character=path, characters=" ".join(PATH_CHARACTERS))
     if name.startswith(".") or name.endswith("."):
-        return (f"{refused} a folder name may not start with a dot (Linux and macOS hide it) or end with one "
-                "(Windows drops it).")
+        return Say("names.dot", name=shown(name))
     if unicodedata.normalize("NFKC", name).casefold().split(".")[0].rstrip() in WINDOWS_DEVICES:
-        return f"{refused} Windows keeps that name for a device, so no folder can have it."
+        return Say("names.device", name=shown(name))
     mixed = _mixed_word(name)
     if mixed:
-        return f"{refused} the word '{quote(mixed[0])}' mixes {mixed[1]} letters, which look alike; use one alphabet."
+        return Say("names.mixed", name=shown(name), word=quote(mixed[0]), scripts=mixed[1])
     return None
 
 
@@ -129,7 +124,7 @@ def _script(letter: str) -> str:
     return unicodedata.name(base, "UNNAMED").split()[0]
 
 
-def _mixed_word(name: str) -> tuple[str, str] | None:
+def _mixed_word(name: str) -> tuple[str, Say | str] | None:
     """The first word (a run of letters and marks) that holds letters of two scripts which may not share one,
     and those scripts in words ('Latin and Cyrillic'); None when each word keeps to one."""
     word = ""
@@ -139,6 +134,8 @@ def _mixed_word(name: str) -> tuple[str, str] | None:
             continue
         scripts = sorted({_script(x) for x in word if unicodedata.category(x)[0] == "L"} - SHARES_A_WORD)
         if len(scripts) > 1:
-            return word, " and ".join(s.title() for s in scripts)
+            return word, reduce(lambda first, second: Say("names.and", first=first, second=second),
+                                [Say(f"names.{s.lower()}") if f"names.{s.lower()}" in CATALOG[ENGLISH] else s.title()
+                                 for s in scripts])
         word = ""
     return None

@@ -17,6 +17,7 @@ from typing import BinaryIO, Callable, Iterator
 
 from . import names
 from .images import MAX_PIXELS, MAX_UPLOAD_BYTES, ImageError, read_upload
+from .words import Clause, Say
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp", ".gif"}
 SPLITS = ("train", "test")
@@ -36,7 +37,6 @@ MAX_INDEX_BYTES = 512 * MAX_ENTRIES
 MAX_PIXELS_AT_ONCE = MAX_PIXELS
 # Bytes of pictures read but not yet decoded: the reader of a tar waits for the decoders past this.
 MAX_BYTES_WAITING = 64 * 1024**2
-TOO_BIG = "Unpack it, keep the pictures you need and point --data at that folder."
 
 
 class DataNotFoundError(Exception):
@@ -63,20 +63,20 @@ class Budget:
         self._decoding = 0  # pixels being decoded now
         self._room = threading.Condition()
 
-    def refusal(self, what: str) -> DataNotFoundError:
-        return DataNotFoundError(f"Refusing '{self.source}': {what}, more than any data set this app reads. {TOO_BIG}")
+    def refusal(self, what: Say) -> DataNotFoundError:
+        return DataNotFoundError(Say("files.too_big", source=self.source, what=what))
 
     def entry(self) -> None:
         """One more file or folder listed."""
         self.entries += 1
         if self.entries > MAX_ENTRIES:
-            raise self.refusal(f"it holds more than {MAX_ENTRIES:,} files and folders")
+            raise self.refusal(Say("files.entries", most=f"{MAX_ENTRIES:,}"))
 
     def unpacked(self, position: int) -> None:
         """`position` bytes of the archive unpacked so far (of a tree: its pictures' bytes listed so far)."""
         self.bytes = max(self.bytes, position)
         if self.bytes > MAX_ARCHIVE_BYTES:
-            raise self.refusal(f"its contents come to more than {MAX_ARCHIVE_BYTES / 1024**3:g} GB")
+            raise self.refusal(Say("files.bytes", most=f"{MAX_ARCHIVE_BYTES / 1024**3:g}"))
 
     @contextlib.contextmanager
     def decoding(self, pixels: int) -> Iterator[None]:
@@ -84,7 +84,7 @@ class Budget:
         with self._room:
             self.pixels += pixels
             if self.pixels > MAX_DECODED_PIXELS:
-                raise self.refusal(f"its pictures add up to more than {MAX_DECODED_PIXELS / 1e6:,.0f} million pixels")
+                raise self.refusal(Say("files.pixels", most=f"{MAX_DECODED_PIXELS / 1e6:,.0f}"))
             self._room.wait_for(lambda: self._decoding == 0 or self._decoding + pixels <= MAX_PIXELS_AT_ONCE)
             self._decoding += pixels
         try:
@@ -111,12 +111,12 @@ class ClassFolders:
         try:
             stored = names.clean_name(folder)
         except names.ClassNameError as error:
-            raise DataNotFoundError(f"Refusing '{self.source}': the folder {split}/{names.shown(folder)} cannot be a "
-                                    f"class, as {error.clause()}.") from None
+            raise DataNotFoundError(Say("files.folder", source=self.source, split=split, folder=names.shown(folder),
+                                        reason=error.clause())) from None
         first = self._by_key.setdefault((split, names.name_key(stored)), folder)
         if first != folder:
-            raise DataNotFoundError(f"Refusing '{self.source}': in {split}/, {names.same_names_refusal(first, folder)}"
-                                    .rstrip(".") + "; keep one of the two folders.")
+            raise DataNotFoundError(Say("files.same", source=self.source, split=split,
+                                        reason=Clause(names.same_names_refusal(first, folder))))
         self._stored[(split, folder)] = stored
         return stored
 
@@ -167,7 +167,7 @@ def safe_member_name(name: str) -> PurePosixPath:
     """An archive member's path, refused when it could land outside the folder it unpacks to."""
     path = PurePosixPath(name.replace("\\", "/"))
     if path.is_absolute() or ".." in path.parts or (path.parts and ":" in path.parts[0]):
-        raise DataNotFoundError(f"Refusing the archive: member '{names.shown(name)}' points outside its folder.")
+        raise DataNotFoundError(Say("files.outside", name=names.shown(name)))
     return path
 
 
@@ -183,7 +183,7 @@ def _split_member(path: PurePosixPath) -> tuple[str, str] | None:
 def _oversized(name: str, size: int) -> Callable[[], bytes]:
     """The reader of a member too big to be a picture: it fails, so the member is counted as skipped."""
     def read() -> bytes:
-        raise ImageError(f"'{name}' unpacks to {size:,} bytes, more than {MAX_PICTURE_BYTES:,}.")
+        raise ImageError(Say("images.member_too_big", name=name, size=f"{size:,}", most=f"{MAX_PICTURE_BYTES:,}"))
     return read
 
 
@@ -220,7 +220,7 @@ def _zip_members(path: Path, budget: Budget, folders: ClassFolders) -> list[Memb
     for info in archive.infolist():
         member = safe_member_name(info.filename)
         if (info.external_attr >> 16) & 0o170000 == 0o120000:
-            raise DataNotFoundError(f"Refusing the archive: member '{names.shown(info.filename)}' is a symbolic link.")
+            raise DataNotFoundError(Say("files.symlink", name=names.shown(info.filename)))
         where = None if info.is_dir() else _picture(member, folders)
         if where is None:
             continue
@@ -254,7 +254,7 @@ def _count_index(file: BinaryIO, budget: Budget) -> None:
             raise zipfile.BadZipFile("The zip64 end record is damaged")
         index_size = _END64.unpack(record)[8]
     if index_size > MAX_INDEX_BYTES:
-        raise budget.refusal(f"its index takes {index_size:,} bytes")
+        raise budget.refusal(Say("files.index", size=f"{index_size:,}"))
     if not 0 <= end - index_size:
         raise zipfile.BadZipFile("The central directory lies outside the file")
     file.seek(end - index_size)
@@ -281,7 +281,7 @@ class _BoundedReads:
 
     def read(self, size: int = -1) -> bytes:
         if size is None or size < 0 or size > MAX_PICTURE_BYTES:
-            raise self.budget.refusal(f"a header or member asks for {size:,} bytes at once")
+            raise self.budget.refusal(Say("files.read", size=f"{size:,}"))
         self.budget.unpacked(self.position + size)
         data = self.file.read(size)
         self.position += len(data)
@@ -311,7 +311,7 @@ def _tar_members(path: Path, budget: Budget, folders: ClassFolders) -> Iterator[
                 budget.entry()
                 member = safe_member_name(info.name)
                 if info.issym() or info.islnk():
-                    raise DataNotFoundError(f"Refusing the archive: member '{names.shown(info.name)}' is a link.")
+                    raise DataNotFoundError(Say("files.link", name=names.shown(info.name)))
                 where = _picture(member, folders) if info.isfile() else None
                 if where is None:
                     continue

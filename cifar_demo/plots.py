@@ -147,7 +147,7 @@ def chart_picture(make_figure: Callable[[], Figure]) -> Image.Image:
         return figure_to_image(make_figure())
     except Exception as error:  # matplotlib fails in many ways (text, layout, data): all mean one thing to a page
         reason = next((line.strip() for line in str(error).splitlines() if line.strip()), "no reason given")
-    raise ChartError(f"The chart could not be drawn: {quote(reason)}.")
+    raise ChartError(Say("chart.failed", reason=quote(reason)))
 
 
 FRAME, GAP = 6, 14  # pixels: the green or red frame round a tile, the white space between tiles

@@ -18,6 +18,7 @@ from typing import Callable, Iterator
 from PIL import Image
 
 from .images import UNREADABLE, ImageError
+from .words import Say
 
 MAX_BODY_BYTES = 2 * 1024 * 1024  # a JSON call carries settings and file references, never the pictures themselves
 QUOTE_CHARS = 80                   # of a caller's input, quoted in a refusal
@@ -126,12 +127,12 @@ def refuse_oversized(arguments: list) -> None:
     request is refused before the web framework looks at any of it: its work grows with each."""
     values = values_in(arguments)
     if values > MAX_VALUES:
-        raise ValueError(f"A request may hold at most {MAX_VALUES:,} values; this one holds {values:,}.")
+        raise ValueError(Say("serving.values", most=f"{MAX_VALUES:,}", values=f"{values:,}"))
     paths = named_files(arguments)
     files = len(set(paths))
     if files > MAX_FILES_PER_REQUEST or len(paths) > MAX_FILE_REFERENCES:
-        raise ValueError(f"A request may name at most {MAX_FILES_PER_REQUEST} files, {MAX_FILE_REFERENCES} times in "
-                         f"all; this one names {files:,}, {len(paths):,} times: send them in smaller batches.")
+        raise ValueError(Say("serving.files", most=MAX_FILES_PER_REQUEST, references=MAX_FILE_REFERENCES,
+                             files=f"{files:,}", times=f"{len(paths):,}"))
 
 
 def trusted_proxy(text: str | None) -> str | None:

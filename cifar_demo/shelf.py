@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 
 from .checkpoints import Checkpoint, CheckpointError, CheckpointSkipped, list_checkpoints, load_checkpoint
+from .words import Say
 
 
 class NoModel(Exception):
@@ -68,7 +69,7 @@ class Shelf:
         with self._lock:
             if not isinstance(key, str) or key not in self.models:
                 shown = key[:80] if isinstance(key, str) else type(key).__name__
-                raise NoModel(f"No model '{shown}' is known; choose one from the list.")
+                raise NoModel(Say("models.unknown", name=shown))
             self.active = self.models[key]
             return self.active
 
@@ -90,14 +91,13 @@ class Shelf:
     def require(self) -> Checkpoint:
         active = self.active  # one read: a reader keeps this model even if training swaps in another
         if active is None:
-            raise NoModel("No trained model yet: train one in the Train tab, or start the app with --checkpoint FILE.")
+            raise NoModel(Say("models.none"))
         return active
 
     @property
-    def notice(self) -> str:
+    def notice(self) -> Say | str:
         """The page's word on unusable checkpoints: how many, and where the reasons are (not the server's paths)."""
         if not self.problems:
             return ""
         count = len(self.problems)
-        return (f"{count} checkpoint file{'s' if count > 1 else ''} could not be used and "
-                f"{'were' if count > 1 else 'was'} skipped; the server's log says why.")
+        return Say("models.skipped", count=count) if count > 1 else Say("models.skipped_one")

@@ -21,6 +21,7 @@ import torch
 
 from .images import png_bytes, square_pixels
 from .serving import quote
+from .words import Clause, Say
 
 MEMORY = ":memory:"  # a store with no file: the library's default (tests, scripts); nothing outlives the process
 APPLICATION_ID = 0x43494641  # "CIFA" in the file's header: tells our store from another program's SQLite file
@@ -131,10 +132,9 @@ class Store:
     def in_memory(self) -> bool:
         return str(self.path) == MEMORY
 
-    def notice(self) -> str | None:
+    def notice(self) -> Say | None:
         """What the page's header says after a bad file was moved aside at start; None otherwise."""
-        return (f"The class's store could not be read (damaged, or not this app's): it was moved aside, "
-                f"beside it, as {self.moved_aside.name}, and a new, empty one started." if self.moved_aside else None)
+        return Say("store.moved_aside", name=self.moved_aside.name) if self.moved_aside else None
 
     def _release(self) -> None:
         if self._lock_file is not None:
@@ -145,13 +145,12 @@ class Store:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             file = open(self.path.with_name(self.path.name + ".lock"), "a")
         except OSError as error:
-            raise StoreError(f"The store {self.path} cannot be opened: {error.strerror}.") from None
+            raise StoreError(Say("store.cannot_open", path=self.path, reason=error.strerror)) from None
         try:
             fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             file.close()
-            raise StoreError(f"Another app is already using the store {self.path}: stop it, or give this one "
-                             "its own with --store PATH.") from None
+            raise StoreError(Say("store.in_use", path=self.path)) from None
         return file
 
     def _connect(self) -> sqlite3.Connection:
@@ -188,7 +187,7 @@ class Store:
                 db.execute("COMMIT")
         except sqlite3.OperationalError as error:  # a full or read-only disk: not the file's fault
             db.close()
-            raise StoreError(f"The store {self.path} cannot be opened: {error}.") from None
+            raise StoreError(Say("store.cannot_open", path=self.path, reason=error)) from None
         except sqlite3.DatabaseError:
             db.close()
             raise
@@ -228,11 +227,10 @@ class Store:
                 if not isinstance(error, sqlite3.Error):
                     raise
                 name = getattr(error, "sqlite_errorname", "")
-                why = ("the disk is full" if name == "SQLITE_FULL" else "the disk or folder is read-only or failing"
+                why = (Say("store.disk_full") if name == "SQLITE_FULL" else Say("store.read_only")
                        if name.startswith(("SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_CANTOPEN")) else str(error))
                 # by name only: a student's refusal shows no server path
-                raise StoreError(f"The store {self.path.name} could not save this ({why}); everything saved "
-                                 "before is kept.") from None
+                raise StoreError(Say("store.not_saved", name=self.path.name, why=why)) from None
 
     def _read(self, sql: str, *args) -> list[tuple]:
         with self._lock:
@@ -320,7 +318,7 @@ class Store:
             added = db.execute("INSERT INTO pictures (class, png, owner, address) SELECT id, ?, ?, ? FROM classes "
                                "WHERE lesson = ? AND name = ?", (png, owner, address, self._lesson, class_name))
             if not added.rowcount:
-                raise StoreError(f"The store has no class '{quote(class_name)}' in this lesson.")
+                raise StoreError(Say("store.no_class", name=quote(class_name)))
             return added.lastrowid
 
     def remove_picture(self, picture_id: int) -> None:
@@ -396,7 +394,7 @@ class Store:
         """Make an archived lesson current again; the current one is archived in its place."""
         with self._write() as db:
             if not db.execute("SELECT 1 FROM lessons WHERE id = ? AND archived IS NOT NULL", (lesson,)).fetchone():
-                raise StoreError(f"There is no archived lesson #{quote(lesson)} to restore.")
+                raise StoreError(Say("store.no_lesson", lesson=quote(lesson)))
             self._archive_current(db)
             db.execute("UPDATE lessons SET archived = NULL WHERE id = ?", (lesson,))
         self._lesson = lesson
@@ -420,7 +418,11 @@ class Store:
         try:
             seed, classes, wall = read_lesson(path)
         except (ValueError, OSError, zipfile.BadZipFile) as error:
-            raise StoreError(f"Refusing the lesson '{quote(path.name)}': {str(error).rstrip('.')}.") from None
+            reason = Clause(error.args[0] if len(error.args) == 1 and isinstance(error.args[0], Say) else
+                            Say("store.not_zip") if str(error) == "File is not a zip file" else
+                            Say("store.bad_zip", reason=error) if isinstance(error, zipfile.BadZipFile) else str(error),
+                            capital=True)
+            raise StoreError(Say("store.lesson_refused", name=quote(path.name), reason=reason)) from None
         with self._write() as db:
             self._archive_current(db)
             lesson = db.execute("INSERT INTO lessons (started, seed) VALUES (?, ?)", (_now(), seed)).lastrowid

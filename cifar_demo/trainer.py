@@ -21,6 +21,7 @@ from .data import Dataset, DataNotFoundError
 from .device import usable_cores
 from .job import ENDED, JobRecord
 from .training import TrainConfig, TrainingJob
+from .words import Say
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -45,11 +46,11 @@ def server_threads(cores: int) -> int:
 TRAINER_DIED = "The training process stopped unexpectedly"  # how a run lost with its worker begins its message
 
 
-def died_message(exitcode: int | None) -> str:
-    how = (f"killed by {signal.Signals(-exitcode).name}" if exitcode and exitcode < 0
-           else f"exit status {exitcode}")
-    return (f"{TRAINER_DIED} ({how}). This run is lost; every saved checkpoint is untouched. Click Train to start "
-            "again.")
+def died_message(exitcode: int | None) -> Say:
+    """Its English begins with TRAINER_DIED."""
+    how = (Say("training.killed", signal=signal.Signals(-exitcode).name) if exitcode and exitcode < 0
+           else Say("training.exit", status=exitcode))
+    return Say("training.died", how=how)
 
 
 class WorkerJob(JobRecord):
@@ -73,7 +74,7 @@ class WorkerJob(JobRecord):
         try:
             data = self._data()
         except DataNotFoundError as error:
-            return self.end({"state": "failed", "message": str(error)})
+            return self.end({"state": "failed", "message": error.args[0] if isinstance(error.args[0], Say) else str(error)})
         if self.stop_asked:
             return self.end({"state": "stopped", "message": "stopped before the first step; nothing was saved"})
         self.trainer.run(self, data)

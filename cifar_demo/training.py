@@ -20,6 +20,7 @@ from .job import JobRecord
 from .meter import Meter
 from .models import NETS, create_model, head_layer, replace_head
 from .settings import Rule, one_of, problems, real, setting, switch, whole
+from .words import Say
 
 MAX_EPOCHS = 1000
 MAX_BATCH_SIZE = 8192
@@ -89,7 +90,7 @@ class TrainConfig:
         """Every setting in a finite range, so that no value sent to /train can break the job or /status."""
         found = problems(self)
         if found:
-            raise ValueError("Invalid training settings: " + "; ".join(found) + ".")
+            raise ValueError(Say("training.settings", problems="; ".join(found)))
 
 
 # Recipes that work out of the box, per net and device type. The CPU ones are tuned for a 2-core laptop.
@@ -286,14 +287,12 @@ class TrainingJob(JobRecord):
 def failure(error: Exception, config: TrainConfig) -> dict:
     """What a failed run tells its readers: a sentence a person can act on, or for a bug its type and traceback."""
     if isinstance(error, (TrainingDiverged, DataNotFoundError, BaseModelError)):  # their messages are for people
-        return {"message": str(error)}
+        return {"message": error.args[0] if len(error.args) == 1 and isinstance(error.args[0], Say) else str(error)}
     if isinstance(error, torch.OutOfMemoryError) or "can't allocate memory" in str(error):  # CUDA; CPU
-        return {"message": f"Out of memory on {config.device}: lower the batch size (now {config.batch_size}) or "
-                           "choose a smaller net."}
+        return {"message": Say("training.memory", device=config.device, batch=config.batch_size)}
     if config.compile and _is_compile_failure(error):
         reason = str(error).strip().splitlines()[0]
-        return {"message": f"torch.compile failed on {config.device} ({reason}). Train without compile: it is "
-                           "optional and only changes the speed."}
+        return {"message": Say("training.compile", device=config.device, reason=reason)}
     return {"message": f"{type(error).__name__}: {error}", "error_traceback": traceback.format_exc()}
 
 
@@ -378,8 +377,7 @@ def initial_model(config: TrainConfig, num_classes: int) -> tuple[nn.Module, Che
     except CheckpointError as error:
         raise BaseModelError(str(error).replace(str(Path(config.init_from)), name)) from None
     if base.meta["model"] != config.model:
-        raise BaseModelError(f"The base checkpoint {name} holds a {base.meta['model']}, but these settings "
-                             f"train a {config.model}: choose the same net.")
+        raise BaseModelError(Say("training.base_net", file=name, base=base.meta["model"], net=config.model))
     model = replace_head(base.model, num_classes)
     if config.train_layers == "head":
         model.requires_grad_(False)
@@ -427,9 +425,8 @@ def record_loss(job: TrainingJob, setup: Setup, epoch: int) -> None:
     loss = job.meter.window_loss()
     if not math.isfinite(loss):
         lr = setup.config.lr
-        raise TrainingDiverged(f"Training diverged: the loss became {loss} at step {job.meter.step:,} (epoch "
-                               f"{epoch + 1}). The learning rate {lr:g} is too high for this net; try {lr / 10:g}. "
-                               "Nothing was saved.")
+        raise TrainingDiverged(Say("training.diverged", loss=loss, step=f"{job.meter.step:,}", epoch=epoch + 1,
+                                   lr=f"{lr:g}", lower=f"{lr / 10:g}"))
     job.meter.record_step(loss, epoch, setup.optimizer.param_groups[0]["lr"])
     job.on_event("step", job)
 

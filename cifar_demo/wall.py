@@ -23,7 +23,7 @@ from .inference import picture_tensor
 from .plots import CORRECT, GAP, WRONG, Caption, captioned_grid, write
 from .serving import quote
 from .store import MEMORY, Store, StoreError
-from .words import ENGLISH, class_names, text
+from .words import ENGLISH, Say, class_names, class_words, listed, text
 
 CAPACITY = 300       # pictures on the wall: a class of 30 sharing ten each; beyond it the oldest drop off
 PER_SESSION = 10     # shares from one open page until the wall is cleared: a flood from one tab stops here
@@ -131,9 +131,8 @@ def checked_truth(truth: object, classes: list[str]) -> str | None:
         return None
     if isinstance(truth, str) and (truth in classes or truth == NOT_LISTED):
         return truth
-    named = ", ".join(classes[:NAMED_CLASSES]) + (", …" if len(classes) > NAMED_CLASSES else "")
-    raise WallRefusal(f"'{quote(truth)}' is not one of the active model's classes: say one of {named}, "
-                      f"or '{NOT_LISTED}', or '{UNKNOWN}'.")
+    named = class_words(classes)[:NAMED_CLASSES] + (["…"] if len(classes) > NAMED_CLASSES else [])
+    raise WallRefusal(Say("wall.truth", truth=quote(truth), named=listed(named)))
 
 
 class Wall:
@@ -148,10 +147,7 @@ class Wall:
         self._lock = threading.Lock()
         self._entries: deque[Entry] = deque()
         self._shares = Budget(per_session, per_address,
-                              "This page has shared {cap} pictures, the most one page may share. The teacher can "
-                              "clear the wall to start again.",
-                              "This computer has shared {cap} pictures, the most one computer may share. The teacher "
-                              "can clear the wall to start again.")
+                              "wall.page_shares", "wall.computer_shares")
         self._model: Checkpoint | None = None  # the model every guess on the wall comes from
         self._dropped = 0
         self.version = 0
@@ -176,7 +172,7 @@ class Wall:
         try:
             return write()
         except StoreError as error:
-            raise WallRefusal(str(error)) from None
+            raise WallRefusal(*error.args) from None
 
     def share(self, checkpoint: Checkpoint, image: object, truth: object, caller: Caller) -> Entry:
         """Put a picture on the wall; raises images.ImageError for what is no picture and access.AccessError past a
@@ -249,7 +245,7 @@ class Wall:
         for entry in self._entries:
             if entry.id == entry_id:
                 return entry
-        raise WallRefusal(f"There is no picture #{quote(entry_id)} on the wall.")
+        raise WallRefusal(Say("wall.no_picture", entry=quote(entry_id)))
 
     def follow(self, checkpoint: Checkpoint) -> bool:
         """Make every guess the given model's (one forward pass over the wall); False when they already are."""
@@ -344,11 +340,10 @@ def export_zip(snapshot: Snapshot) -> tuple[bytes, int]:
     try:
         names.check_stored(snapshot.classes)  # each names a folder: only names that --data reads back as they are
     except names.ClassNameError as error:
-        raise WallRefusal(f"The wall cannot be saved as folders of the model's classes: {error.clause()}.") from None
+        raise WallRefusal(Say("wall.folders", reason=error.clause())) from None
     labelled = {e.id for e in snapshot.entries if e.truth in snapshot.classes}
     if not labelled:
-        raise WallRefusal("No picture on the wall says what it really is yet (one of the model's classes), "
-                          "so there is nothing to save as labelled pictures.")
+        raise WallRefusal(Say("wall.none_labelled"))
     buffer = io.BytesIO()
     rows = [["id", "truth", "guess", "confidence", "file"]]
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:

@@ -17,7 +17,7 @@ from gradio_client.exceptions import AppError
 from app import build_app, serve
 from cifar_demo.access import RULES, THIS_MACHINE, AccessError, Caller
 from cifar_demo.challenge import (Challenge, ChallengeError, EntryBudget, clean_nickname, entry_dict, make_recipe,
-                                  said, validation_split)
+                                  note, said, validation_split)
 from cifar_demo.challenge_store import CANCELLED, DONE, LOST, RUNNING, WAITING, ChallengeRow
 from cifar_demo.data import Dataset, ImageSet
 from cifar_demo.lab import JobRunning, Lab
@@ -25,6 +25,7 @@ from cifar_demo.store import Store
 from cifar_demo.trainer import TRAINER_DIED
 from cifar_demo.training import preset
 from cifar_demo.ui.challenge import board_text, queue_text
+from cifar_demo.words import Say
 from test_app import assert_reads_as_a_sentence, free_port
 
 LONG = {"epochs": 1000, "batch_size": 8}  # outlasts any budget here: every entry is cut
@@ -141,7 +142,7 @@ def test_entries_run_in_turn_cut_at_the_budget_then_the_end_reveals_the_test_set
     assert [s.entry.public for s in board.standings] == sorted((s.entry.public for s in board.standings), reverse=True)
     for standing in board.standings:
         entry = standing.entry
-        assert entry.message == str(said("cut")) and entry.epochs_done < LONG["epochs"], "cut at the budget"
+        assert str(note(entry)) == str(said("cut")) and entry.epochs_done < LONG["epochs"], "cut at the budget"
         assert challenge.records.history(entry.id)["epochs"], "its curve is kept"
         assert standing.private_rank is None
     assert not [key for key in lab.shelf.models if key.startswith("challenge/")], "no entry joins the model menu"
@@ -170,7 +171,7 @@ def test_the_teachers_train_goes_first_and_nobody_elses_stop_or_train_touches_an
         challenge.start_training(preset("lenet", **LONG), student(3))
     with pytest.raises(AccessError) as refused:
         challenge.cancel(first.id, student(2))
-    assert str(refused.value) == RULES["challenge_cancel"].refusal.format(thing=first.id)
+    assert str(refused.value) == str(Say(RULES["challenge_cancel"].refusal, thing=first.id))
     assert states(challenge) == {first.id: RUNNING, second.id: WAITING}, "nothing changed"
 
     teachers = challenge.start_training(preset("lenet", **LONG), THIS_MACHINE)
@@ -196,7 +197,7 @@ def test_a_dead_trainer_and_a_restart_each_mark_the_run_lost_with_its_curve_and_
     os.kill(lab.trainer.pid, signal.SIGKILL)
     wait_for(lambda: states(challenge)[numbers[0]] == LOST, what="entry #1 to be marked lost")
     lost = challenge.records.entry(numbers[0])
-    assert lost.message.startswith(TRAINER_DIED) and curve_saved(challenge, numbers[0])
+    assert str(note(lost)).startswith(TRAINER_DIED) and curve_saved(challenge, numbers[0])
 
     wait_for(lambda: curve_saved(challenge, numbers[1]), what="entry #2 to train and save its curve")
     challenge.close_down()  # the server goes away in the middle of entry #2
@@ -205,7 +206,7 @@ def test_a_dead_trainer_and_a_restart_each_mark_the_run_lost_with_its_curve_and_
     restarted = Challenge(lab, store)
     try:
         assert restarted.records.entry(numbers[1]).state == LOST
-        assert restarted.records.entry(numbers[1]).message == str(said("restart")) and curve_saved(restarted, numbers[1])
+        assert str(note(restarted.records.entry(numbers[1]))) == str(said("restart")) and curve_saved(restarted, numbers[1])
         wait_for(lambda: states(restarted)[numbers[2]] == RUNNING, what="the queue to go on after the restart")
         assert [e.entry.id for e in restarted.board().standings] == []
         assert "cut by a restart of the server" in board_text(restarted.board())

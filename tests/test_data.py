@@ -184,7 +184,7 @@ def test_a_failed_download_is_told_in_words_not_errno():
     from cifar_demo.data import download_failure
 
     offline = urllib.error.URLError(socket.gaierror(-2, "Name or service not known"))
-    assert download_failure(offline) == "no internet connection: the download server could not be reached"
-    assert download_failure(OSError(errno.ENOSPC, "No space left on device")) == "the disk is full"
+    assert str(download_failure(offline)) == "no internet connection: the download server could not be reached"
+    assert str(download_failure(OSError(errno.ENOSPC, "No space left on device"))) == "the disk is full"
     refused = urllib.error.HTTPError("https://x", 403, "Forbidden", {}, None)
     assert download_failure(refused).startswith("HTTPError: HTTP Error 403")

@@ -58,18 +58,18 @@ def test_lenet_walk_through_matches_the_tutorial():
 
 
 def test_sentences_give_the_reason_for_each_shape():
-    lenet = {r["layer"]: r["sentence"] for r in layer_shapes("lenet")}
+    lenet = {r["layer"]: str(r["sentence"]) for r in layer_shapes("lenet")}
     assert "conv1 turns 3x32x32 into 6x28x28 because 5x5 kernels without padding lose 2 pixels on each side" \
         in lenet["conv1"]
     assert "halves 6x28x28 to 6x14x14" in walkthrough(layer_shapes("lenet"))
     assert "flatten turns 16x5x5 into 400" in lenet["flatten"]
     assert "one score per class" in lenet["fc3"] and "one score" not in lenet["fc1"]
-    smallcnn = {r["layer"]: r["sentence"] for r in layer_shapes("smallcnn")}
+    smallcnn = {r["layer"]: str(r["sentence"]) for r in layer_shapes("smallcnn")}
     assert "3x32x32 into 8x32x32" in smallcnn["conv1"] and "padding 1 keeps the size" in smallcnn["conv1"]
-    fastnet = {r["layer"]: r["sentence"] for r in layer_shapes("fastnet")}
+    fastnet = {r["layer"]: str(r["sentence"]) for r in layer_shapes("fastnet")}
     assert "3x32x32 into 24x31x31 because 2x2 kernels without padding lose 1 pixel in all" in fastnet["whiten"]
     assert "shrinks 48x31x31 to 48x15x15" in fastnet["group1.pool"]
-    resnet = {r["layer"]: r["sentence"] for r in layer_shapes("resnet")}
+    resnet = {r["layer"]: str(r["sentence"]) for r in layer_shapes("resnet")}
     assert "skip connection" in resnet["layer1.1"]
 
 
@@ -118,7 +118,7 @@ def test_feature_maps_show_up_to_16_strongest_channels_per_stage(net):
         _, *rows = blocks_per_band(stage.image)
         assert sum(rows) == len(stage.channels)
         if channels > 16:
-            assert f"16 strongest of {channels}" in stage.title
+            assert f"16 strongest of {channels}" in str(stage.title)
 
 
 def test_feature_maps_of_lenet_are_the_conv_outputs():
@@ -130,7 +130,7 @@ def test_feature_maps_of_lenet_are_the_conv_outputs():
     with torch.no_grad():
         expected = checkpoint.model.conv1(x[None])[0]
     assert torch.allclose(conv1.maps, expected, atol=1e-5)
-    assert "all 6 channels, 28x28" in conv1.title
+    assert "all 6 channels, 28x28" in str(conv1.title)
 
 
 def test_wide_stages_pick_the_channels_that_respond_most():
@@ -203,7 +203,7 @@ def test_gradcam_of_a_trained_model_points_somewhere(trained_checkpoint, tiny_da
         assert result.heatmap.std() > 0.05  # not a constant map
         assert result.class_name == result.predicted
         assert result.overlay.size == (256, 256)
-        assert result.class_name in result.message and "Warm areas" in result.message
+        assert result.class_name in str(result.message) and "Warm areas" in str(result.message)
 
 
 def test_gradcam_for_a_chosen_class_reports_its_probability(trained_checkpoint, tiny_data):
@@ -215,7 +215,7 @@ def test_gradcam_for_a_chosen_class_reports_its_probability(trained_checkpoint, 
         assert result.probability == pytest.approx(probabilities[name], abs=1e-5)
         assert result.heatmap.shape == (32, 32) and result.heatmap.min() >= 0
         if name != result.predicted:
-            assert f"own answer is '{result.predicted}'" in result.message
+            assert f"own answer is '{result.predicted}'" in str(result.message)
     assert set(result.as_dict()) == {"class", "probability", "predicted", "layer", "cells", "message"}
 
 

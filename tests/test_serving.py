@@ -39,7 +39,7 @@ def test_only_files_inside_the_upload_folder_are_read(tmp_path):
                  "bad\0name", None, ["x"], 42):
         with pytest.raises(ImageError) as refusal:
             uploaded_file(path, uploads)
-        assert str(refusal.value) == UNREADABLE  # one answer for every case: nothing said of what is on the server
+        assert str(refusal.value) == str(UNREADABLE)  # one answer for every case: nothing said of what is on the server
 
 
 def test_answer_pictures_never_share_a_file_and_keep_only_the_newest(tmp_path):

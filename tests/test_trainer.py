@@ -76,7 +76,7 @@ def test_missing_data_fails_the_run_with_the_paragraph(trainer, tmp_path):
 
     config = preset("lenet", epochs=1, batch_size=16, device="cpu")
     job = WorkerJob(trainer, config, no_data, tmp_path / "x.pt", "x").start()
-    assert job.wait(30) and job.state == "failed" and job.message.startswith("No training data found")
+    assert job.wait(30) and job.state == "failed" and str(job.message).startswith("No training data found")
 
 
 def test_a_killed_worker_fails_its_run_with_a_clear_message_and_the_next_run_works(trainer, tiny_data, tmp_path):
@@ -87,7 +87,7 @@ def test_a_killed_worker_fails_its_run_with_a_clear_message_and_the_next_run_wor
     killed = trainer.pid
     os.kill(killed, signal.SIGKILL)
     assert victim.wait(30) and victim.state == "failed"
-    assert victim.message == died_message(-signal.SIGKILL) and "SIGKILL" in victim.message
+    assert victim.message == died_message(-signal.SIGKILL) and "SIGKILL" in str(victim.message)
     assert not (tmp_path / "victim.pt").exists() and not list(tmp_path.glob(".victim.pt.*"))  # no half file
     after = job_for(trainer, tiny_data, tmp_path / "after.pt", epochs=1).start()
     assert after.wait(180) and after.state == "finished", after.message

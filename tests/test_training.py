@@ -71,7 +71,7 @@ def test_a_diverging_run_fails_with_the_reason_and_saves_nothing(tiny_data, tmp_
     out = tmp_path / "diverged.pt"
     job = TrainingJob(tiny_config(lr=1e6, optimizer="sgd"), tiny_data, out=out).run()
     assert job.state == "failed"
-    assert "diverged" in job.message and "learning rate" in job.message
+    assert "diverged" in str(job.message) and "learning rate" in str(job.message)
     assert not out.exists()
 
 
@@ -92,7 +92,7 @@ def test_running_out_of_memory_fails_the_job_with_advice(tmp_path):
 
     job = TrainingJob(tiny_config(), too_big_to_allocate, out=tmp_path / "never.pt").run()
     assert job.state == "failed"
-    assert job.message.startswith("Out of memory on cpu: lower the batch size (now 16)")
+    assert str(job.message).startswith("Out of memory on cpu: lower the batch size (now 16)")
     assert not (tmp_path / "never.pt").exists()
 
 
@@ -101,7 +101,7 @@ def test_missing_data_fails_the_job_with_the_friendly_paragraph(tmp_path):
         raise DataNotFoundError("No training data found at 'x'. Tried: ...")
 
     job = TrainingJob(tiny_config(), no_data).run()
-    assert job.state == "failed" and "No training data found" in job.message
+    assert job.state == "failed" and "No training data found" in str(job.message)
 
 
 def test_same_seed_same_run(tiny_data):
@@ -195,8 +195,8 @@ def test_a_compiler_that_cannot_run_fails_the_job_with_one_sentence(tiny_data, m
     torch._dynamo.reset()  # ...nor would code compiled earlier in this process
     job = TrainingJob(tiny_config(epochs=1, batch_size=40, compile=True), tiny_data).run()
     assert job.state == "failed"
-    assert job.message.startswith("torch.compile failed on cpu (") and "without compile" in job.message
-    assert "\n" not in job.message and not job.error_traceback
+    assert str(job.message).startswith("torch.compile failed on cpu (") and "without compile" in str(job.message)
+    assert "\n" not in str(job.message) and not job.error_traceback
     with pytest.raises(ValueError, match="compile must be true or false"):
         tiny_config(compile="yes").validate()
 

@@ -36,6 +36,7 @@ from cifar_demo.lab import Lab
 from cifar_demo.plots import CORRECT, FRAME, GAP, WRONG
 from cifar_demo.serving import QUOTE_CHARS
 from cifar_demo.ui.language import page
+from cifar_demo.words import CATALOG
 from cifar_demo.wall import (CAPACITY, NOT_LISTED, PER_ADDRESS, PER_SESSION, PLACEHOLDER, SCALE, UNKNOWN, Wall,
                              WallRefusal, draw, export_zip, guesses, summarize)
 from conftest import REPO, TINY_CLASSES, tiny_picture
@@ -444,7 +445,7 @@ def outcome(client: Client, name: str, arguments: tuple) -> str | None:
 
 def refused_by_rule(name: str, words: str | None) -> bool:
     """Whether a refusal is the access rule's own (any other refusal means the rule let the caller in)."""
-    pattern = re.escape(RULES[name].refusal).replace(re.escape("{thing}"), ".+")
+    pattern = re.escape(CATALOG["en"][RULES[name].refusal]).replace(re.escape("{thing}"), ".+")
     return words is not None and re.fullmatch(pattern, words) is not None
 
 

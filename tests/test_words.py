@@ -22,11 +22,16 @@ KOREAN = class_names(CIFAR10, "ko")
 # Words that stay as they are on a Korean page: names of nets, formats, the data set, units.
 NAMES = {"lenet", "smallcnn", "fastnet", "resnet", "cifar", "sgd", "adam", "relu", "gelu", "grad", "cam", "cpu",
          "gpu", "zip", "pt", "data", "running", "models", "eta", "img", "s", "x", "pytorch", "batchnorm", "net",
-         "conv", "resnet-9", "lenet-5", "grad-cam"}
+         "conv", "resnet-9", "lenet-5", "grad-cam",
+         "torchvision", "nfc", "linux", "macos", "windows", "mb", "gb", "png", "jpeg", "svg", "webp", "gif", "bmp",
+         "tiff", "cifar-10-batches-py", "uint8", "flatten", "torch", "compile", "sigkill", "n", "u", "sqlite", "cuda", "mps", "ctrl", "c", "bf16"}
+# What a person types or reads as it is written: a path or file name, a quoted name or field, an environment variable.
+VERBATIM = re.compile(r"\S*[/.][^\s.]\S*|\S+/|'[^']*'|\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b|--\w[\w-]*(?: [A-Z]+(?![a-z]))?|\d+(?:x\d+)+")
 
 
 def english_words(line: str) -> set[str]:
     """Latin-letter words that are not names: what a Korean page must not show."""
+    line = VERBATIM.sub(" ", line)
     return {w for w in re.findall(r"[A-Za-z][A-Za-z0-9-]*", line) if w.lower().rstrip("-0123456789") not in NAMES
             and w.lower() not in NAMES}
 
@@ -147,3 +152,116 @@ def test_the_wall_draws_in_the_page_language():
                      dropped=0, capacity=300)
     korean = no_missing_glyphs(lambda: draw(empty, "ko"))
     assert korean.tobytes() != draw(empty, "en").tobytes()
+
+
+# ---------------------------------------------------------------- no English sentence from the core on a Korean page
+
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
+
+
+@pytest.fixture(scope="module")
+def korean_client(tmp_path_factory):
+    """The app with no data and no model, as a Korean browser reaches it (gradio_client sends the page's header)."""
+    from gradio_client import Client
+
+    from cifar_demo.lab import Lab
+    from test_app import start
+
+    folder = tmp_path_factory.mktemp("words")
+    lab = Lab(data_path=folder / "no-data-here", checkpoint_dir=folder / "models", download=False, device="cpu")
+    app, url = start(lab)
+    yield Client(url, verbose=False, headers={"Accept-Language": "ko-KR,ko;q=0.9"}), folder
+    app.close()
+
+
+def refusal_of(client, *arguments, api_name: str) -> str:
+    from gradio_client.exceptions import AppError
+
+    try:
+        answer = client.predict(*arguments, api_name=api_name)
+    except AppError as refused:
+        return str(refused)
+    return " ".join(part for part in (answer if isinstance(answer, tuple) else [answer]) if isinstance(part, str))
+
+
+def korean_refusals(client, folder) -> dict[str, str]:
+    """One request for each kind of refusal the core says, answered to a Korean page."""
+    from gradio_client import handle_file
+
+    from cifar_demo.serving import MAX_VALUES
+
+    picture = folder / "picture.png"
+    Image.new("RGB", (8, 8), "red").save(picture)
+    broken_lesson = folder / "lesson.zip"
+    broken_lesson.write_bytes(b"PK\x03\x04 broken")
+    return {
+        "names.needed": refusal_of(client, " ", api_name="/your_classes_add_class"),
+        "names.path": refusal_of(client, "a/b", api_name="/your_classes_add_class"),
+        "names.mixed": refusal_of(client, "\u0441at", api_name="/your_classes_add_class"),
+        "collection.no_class_yet": refusal_of(client, "mug", [handle_file(str(picture))],
+                                              api_name="/your_classes_add_pictures"),
+        "data.not_found": refusal_of(client, 0, 16, "", False, api_name="/browse"),
+        "models.none": refusal_of(client, api_name="/evaluate"),
+        "models.unknown": refusal_of(client, "nope.pt", api_name="/select_model"),
+        "store.no_lesson": refusal_of(client, 999, api_name="/lesson_restore"),
+        "store.lesson_refused": refusal_of(client, handle_file(str(broken_lesson)), api_name="/lesson_import"),
+        "serving.values": refusal_of(client, "mug", ["x"] * (MAX_VALUES + 1), api_name="/your_classes_add_pictures"),
+    }
+
+
+def test_every_refusal_from_the_core_reaches_a_korean_page_in_korean(korean_client):
+    said = korean_refusals(*korean_client)
+    english = {key: words for key, words in said.items() if not HANGUL.search(words) or english_words(words)}
+    assert not english, "\n".join(f"{key}: {words}" for key, words in english.items())
+
+
+INTERNAL_ERRORS = {  # exceptions caught inside the core (or bugs), never shown as they are
+    "KeyError": "a programming error (an unknown field), never a person's input",
+    "RuntimeError": "a broken invariant (a bug): the page shows only the generic refusal",
+    "DatabaseError": "store.py catches it and moves the file aside with its own notice",
+    "UnpicklingError": "data.py catches it and names it inside data.batch_unpickle's reason",
+    "BadZipFile": "caught by the zip's reader and quoted as a technical reason",
+    "InterruptedError": "a stopped evaluation: control flow, no message",
+    "refusal": "ui/common.refusal's first argument is the action's name for the log, not a sentence",
+}
+CLI_ONLY = {  # functions whose refusals only the command line prints
+    ("serving.py", "trusted_proxy"): "--trusted-proxy is a command-line option",
+    ("device.py", "pick_device"): "--device is a command-line option",
+}
+
+
+def is_english_text(node) -> bool:
+    """A string, an f-string, or a sum with one: text written in the raise itself (a Say's key is inside a call)."""
+    import ast
+
+    if isinstance(node, ast.BinOp):
+        return is_english_text(node.left) or is_english_text(node.right)
+    return isinstance(node, ast.JoinedStr) or (isinstance(node, ast.Constant) and isinstance(node.value, str))
+
+
+def english_raises() -> list[str]:
+    """Every `raise XError(<English text>)` left in the core: cifar_demo/ without __main__.py (the command line) and
+    bench/ (command-line benchmarks), INTERNAL_ERRORS and CLI_ONLY's functions."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "cifar_demo"
+    found = set()
+    for file in sorted(root.rglob("*.py")):
+        relative = file.relative_to(root)
+        if relative.parts[0] == "bench" or relative.name == "__main__.py":
+            continue
+        tree = ast.parse(file.read_text())
+        skipped = {id(node) for function in ast.walk(tree) if isinstance(function, ast.FunctionDef)
+                   and (relative.name, function.name) in CLI_ONLY for node in ast.walk(function)}
+        for node in ast.walk(tree):
+            if id(node) in skipped or not (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)):
+                continue
+            name = getattr(node.exc.func, "id", getattr(node.exc.func, "attr", ""))
+            if name not in INTERNAL_ERRORS and node.exc.args and is_english_text(node.exc.args[0]):
+                found.add(f"{relative}:{node.lineno} {name}")
+    return sorted(found)
+
+
+def test_no_core_refusal_is_written_in_english_text():
+    assert not english_raises()

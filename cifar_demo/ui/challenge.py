@@ -13,14 +13,14 @@ import gradio as gr
 
 from ..access import AccessError, Caller
 from ..challenge import (RECIPE, Board, Challenge, ChallengeError, EntryBudget, QueueView, Standing,
-                         entry_dict)
+                         entry_dict, note)
 from ..challenge_store import EntryRow
 from ..models import NETS
 from ..plots import accuracy_figure, loss_figure, runs_figure
 from ..training import preset
 from ..words import Say
 from .common import SharedChart, allowed, caller, clock, escape_markdown, recipe_controls, refusal, render
-from .language import language, page, say
+from .language import language, page, say, shown
 from .your_classes import own_token
 
 
@@ -72,7 +72,7 @@ def board_text(board: Board) -> str:
                     moved_words(standing)]
         rows.append(row)
     others = "; ".join(f"#{e.id} {escape_markdown(e.nickname)} ({say('challenge.state_' + e.state)}: "
-                       f"{escape_markdown(e.message)})" for e in board.others)
+                       f"{escape_markdown(shown(note(e)))})" for e in board.others)
     return table(head, rows) + (f"\n\n{say('challenge.not_ranked')}{others}" if others else "")
 
 

@@ -22,7 +22,7 @@ from ..plots import ChartError, chart_picture
 from ..serving import AnswerPictures, refused, uploaded_file
 from ..training import MAX_BATCH_SIZE, MAX_EPOCHS, TrainConfig
 from ..wall import NOT_LISTED, UNKNOWN, truth_choices
-from ..words import CATALOG, ENGLISH, Say, class_names
+from ..words import CATALOG, ENGLISH, Say, class_names, from_plain
 from .language import names, page, say, shown
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -96,7 +96,7 @@ def status_line(status: dict, active_path: str | None = None) -> str:
     if state == "idle":
         return say("status.idle")
     if state == "failed":
-        return say("status.failed", reason=message)
+        return say("status.failed", reason=from_plain(status.get("said")) or message)
     if state in ("finished", "stopped") and status["checkpoint"]:
         active = "_active" if status["checkpoint"] == active_path else ""
         result = result_words(status["result"])
@@ -157,7 +157,7 @@ def uploads_only(image: gr.Image) -> gr.Image:
             path = standard(payload) if (payload.url or "").startswith("data:") else payload.path  # data: to a file
             return uploaded_file(path, get_upload_folder())
         except Exception as error:  # ImageError, or whatever a malformed data URL makes gradio raise
-            return error if isinstance(error, ImageError) else ImageError("The picture could not be decoded.")
+            return error if isinstance(error, ImageError) else ImageError(Say("images.undecodable"))
 
     image.preprocess = preprocess
     return image

@@ -155,18 +155,19 @@ class PageLanguages:
                 self._chosen.popitem(last=False)
 
     def listen(self, app: gr.Blocks) -> None:
-        """Every handler of `app` answers in its page's language: SPOKEN is set around each call."""
-        standard = app.call_function
+        """Every handler of `app` answers in its page's language: SPOKEN is set around each call, its inputs' checks
+        (refusals of a request before the handler runs) included."""
+        standard = app.process_api
 
-        async def call_function(block_fn, processed_input, iterator=None, requests=None, *args, **kwargs):
-            spoken = tuple(self.of(r) for r in requests) if isinstance(requests, list) else (self.of(requests),)
+        async def process_api(block_fn, inputs, state=None, request=None, *args, **kwargs):
+            spoken = tuple(self.of(r) for r in request) if isinstance(request, list) else (self.of(request),)
             token = SPOKEN.set(spoken or (self.default,))
             try:
-                return await standard(block_fn, processed_input, iterator, requests, *args, **kwargs)
+                return await standard(block_fn, inputs, state, request, *args, **kwargs)
             finally:
                 SPOKEN.reset(token)
 
-        app.call_function = call_function
+        app.process_api = process_api
 
     def switch(self, app: gr.Blocks) -> gr.Radio:
         """The header's language switch: set from the page's language when it loads, and changing gradio's locale

@@ -291,7 +291,7 @@ class CollectionApi:
             added = add_uploads(self.lab, class_name, paths or [], caller(request))
         except (AccessError, CollectionError) as error:
             raise refusal("your_classes_add_pictures", error) from None
-        return {"added": added.ids, "refused": added.refused, **self.state()}
+        return {"added": added.ids, "refused": [shown(words) for words in added.refused], **self.state()}
 
     def remove_picture(self, picture_id: str, request: gr.Request) -> dict:
         """Remove one picture by its id (one this client added; the teacher may remove any); returns the
@@ -343,7 +343,7 @@ def add_uploads(lab: Lab, class_name: str | None, paths: list[str], by: Caller) 
     """Pictures from uploaded files only: a path a raw call names elsewhere is refused like a broken file. Each
     distinct path is looked up once, however often it is named."""
     if not class_name:
-        raise CollectionError("Choose the class these pictures are of first (or add a class).")
+        raise CollectionError(Say("text.choose_class_many"))
     checked: dict[str, str | ImageError] = {}
     for path in dict.fromkeys(paths):
         try:

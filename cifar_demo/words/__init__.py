@@ -7,6 +7,7 @@ its reader's language with `text`. No gradio here: cifar_demo/ui/language.py giv
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import reduce
 from string import Formatter
 
 from . import en, ko
@@ -41,6 +42,21 @@ class Say:
     __hash__ = None
 
 
+class Clause:
+    """A sentence said inside another (after a ':' or 'but'): without its full stop, and in English without its
+    capital unless `capital`."""
+
+    def __init__(self, sentence: object, capital: bool = False):
+        self.sentence, self.capital = sentence, capital
+
+    def in_(self, language: str) -> str:
+        said = render(self.sentence, language).rstrip(".")
+        return said[:1].lower() + said[1:] if language == ENGLISH and not self.capital else said
+
+    def __str__(self) -> str:
+        return self.in_(ENGLISH)
+
+
 def text(key: str, language: str, **values: object) -> str:
     """A key's text in a language (English for any other), its values rendered in the same language."""
     template = CATALOG.get(language, CATALOG[ENGLISH])[key]
@@ -49,11 +65,45 @@ def text(key: str, language: str, **values: object) -> str:
 
 def render(value: object, language: str) -> str:
     """A Say in the language; an error carrying a Say as its one argument likewise; anything else as it is."""
-    if isinstance(value, Say):
+    if isinstance(value, (Say, Clause)):
         return value.in_(language)
-    if isinstance(value, BaseException) and len(value.args) == 1 and isinstance(value.args[0], Say):
+    if isinstance(value, BaseException) and len(value.args) == 1 and isinstance(value.args[0], (Say, Clause)):
         return value.args[0].in_(language)
     return str(value)
+
+
+def plain(value: object) -> object:
+    """A sentence as JSON-ready data, to store or to send across a process: a Say as its key and values (an error
+    carrying one as that one); numbers and None as they are; anything else as its text."""
+    if isinstance(value, BaseException) and len(value.args) == 1 and isinstance(value.args[0], (Say, Clause)):
+        value = value.args[0]
+    if isinstance(value, Say):
+        return {"say": value.key, "values": {name: plain(v) for name, v in value.values.items()}}
+    if isinstance(value, Clause):
+        return {"clause": plain(value.sentence), "capital": value.capital}
+    return value if value is None or isinstance(value, (int, float)) else str(value)
+
+
+def from_plain(data: object) -> object:
+    """What plain() made, back as a Say to render in a reader's language (a key no longer in the catalog: its
+    values' text)."""
+    if isinstance(data, dict) and isinstance(data.get("values"), dict) and data.get("say") in CATALOG[ENGLISH]:
+        return Say(data["say"], **{name: from_plain(v) for name, v in data["values"].items()})
+    if isinstance(data, dict) and "clause" in data:
+        return Clause(from_plain(data["clause"]), bool(data.get("capital")))
+    return data
+
+
+def listed(items: Iterable[object]) -> object:
+    """Items said as one list ('a, b, c'), each in the reader's language when it is shown."""
+    items = list(items)
+    return reduce(lambda first, second: Say("text.comma", first=first, second=second), items) if items else ""
+
+
+def class_words(classes: Iterable[str]) -> list[object]:
+    """A model's class names for a sentence: CIFAR-10's as Says (shown in the reader's language), others as typed."""
+    classes = list(classes)
+    return [Say(f"class.{name}") for name in classes] if tuple(classes) == CIFAR10 else classes
 
 
 def placeholders(template: str) -> set[str]:

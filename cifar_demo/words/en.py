@@ -100,7 +100,7 @@ TEXT = {
     "evaluated_held_out": "Held-out accuracy {accuracy}: {right} of {total} pictures right ({net}, {file})",
     "most_confused": "Most confused: {pairs}",
     "taken_for": "{truth} taken for {guess} ({count}×)",
-    "list_separator": "; ",
+    "list_separator": "; ", "comma": "{first}, {second}",
     "no_model_wall": "No trained model yet, so no guesses: train one in the Train tab.",
     "wall_hidden": "Picture #{number} is hidden from the wall, its summary and its download.",
     "wall_cleared": "The wall is empty: {count} pictures taken off. Every page may share again.",
@@ -127,6 +127,7 @@ TEXT = {
                   "({file}).",
     "class_made": "Class '{name}' made: add its pictures.",
     "choose_class": "Choose the class this picture is of first (or add a class).",
+    "choose_class_many": "Choose the class these pictures are of first (or add a class).",
     "added_one": "Added to '{name}'.",
     "added": "Added {count} pictures to '{name}'.", "added_single": "Added 1 picture to '{name}'.",
     "click_first": "Click a picture in the row above first, then remove it.",
@@ -146,6 +147,7 @@ CHART = {
     "predicted": "predicted class", "truth": "true class", "runs": "Runs compared",
     "smoothed_loss": "Smoothed training loss", "pick_runs": "Train a model or pick runs to compare",
     "run": "{net} · {epochs} epochs · {accuracy}", "run_one": "{net} · {epochs} epoch · {accuracy}",
+    "failed": "The chart could not be drawn: {reason}.",
     "run_plain": "{net} · {epochs} epochs", "run_one_plain": "{net} · {epochs} epoch",
 }
 
@@ -180,6 +182,15 @@ COLLECTION = {
              "(10 or more work far better).",
     "same_name": "There is already a class '{name}': '{typed}' would be the same name.",
     "too_many": "A collection holds at most {classes} classes; remove one before adding '{name}'.",
+    "no_class": "There is no class '{name}'; the classes are: {known}.",
+    "no_class_yet": "There is no class '{name}'; the classes are: none yet.",
+    "at_once": "At most {most} pictures can be added at once; this names {count}: add them in smaller batches.",
+    "too_long": "not added: with the pictures before it, this upload would take too long to decode; add it in an "
+                "upload of its own.",
+    "picture_refused": "Picture {number}: {reason}",
+    "repeat": "Picture {number}: the same file as picture {first}, added once.",
+    "full": "The class '{name}' is full ({most} pictures); remove some before adding more.",
+    "no_picture": "There is no picture '{picture}' in the collection; it may have been removed already.",
 }
 
 CLASSES = {
@@ -334,6 +345,233 @@ STUDENT = {  # what the students' page's server writes
     "really_tile": "really {truth}",
 }
 
+NAMES = {  # the class-name rule's refusals (names.py); {name} is the name as a refusal quotes it
+    "needed": "A class needs a name, such as 'cat' or 'my mug'.",
+    "same": "'{first}' and '{second}' are the same class name: names are compared ignoring case, spaces and letters "
+            "that look alike.",
+    "not_stored": "The class name '{name}' is not written as names are stored (Unicode NFC, one space between words).",
+    "too_long": "The class name '{name}' is {length} characters long; {most} at most, please.",
+    "hidden": "The class name '{name}' cannot be used: it holds the invisible or control character {code}, which no "
+              "one can see or type.",
+    "path": "The class name '{name}' cannot be used: it holds '{character}', and no folder name may hold any of "
+            "{characters} on some system (each zip of the classes has a folder per class).",
+    "dot": "The class name '{name}' cannot be used: a folder name may not start with a dot (Linux and macOS hide it) "
+           "or end with one (Windows drops it).",
+    "device": "The class name '{name}' cannot be used: Windows keeps that name for a device, so no folder can have it.",
+    "mixed": "The class name '{name}' cannot be used: the word '{word}' mixes {scripts} letters, which look alike; "
+             "use one alphabet.",
+    "and": "{first} and {second}",
+    "latin": "Latin", "cyrillic": "Cyrillic", "greek": "Greek", "armenian": "Armenian", "cherokee": "Cherokee",
+}
+
+IMAGES = {  # what is wrong with a file brought as a picture (images.py)
+    "too_big_file": "The file is {size} MB; pictures up to {most} MB are accepted.",
+    "not_a_file": "A picture cannot be read from a {kind}.",
+    "empty": "The file is empty (0 bytes).",
+    "unreadable": "The file could not be read.",
+    "bomb": "The picture is far too large (over {over} megapixels); up to {most} megapixels are accepted.",
+    "format": "This file is not a picture format that can be read ({formats}).",
+    "format_svg": "This file is not a picture format that can be read ({formats}). SVG is a drawing format: export "
+                  "it as PNG first.",
+    "none": "No picture was given.",
+    "array": "This array is not a picture ({reason}).",
+    "nothing": "The picture is {width}x{height} pixels: it has nothing to show.",
+    "damaged": "The picture could not be decoded: the file is damaged or truncated.",
+    "undecodable": "The picture could not be decoded.",
+    "pixels": "The picture is {width}x{height} pixels ({megapixels} megapixels); up to {most} megapixels are "
+              "accepted.",
+    "pixels_whole": "The picture is {width}x{height} pixels ({megapixels} megapixels); up to {most} megapixels are "
+                    "accepted (a phone's JPEG may have more).",
+    "mode": "Pictures in colour mode '{mode}' cannot be used ({reason}).",
+    "member_too_big": "'{name}' unpacks to {size} bytes, more than {most}.",
+}
+
+ACCESS = {  # who may take an action (access.py); {thing} names what was touched
+    "teacher_only": "Only the teacher can do this, on the computer that runs the app (the projector laptop); it is "
+                    "refused from other computers.",
+    "cancel": "Entry #{thing} was submitted from another browser: only that browser, or the teacher on the computer "
+              "that runs the app, can cancel it.",
+    "remove_picture": "Picture {thing} was added from another browser: only that browser, or the teacher on the "
+                      "computer that runs the app, can remove it.",
+    "relabel": "Picture #{thing} was shared from another page: only that page can say what it is.",
+    "browser_pictures": "This browser has {cap} pictures in the collection, the most one browser may hold: remove "
+                        "some to add more.",
+    "computer_pictures": "This computer has {cap} pictures in the collection, the most one computer may hold: remove "
+                         "some to add more.",
+}
+
+SERVING = {  # a request refused before the app reads it (serving.py)
+    "values": "A request may hold at most {most} values; this one holds {values}.",
+    "files": "A request may name at most {most} files, {references} times in all; this one names {files}, {times} "
+             "times: send them in smaller batches.",
+}
+
+FILES = {  # a picture folder or archive refused while it is read (picture_files.py)
+    "too_big": "Refusing '{source}': {what}, more than any data set this app reads. Unpack it, keep the pictures you "
+               "need and point --data at that folder.",
+    "entries": "it holds more than {most} files and folders",
+    "bytes": "its contents come to more than {most} GB",
+    "pixels": "its pictures add up to more than {most} million pixels",
+    "index": "its index takes {size} bytes",
+    "read": "a header or member asks for {size} bytes at once",
+    "folder": "Refusing '{source}': the folder {split}/{folder} cannot be a class, as {reason}.",
+    "same": "Refusing '{source}': in {split}/, {reason}; keep one of the two folders.",
+    "outside": "Refusing the archive: member '{name}' points outside its folder.",
+    "symlink": "Refusing the archive: member '{name}' is a symbolic link.",
+    "link": "Refusing the archive: member '{name}' is a link.",
+}
+
+DATA = {  # the no-data paragraph and every data set that cannot be used (data.py)
+    "not_found": "No training data found at '{path}'. Tried: {tried}. To fix it, do one of: connect to the internet "
+                 "once so torchvision can download CIFAR-10 into that folder; point --data (or the CIFAR_DEMO_DATA "
+                 "environment variable) at a copy of CIFAR-10 (a 'cifar-10-batches-py' folder, a folder with "
+                 "train/<class>/ and test/<class>/ pictures, or a .tar.gz/.zip archive of such a folder); or make "
+                 "your own picture folders in that layout, one sub-folder per class.",
+    "tried_more": "{first}; {second}",
+    "not_archive": "'{name}' is a file but not a .tar.gz, .tgz, .tar or .zip archive",
+    "tried_batches": "a torchvision 'cifar-10-batches-py' folder",
+    "tried_tree": "a folder with train/<class>/ and test/<class>/ pictures",
+    "tried_download": "downloading CIFAR-10 with torchvision ({reason})",
+    "offline": "no internet connection: the download server could not be reached",
+    "disk_full": "the disk is full",
+    "unusable": "'{file}' is not a usable CIFAR-10 batch file: {why}. Nothing in it was run. Replace the "
+                "cifar-10-batches-py folder with a fresh copy of CIFAR-10 (or delete it and let torchvision download "
+                "it again), or point --data at a folder of pictures.",
+    "object": "Refusing '{file}': it asks to load the Python object '{name}', which CIFAR-10 batch files never hold, "
+              "so reading stopped there and nothing in it was run. Replace the cifar-10-batches-py folder with a "
+              "fresh copy of CIFAR-10, or point --data at a folder of pictures.",
+    "batch_size": "it holds {size} bytes, more than {most}",
+    "batch_unreadable": "it cannot be read ({reason})",
+    "batch_unpickle": "it does not unpickle ({reason})",
+    "batch_entry": "it is not a dict with a '{name}' entry",
+    "batch_labels": "its 'label_names' is not a list of distinct class names",
+    "batch_label_name": "in its 'label_names', {reason}",
+    "batch_data": "its 'data' is not an N x {row} array of pixels",
+    "batch_values": "its 'data' holds values outside 0-255",
+    "batch_numbers": "its 'labels' are not {count} class numbers from 0 to {last}",
+    "archive": "Could not read the archive '{path}': {reason}. Is the file complete?",
+    "no_train": "'{source}' has a train/ folder but no pictures in train/<class>/ sub-folders.",
+    "unknown_test": "'{source}': test/ has classes that train/ lacks: {classes}.",
+    "both": "'{source}' needs readable pictures in both train/<class>/ and test/<class>/.",
+}
+
+WALL = {  # the wall's refusals (wall.py)
+    "truth": "'{truth}' is not one of the active model's classes: say one of {named}, or 'not one of these', or "
+             "'don't know'.",
+    "no_picture": "There is no picture #{entry} on the wall.",
+    "folders": "The wall cannot be saved as folders of the model's classes: {reason}.",
+    "none_labelled": "No picture on the wall says what it really is yet (one of the model's classes), so there is "
+                     "nothing to save as labelled pictures.",
+    "page_shares": "This page has shared {cap} pictures, the most one page may share. The teacher can clear the wall "
+                   "to start again.",
+    "computer_shares": "This computer has shared {cap} pictures, the most one computer may share. The teacher can "
+                       "clear the wall to start again.",
+}
+
+MODELS = {  # the models on the shelf and what the active one can do (shelf.py, lab.py)
+    "unknown": "No model '{name}' is known; choose one from the list.",
+    "none": "No trained model yet: train one in the Train tab, or start the app with --checkpoint FILE.",
+    "skipped": "{count} checkpoint files could not be used and were skipped; the server's log says why.",
+    "skipped_one": "1 checkpoint file could not be used and was skipped; the server's log says why.",
+    "held_out_gone": "{file} was trained on pictures collected before the server last started, so its held-out "
+                     "pictures are gone; Classify and Inside the net still work.",
+    "other_classes": "The active model knows the classes {known}, but the data has {classes}: train a model on this "
+                     "data first.",
+}
+
+STORE = {  # the class's store (store.py)
+    "cannot_open": "The store {path} cannot be opened: {reason}.",
+    "in_use": "Another app is already using the store {path}: stop it, or give this one its own with --store PATH.",
+    "not_saved": "The store {name} could not save this ({why}); everything saved before is kept.",
+    "disk_full": "the disk is full",
+    "read_only": "the disk or folder is read-only or failing",
+    "no_class": "The store has no class '{name}' in this lesson.",
+    "no_lesson": "There is no archived lesson #{lesson} to restore.",
+    "lesson_refused": "Refusing the lesson '{name}': {reason}.",
+    "not_zip": "File is not a zip file", "bad_zip": "{reason}",
+    "moved_aside": "The class's store could not be read (damaged, or not this app's): it was moved aside, beside it, "
+                   "as {name}, and a new, empty one started.",
+}
+
+LESSON_ZIP = {  # what is wrong with a lesson zip (lesson_zip.py); each follows "Refusing the lesson '…':"
+    "members": "it holds {count} files; a lesson has at most {most}",
+    "outside": "the file '{name}' points outside its folder",
+    "link": "'{name}' is a link",
+    "twice": "the file '{name}' appears twice",
+    "no_manifest": "it has no {manifest}: it is no lesson zip",
+    "not_manifest": "its {manifest} is not a lesson's",
+    "picture_missing": "'{name}' is missing or too big to be a picture",
+    "not_png": "'{name}' is not a 32x32 PNG",
+    "classes": "it has {count} classes; {most} at most",
+    "wall": "its wall has {count} pictures; {most} at most",
+    "broken": "its {manifest} is broken",
+    "name": "the class name '{name}' is not as the app would store it",
+    "class_twice": "the class '{name}' appears twice",
+    "class_pictures": "the class '{name}' has over {most} pictures",
+    "truth": "the wall's truth '{truth}' cannot be a class",
+}
+
+EXPLAIN = {  # Inside the net: the layer walk-through, its table, the pictures' titles and Grad-CAM (explain.py)
+    "layer": "layer", "type": "type", "input": "input", "output": "output", "parameters": "parameters",
+    "picture": "The net sees a 3x32x32 picture: 3 colour channels (red, green, blue) of 32x32 pixels.",
+    "filters": "{count} filters make {count} channels",
+    "turns": "turns {before} into {after}", "keeps": "keeps {after}",
+    "lost_sides": "{n} pixels on each side", "lost_all": "{n} pixels in all", "lost_one": "1 pixel in all",
+    "conv_valid": "{name} {turns} because {k}x{k} kernels without padding lose {lost}; {filters}.",
+    "conv_same": "{name} {turns}: padding {p} keeps the size, because a {p}-pixel border of zeros makes up for what "
+                 "{k}x{k} kernels lose at the edges; {filters}.",
+    "conv_patches": "{name} {turns}: {k}x{k} kernels with stride {s} cut the picture into non-overlapping {k}x{k} "
+                    "patches; {filters}.",
+    "conv": "{name} {turns}: {k}x{k} kernels, stride {s}, padding {p} give (size + 2·{p} − {k}) / {s} + 1 pixels; "
+            "{filters}.",
+    "flatten": "flatten turns {before} into {after} numbers in a row ({product} = {count}), so linear layers can take "
+               "them.",
+    "global_largest": "{name} keeps only the largest value of each of the {channels} channels: {before} to {after}.",
+    "global_average": "{name} keeps only the average value of each of the {channels} channels: {before} to {after}.",
+    "halves_largest": "{name} halves {before} to {after}: each {k}x{k} window keeps its largest value.",
+    "halves_average": "{name} halves {before} to {after}: each {k}x{k} window keeps its average value.",
+    "shrinks_largest": "{name} shrinks {before} to {after}: each {k}x{k} window keeps its largest value.",
+    "shrinks_average": "{name} shrinks {before} to {after}: each {k}x{k} window keeps its average value.",
+    "linear": "{name} connects all {inputs} inputs to {outputs} outputs ({inputs}·{outputs} weights).",
+    "linear_bias": "{name} connects all {inputs} inputs to {outputs} outputs ({inputs}·{outputs} weights + {outputs} "
+                   "biases).",
+    "linear_last": "{name} connects all {inputs} inputs to {outputs} outputs: one score per class ({inputs}·{outputs} "
+                   "weights).",
+    "linear_last_bias": "{name} connects all {inputs} inputs to {outputs} outputs: one score per class "
+                        "({inputs}·{outputs} weights + {outputs} biases).",
+    "batchnorm": "{name} rescales each of the {channels} channels to a steady range; the shape stays {after}.",
+    "relu": "{name} sets negative values to zero; the shape stays {after}.",
+    "gelu": "{name} lets positive values through and squashes negative ones towards zero; the shape stays {after}.",
+    "residual": "{name} adds its input back to what its two convs made (a skip connection); the shape stays {after}.",
+    "other": "{name} turns {before} into {after}.",
+    "filters_title": "{name}: {count} filters of {k}x{k} pixels x 3 colours",
+    "stage_all": "{name}: all {channels} channels, {height}x{width} each",
+    "stage_strongest": "{name}: the {shown} strongest of {channels} channels, {height}x{width} each",
+    "cold": "Nothing in the picture raised the score for '{name}' ({probability}), so the map stays cold.",
+    "warm": "Warm areas are where the net found the evidence for '{name}' ({probability}); cold areas did not raise "
+            "that score. The map comes from {layer}, which sees the picture as {cells}x{cells} cells.",
+    "own_answer": "{line} The net's own answer is '{predicted}' ({top}).",
+    "tensor": "A picture tensor must be uint8 3x32x32, not {dtype} {shape}.",
+    "unknown_class": "Unknown class '{name}'; choose one of: {classes}.",
+}
+
+TRAINING = {  # a run that cannot start or failed (training.py, trainer.py, models.py, checkpoints.py)
+    "settings": "Invalid training settings: {problems}.",
+    "memory": "Out of memory on {device}: lower the batch size (now {batch}) or choose a smaller net.",
+    "compile": "torch.compile failed on {device} ({reason}). Train without compile: it is optional and only changes "
+               "the speed.",
+    "diverged": "Training diverged: the loss became {loss} at step {step} (epoch {epoch}). The learning rate {lr} is "
+                "too high for this net; try {lower}. Nothing was saved.",
+    "base_net": "The base checkpoint {file} holds a {base}, but these settings train a {net}: choose the same net.",
+    "died": "The training process stopped unexpectedly ({how}). This run is lost; every saved checkpoint is "
+            "untouched. Click Train to start again.",
+    "killed": "killed by {signal}", "exit": "exit status {status}",
+    "unknown_net": "Unknown net '{name}'; choose one of: {nets}.",
+    "checkpoint_name": "'{name}' is not a valid checkpoint name: use letters, digits, '-', '_' and '.', starting with "
+                       "a letter or digit.",
+}
+
+
 def section(prefix: str, words: dict[str, str]) -> dict[str, str]:
     return {f"{prefix}.{key}": text for key, text in words.items()}
 
@@ -348,4 +586,9 @@ WORDS = {**section("page", PAGE), **section("status", STATUS), **section("text",
          **section("page.join", JOIN_PAGE), **section("join", JOIN),
          **section("page.challenge", CHALLENGE_PAGE), **section("challenge", CHALLENGE),
          **section("challenge.said", CHALLENGE_SAID),
-         **section("page.student", STUDENT_PAGE), **section("student", STUDENT)}
+         **section("page.student", STUDENT_PAGE), **section("student", STUDENT),
+         **section("names", NAMES), **section("images", IMAGES), **section("access", ACCESS),
+         **section("serving", SERVING), **section("files", FILES), **section("data", DATA),
+         **section("wall", WALL), **section("models", MODELS), **section("store", STORE),
+         **section("lesson_zip", LESSON_ZIP), **section("explain", EXPLAIN),
+         **section("training", TRAINING)}

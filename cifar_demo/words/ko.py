@@ -101,7 +101,7 @@ TEXT = {
     "evaluated_held_out": "떼어 둔 그림의 정확도 {accuracy}: {total}장 중 {right}장 맞음 ({net}, {file})",
     "most_confused": "가장 많이 헷갈린 것: {pairs}",
     "taken_for": "{truth}을(를) {guess}(으)로 ({count}번)",
-    "list_separator": "; ",
+    "list_separator": "; ", "comma": "{first}, {second}",
     "no_model_wall": "아직 학습된 모델이 없어 추측도 없습니다: 학습 탭에서 모델을 학습하세요.",
     "wall_hidden": "#{number} 그림을 게시판, 요약, 내려받기에서 숨겼습니다.",
     "wall_cleared": "게시판을 비웠습니다: 그림 {count}장을 내렸습니다. 모든 페이지가 다시 올릴 수 있습니다.",
@@ -128,6 +128,7 @@ TEXT = {
                   "미세 조정합니다.",
     "class_made": "'{name}' 클래스를 만들었습니다: 그림을 넣으세요.",
     "choose_class": "먼저 이 그림의 클래스를 고르세요 (또는 클래스를 추가하세요).",
+    "choose_class_many": "먼저 이 그림들의 클래스를 고르세요 (또는 클래스를 추가하세요).",
     "added_one": "'{name}'에 넣었습니다.",
     "added": "'{name}'에 그림 {count}장을 넣었습니다.", "added_single": "'{name}'에 그림 1장을 넣었습니다.",
     "click_first": "먼저 위 줄의 그림을 누른 다음 지우세요.",
@@ -147,6 +148,7 @@ CHART = {
     "predicted": "예측한 클래스", "truth": "정답 클래스", "runs": "학습 비교",
     "smoothed_loss": "평활화한 학습 손실", "pick_runs": "모델을 학습하거나 비교할 학습을 고르세요",
     "run": "{net} · 에포크 {epochs} · {accuracy}", "run_one": "{net} · 에포크 {epochs} · {accuracy}",
+    "failed": "차트를 그릴 수 없습니다: {reason}.",
     "run_plain": "{net} · 에포크 {epochs}", "run_one_plain": "{net} · 에포크 {epochs}",
 }
 
@@ -179,6 +181,14 @@ COLLECTION = {
              "(10장 이상이면 훨씬 좋습니다).",
     "same_name": "'{name}' 클래스가 이미 있습니다: '{typed}'은(는) 같은 이름이 됩니다.",
     "too_many": "모음에는 클래스를 {classes}개까지 둘 수 있습니다; '{name}'을(를) 넣기 전에 하나를 지우세요.",
+    "no_class": "'{name}' 클래스는 없습니다; 있는 클래스: {known}.",
+    "no_class_yet": "'{name}' 클래스는 없습니다; 아직 클래스가 하나도 없습니다.",
+    "at_once": "그림은 한 번에 {most}장까지 넣을 수 있는데, 이번에는 {count}장입니다: 더 적게 나눠 넣으세요.",
+    "too_long": "넣지 않았습니다: 앞의 그림들과 함께 풀기에는 너무 오래 걸립니다. 이 그림만 따로 올리세요.",
+    "picture_refused": "그림 {number}: {reason}",
+    "repeat": "그림 {number}: 그림 {first}와(과) 같은 파일이라 한 번만 넣었습니다.",
+    "full": "'{name}' 클래스가 가득 찼습니다 (그림 {most}장): 더 넣으려면 몇 장을 지우세요.",
+    "no_picture": "모음에 '{picture}' 그림이 없습니다; 이미 지워졌을 수 있습니다.",
 }
 
 CLASSES = {
@@ -331,6 +341,233 @@ STUDENT = {
     "really_tile": "실제로는 {truth}",
 }
 
+NAMES = {
+    "needed": "클래스에는 '고양이'나 '내 머그컵' 같은 이름이 필요합니다.",
+    "same": "'{first}'와(과) '{second}'는 같은 클래스 이름입니다: 이름은 대소문자, 띄어쓰기, 비슷하게 생긴 글자를 "
+            "무시하고 비교합니다.",
+    "not_stored": "클래스 이름 '{name}'이(가) 저장하는 형식(유니코드 NFC, 단어 사이 띄어쓰기 한 칸)으로 쓰여 있지 "
+                  "않습니다.",
+    "too_long": "클래스 이름 '{name}'은(는) {length}자입니다. {most}자까지만 쓸 수 있습니다.",
+    "hidden": "클래스 이름 '{name}'은(는) 쓸 수 없습니다: 아무도 보거나 입력할 수 없는 보이지 않는 문자나 제어 문자 "
+              "{code}이(가) 들어 있습니다.",
+    "path": "클래스 이름 '{name}'은(는) 쓸 수 없습니다: '{character}'이(가) 들어 있는데, 어떤 시스템에서는 폴더 이름에 "
+            "{characters} 중 어느 것도 쓸 수 없습니다 (클래스를 담은 zip에는 클래스마다 폴더가 하나씩 있습니다).",
+    "dot": "클래스 이름 '{name}'은(는) 쓸 수 없습니다: 폴더 이름은 점으로 시작하거나(Linux와 macOS에서는 숨겨집니다) "
+           "점으로 끝날 수 없습니다(Windows에서는 지워집니다).",
+    "device": "클래스 이름 '{name}'은(는) 쓸 수 없습니다: Windows가 장치 이름으로 쓰는 이름이라 어떤 폴더에도 붙일 수 "
+              "없습니다.",
+    "mixed": "클래스 이름 '{name}'은(는) 쓸 수 없습니다: 단어 '{word}'에 서로 닮은 {scripts} 글자가 섞여 있습니다. 한 가지 "
+             "문자만 쓰세요.",
+    "and": "{first}, {second}",
+    "latin": "라틴", "cyrillic": "키릴", "greek": "그리스", "armenian": "아르메니아", "cherokee": "체로키",
+}
+
+IMAGES = {
+    "too_big_file": "파일이 {size}MB입니다. 그림은 {most}MB까지 받습니다.",
+    "not_a_file": "{kind}에서는 그림을 읽을 수 없습니다.",
+    "empty": "파일이 비어 있습니다 (0바이트).",
+    "unreadable": "파일을 읽을 수 없습니다.",
+    "bomb": "그림이 너무 큽니다 ({over}메가픽셀 넘음). {most}메가픽셀까지 받습니다.",
+    "format": "읽을 수 있는 그림 형식이 아닙니다 ({formats}).",
+    "format_svg": "읽을 수 있는 그림 형식이 아닙니다 ({formats}). SVG는 그리기 형식입니다: 먼저 PNG로 내보내세요.",
+    "none": "그림이 없습니다.",
+    "array": "이 배열은 그림이 아닙니다 ({reason}).",
+    "nothing": "그림이 {width}x{height} 픽셀이라 보여 줄 것이 없습니다.",
+    "damaged": "그림을 풀 수 없습니다: 파일이 망가졌거나 잘렸습니다.",
+    "undecodable": "그림을 풀 수 없습니다.",
+    "pixels": "그림이 {width}x{height} 픽셀({megapixels}메가픽셀)입니다. {most}메가픽셀까지 받습니다.",
+    "pixels_whole": "그림이 {width}x{height} 픽셀({megapixels}메가픽셀)입니다. {most}메가픽셀까지 받습니다 (휴대폰 "
+                    "JPEG는 더 커도 됩니다).",
+    "mode": "색 모드가 '{mode}'인 그림은 쓸 수 없습니다 ({reason}).",
+    "member_too_big": "'{name}'은(는) 풀면 {size}바이트로, {most}바이트보다 큽니다.",
+}
+
+ACCESS = {
+    "teacher_only": "선생님만, 앱을 실행하는 컴퓨터(프로젝터에 연결된 노트북)에서 할 수 있습니다. 다른 컴퓨터에서는 할 수 "
+                    "없습니다.",
+    "cancel": "#{thing}번 참가작은 다른 브라우저에서 냈습니다: 그 브라우저나, 앱을 실행하는 컴퓨터의 선생님만 취소할 수 "
+              "있습니다.",
+    "remove_picture": "그림 {thing}은(는) 다른 브라우저에서 넣었습니다: 그 브라우저나, 앱을 실행하는 컴퓨터의 선생님만 지울 "
+                      "수 있습니다.",
+    "relabel": "#{thing}번 그림은 다른 페이지에서 올렸습니다: 그 페이지만 실제로 무엇인지 말할 수 있습니다.",
+    "browser_pictures": "이 브라우저는 모음에 그림을 {cap}장 넣었습니다. 브라우저 하나가 넣을 수 있는 최대입니다: 더 넣으려면 "
+                        "몇 장을 지우세요.",
+    "computer_pictures": "이 컴퓨터는 모음에 그림을 {cap}장 넣었습니다. 컴퓨터 한 대가 넣을 수 있는 최대입니다: 더 넣으려면 "
+                         "몇 장을 지우세요.",
+}
+
+SERVING = {
+    "values": "요청 하나에는 값이 {most}개까지 들어갈 수 있습니다. 이 요청에는 {values}개가 있습니다.",
+    "files": "요청 하나는 파일을 {most}개까지, 모두 합쳐 {references}번까지 가리킬 수 있습니다. 이 요청은 파일 {files}개를 "
+             "{times}번 가리킵니다: 더 작게 나눠 보내세요.",
+}
+
+FILES = {
+    "too_big": "'{source}'은(는) 받지 않습니다: {what}. 이 앱이 읽는 어떤 데이터 세트보다 큽니다. 압축을 풀어 필요한 그림만 "
+               "남기고 --data로 그 폴더를 가리키세요.",
+    "entries": "파일과 폴더가 {most}개보다 많습니다",
+    "bytes": "내용이 {most}GB보다 큽니다",
+    "pixels": "그림을 모두 합치면 {most}백만 픽셀보다 많습니다",
+    "index": "목차가 {size}바이트입니다",
+    "read": "머리글이나 항목 하나가 한 번에 {size}바이트를 요구합니다",
+    "folder": "'{source}'은(는) 받지 않습니다: {split}/{folder} 폴더는 클래스가 될 수 없습니다. {reason}.",
+    "same": "'{source}'은(는) 받지 않습니다: {split}/ 안에서 {reason}. 두 폴더 중 하나만 남기세요.",
+    "outside": "압축 파일을 받지 않습니다: 항목 '{name}'이(가) 폴더 밖을 가리킵니다.",
+    "symlink": "압축 파일을 받지 않습니다: 항목 '{name}'은(는) 심볼릭 링크입니다.",
+    "link": "압축 파일을 받지 않습니다: 항목 '{name}'은(는) 링크입니다.",
+}
+
+DATA = {
+    "not_found": "'{path}'에서 학습 데이터를 찾지 못했습니다. 시도한 것: {tried}. 다음 중 하나를 하세요: 인터넷에 한 번 "
+                 "연결해서 torchvision이 그 폴더에 CIFAR-10을 내려받게 하기; --data(또는 환경 변수 CIFAR_DEMO_DATA)로 "
+                 "CIFAR-10 사본을 가리키기 ('cifar-10-batches-py' 폴더, train/<class>/와 test/<class>/에 그림이 있는 "
+                 "폴더, 또는 그런 폴더의 .tar.gz/.zip 압축 파일); 또는 같은 구조로 클래스마다 하위 폴더를 하나씩 "
+                 "만들어 그림 폴더를 직접 만들기.",
+    "tried_more": "{first}; {second}",
+    "not_archive": "'{name}'은(는) 파일이지만 .tar.gz, .tgz, .tar, .zip 압축 파일이 아닙니다",
+    "tried_batches": "torchvision의 'cifar-10-batches-py' 폴더",
+    "tried_tree": "train/<class>/와 test/<class>/에 그림이 있는 폴더",
+    "tried_download": "torchvision으로 CIFAR-10 내려받기 ({reason})",
+    "offline": "인터넷에 연결되어 있지 않습니다: 내려받을 서버에 닿지 못했습니다",
+    "disk_full": "디스크가 꽉 찼습니다",
+    "unusable": "'{file}'은(는) 쓸 수 있는 CIFAR-10 배치 파일이 아닙니다: {why}. 그 안의 어떤 것도 실행하지 않았습니다. "
+                "cifar-10-batches-py 폴더를 새 CIFAR-10 사본으로 바꾸거나(또는 지우고 torchvision이 다시 내려받게 "
+                "하거나), --data로 그림 폴더를 가리키세요.",
+    "object": "'{file}'은(는) 받지 않습니다: CIFAR-10 배치 파일에는 없는 파이썬 객체 '{name}'을(를) 불러오라고 해서 거기서 "
+              "읽기를 멈췄고, 그 안의 어떤 것도 실행하지 않았습니다. cifar-10-batches-py 폴더를 새 CIFAR-10 사본으로 "
+              "바꾸거나, --data로 그림 폴더를 가리키세요.",
+    "batch_size": "{size}바이트로, {most}바이트보다 큽니다",
+    "batch_unreadable": "읽을 수 없습니다 ({reason})",
+    "batch_unpickle": "언피클할 수 없습니다 ({reason})",
+    "batch_entry": "'{name}' 항목이 있는 딕셔너리가 아닙니다",
+    "batch_labels": "'label_names'가 서로 다른 클래스 이름의 목록이 아닙니다",
+    "batch_label_name": "'label_names'에서: {reason}",
+    "batch_data": "'data'가 N x {row} 픽셀 배열이 아닙니다",
+    "batch_values": "'data'에 0-255 밖의 값이 있습니다",
+    "batch_numbers": "'labels'가 0부터 {last}까지의 클래스 번호 {count}개가 아닙니다",
+    "archive": "압축 파일 '{path}'을(를) 읽을 수 없습니다: {reason}. 파일이 다 받아졌는지 확인하세요.",
+    "no_train": "'{source}'에 train/ 폴더는 있지만 train/<class>/ 하위 폴더에 그림이 없습니다.",
+    "unknown_test": "'{source}': test/에 train/에 없는 클래스가 있습니다: {classes}.",
+    "both": "'{source}'에는 train/<class>/와 test/<class>/ 모두에 읽을 수 있는 그림이 있어야 합니다.",
+}
+
+WALL = {
+    "truth": "'{truth}'은(는) 사용 중인 모델의 클래스가 아닙니다: {named} 중 하나나, '이 중에 없음', 또는 '모름'을 "
+             "고르세요.",
+    "no_picture": "게시판에 #{entry}번 그림이 없습니다.",
+    "folders": "게시판을 모델의 클래스 폴더로 저장할 수 없습니다: {reason}.",
+    "none_labelled": "게시판에 실제로 무엇인지(모델의 클래스 중 하나) 적힌 그림이 아직 없어서, 정답이 붙은 그림으로 저장할 "
+                     "것이 없습니다.",
+    "page_shares": "이 페이지는 그림을 {cap}장 올렸습니다. 페이지 하나가 올릴 수 있는 최대입니다. 선생님이 게시판을 비우면 "
+                   "다시 올릴 수 있습니다.",
+    "computer_shares": "이 컴퓨터는 그림을 {cap}장 올렸습니다. 컴퓨터 한 대가 올릴 수 있는 최대입니다. 선생님이 게시판을 "
+                       "비우면 다시 올릴 수 있습니다.",
+}
+
+MODELS = {
+    "unknown": "'{name}' 모델은 없습니다: 목록에서 고르세요.",
+    "none": "아직 학습된 모델이 없습니다: 학습 탭에서 학습하거나, --checkpoint FILE로 앱을 시작하세요.",
+    "skipped": "체크포인트 파일 {count}개를 쓸 수 없어 건너뛰었습니다; 이유는 서버 로그에 있습니다.",
+    "skipped_one": "체크포인트 파일 1개를 쓸 수 없어 건너뛰었습니다; 이유는 서버 로그에 있습니다.",
+    "held_out_gone": "{file}은(는) 서버가 마지막으로 시작하기 전에 모은 그림으로 학습해서, 따로 떼어 둔 그림이 없어졌습니다; "
+                     "분류와 신경망 속 탭은 그대로 쓸 수 있습니다.",
+    "other_classes": "사용 중인 모델이 아는 클래스는 {known}인데, 데이터의 클래스는 {classes}입니다: 먼저 이 데이터로 모델을 "
+                     "학습하세요.",
+}
+
+STORE = {
+    "cannot_open": "저장소 {path}을(를) 열 수 없습니다: {reason}.",
+    "in_use": "다른 앱이 이미 저장소 {path}을(를) 쓰고 있습니다: 그 앱을 멈추거나, 이 앱에 --store PATH로 따로 저장소를 "
+              "주세요.",
+    "not_saved": "저장소 {name}에 이것을 저장하지 못했습니다 ({why}); 전에 저장한 것은 모두 남아 있습니다.",
+    "disk_full": "디스크가 꽉 찼습니다",
+    "read_only": "디스크나 폴더가 읽기 전용이거나 고장 났습니다",
+    "no_class": "이번 수업의 저장소에 '{name}' 클래스가 없습니다.",
+    "no_lesson": "되살릴 보관된 수업 #{lesson}이(가) 없습니다.",
+    "lesson_refused": "수업 '{name}'을(를) 받지 않습니다: {reason}.",
+    "not_zip": "zip 파일이 아닙니다", "bad_zip": "망가진 zip 파일입니다 ({reason})",
+    "moved_aside": "우리 반 저장소를 읽을 수 없어서(망가졌거나 이 앱의 것이 아님) 옆에 {name}(으)로 옮겨 두고, 비어 있는 새 "
+                   "저장소로 시작했습니다.",
+}
+
+LESSON_ZIP = {
+    "members": "파일이 {count}개 있습니다; 수업에는 {most}개까지 있을 수 있습니다",
+    "outside": "파일 '{name}'이(가) 폴더 밖을 가리킵니다",
+    "link": "'{name}'은(는) 링크입니다",
+    "twice": "파일 '{name}'이(가) 두 번 나옵니다",
+    "no_manifest": "{manifest}이(가) 없습니다: 수업 zip이 아닙니다",
+    "not_manifest": "{manifest}이(가) 수업의 것이 아닙니다",
+    "picture_missing": "'{name}'이(가) 없거나 그림이라기에는 너무 큽니다",
+    "not_png": "'{name}'은(는) 32x32 PNG가 아닙니다",
+    "classes": "클래스가 {count}개 있습니다; {most}개까지입니다",
+    "wall": "게시판에 그림이 {count}장 있습니다; {most}장까지입니다",
+    "broken": "{manifest}이(가) 망가졌습니다",
+    "name": "클래스 이름 '{name}'이(가) 앱이 저장하는 형식이 아닙니다",
+    "class_twice": "클래스 '{name}'이(가) 두 번 나옵니다",
+    "class_pictures": "클래스 '{name}'의 그림이 {most}장을 넘습니다",
+    "truth": "게시판의 정답 '{truth}'은(는) 클래스가 될 수 없습니다",
+}
+
+EXPLAIN = {
+    "layer": "층", "type": "종류", "input": "입력", "output": "출력", "parameters": "매개변수",
+    "picture": "신경망은 3x32x32 그림을 봅니다: 32x32 픽셀짜리 색 채널 3개(빨강, 초록, 파랑)입니다.",
+    "filters": "필터 {count}개가 채널 {count}개를 만듭니다",
+    "turns": "{before}을(를) {after}(으)로 바꿉니다", "keeps": "{after}을(를) 그대로 둡니다",
+    "lost_sides": "양쪽에서 {n}픽셀씩", "lost_all": "모두 {n}픽셀", "lost_one": "모두 1픽셀",
+    "conv_valid": "{name}은(는) {turns}. 패딩 없는 {k}x{k} 커널은 {lost}을 잃기 때문입니다; {filters}.",
+    "conv_same": "{name}은(는) {turns}: 패딩 {p}가 크기를 지킵니다. {p}픽셀 두께의 0 테두리가 {k}x{k} 커널이 가장자리에서 "
+                 "잃는 만큼을 채워 주기 때문입니다; {filters}.",
+    "conv_patches": "{name}은(는) {turns}: 보폭 {s}의 {k}x{k} 커널이 그림을 겹치지 않는 {k}x{k} 조각으로 나눕니다; "
+                    "{filters}.",
+    "conv": "{name}은(는) {turns}: {k}x{k} 커널, 보폭 {s}, 패딩 {p}이면 (크기 + 2·{p} − {k}) / {s} + 1 픽셀이 됩니다; "
+            "{filters}.",
+    "flatten": "flatten은 {before}을(를) 한 줄로 늘어선 숫자 {after}개로 바꿉니다 ({product} = {count}). 그래야 선형 층이 "
+               "받을 수 있습니다.",
+    "global_largest": "{name}은(는) 채널 {channels}개마다 가장 큰 값 하나만 남깁니다: {before}에서 {after}(으)로.",
+    "global_average": "{name}은(는) 채널 {channels}개마다 평균값 하나만 남깁니다: {before}에서 {after}(으)로.",
+    "halves_largest": "{name}은(는) {before}을(를) {after}(으)로 절반으로 줄입니다: {k}x{k} 창마다 가장 큰 값을 남깁니다.",
+    "halves_average": "{name}은(는) {before}을(를) {after}(으)로 절반으로 줄입니다: {k}x{k} 창마다 평균값을 남깁니다.",
+    "shrinks_largest": "{name}은(는) {before}을(를) {after}(으)로 줄입니다: {k}x{k} 창마다 가장 큰 값을 남깁니다.",
+    "shrinks_average": "{name}은(는) {before}을(를) {after}(으)로 줄입니다: {k}x{k} 창마다 평균값을 남깁니다.",
+    "linear": "{name}은(는) 입력 {inputs}개를 모두 출력 {outputs}개에 잇습니다 (가중치 {inputs}·{outputs}개).",
+    "linear_bias": "{name}은(는) 입력 {inputs}개를 모두 출력 {outputs}개에 잇습니다 (가중치 {inputs}·{outputs}개 + "
+                   "편향 {outputs}개).",
+    "linear_last": "{name}은(는) 입력 {inputs}개를 모두 출력 {outputs}개에 잇습니다: 클래스마다 점수 하나 (가중치 "
+                   "{inputs}·{outputs}개).",
+    "linear_last_bias": "{name}은(는) 입력 {inputs}개를 모두 출력 {outputs}개에 잇습니다: 클래스마다 점수 하나 (가중치 "
+                        "{inputs}·{outputs}개 + 편향 {outputs}개).",
+    "batchnorm": "{name}은(는) 채널 {channels}개를 각각 안정된 범위로 다시 맞춥니다; 모양은 {after} 그대로입니다.",
+    "relu": "{name}은(는) 음수 값을 0으로 만듭니다; 모양은 {after} 그대로입니다.",
+    "gelu": "{name}은(는) 양수 값은 통과시키고 음수 값은 0 쪽으로 누릅니다; 모양은 {after} 그대로입니다.",
+    "residual": "{name}은(는) 두 합성곱이 만든 것에 입력을 다시 더합니다 (건너뛰기 연결); 모양은 {after} 그대로입니다.",
+    "other": "{name}은(는) {before}을(를) {after}(으)로 바꿉니다.",
+    "filters_title": "{name}: {k}x{k} 픽셀 x 3색 필터 {count}개",
+    "stage_all": "{name}: 채널 {channels}개 모두, 각각 {height}x{width}",
+    "stage_strongest": "{name}: 채널 {channels}개 중 가장 강한 {shown}개, 각각 {height}x{width}",
+    "cold": "그림의 어느 부분도 '{name}'({probability})의 점수를 올리지 않아서 지도가 차갑게 남았습니다.",
+    "warm": "따뜻한 곳은 신경망이 '{name}'({probability})의 근거를 찾은 곳이고, 차가운 곳은 그 점수를 올리지 않은 곳입니다. "
+            "이 지도는 그림을 {cells}x{cells} 칸으로 보는 {layer}에서 나옵니다.",
+    "own_answer": "{line} 신경망 자신의 답은 '{predicted}'({top})입니다.",
+    "tensor": "그림 텐서는 uint8 3x32x32여야 하는데, {dtype} {shape}입니다.",
+    "unknown_class": "'{name}'은(는) 모르는 클래스입니다; 다음 중 하나를 고르세요: {classes}.",
+}
+
+TRAINING = {
+    "settings": "학습 설정이 올바르지 않습니다: {problems}.",
+    "memory": "{device}의 메모리가 모자랍니다: 배치 크기(지금 {batch})를 줄이거나 더 작은 신경망을 고르세요.",
+    "compile": "{device}에서 torch.compile이 실패했습니다 ({reason}). compile 없이 학습하세요: 선택 사항이고 속도만 "
+               "바뀝니다.",
+    "diverged": "학습이 발산했습니다: {step}번째 단계(에포크 {epoch})에서 손실이 {loss}이(가) 되었습니다. 학습률 {lr}은(는) "
+                "이 신경망에 너무 높습니다; {lower}(으)로 해 보세요. 아무것도 저장하지 않았습니다.",
+    "base_net": "바탕 체크포인트 {file}은(는) {base}인데, 이 설정은 {net}을(를) 학습합니다: 같은 신경망을 고르세요.",
+    "died": "학습 프로세스가 갑자기 멈췄습니다 ({how}). 이번 학습은 잃었지만, 저장된 체크포인트는 모두 그대로입니다. 학습을 "
+            "눌러 다시 시작하세요.",
+    "killed": "{signal} 신호로 종료됨", "exit": "종료 상태 {status}",
+    "unknown_net": "'{name}'은(는) 모르는 신경망입니다; 다음 중 하나를 고르세요: {nets}.",
+    "checkpoint_name": "'{name}'은(는) 올바른 체크포인트 이름이 아닙니다: 글자, 숫자, '-', '_', '.'를 쓰고 글자나 숫자로 "
+                       "시작하세요.",
+}
+
 WORDS = {**section("page", PAGE), **section("status", STATUS), **section("text", TEXT),
          **section("chart", CHART), **section("class", CLASSES), **section("lab", LAB),
          **section("job", JOB),
@@ -341,4 +578,9 @@ WORDS = {**section("page", PAGE), **section("status", STATUS), **section("text",
          **section("page.join", JOIN_PAGE), **section("join", JOIN),
          **section("page.challenge", CHALLENGE_PAGE), **section("challenge", CHALLENGE),
          **section("challenge.said", CHALLENGE_SAID),
-         **section("page.student", STUDENT_PAGE), **section("student", STUDENT)}
+         **section("page.student", STUDENT_PAGE), **section("student", STUDENT),
+         **section("names", NAMES), **section("images", IMAGES), **section("access", ACCESS),
+         **section("serving", SERVING), **section("files", FILES), **section("data", DATA),
+         **section("wall", WALL), **section("models", MODELS), **section("store", STORE),
+         **section("lesson_zip", LESSON_ZIP), **section("explain", EXPLAIN),
+         **section("training", TRAINING)}
