@@ -14,12 +14,12 @@ from PIL import Image
 from playwright.sync_api import Page, expect
 
 from app import build_app, serve
+from chromium import browser, open_page  # noqa: F401 (a fixture)
 from cifar_demo.checkpoints import CHECKPOINT_DIR
 from cifar_demo.lab import Lab
 from cifar_demo.wall import CAPACITY, UNKNOWN, Wall
 from conftest import TINY_CLASSES, shared_archive_or_skip
 from test_app import free_port, sample_picture
-from chromium import browser, open_page  # noqa: F401 (a fixture)
 from test_browser import fetch_image, open_tab, snap
 
 PROJECTOR = {"width": 1920, "height": 1080}
