@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from playwright.sync_api import Browser, Playwright
+import pytest
+from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 
+LIMIT_S = 180  # a give-up limit for anything a page does, not a timing: two slow cores here, shared with other jobs
+VIEWPORT = {"width": 1400, "height": 900}
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; tests/run.py installs it when it is missing
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
          "--disable-sync", "--no-first-run",
@@ -19,3 +22,26 @@ def launch(playwright: Playwright, flags: tuple[str, ...] = ()) -> Browser:
         raise RuntimeError(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium), "
                            "as tests/run.py does")
     return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS + list(flags))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Chromium for the test module that imports this fixture: one per module, as Playwright's sync API holds this
+    thread's event loop while it runs (a browser kept for the whole session would break every test after it)."""
+    expect.set_options(timeout=LIMIT_S * 1000)
+    with sync_playwright() as playwright:
+        launched = launch(playwright)
+        yield launched
+        launched.close()
+
+
+def open_page(browser: Browser, url: str, locale: str = "en-US", viewport: dict = VIEWPORT,
+              header_shows: str = "·") -> Page:
+    """A tab in a context of its own (its own cookies, its own language), loaded until the header shows
+    `header_shows`; close it with page.context.close()."""
+    context = browser.new_context(viewport=viewport, locale=locale)
+    context.set_default_timeout(LIMIT_S * 1000)
+    page = context.new_page()
+    page.goto(url)
+    expect(page.locator("#header")).to_contain_text(header_shows)
+    return page

@@ -84,6 +84,15 @@ def tiny_data(tiny_tree):
 
 
 @pytest.fixture(scope="session")
+def corpus(tmp_path_factory) -> dict:
+    """tests/bad_inputs.py's awkward files by name, (path, expect): written once, as its huge JPEGs take seconds to
+    encode; the tests only read them."""
+    from bad_inputs import build_corpus
+
+    return {name: (path, expect) for name, path, expect in build_corpus(tmp_path_factory.mktemp("corpus"))}
+
+
+@pytest.fixture(scope="session")
 def trained_checkpoint(tiny_data, tmp_path_factory):
     """A smallcnn trained for a few epochs on the tiny set: a real model for inference and app tests."""
     from cifar_demo.checkpoints import load_checkpoint

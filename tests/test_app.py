@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from app import build_app, exposure_warning, main, parse_auth, serve, status_line
-from bad_inputs import ANSWER, CORPUS, build_corpus, can_measure_peak_memory, peak_memory_growth
+from bad_inputs import ANSWER, CORPUS, can_measure_peak_memory, peak_memory_growth
 from cifar_demo import words
 from cifar_demo.checkpoints import save_checkpoint
 from cifar_demo.images import MAX_UPLOAD_BYTES
@@ -399,11 +399,6 @@ def test_inside_the_net_endpoints_answer_for_each_net_and_the_active_model(serve
 
 
 # ---------------------------------------------------------------- reliability: awkward files, big uploads, two at once
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory) -> dict:
-    return {name: (path, expect) for name, path, expect in build_corpus(tmp_path_factory.mktemp("corpus"))}
 
 
 @pytest.fixture(scope="module")

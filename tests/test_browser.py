@@ -17,9 +17,9 @@ from typing import Callable
 import numpy as np
 import pytest
 from PIL import Image
-from playwright.sync_api import Locator, Page, expect, sync_playwright
+from playwright.sync_api import Locator, Page, expect
 
-from chromium import launch
+from chromium import LIMIT_S as PAGE_LIMIT_S, browser, open_page  # noqa: F401 (a fixture; the others, imported from here)
 from cifar_demo.lab import Lab
 from cifar_demo.models import describe_nets
 from cifar_demo.training import preset
@@ -27,9 +27,7 @@ from conftest import TINY_CLASSES, make_picture_tree, tiny_picture
 from test_app import start
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-VIEWPORT = {"width": 1400, "height": 900}
-# Give-up limits, not timings (no test asserts a time): two slow cores here, shared with other jobs.
-PAGE_LIMIT_S = 180      # any one thing the page should do in seconds
+# A give-up limit, not a timing (no test asserts a time): two slow cores here, shared with other jobs.
 TRAINING_LIMIT_S = 900  # the one-epoch run, which can take minutes on a loaded machine
 SMALLEST_NET = min(describe_nets(), key=lambda net: net[2])[0]
 # The page redraws the loss plot on a 1-second timer, so a run shorter than a tick would show one change only.
@@ -63,26 +61,12 @@ def served(trained_checkpoint, tmp_path_factory) -> Served:
     app.close()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    """Debian's Chromium; when it is missing every browser test errors, never skips."""
-    expect.set_options(timeout=PAGE_LIMIT_S * 1000)
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        yield browser
-        browser.close()
-
-
 @pytest.fixture
 def page(browser, served) -> Page:
     """A fresh tab on the app (English, so gradio's own labels read as below), loaded up to its header."""
-    context = browser.new_context(viewport=VIEWPORT, locale="en-US")
-    context.set_default_timeout(PAGE_LIMIT_S * 1000)
-    page = context.new_page()
-    page.goto(served.url)
-    expect(header(page)).to_contain_text("Active model")
+    page = open_page(browser, served.url, header_shows="Active model")
     yield page
-    context.close()
+    page.context.close()
 
 
 # ---------------------------------------------------------------- helpers

@@ -807,14 +807,23 @@ def flat_png(folder: Path, name: str, pixels: int) -> Path:
     return path
 
 
+def copies(path: Path, count: int) -> list[Path]:
+    """`count` files of their own with `path`'s bytes: encoding a 16-megapixel PNG costs seconds, copying it none."""
+    made = [path.with_name(f"{path.stem}-{n}{path.suffix}") for n in range(count)]
+    for copy in made:
+        shutil.copyfile(path, copy)
+    return made
+
+
 def worst_requests(server: Server, folder: Path) -> dict[str, tuple[str, list]]:
     """For each endpoint whose work grows with what is sent: the most costly request it accepts, by what it is."""
     folder.mkdir(exist_ok=True)
-    largest = file_data(upload(server, flat_png(folder, "largest", MAX_WHOLE_DECODE_PIXELS)))
-    shares = [file_data(upload(server, flat_png(folder, f"share-{n}", PIXELS_PER_ADD // MAX_FILES_PER_REQUEST - 1)))
-              for n in range(MAX_FILES_PER_REQUEST)]
-    many_largest = [largest] + [file_data(upload(server, flat_png(folder, f"largest-{n}", MAX_WHOLE_DECODE_PIXELS - n - 1)))
-                                for n in range(MAX_FILES_PER_REQUEST - 1)]
+    largest_png = flat_png(folder, "largest", MAX_WHOLE_DECODE_PIXELS)
+    largest = file_data(upload(server, largest_png))
+    share_png = flat_png(folder, "share", PIXELS_PER_ADD // MAX_FILES_PER_REQUEST - 1)
+    shares = [file_data(upload(server, path)) for path in copies(share_png, MAX_FILES_PER_REQUEST)]
+    many_largest = [largest] + [file_data(upload(server, path))
+                                for path in copies(largest_png, MAX_FILES_PER_REQUEST - 1)]
     return {
         "the most files, each decoded": ("your_classes_add_pictures", ["cpu", shares]),
         "the most files, each the largest picture": ("your_classes_add_pictures", ["cpu", many_largest]),

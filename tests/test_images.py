@@ -9,17 +9,12 @@ import pytest
 import torch
 from PIL import Image, ImageOps
 
-from bad_inputs import ANSWER, BLUE, CORPUS, RED, WHITE, build_corpus, encoded, photo
+from bad_inputs import ANSWER, BLUE, CORPUS, RED, WHITE, encoded, photo
 from cifar_demo.images import (MAX_UPLOAD_BYTES, UNREADABLE, ImageError, as_picture, open_image, png_bytes,
                                square_pixels, to_square_rgb)
 
 LOOKS_LIKE_THE_PHOTO = ["cmyk.jpg", "palette.png", "photo.webp", "photo.tiff", "photo.bmp", "jpeg-named.png",
                         "broken-exif.jpg"]
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory) -> dict:
-    return {name: (path, expect) for name, path, expect in build_corpus(tmp_path_factory.mktemp("corpus"))}
 
 
 def seen(source) -> np.ndarray:

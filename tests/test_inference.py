@@ -8,17 +8,12 @@ import pytest
 import torch
 from PIL import Image
 
-from bad_inputs import ANSWER, BIG, CORPUS, build_corpus, can_measure_peak_memory, peak_memory_growth, photo
+from bad_inputs import ANSWER, BIG, CORPUS, can_measure_peak_memory, peak_memory_growth, photo
 from cifar_demo.data import normalize
 from cifar_demo.images import MAX_UPLOAD_BYTES, ImageError
 from cifar_demo.inference import classify, classify_many
 
 MB = 2**20
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory) -> dict:
-    return {name: (path, expect) for name, path, expect in build_corpus(tmp_path_factory.mktemp("corpus"))}
 
 
 def assert_well_formed(prediction, checkpoint, k: int) -> None:

@@ -7,16 +7,14 @@ import re
 import shutil
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
-from chromium import launch
+from chromium import browser, open_page  # noqa: F401 (a fixture)
 from cifar_demo.lab import Lab
 from cifar_demo.words import CATALOG
 from conftest import TINY_CLASSES
 from test_app import start
 
-LIMIT_S = 180  # a give-up limit, not a timing
-VIEWPORT = {"width": 1400, "height": 900}
 TABS = ["tab.train", "tab.browse", "tab.classify", "tab.evaluate", "tab.inside", "tab.yours", "tab.wall", "lesson.tab",
         "challenge.tab"]
 # What may stay in Latin letters on a Korean page: names of nets, files, formats and the data set, gradio's own
@@ -57,30 +55,12 @@ def served(tiny_tree, trained_checkpoint, tmp_path_factory):
     app.close()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    expect.set_options(timeout=LIMIT_S * 1000)
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        yield browser
-        browser.close()
-
-
-def open_page(browser, url: str, locale: str) -> Page:
-    context = browser.new_context(viewport=VIEWPORT, locale=locale)
-    context.set_default_timeout(LIMIT_S * 1000)
-    page = context.new_page()
-    page.goto(url)
-    expect(page.locator("#header")).to_contain_text("·")
-    return page
-
-
 def word(language: str, key: str) -> str:
     return CATALOG[language][f"page.{key}"]
 
 
 def test_a_korean_browser_reads_korean_on_every_tab_and_the_switch_turns_it_to_english(browser, served):
-    page = open_page(browser, served, "ko-KR")
+    page = open_page(browser, served, locale="ko-KR")
     expect(page.locator("#header")).to_contain_text("장치")
     for tab in TABS:
         page.get_by_role("tab", name=word("ko", tab), exact=True).click()
@@ -97,7 +77,7 @@ def test_a_korean_browser_reads_korean_on_every_tab_and_the_switch_turns_it_to_e
 
 
 def test_two_pages_in_two_languages_each_read_their_own_status_line(browser, served):
-    korean, english = open_page(browser, served, "ko-KR"), open_page(browser, served, "en-US")
+    korean, english = open_page(browser, served, locale="ko-KR"), open_page(browser, served, locale="en-US")
     for page, language in ((korean, "ko"), (english, "en")):  # the timer's first line, then Stop's answer
         expect(page.locator("#train-status textarea")).to_have_value(CATALOG[language]["status.idle"])
         page.get_by_role("button", name=word(language, "stop"), exact=True).first.click()

@@ -25,7 +25,8 @@ served = test_app.served  # the app of tests/test_app.py, fixture and all, start
 
 CALLERS = 16          # the issue's numbers
 LOAD_SECONDS = 30.0
-ALONE_SECONDS = 15.0  # training measured on its own just before the load
+ALONE_SECONDS = 5.0   # training measured on its own just before the load (a figure for the table, not asserted)
+SAME_PICTURE_SECONDS = 5.0  # the six callers of one picture: a few rounds each is what the test needs
 HANG_GUARD_SECONDS = 300.0  # callers not back this long after the window have hung
 CALLERS_SCRIPT = REPO / "tests" / "load_callers.py"
 ARTIFACT = REPO / "tests" / "artifacts" / "load.json"
@@ -121,8 +122,9 @@ def test_six_callers_sending_the_same_picture_all_get_whole_answers(served, tiny
     """The lost answers of a class: gradio names a returned picture by its content and rewrites that file in place,
     so callers with the same photo truncated each other's downloads. Answer pictures are files of their own now."""
     _, _, url = served
-    command = [sys.executable, str(CALLERS_SCRIPT), url, "6", "15", str(sorted((tiny_tree / "test").glob("*/*.png"))[0])]
-    finished = subprocess.run(command, stdout=subprocess.PIPE, text=True, timeout=15 + HANG_GUARD_SECONDS)
+    command = [sys.executable, str(CALLERS_SCRIPT), url, "6", str(SAME_PICTURE_SECONDS),
+               str(sorted((tiny_tree / "test").glob("*/*.png"))[0])]
+    finished = subprocess.run(command, stdout=subprocess.PIPE, text=True, timeout=SAME_PICTURE_SECONDS + HANG_GUARD_SECONDS)
     assert finished.returncode == 0
     calls = json.loads(finished.stdout.splitlines()[-1])["calls"]
     errors = [call["error"] for call in calls if "error" in call]

@@ -539,7 +539,8 @@ def test_thirty_students_share_within_ten_seconds_and_every_picture_is_on_the_wa
                                                                                   capsys):
     _, _, url = served
     photos = saved_photos(tmp_path, STUDENTS)
-    students = [Client(url, verbose=False) for _ in range(STUDENTS)]  # connected before the clock starts
+    with ThreadPoolExecutor(STUDENTS) as pool:  # connected before the clock starts, side by side
+        students = list(pool.map(lambda _: Client(url, verbose=False), range(STUDENTS)))
     pace = random.Random(0)
     offsets = sorted(pace.uniform(0, SHARE_WINDOW_S) for _ in range(STUDENTS))
     first_seen: dict[int, float] = {}

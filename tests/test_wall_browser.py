@@ -14,12 +14,13 @@ from PIL import Image
 from playwright.sync_api import Page, expect
 
 from app import build_app, serve
+from chromium import browser, open_page  # noqa: F401 (a fixture)
 from cifar_demo.checkpoints import CHECKPOINT_DIR
 from cifar_demo.lab import Lab
 from cifar_demo.wall import CAPACITY, UNKNOWN, Wall
 from conftest import TINY_CLASSES, shared_archive_or_skip
 from test_app import free_port, sample_picture
-from test_browser import PAGE_LIMIT_S, browser, fetch_image, header, open_tab, snap  # noqa: F401 (a fixture)
+from test_browser import fetch_image, open_tab, snap
 
 PROJECTOR = {"width": 1920, "height": 1080}
 FULL_WALL = 40  # CIFAR-10 test pictures on the README's wall: a class of 30 and some
@@ -42,19 +43,10 @@ def served(tiny_tree, trained_checkpoint, tmp_path_factory):
     app.close()
 
 
-def open_page(browser, url: str, viewport: dict) -> Page:
-    context = browser.new_context(viewport=viewport, locale="en-US")
-    context.set_default_timeout(PAGE_LIMIT_S * 1000)
-    page = context.new_page()
-    page.goto(url)
-    expect(header(page)).to_contain_text("Active model")
-    return page
-
-
 @pytest.fixture
 def page(browser, served):
     _, url = served
-    page = open_page(browser, url, {"width": 1400, "height": 900})
+    page = open_page(browser, url, header_shows="Active model")
     yield page
     page.context.close()
 
@@ -145,7 +137,7 @@ def test_a_full_wall_of_cifar_pictures_at_projector_size(browser, tmp_path):
             path = tmp_path / f"{n}.png"
             picture.save(path)
             client.predict(handle_file(str(path)), UNKNOWN if n % 5 == 4 else truth, api_name="/share")
-        page = open_page(browser, url, PROJECTOR)
+        page = open_page(browser, url, viewport=PROJECTOR, header_shows="Active model")
         open_tab(page, "Wall")
         expect(wall_summary(page)).to_contain_text(f"{FULL_WALL} pictures on the wall")
         expect(wall_summary(page)).to_contain_text("Most confused")
