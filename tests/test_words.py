@@ -265,3 +265,18 @@ def english_raises() -> list[str]:
 
 def test_no_core_refusal_is_written_in_english_text():
     assert not english_raises()
+
+
+def test_a_sentence_sent_as_plain_data_comes_back_the_same_and_is_never_taken_for_a_file():
+    said = words.Say("store.cannot_open", path="/tmp/class.sqlite3", reason=words.Say("data.archive", path="x.zip",
+                                                                                        reason="truncated"))
+    sent = words.plain(said)
+    assert words.from_plain(sent) == said
+    assert not any(isinstance(part, dict) and "path" in part for part in walk(sent)), \
+        "gradio_client fetches any mapping with a 'path' as a file"
+
+
+def walk(data: object):
+    yield data
+    for part in data.values() if isinstance(data, dict) else data if isinstance(data, list) else ():
+        yield from walk(part)

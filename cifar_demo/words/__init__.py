@@ -74,11 +74,12 @@ def render(value: object, language: str) -> str:
 
 def plain(value: object) -> object:
     """A sentence as JSON-ready data, to store or to send across a process: a Say as its key and values (an error
-    carrying one as that one); numbers and None as they are; anything else as its text."""
+    carrying one as that one); numbers and None as they are; anything else as its text. Values go as [name, value]
+    pairs, never a mapping: a mapping with a "path" is a file to gradio_client, which would try to fetch it."""
     if isinstance(value, BaseException) and len(value.args) == 1 and isinstance(value.args[0], (Say, Clause)):
         value = value.args[0]
     if isinstance(value, Say):
-        return {"say": value.key, "values": {name: plain(v) for name, v in value.values.items()}}
+        return {"say": value.key, "values": [[name, plain(v)] for name, v in value.values.items()]}
     if isinstance(value, Clause):
         return {"clause": plain(value.sentence), "capital": value.capital}
     return value if value is None or isinstance(value, (int, float)) else str(value)
@@ -87,8 +88,8 @@ def plain(value: object) -> object:
 def from_plain(data: object) -> object:
     """What plain() made, back as a Say to render in a reader's language (a key no longer in the catalog: its
     values' text)."""
-    if isinstance(data, dict) and isinstance(data.get("values"), dict) and data.get("say") in CATALOG[ENGLISH]:
-        return Say(data["say"], **{name: from_plain(v) for name, v in data["values"].items()})
+    if isinstance(data, dict) and isinstance(data.get("values"), list) and data.get("say") in CATALOG[ENGLISH]:
+        return Say(data["say"], **{name: from_plain(v) for name, v in data["values"]})
     if isinstance(data, dict) and "clause" in data:
         return Clause(from_plain(data["clause"]), bool(data.get("capital")))
     return data
