@@ -34,7 +34,19 @@ def machine(device=None) -> dict:
                                         "cuda": torch.version.cuda if device.type == "cuda" else None}
     return {"cpu": cpu_name(), "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
             "torch": torch.__version__, "torchvision": torchvision.__version__,
-            "python": platform.python_version(), "system": platform.platform(), **chosen}
+            "python": platform.python_version(), "system": platform.platform(), "kind": machine_kind(), **chosen}
+
+
+def machine_kind() -> str:
+    """The kind of machine, which decides the speeds a bench reports: whether the CPU computes bf16 natively
+    (AVX512-BF16 or AMX) or trains in fp32 on its widest vectors (AVX2, AVX512), and the GPU if there is one."""
+    import torch
+
+    from ..device import cpu_has_bf16
+
+    cpu = ("CPU with AVX512-BF16 (bf16 training)" if cpu_has_bf16()
+           else f"CPU with {torch.backends.cpu.get_cpu_capability()} only (fp32 training)")
+    return cpu + (f", GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else "")
 
 
 def peak_rss_mb() -> float:

@@ -20,7 +20,7 @@ from ..data import Dataset, ImageSet, _find_batches_dir, _find_image_tree, load_
 from ..device import device_name, pick_device
 from ..evaluation import EvalViews, evaluate
 from ..models import create_model
-from ..training import TrainConfig, TrainingJob, default_model_for, preset
+from ..training import MAX_EPOCHS, TrainConfig, TrainingJob, default_model_for, preset
 from .common import BenchError, columns, machine, peak_rss_mb, say
 
 TUTORIAL_ACCURACY = 0.545  # the tutorial's test accuracy after its 2 epochs (issue 4)
@@ -167,16 +167,48 @@ def lenet_to_tutorial_accuracy(data: Dataset, device: str, seeds: int = LENET_SE
             "images_per_second": statistics.median(run["images_per_second"] for run in runs)}
 
 
-def measured_seconds(model: str, data: Dataset, settings: BenchSettings, device: str) -> tuple[float, float]:
-    """Seconds one epoch of the preset takes here (training and its plain test pass) and seconds its final test
-    with the test-time views takes, from a short probe."""
-    config = preset(model, device=device, epochs=1)
+@dataclass(frozen=True)
+class RunCost:
+    """What a budget run of the preset costs here, measured by the probe: the steps of an epoch once the whitening
+    bias is fixed, what each of the first epochs (the bias still learning) costs on top, and the parts paid once."""
+    steady_epoch_seconds: float  # an epoch's steps with the whitening bias fixed
+    first_epoch_extra_seconds: float  # what an epoch with the bias learning costs beyond a steady one
+    first_epochs: int  # epochs the bias learns: the preset's whiten_bias_epochs (every epoch when it has none)
+    warmup_seconds: float  # the first steps' one-off cost beyond their share (bf16 builds its kernels)
+    plain_test_seconds: float  # the plain test pass after each epoch but the last
+    final_test_seconds: float  # the last epoch's test, with the preset's test-time views
+
+    def seconds(self, epochs: int) -> float:
+        """The run's length on its own clock: each epoch's steps and its test (the last one with the views)."""
+        return (self.warmup_seconds + epochs * self.steady_epoch_seconds
+                + min(epochs, self.first_epochs) * self.first_epoch_extra_seconds
+                + (epochs - 1) * self.plain_test_seconds + self.final_test_seconds)
+
+    def epochs_within(self, seconds: float) -> int:
+        """The most epochs whose run fits these seconds; one when none fits."""
+        epochs = 1
+        while epochs < MAX_EPOCHS and self.seconds(epochs + 1) <= seconds:
+            epochs += 1
+        return epochs
+
+
+def seconds_per_image(steps: list[dict], epoch: int) -> float:
+    """A picture's training seconds in one epoch of the probe: the median of its second half's loss windows (bf16's
+    first steps build their kernels, and a mean over the 30 steps once sized a 10-minute run to 197 s)."""
+    windows = [w for w in steps if epoch < w["epoch"] <= epoch + 1]
+    return 1 / statistics.median(w["images_per_second"] for w in windows[len(windows) // 2:])
+
+
+def probe_cost(model: str, data: Dataset, settings: BenchSettings, device: str) -> RunCost:
+    """The preset's cost here, from a probe of two short epochs: the first with the whitening bias learning, the
+    second with it fixed (its first epochs run slower steps: timing only those once sized 8 epochs where 18
+    fitted), and test passes on a slice of the test pictures."""
+    config = preset(model, device=device)
     probe = subset(data, config.batch_size * settings.probe_steps, settings.probe_test_images, seed=1)
-    job = finished(TrainingJob(config, probe, run_name="bench-probe").run(), f"{model} probe")
-    # the median of the second half: bf16's first steps build their kernels, and a mean over the 30 steps once
-    # sized a 10-minute run to 197 s
-    windows = job.history.steps[len(job.history.steps) // 2:]
-    seconds_per_image = 1 / statistics.median(w["images_per_second"] for w in windows)
+    job = finished(TrainingJob(replace(config, epochs=2, whiten_bias_epochs=1), probe, run_name="bench-probe").run(),
+                   f"{model} probe")
+    first, steady = (seconds_per_image(job.history.steps, epoch) for epoch in (0, 1))
+    first_epoch_train_seconds = job.history.epochs[0]["train_seconds"]
 
     def test_seconds(views: EvalViews) -> float:
         started = time.perf_counter()
@@ -184,25 +216,29 @@ def measured_seconds(model: str, data: Dataset, settings: BenchSettings, device:
         return (time.perf_counter() - started) / len(probe.test) * len(data.test)
 
     test_seconds(EvalViews())  # the first pass builds the test batch's kernels
-    return len(data.train) * seconds_per_image + test_seconds(EvalViews()), test_seconds(EvalViews.of(config))
+    return RunCost(steady_epoch_seconds=len(data.train) * steady,
+                   first_epoch_extra_seconds=len(data.train) * (first - steady),
+                   first_epochs=MAX_EPOCHS if config.whiten_bias_epochs is None else config.whiten_bias_epochs,
+                   warmup_seconds=max(0.0, first_epoch_train_seconds - len(probe.train) * first),
+                   plain_test_seconds=test_seconds(EvalViews()), final_test_seconds=test_seconds(EvalViews.of(config)))
 
 
 def preset_within_budget(data: Dataset, settings: BenchSettings, device: str) -> dict:
-    """The device's preset, its epochs sized so its one-cycle schedule completes within the budget."""
+    """The device's preset, its epochs sized so its one-cycle schedule and final test complete within the budget."""
     model = default_model_for(pick_device(device))
     budget = settings.budget_minutes * 60
-    epoch_seconds, final_test_seconds = measured_seconds(model, data, settings, device)
-    epochs = max(1, math.floor((budget * BUDGET_SAFETY - final_test_seconds) / epoch_seconds))
+    cost = probe_cost(model, data, settings, device)
+    epochs = cost.epochs_within(budget * BUDGET_SAFETY)
 
     def stop_at_budget(event: str, job: TrainingJob) -> None:
-        if event == "step" and job.progress["elapsed_seconds"] > budget:
-            job.stop()  # a backstop for a machine that slowed down: the accuracy reported is the one at the budget
+        if event == "step" and job.progress["elapsed_seconds"] > budget - cost.final_test_seconds:
+            job.stop()  # a backstop for a machine that slowed down: the final test then ends about at the budget
 
     config = preset(model, device=device, epochs=epochs)
     job = finished(TrainingJob(config, data, on_event=stop_at_budget, run_name=f"bench-{model}").run(),
                    f"{model} training")
-    return {"model": model, "config": asdict(config), "epochs": job.history.epochs,
-            "estimated_epoch_seconds": epoch_seconds, "stopped_at_budget": job.state == "stopped",
+    return {"model": model, "config": asdict(config), "epochs": job.history.epochs, "cost": asdict(cost),
+            "estimated_seconds": cost.seconds(epochs), "stopped_at_budget": job.state == "stopped",
             "test_accuracy": job.result["test_accuracy"], "seconds": job.result["seconds"],
             "images_per_second": job.result["images_per_second"]}
 
@@ -308,10 +344,11 @@ def report_table(result: dict) -> str:
     lines += [
         f"CPU preset '{result['preset']}' within {result['preset_budget_minutes']:g} min: "
         f"{result['preset_test_accuracy']:.1%} test accuracy after {result['preset_epochs_done']:.3g} epochs "
-        f"in {result['preset_training_seconds']:,.1f} s ({result['preset_images_per_second']:,.0f} images/s)"
+        f"in {result['preset_training_seconds']:,.1f} s (the probe estimated {result['preset_estimated_seconds']:,.1f} s; "
+        f"{result['preset_images_per_second']:,.0f} images/s)"
         + (", stopped at the budget" if result["preset_stopped_at_budget"] else ""),
         f"data set load from the cache: {result['cached_load_seconds']:.2f} s; peak memory (RSS): {result['peak_rss_mb']:,.0f} MB",
-        f"machine: {m['cpu']}, {m['cores']} cores, {m['torch_threads']} torch threads, torch {m['torch']}, "
+        f"machine: {m['kind']}; {m['cpu']}, {m['cores']} cores, {m['torch_threads']} torch threads, torch {m['torch']}, "
         f"torchvision {m['torchvision']}, Python {m['python']}",
     ]
     return "\n".join(lines)
@@ -333,7 +370,7 @@ def seeds_table(result: dict) -> str:
         f"torch.compile {'on' if config['compile'] else 'off'}; trained on {result['train_images']:,} pictures, "
         f"tested on {result['test_images']:,} {config['evals_per_epoch']} times an epoch",
         "times are training only (the test passes are left out); the first step includes compilation and warm-up",
-        f"device: {m['device']}, torch {m['torch']}" + (f" (CUDA {m['cuda']})" if m["cuda"] else "")
+        f"device: {m['device']} ({m['kind']}), torch {m['torch']}" + (f" (CUDA {m['cuda']})" if m["cuda"] else "")
         + f", Python {m['python']}; CPU {m['cpu']}",
     ])
 
@@ -397,7 +434,8 @@ def tutorial_comparison(args) -> dict:
         "preset_training_seconds": best["seconds"],
         "preset_images_per_second": best["images_per_second"],
         "preset_epochs_done": best["epochs"][-1]["epoch"],
-        "preset_estimated_epoch_seconds": best["estimated_epoch_seconds"],
+        "preset_estimated_seconds": best["estimated_seconds"],
+        "preset_cost": best["cost"],
         "preset_stopped_at_budget": best["stopped_at_budget"],
         "preset_epochs": best["epochs"],
         "first_load_seconds": first_load,
