@@ -1,5 +1,6 @@
-"""Settings written once: each dataclass field carries its label, its help and its rule, and the command line's flags,
-the API's validation and the README's table are all made from the fields."""
+"""Settings written once: each dataclass field carries its help and its rule (its label is the catalog's
+`setting.<field>`), and the command line's flags, the API's validation and the README's table are all made from the
+fields. Labels and rules are Says: English in the CLI and the README, the reader's language on the page."""
 from __future__ import annotations
 
 import argparse
@@ -7,19 +8,26 @@ import math
 from dataclasses import dataclass, field, fields
 from typing import Any, Callable
 
+from .words import Say, listed
+
 
 @dataclass(frozen=True)
 class Rule:
     """What a setting's value must be, in words for a refusal and as a check."""
-    must: str                            # "a whole number from 1 to 1,000": a refusal reads "<label> must be <must>"
+    must: Say                            # "a whole number from 1 to 1,000": a refusal reads "<label> must be <must>"
     check: Callable[[Any, Any], bool]    # (value, the whole settings object) -> allowed; never raises, whatever the type
     kind: type = str                     # what a flag parses: int, float, str; bool makes a --x/--no-x switch
     choices: tuple[str, ...] | None = None
 
 
-def setting(default: Any, label: str, help: str, rule: Rule) -> Any:
-    """A dataclass field with the label refusals name it by, its help and its rule."""
-    return field(default=default, metadata={"label": label, "help": help, "rule": rule})
+def setting(default: Any, help: str, rule: Rule) -> Any:
+    """A dataclass field with its help and its rule."""
+    return field(default=default, metadata={"help": help, "rule": rule})
+
+
+def label(name: str) -> Say:
+    """What refusals and the README call a setting."""
+    return Say(f"setting.{name}")
 
 
 def _is_number(value: Any, integer: bool) -> bool:
@@ -30,16 +38,16 @@ def _is_number(value: Any, integer: bool) -> bool:
 
 def whole(low: int, high: int, optional: bool = False) -> Rule:
     """A whole number in [low, high]; with optional, None as well."""
-    must = f"a whole number from {low:,} to {high:,}"
-    return Rule(f"none or {must}" if optional else must,
+    must = Say("rule.whole", low=f"{low:,}", high=f"{high:,}")
+    return Rule(Say("rule.none_or", must=must) if optional else must,
                 lambda value, _: (optional and value is None) or (_is_number(value, True) and low <= value <= high),
                 int)
 
 
 def real(low: float, high: float, above_low: bool = False, below_high: bool = False) -> Rule:
     """A finite number from low to high, either end left out where asked."""
-    must = (f"above {low:g} and at most {high:g}" if above_low else f"in [{low:g}, {high:g})" if below_high
-            else f"from {low:g} to {high:g}")
+    key = "rule.above_to" if above_low else "rule.from_below" if below_high else "rule.from_to"
+    must = Say(key, low=f"{low:g}", high=f"{high:g}")
     return Rule(must, lambda value, _: (_is_number(value, False) and low <= value <= high
                                         and not (above_low and value == low) and not (below_high and value == high)),
                 float)
@@ -47,18 +55,20 @@ def real(low: float, high: float, above_low: bool = False, below_high: bool = Fa
 
 def one_of(*choices: str) -> Rule:
     """One of a few words."""
-    must = " or ".join(f"'{c}'" for c in choices) if len(choices) == 2 else f"one of {', '.join(choices)}"
+    must = (Say("rule.either", first=f"'{choices[0]}'", second=f"'{choices[1]}'") if len(choices) == 2
+            else Say("rule.one_of", choices=", ".join(choices)))
     return Rule(must, lambda value, _: isinstance(value, str) and value in choices, str, choices)
 
 
 def switch() -> Rule:
-    return Rule("true or false", lambda value, _: isinstance(value, bool), bool)
+    return Rule(Say("rule.switch"), lambda value, _: isinstance(value, bool), bool)
 
 
-def problems(settings: Any) -> list[str]:
-    """'<label> must be <rule>' for each setting whose value breaks its rule, in the fields' order."""
-    return [f"{f.metadata['label']} must be {f.metadata['rule'].must}" for f in fields(settings)
-            if not f.metadata["rule"].check(getattr(settings, f.name), settings)]
+def problems(settings: Any) -> object:
+    """'<label> must be <rule>' for each setting whose value breaks its rule, in the fields' order, as one list;
+    empty when every value keeps its rule."""
+    return listed((Say("rule.must", label=label(f.name), must=f.metadata["rule"].must) for f in fields(settings)
+                   if not f.metadata["rule"].check(getattr(settings, f.name), settings)), "text.semicolon")
 
 
 def flag(name: str) -> str:
@@ -83,5 +93,5 @@ def markdown_table(settings: type) -> str:
     for f in fields(settings):
         rule = f.metadata["rule"]
         shown = f"`{flag(f.name)}`, `--no-{flag(f.name)[2:]}`" if rule.kind is bool else f"`{flag(f.name)}`"
-        rows.append(f"| {shown} | {f.metadata['label']} | {f.metadata['help']} | {rule.must} |")
+        rows.append(f"| {shown} | {label(f.name)} | {f.metadata['help']} | {rule.must} |")
     return "\n".join(rows)

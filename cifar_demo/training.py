@@ -30,67 +30,67 @@ MAX_PATH = 4096  # characters of a base checkpoint's path
 TRAIN_LAYERS = ("all", "head")
 WHITENING_PICTURES = 5000  # training pictures whose 2x2 patches (4.8M) set a whitening first layer
 
-BASE_CHECKPOINT = Rule(f"none or a path of at most {MAX_PATH:,} characters",
+BASE_CHECKPOINT = Rule(Say("rule.base_checkpoint", most=f"{MAX_PATH:,}"),
                        lambda value, _: value is None or (isinstance(value, str) and 0 < len(value) <= MAX_PATH))
-LAYERS_TO_TRAIN = Rule("'all', or 'head' with a base checkpoint to start from",
+LAYERS_TO_TRAIN = Rule(Say("rule.train_layers"),
                        lambda value, config: one_of(*TRAIN_LAYERS).check(value, config)
                        and (value == "all" or bool(config.init_from)), str, TRAIN_LAYERS)
-DEVICE_NAME = Rule("a device name", lambda value, _: isinstance(value, str) and len(value) <= 20)
+DEVICE_NAME = Rule(Say("rule.device_name"), lambda value, _: isinstance(value, str) and len(value) <= 20)
 
 
 @dataclass
 class TrainConfig:
     """Every setting of a run, each with its label, help and rule written once: the command line's `train` flags,
     validate() (which every run and the /train API call) and the README's table are made from these fields."""
-    model: str = setting("lenet", "net", "the net to train (default lenet); the settings not given take its preset", one_of(*NETS))
-    epochs: int = setting(2, "epochs", "passes over the training pictures", whole(1, MAX_EPOCHS))
-    batch_size: int = setting(64, "batch size", "pictures a step", whole(1, MAX_BATCH_SIZE))
-    lr: float = setting(0.02, "learning rate", "the peak learning rate", real(0, MAX_LR, above_low=True))
-    momentum: float = setting(0.9, "momentum", "SGD's Nesterov momentum", real(0, 0.999))
-    weight_decay: float = setting(5e-4, "weight decay", "weight decay, kept off BatchNorm and biases", real(0, 1))
-    optimizer: str = setting("sgd", "optimizer", "sgd (with momentum, Nesterov) or adam", one_of("sgd", "adam"))
-    schedule: str = setting("onecycle", "schedule", "onecycle (linear warm-up, then linear decay to zero) or constant",
+    model: str = setting("lenet", "the net to train (default lenet); the settings not given take its preset", one_of(*NETS))
+    epochs: int = setting(2, "passes over the training pictures", whole(1, MAX_EPOCHS))
+    batch_size: int = setting(64, "pictures a step", whole(1, MAX_BATCH_SIZE))
+    lr: float = setting(0.02, "the peak learning rate", real(0, MAX_LR, above_low=True))
+    momentum: float = setting(0.9, "SGD's Nesterov momentum", real(0, 0.999))
+    weight_decay: float = setting(5e-4, "weight decay, kept off BatchNorm and biases", real(0, 1))
+    optimizer: str = setting("sgd", "sgd (with momentum, Nesterov) or adam", one_of("sgd", "adam"))
+    schedule: str = setting("onecycle", "onecycle (linear warm-up, then linear decay to zero) or constant",
                             one_of("onecycle", "constant"))
-    warmup: float = setting(0.2, "warm-up", "share of the one-cycle's steps spent warming up",
+    warmup: float = setting(0.2, "share of the one-cycle's steps spent warming up",
                             real(0, 1, below_high=True))
-    label_smoothing: float = setting(0.0, "label smoothing", "share of each label spread over the other classes",
+    label_smoothing: float = setting(0.0, "share of each label spread over the other classes",
                                      real(0, 1, below_high=True))
-    augment: bool = setting(True, "augment", "random crop and flip of the training pictures", switch())
-    translate: int = setting(4, "translate", "with augment: pixels a training crop may shift each way", whole(0, 8))
-    test_time_flip: bool = setting(False, "test-time flip",
-                                   "at the final test, average each picture's logits with its mirror's", switch())
-    test_time_shift: bool = setting(False, "test-time shift", "and with it shifted a pixel each way: 3x the final "
+    augment: bool = setting(True, "random crop and flip of the training pictures", switch())
+    translate: int = setting(4, "with augment: pixels a training crop may shift each way", whole(0, 8))
+    test_time_flip: bool = setting(False, "at the final test, average each picture's logits with its mirror's",
+                                   switch())
+    test_time_shift: bool = setting(False, "and with it shifted a pixel each way: 3x the final "
                                     "test's work, more accuracy", switch())
-    evals_per_epoch: int = setting(1, "evaluations per epoch", "test-accuracy points per epoch: more shows progress "
+    evals_per_epoch: int = setting(1, "test-accuracy points per epoch: more shows progress "
                                    "sooner, each costs a test pass", whole(1, 100))
-    seed: int = setting(0, "seed", "seeds every random source of the run: the same seed, the same run",
+    seed: int = setting(0, "seeds every random source of the run: the same seed, the same run",
                         whole(0, MAX_SEED))
-    device: str = setting("auto", "device", "auto (the machine's accelerator, else the CPU), cpu, cuda or mps",
+    device: str = setting("auto", "auto (the machine's accelerator, else the CPU), cpu, cuda or mps",
                           DEVICE_NAME)
-    compile: bool = setting(False, "compile", "torch.compile the training step: a slow first step, faster ones "
+    compile: bool = setting(False, "torch.compile the training step: a slow first step, faster ones "
                             "where it pays", switch())
-    init_from: str | None = setting(None, "base checkpoint", "a checkpoint whose layers start the net (fine-tuning); "
+    init_from: str | None = setting(None, "a checkpoint whose layers start the net (fine-tuning); "
                                     "its last layer is replaced", BASE_CHECKPOINT)
-    train_layers: str = setting("all", "train layers", "all, or head (with a base checkpoint): only the new last "
+    train_layers: str = setting("all", "all, or head (with a base checkpoint): only the new last "
                                 "layer learns, the base's layers stay fixed", LAYERS_TO_TRAIN)
-    colour_jitter: bool = setting(False, "colour jitter", "random brightness and contrast per picture: for a few "
+    colour_jitter: bool = setting(False, "random brightness and contrast per picture: for a few "
                                   "dozen photos", switch())
-    cpu_bf16: bool = setting(False, "CPU bf16", "bf16 autocast on a CPU with native bf16 (AVX512-BF16, AMX); "
+    cpu_bf16: bool = setting(False, "bf16 autocast on a CPU with native bf16 (AVX512-BF16, AMX); "
                              "ignored elsewhere", switch())
-    norm_lr_scale: float = setting(1.0, "BatchNorm learning-rate scale", "learning-rate multiple for BatchNorm "
+    norm_lr_scale: float = setting(1.0, "learning-rate multiple for BatchNorm "
                                    "shifts and biases; airbench's is 64", real(0, 1000, above_low=True))
-    lookahead: bool = setting(False, "lookahead", "every 5 steps, pull the weights to their running average, harder "
+    lookahead: bool = setting(False, "every 5 steps, pull the weights to their running average, harder "
                               "near the end", switch())
-    whiten_bias_epochs: int | None = setting(None, "whitening bias epochs", "epochs a whitening first layer's bias "
+    whiten_bias_epochs: int | None = setting(None, "epochs a whitening first layer's bias "
                                              "learns, then it stays fixed", whole(0, MAX_EPOCHS, optional=True))
-    alternate_flip: bool = setting(False, "alternate flip", "with augment: each picture mirrored every other epoch, "
+    alternate_flip: bool = setting(False, "with augment: each picture mirrored every other epoch, "
                                    "not by a coin each time", switch())
 
     def validate(self) -> None:
         """Every setting in a finite range, so that no value sent to /train can break the job or /status."""
         found = problems(self)
         if found:
-            raise ValueError(Say("training.settings", problems="; ".join(found)))
+            raise ValueError(Say("training.settings", problems=found))
 
 
 # Recipes that work out of the box, per net and device type. The CPU ones are tuned for a 2-core laptop.

@@ -206,6 +206,7 @@ def korean_refusals(client, folder) -> dict[str, str]:
         "store.no_lesson": refusal_of(client, 999, api_name="/lesson_restore"),
         "store.lesson_refused": refusal_of(client, handle_file(str(broken_lesson)), api_name="/lesson_import"),
         "serving.values": refusal_of(client, "mug", ["x"] * (MAX_VALUES + 1), api_name="/your_classes_add_pictures"),
+        "training.settings": refusal_of(client, "lenet", 1, 64, 0.05, "adam", False, 2**40, api_name="/train"),
     }
 
 
@@ -213,6 +214,7 @@ def test_every_refusal_from_the_core_reaches_a_korean_page_in_korean(korean_clie
     said = korean_refusals(*korean_client)
     english = {key: words for key, words in said.items() if not HANGUL.search(words) or english_words(words)}
     assert not english, "\n".join(f"{key}: {words}" for key, words in english.items())
+    assert words.text("setting.seed", words.KOREAN) in said["training.settings"], said["training.settings"]
 
 
 INTERNAL_ERRORS = {  # exceptions caught inside the core (or bugs), never shown as they are

@@ -95,10 +95,10 @@ def from_plain(data: object) -> object:
     return data
 
 
-def listed(items: Iterable[object]) -> object:
-    """Items said as one list ('a, b, c'), each in the reader's language when it is shown."""
+def listed(items: Iterable[object], joint: str = "text.comma") -> object:
+    """Items said as one list ('a, b, c'; with "text.semicolon", 'a; b; c'), each in the reader's language."""
     items = list(items)
-    return reduce(lambda first, second: Say("text.comma", first=first, second=second), items) if items else ""
+    return reduce(lambda first, second: Say(joint, first=first, second=second), items) if items else ""
 
 
 def class_words(classes: Iterable[str]) -> list[object]:

@@ -100,7 +100,7 @@ TEXT = {
     "evaluated_held_out": "Held-out accuracy {accuracy}: {right} of {total} pictures right ({net}, {file})",
     "most_confused": "Most confused: {pairs}",
     "taken_for": "{truth} taken for {guess} ({count}×)",
-    "list_separator": "; ", "comma": "{first}, {second}",
+    "list_separator": "; ", "comma": "{first}, {second}", "semicolon": "{first}; {second}",
     "no_model_wall": "No trained model yet, so no guesses: train one in the Train tab.",
     "wall_hidden": "Picture #{number} is hidden from the wall, its summary and its download.",
     "wall_cleared": "The wall is empty: {count} pictures taken off. Every page may share again.",
@@ -572,6 +572,50 @@ TRAINING = {  # a run that cannot start or failed (training.py, trainer.py, mode
 }
 
 
+SETTING = {  # a training setting's name, as refusals and the README's settings table call it (settings.py)
+    "model": "net",
+    "epochs": "epochs",
+    "batch_size": "batch size",
+    "lr": "learning rate",
+    "momentum": "momentum",
+    "weight_decay": "weight decay",
+    "optimizer": "optimizer",
+    "schedule": "schedule",
+    "warmup": "warm-up",
+    "label_smoothing": "label smoothing",
+    "augment": "augment",
+    "translate": "translate",
+    "test_time_flip": "test-time flip",
+    "test_time_shift": "test-time shift",
+    "evals_per_epoch": "evaluations per epoch",
+    "seed": "seed",
+    "device": "device",
+    "compile": "compile",
+    "init_from": "base checkpoint",
+    "train_layers": "train layers",
+    "colour_jitter": "colour jitter",
+    "cpu_bf16": "CPU bf16",
+    "norm_lr_scale": "BatchNorm learning-rate scale",
+    "lookahead": "lookahead",
+    "whiten_bias_epochs": "whitening bias epochs",
+    "alternate_flip": "alternate flip",
+}
+
+RULE = {  # what a setting's value must be (settings.py, training.py); a refusal reads 'must'
+    "must": "{label} must be {must}",
+    "whole": "a whole number from {low} to {high}",
+    "none_or": "none or {must}",
+    "above_to": "above {low} and at most {high}",
+    "from_below": "in [{low}, {high})",
+    "from_to": "from {low} to {high}",
+    "either": "{first} or {second}",
+    "one_of": "one of {choices}",
+    "switch": "true or false",
+    "base_checkpoint": "none or a path of at most {most} characters",
+    "train_layers": "'all', or 'head' with a base checkpoint to start from",
+    "device_name": "a device name",
+}
+
 def section(prefix: str, words: dict[str, str]) -> dict[str, str]:
     return {f"{prefix}.{key}": text for key, text in words.items()}
 
@@ -591,4 +635,4 @@ WORDS = {**section("page", PAGE), **section("status", STATUS), **section("text",
          **section("serving", SERVING), **section("files", FILES), **section("data", DATA),
          **section("wall", WALL), **section("models", MODELS), **section("store", STORE),
          **section("lesson_zip", LESSON_ZIP), **section("explain", EXPLAIN),
-         **section("training", TRAINING)}
+         **section("training", TRAINING), **section("setting", SETTING), **section("rule", RULE)}
