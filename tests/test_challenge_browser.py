@@ -7,15 +7,14 @@ import re
 
 import pytest
 from gradio_client import Client
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from app import build_app, serve
-from chromium import launch
+from chromium import LIMIT_S as PAGE_LIMIT_S, browser, open_page  # noqa: F401 (a fixture)
 from cifar_demo.challenge import Challenge
 from cifar_demo.lab import Lab
 from cifar_demo.store import Store
 from test_app import free_port
-from test_browser import PAGE_LIMIT_S, VIEWPORT
 from test_challenge import LONG, drained, wait_for
 
 BUDGET_SECONDS = "3"  # long enough that the page's one-second timer sees the others wait their turn
@@ -39,17 +38,11 @@ def served(tiny_tree, tmp_path_factory):
 
 
 @pytest.fixture
-def page(served):
+def page(browser, served):
     """The page on the app's own machine: the teacher's, whose Teacher controls show."""
-    expect.set_options(timeout=PAGE_LIMIT_S * 1000)
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        context = browser.new_context(viewport=VIEWPORT, locale="en-US")
-        context.set_default_timeout(PAGE_LIMIT_S * 1000)
-        page = context.new_page()
-        page.goto(served[1])
-        yield page
-        browser.close()
+    page = open_page(browser, served[1])
+    yield page
+    page.context.close()
 
 
 def test_the_teacher_opens_students_enter_by_api_the_page_shows_queue_board_and_the_revealed_scores(
