@@ -43,9 +43,10 @@ from cifar_demo.trainer import server_threads
 from cifar_demo.training import default_model_for, preset
 from cifar_demo import words
 from cifar_demo.ui.challenge import build_challenge_tab
-from cifar_demo.ui.common import (LOCAL_HOSTS, SharedChart, as_file, caller, escape_markdown, model_classes,
-                                  random_test_picture, recipe_controls, refusal, refused_already, refused_here, render, status_line,
-                                  stop_training, translated_top, truth_menu, uploads_only)
+from cifar_demo.ui.common import (LOCAL_HOSTS, SharedChart, as_file, caller, escape_markdown, message_line,
+                                  model_classes, random_test_picture, recipe_controls, refusal, refused_already,
+                                  refused_here, render, status_line, stop_training, translated_top, truth_menu,
+                                  uploads_only)
 from cifar_demo.ui.join import CSS as JOIN_CSS
 from cifar_demo.ui.join import STUDENT_PATH, build_join_panel
 from cifar_demo.ui.language import PageLanguages, catalog, language, names, net_key, page, say, shown, spoken
@@ -268,25 +269,19 @@ def build_classify_tab(lab: Lab, wall: Wall, class_wall: bool) -> None:
                     type="filepath", sources=["upload", "webcam", "clipboard"], height=360, elem_id="picture",
                     label=page("your_picture")))
                 sample = gr.Button(page("random_picture"))
-                truth = gr.Textbox(label=page("message"), show_label=False,
-                                   interactive=False, container=False, placeholder=" ",
-                                   elem_classes=["big", "quiet"])
+                truth = message_line(big=True)
                 with gr.Row(equal_height=True):
                     wanted = gr.Checkbox(class_wall, label=page("share"), scale=1)
                     really = gr.Dropdown(truth_menu(model_classes(lab)), value=UNKNOWN,  # the core refuses a
                                          label=page("really"), allow_custom_value=True, scale=1)  # wrong one
-                on_wall = gr.Textbox(label=page("message"), show_label=False,
-                                     interactive=False, container=False, placeholder=" ",
-                                     elem_classes=["quiet"], elem_id="on-wall")
+                on_wall = message_line("on-wall")
                 shared_entry = gr.JSON(visible=False)  # /share's answer: the API's, the page shows on_wall
                 shared = gr.State(None)  # this page's last share (wall.PageShare)
             with gr.Column():
                 top = gr.Label(num_top_classes=5, label=page("top5"))
                 seen = gr.Image(label=page("seen"), interactive=False, format="png",
                                 height=280, elem_classes="pixels")
-                message = gr.Textbox(label=page("message"), show_label=False,
-                                     interactive=False, container=False, placeholder=" ",
-                                     elem_classes=["big", "quiet"])
+                message = message_line(big=True)
 
     def classify(pictures: list[str | ImageError | None]) -> tuple[list, list, list]:
         """Top-5 classes with probabilities, the 32x32 picture the net saw, and a message if it was no picture.
@@ -369,9 +364,7 @@ def shared_words(entry: Entry, classes: list[str]) -> str:
 def build_evaluate_tab(lab: Lab) -> None:
     with gr.Tab(page("tab.evaluate"), id="evaluate"):
         run = gr.Button(page("evaluate"), variant="primary", size="lg")
-        summary = gr.Textbox(label=page("message"), show_label=False,
-                             interactive=False, container=False, placeholder=" ",
-                             elem_classes=["big", "quiet"])
+        summary = message_line(big=True)
         accuracy = gr.Number(label=page("test_accuracy_number"), visible=False)
         per_class = gr.Image(show_label=False, interactive=False, format="png", buttons=["fullscreen"])
         confusion = gr.Image(show_label=False, interactive=False, format="png", buttons=["fullscreen"])
@@ -420,9 +413,7 @@ def build_inside_tab(lab: Lab) -> None:
                                      allow_custom_value=True)
             with gr.Column():
                 cam = gr.Image(label=page("gradcam"), interactive=False, format="png")
-                cam_message = gr.Textbox(label=page("message"), show_label=False,
-                                         interactive=False, container=False, placeholder=" ",
-                                         elem_classes=["quiet"])
+                cam_message = message_line()
         maps = gr.Gallery(label=page("feature_maps"), columns=2, height="auto", format="png",
                           object_fit="contain")
 

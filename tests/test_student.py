@@ -23,10 +23,11 @@ from cifar_demo.checkpoints import CHECKPOINT_DIR, load_checkpoint
 from cifar_demo.lab import Lab
 from cifar_demo.network import EVERY_ADDRESS, Reach, join_address
 from cifar_demo.ui.join import join_html
-from cifar_demo.words import CATALOG
+from cifar_demo.words import CATALOG, KOREAN, text
 from conftest import TINY_CLASSES
 from test_app import AUTH, free_port
 from test_wall import network_addresses
+from test_words import english_words
 
 LIMIT_S = 180                 # a give-up limit for anything the page does, not a timing
 PHONES = [(390, 844), (360, 740)]
@@ -83,10 +84,10 @@ def browser(served, address):
         browser.close()
 
 
-def phone(browser, size: tuple[int, int] = PHONES[0]) -> Page:
+def phone(browser, size: tuple[int, int] = PHONES[0], locale: str = "en-US") -> Page:
     width, height = size
     context = browser.new_context(viewport={"width": width, "height": height}, is_mobile=True, has_touch=True,
-                                  locale="en-US")
+                                  locale=locale)
     context.grant_permissions(["camera"])
     context.set_default_timeout(LIMIT_S * 1000)
     return context.new_page()
@@ -232,6 +233,23 @@ def test_a_phone_over_plain_http_uses_its_camera_app_and_a_12_megapixel_photo_is
     expect(page.get_by_text(re.compile(r"exceed the maximum allowed size of 20\.0 Mb"))).to_be_visible()
     upload.set_input_files(str(photo))
     expect(page.locator("#student-guess .output-class")).to_have_text(re.compile("|".join(TINY_CLASSES)))
+    page.context.close()
+
+
+def test_a_korean_phone_reads_the_page_the_guess_and_the_answer_in_korean(browser, served, teacher, tiny_tree):
+    _, _, port = served
+    teacher.predict("lenet.pt", api_name="/select_model")  # CIFAR-10's classes, which have Korean names
+    page = phone(browser, PHONES[1], locale="ko-KR")
+    page.goto(f"http://student.test:{port}/student")
+    expect(page.locator("#student-model")).to_contain_text("lenet.pt")
+    page.locator("#student-picture input[type=file]").set_input_files(
+        str(next((tiny_tree / "test" / TINY_CLASSES[0]).iterdir())))
+    korean_names = [text(f"class.{name}", KOREAN) for name in LENET_CLASSES]
+    expect(page.locator("#student-guess .output-class")).to_have_text(re.compile("|".join(korean_names)))
+    page.locator("#student-share").click()
+    expect(said(page)).to_have_value(re.compile(r"#\d+"))
+    shown = page.locator("#student").inner_text() + "\n" + said(page).input_value()
+    assert not english_words(shown), english_words(shown)
     page.context.close()
 
 

@@ -19,7 +19,8 @@ from ..models import NETS
 from ..plots import accuracy_figure, loss_figure, runs_figure
 from ..training import preset
 from ..words import Say
-from .common import SharedChart, allowed, caller, clock, escape_markdown, recipe_controls, refusal, render
+from .common import (SharedChart, allowed, caller, clock, escape_markdown, message_line, recipe_controls, refusal,
+                     render)
 from .language import language, page, say, shown
 from .your_classes import own_token
 
@@ -143,8 +144,7 @@ def build_challenge_tab(challenge: Challenge) -> ChallengeTab:
                 with gr.Row():
                     submit = gr.Button(page("challenge.submit"), variant="primary", elem_id="challenge-submit")
                     cancel = gr.Button(page("challenge.cancel"), elem_id="challenge-cancel")
-                said = gr.Textbox(show_label=False, interactive=False, container=False, placeholder=" ",
-                                  elem_classes=["big", "quiet"], elem_id="challenge-said")
+                said = message_line("challenge-said", big=True)
             with gr.Column(scale=3):
                 loss = gr.Image(show_label=False, interactive=False, format="png", buttons=["fullscreen"])
                 accuracy = gr.Image(show_label=False, interactive=False, format="png", buttons=["fullscreen"])
@@ -167,8 +167,7 @@ def build_challenge_tab(challenge: Challenge) -> ChallengeTab:
                 close = gr.Button(page("challenge.close"))
                 end = gr.Button(page("challenge.end"), variant="stop")
                 winner = gr.Button(page("challenge.winner"))
-            told = gr.Textbox(show_label=False, interactive=False, container=False, placeholder=" ",
-                              elem_classes=["quiet"], elem_id="challenge-told")
+            told = message_line("challenge-told")
         token = gr.BrowserState("", storage_key="cifar-demo-challenge")  # this browser's own entry, across reloads
         seen = gr.State({})
         timer = gr.Timer(1.0, active=False)

@@ -236,6 +236,13 @@ def truth_menu(classes: list[str]) -> list[tuple[str, str]]:
     return [(shown_names[choice], choice) for choice in truth_choices(classes)]
 
 
+def message_line(elem_id: str | None = None, big: bool = False) -> gr.Textbox:
+    """A line the server writes its answer in: no box around it, nothing shown while it is empty, and a label (for a
+    screen reader) in the page's language."""
+    return gr.Textbox(label=page("message"), show_label=False, interactive=False, container=False, placeholder=" ",
+                      elem_classes=["big", "quiet"] if big else ["quiet"], elem_id=elem_id)
+
+
 def model_classes(lab: Lab) -> list[str]:
     """The active model's classes (none before there is one): the names a guess, a menu or a truth is given in."""
     return list(lab.shelf.active.classes) if lab.shelf.active else []

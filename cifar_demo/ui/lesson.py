@@ -15,7 +15,7 @@ from ..lab import Lab
 from ..serving import uploaded_file
 from ..store import Lesson, StoreError
 from ..words import Say
-from .common import allowed, caller, refusal
+from .common import allowed, caller, message_line, refusal
 from .language import page, say
 
 
@@ -40,8 +40,7 @@ def build_lesson_tab(lab: Lab) -> gr.Tab:
                 download = gr.Button(page("lesson.download"))
                 upload = gr.File(label=page("lesson.upload"), file_types=[".zip"], type="filepath",
                                  elem_id="lesson-upload")
-            said = gr.Textbox(show_label=False, interactive=False, container=False, placeholder=" ",
-                              elem_classes=["quiet"], elem_id="lesson-said")
+            said = message_line("lesson-said")
             saved = gr.File(label=page("lesson.saved"), interactive=False)
         actions = LessonActions(lab)
         gr.api(actions.listed, api_name="lesson_list")  # inside the tab: gr.Tabs holds tabs only

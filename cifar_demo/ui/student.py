@@ -17,8 +17,8 @@ from ..inference import Prediction, enlarge
 from ..lab import Lab, NoModel
 from ..wall import UNKNOWN, Entry, Snapshot, Wall, WallRefusal, truth_choices
 from ..words import class_name
-from .common import (allowed, as_file, model_classes, refused_already, refused_here, translated_top, truth_menu,
-                     uploads_only)
+from .common import (allowed, as_file, message_line, model_classes, refused_already, refused_here, translated_top,
+                     truth_menu, uploads_only)
 from .language import language, page, say, spoken
 from .your_classes import own_token
 
@@ -66,8 +66,7 @@ def build_student_page(app: gr.Blocks, lab: Lab, wall: Wall) -> None:
         chosen = gr.Dropdown(lab.collection.classes, value=None, label=page("student.class"), filterable=False,
                              elem_id="student-class")
         add = gr.Button(page("student.add"), size="lg", elem_id="student-add")
-        said = gr.Textbox(show_label=False, interactive=False, container=False, placeholder=" ",
-                          elem_classes=["quiet"], elem_id="student-said")
+        said = message_line("student-said")
         gr.Markdown(page("student.wall"))
         strip = gr.HTML(elem_id="student-wall")
     token = gr.BrowserState("", storage_key="cifar-demo-browser")  # the same browser as on the teacher's page

@@ -10,7 +10,7 @@ from ..lab import Lab, NoModel
 from ..wall import Summary, Wall, WallRefusal, export_zip, summarize
 from ..wall import draw as draw_wall
 from ..words import LANGUAGES, Say
-from .common import SharedChart, allowed, escape_markdown, refusal, teacher_controls
+from .common import SharedChart, allowed, escape_markdown, message_line, refusal, teacher_controls
 from .language import language, names, page, say
 
 NO_MODEL = -1  # the wall version a page shows while there is no model to guess with
@@ -31,9 +31,7 @@ def build_wall_tab(lab: Lab, wall: Wall) -> tuple[gr.Tab, gr.Timer]:
                 hide = gr.Button(page("hide"))
                 clear = gr.Button(page("clear"), variant="stop")
                 download = gr.Button(page("download_wall"))
-            said = gr.Textbox(label=page("message"), show_label=False,
-                              interactive=False, container=False, placeholder=" ",
-                              elem_classes=["quiet"], elem_id="wall-said")
+            said = message_line("wall-said")
             saved = gr.File(label=page("wall_file"), interactive=False)
         seen = gr.State(None)  # the wall version and the language this page shows
         timer = gr.Timer(2.0, active=False)  # ticks only while the tab is open: other pages fetch no wall

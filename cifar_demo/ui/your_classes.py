@@ -20,7 +20,7 @@ from ..images import ImageError, png_bytes
 from ..lab import JobRunning, Lab, NoModel
 from ..serving import uploaded_file
 from ..words import Say
-from .common import (allowed, caller, refusal, refused_already, refused_here, status_line, stop_training,
+from .common import (allowed, caller, message_line, refusal, refused_already, refused_here, status_line, stop_training,
                      teacher_controls, uploads_only)
 from .language import page, say, shown
 
@@ -107,9 +107,7 @@ def build_your_classes_tab(lab: Lab) -> YourClassesTab:
                     label=page("camera")))
                 files = gr.File(file_count="multiple", file_types=["image"], label=page("many"),
                                 elem_id="your-files")
-                said = gr.Textbox(label=page("message"), show_label=False,
-                                  interactive=False, container=False, placeholder=" ",
-                                  elem_classes=["quiet"], elem_id="your-said")
+                said = message_line("your-said")
             with gr.Column(scale=3):
                 overview = gr.HTML(overview_html(lab), elem_id="your-overview")
                 gallery = gr.Gallery(label=page("gallery"), columns=10,
