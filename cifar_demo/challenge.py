@@ -215,11 +215,12 @@ class Challenge:
         self.folder = lab.checkpoint_dir / "challenge"  # beside runs/: entries stay off the model menu
         self._lock = threading.RLock()  # guards the queue's order and the running entry
         self.version = 0
+        self.scores = PrivateScores(self)
         self.runner = QueueRunner(self)
         if self.records.mark_running_lost(stored(said("restart"))):  # a run the last server was training when it stopped
             self.changed()
         challenge = self.current()
-        self.runner.score_later(self.records.entries(challenge.id) if challenge else [])
+        self.scores.later(self.records.entries(challenge.id) if challenge else [])
         self.runner.resume()
 
     def changed(self) -> None:
@@ -269,10 +270,10 @@ class Challenge:
             self.records.drop_waiting(challenge.id, stored(said("not_run")))
             self.runner.stop_running(STOPPED_BY_END)
             self.changed()
-        self.runner.scores_done()
+        self.scores.done()
         for entry in self.records.entries(challenge.id):
             if entry.state == DONE and entry.private is None:
-                self.runner.score(entry.id)
+                self.scores.score(entry.id)
         return self.board()
 
     def activate_winner(self) -> EntryRow:
@@ -403,6 +404,51 @@ class Challenge:
     def close_down(self) -> None:
         """The server is going away: the queue stops where it is (a training entry is marked lost at the next start)."""
         self.runner.close()
+        self.scores.close()
+
+
+class PrivateScores:
+    """Each finished entry's accuracy on the test set, measured on a thread of its own (the next entry never waits
+    for the last one's test) and kept hidden until the challenge ends."""
+
+    def __init__(self, challenge: Challenge):
+        self.challenge, self.records, self.lab = challenge, challenge.records, challenge.lab
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="challenge-scorer")
+
+    def ask(self, number: int) -> None:
+        self._pool.submit(self.score, number)
+
+    def later(self, entries: list[EntryRow]) -> None:
+        """Measure the scores these finished entries still lack, one after another."""
+        for entry in entries:
+            if entry.state == DONE and entry.private is None:
+                self.ask(entry.id)
+
+    def done(self) -> None:
+        """Wait for the scores already asked for."""
+        self._pool.submit(lambda: None).result()
+
+    def score(self, number: int) -> None:
+        """An entry's accuracy on the test set, kept hidden until the challenge ends."""
+        entry = self.records.entry(number)
+        if entry is None or entry.state != DONE or entry.private is not None:
+            return
+        try:
+            checkpoint = load_checkpoint(self.challenge.folder / entry.checkpoint, self.lab.device)
+            data = self.lab.data()
+        except (CheckpointError, DataNotFoundError) as error:
+            self.records.update(number, message=stored(said("unscored", why=Clause(error, capital=True))))
+            self.challenge.changed()
+            return
+        config = checkpoint.meta.get("config", {})
+        result = evaluate(checkpoint.model, data.test, data.classes, checkpoint.meta["mean"], checkpoint.meta["std"],
+                          views=EvalViews.of(config), cpu_bf16=config.get("cpu_bf16", False))
+        self.records.update(number, private=result.accuracy)
+        self.challenge.changed()
+
+    def close(self) -> None:
+        """The server is going away: the scores not yet measured are skipped (the next start asks for them)."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 class Running:
@@ -436,7 +482,6 @@ class QueueRunner:
         self._running: Running | None = None
         self._split: Dataset | None = None
         self._split_lock = threading.Lock()
-        self._scorer = ThreadPoolExecutor(1, thread_name_prefix="challenge-scorer")
         self._closed = False
         self.teacher_first = False  # the teacher's Train is taking the slot: no entry starts meanwhile
 
@@ -448,14 +493,8 @@ class QueueRunner:
                 self._thread.start()
         self._wake.set()
 
-    def score_later(self, entries: list[EntryRow]) -> None:
-        """Measure the test-set scores these finished entries still lack, one after another, on the scorer's thread."""
-        for entry in entries:
-            if entry.state == DONE and entry.private is None:
-                self._scorer.submit(self.score, entry.id)
-
     def close(self) -> None:
-        """Stop the running entry's job and the thread (recording nothing more); skip the scores not yet measured."""
+        """Stop the running entry's job and the thread (recording nothing more)."""
         with self._lock:
             self._closed = True
             thread = self._thread
@@ -464,7 +503,6 @@ class QueueRunner:
         self._wake.set()
         if thread is not None:
             thread.join(PREEMPT_SECONDS)
-        self._scorer.shutdown(wait=True, cancel_futures=True)
 
     # ------------------------------------------------------------ asked by the challenge
 
@@ -506,28 +544,6 @@ class QueueRunner:
         if running is None or running.job is None or self.lab.job is not running.job:
             return None
         return running.entry, self.lab.status()
-
-    def scores_done(self) -> None:
-        """Wait for the test-set scores already asked for."""
-        self._scorer.submit(lambda: None).result()
-
-    def score(self, number: int) -> None:
-        """An entry's accuracy on the test set, kept hidden until the challenge ends."""
-        entry = self.records.entry(number)
-        if entry is None or entry.state != DONE or entry.private is not None:
-            return
-        try:
-            checkpoint = load_checkpoint(self.challenge.folder / entry.checkpoint, self.lab.device)
-            data = self.lab.data()
-        except (CheckpointError, DataNotFoundError) as error:
-            self.records.update(number, message=stored(said("unscored", why=Clause(error, capital=True))))
-            self.challenge.changed()
-            return
-        config = checkpoint.meta.get("config", {})
-        result = evaluate(checkpoint.model, data.test, data.classes, checkpoint.meta["mean"], checkpoint.meta["std"],
-                          views=EvalViews.of(config), cpu_bf16=config.get("cpu_bf16", False))
-        self.records.update(number, private=result.accuracy)
-        self.challenge.changed()
 
     # ------------------------------------------------------------ the thread
 
@@ -628,7 +644,7 @@ class QueueRunner:
             self.records.update(entry.id, state=DONE, **ended, checkpoint=Path(job.checkpoint_path).name,
                                 public=result.get("test_accuracy"), seconds=result.get("seconds"),
                                 epochs_done=result.get("epochs_done"), message=stored(said("cut")) if running.cut else "")
-            self._scorer.submit(self.score, entry.id)
+            self.challenge.scores.ask(entry.id)
         if job is not None and why is not None and job.checkpoint_path:
             Path(job.checkpoint_path).unlink(missing_ok=True)  # an entry that ran no full turn leaves no model
         self.challenge.changed()
