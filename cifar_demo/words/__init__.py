@@ -63,21 +63,24 @@ def text(key: str, language: str, **values: object) -> str:
     return template.format(**{name: render(value, language) for name, value in values.items()})
 
 
+def sentence(value: object) -> object:
+    """An error carrying a Say or Clause as its one argument stands for that sentence; anything else is itself."""
+    if isinstance(value, BaseException) and len(value.args) == 1 and isinstance(value.args[0], (Say, Clause)):
+        return value.args[0]
+    return value
+
+
 def render(value: object, language: str) -> str:
     """A Say in the language; an error carrying a Say as its one argument likewise; anything else as it is."""
-    if isinstance(value, (Say, Clause)):
-        return value.in_(language)
-    if isinstance(value, BaseException) and len(value.args) == 1 and isinstance(value.args[0], (Say, Clause)):
-        return value.args[0].in_(language)
-    return str(value)
+    value = sentence(value)
+    return value.in_(language) if isinstance(value, (Say, Clause)) else str(value)
 
 
 def plain(value: object) -> object:
     """A sentence as JSON-ready data, to store or to send across a process: a Say as its key and values (an error
     carrying one as that one); numbers and None as they are; anything else as its text. Values go as [name, value]
     pairs, never a mapping: a mapping with a "path" is a file to gradio_client, which would try to fetch it."""
-    if isinstance(value, BaseException) and len(value.args) == 1 and isinstance(value.args[0], (Say, Clause)):
-        value = value.args[0]
+    value = sentence(value)
     if isinstance(value, Say):
         return {"say": value.key, "values": [[name, plain(v)] for name, v in value.values.items()]}
     if isinstance(value, Clause):
@@ -114,10 +117,7 @@ def placeholders(template: str) -> set[str]:
 def class_names(classes: Iterable[str], language: str) -> list[str]:
     """The names a page shows for a model's classes: CIFAR-10's ten in the reader's language, any other list (a
     class's own typed names, a folder's) as it was written."""
-    classes = list(classes)
-    if tuple(classes) != CIFAR10:
-        return classes
-    return [text(f"class.{name}", language) for name in classes]
+    return [render(word, language) for word in class_words(classes)]
 
 
 def class_name(name: str, classes: Iterable[str], language: str) -> str:
