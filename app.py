@@ -32,24 +32,23 @@ from cifar_demo.collection import SOURCE as YOUR_CLASSES
 from cifar_demo.device import usable_cores
 from cifar_demo.evaluation import most_confused_pairs
 from cifar_demo.images import MAX_UPLOAD_BYTES, ImageError
-from cifar_demo.inference import Prediction, enlarge
 from cifar_demo.lab import DataNotFoundError, JobRunning, Lab, NoModel
 from cifar_demo.models import describe_nets
 from cifar_demo.plots import accuracy_figure, confusion_figure, loss_figure, per_class_figure, runs_figure
-from cifar_demo.serving import (BodyLimit, forwarded_only_from, quote, refuse_oversized, refused, short_refusal,
+from cifar_demo.serving import (BodyLimit, forwarded_only_from, quote, refuse_oversized, short_refusal,
                                 slow_failed_logins, trusted_proxy)
 from cifar_demo.store import MEMORY, Store, StoreError
 from cifar_demo.trainer import server_threads
 from cifar_demo.training import default_model_for, preset
 from cifar_demo import words
 from cifar_demo.ui.challenge import build_challenge_tab
-from cifar_demo.ui.common import (LOCAL_HOSTS, SharedChart, as_file, caller, escape_markdown, message_line,
-                                  model_classes, random_test_picture, recipe_controls, refusal, refused_already,
-                                  refused_here, render, status_line, stop_training, translated_top, truth_menu,
+from cifar_demo.ui.common import (LOCAL_HOSTS, SharedChart, as_file, caller, classified, escape_markdown,
+                                  message_line, model_classes, random_test_picture, recipe_controls, refusal,
+                                  refused_already, refused_here, render, status_line, stop_training, truth_menu,
                                   uploads_only)
 from cifar_demo.ui.join import CSS as JOIN_CSS
 from cifar_demo.ui.join import STUDENT_PATH, build_join_panel
-from cifar_demo.ui.language import PageLanguages, catalog, language, names, net_key, page, say, shown, spoken
+from cifar_demo.ui.language import PageLanguages, catalog, language, names, net_key, page, say, shown
 from cifar_demo.ui.language import css as language_css
 from cifar_demo.ui.language import page_font, web_font
 from cifar_demo.ui.lesson import build_lesson_tab
@@ -286,26 +285,11 @@ def build_classify_tab(lab: Lab, wall: Wall, class_wall: bool) -> None:
     def classify(pictures: list[str | ImageError | None]) -> tuple[list, list, list]:
         """Top-5 classes with probabilities, the 32x32 picture the net saw, and a message if it was no picture.
         Callers who come together share one forward pass (batch): a burst of a class costs one request's overhead."""
-        given = [picture for picture in pictures if picture is not None]
-        try:
-            outcomes = iter(lab.classify_many(given))
-        except NoModel as error:
-            outcomes = iter([error] * len(given))
-        answers = [answer(next(outcomes), language) if picture is not None else (None, None, "")
-                   for picture, language in zip(pictures, spoken())]
-        return tuple(map(list, zip(*answers)))
-
-    def answer(outcome: Prediction | Exception, language: str) -> tuple:
-        if isinstance(outcome, Prediction):
-            return outcome.as_dict(), as_file(enlarge(outcome.seen)), ""
-        refused("classify", str(outcome))
-        return None, None, words.render(outcome, language)
+        return classified(lab, pictures, "classify", in_page_language=False)
 
     def classify_shown(pictures: list[str | ImageError | None]) -> tuple[list, list, list]:
         """The page's Classify: the top 5 named in each page's language (the API's keeps the model's own names)."""
-        tops, seen, said = classify(pictures)
-        classes = model_classes(lab)
-        return [translated_top(top, classes, language) for top, language in zip(tops, spoken())], seen, said
+        return classified(lab, pictures, "classify")
 
     def random_picture():
         picture, label = random_test_picture(lab, "classify")

@@ -17,13 +17,15 @@ from PIL import Image
 from ..access import AccessError, Caller, check, is_token
 from ..data import DataNotFoundError
 from ..images import ImageError
-from ..lab import JobRunning, Lab
+from ..inference import Prediction, enlarge
+from ..lab import JobRunning, Lab, NoModel
 from ..plots import ChartError, chart_picture
 from ..serving import AnswerPictures, refused, uploaded_file
 from ..training import MAX_BATCH_SIZE, MAX_EPOCHS, TrainConfig
 from ..wall import NOT_LISTED, UNKNOWN, truth_choices
 from ..words import CATALOG, ENGLISH, Say, class_names, from_plain
-from .language import names, page, say, shown
+from ..words import render as in_language
+from .language import names, page, say, shown, spoken
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
@@ -254,6 +256,31 @@ def translated_top(top: dict[str, float] | None, classes: list[str], language: s
         return None
     shown_names = dict(zip(classes, class_names(classes, language)))
     return {shown_names.get(name, name): probability for name, probability in top.items()}
+
+
+def classified(lab: Lab, pictures: list[str | ImageError | None], where: str, k: int = 5, seen_size: int = 256,
+               in_page_language: bool = True) -> tuple[list, list, list]:
+    """Classify's callers that come together, answered from one forward pass (a class's burst costs one request's
+    overhead): each its top k (named as its page shows them, or as the model names them where `in_page_language` is
+    off: the API's), the 32x32 it saw enlarged, or a refusal in its own page's language; no picture, no answer."""
+    given = [picture for picture in pictures if picture is not None]
+    try:
+        outcomes = iter(lab.classify_many(given, k=k))
+    except NoModel as error:
+        outcomes = iter([error] * len(given))
+    classes = model_classes(lab)
+    answers = []
+    for picture, language in zip(pictures, spoken()):
+        outcome = next(outcomes) if picture is not None else None
+        if isinstance(outcome, Prediction):
+            top = translated_top(outcome.as_dict(), classes, language) if in_page_language else outcome.as_dict()
+            answers.append((top, as_file(enlarge(outcome.seen, seen_size)), ""))
+        elif outcome is not None:
+            refused(where, str(outcome))
+            answers.append((None, None, in_language(outcome, language)))
+        else:
+            answers.append((None, None, ""))
+    return tuple(map(list, zip(*answers)))
 
 
 @dataclass

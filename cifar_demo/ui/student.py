@@ -13,13 +13,12 @@ import gradio as gr
 from ..access import AccessError
 from ..collection import CollectionError
 from ..images import ImageError, png_bytes
-from ..inference import Prediction, enlarge
 from ..lab import Lab, NoModel
 from ..wall import UNKNOWN, Entry, Snapshot, Wall, WallRefusal, truth_choices
 from ..words import class_name
-from .common import (allowed, as_file, message_line, model_classes, refused_already, refused_here, translated_top,
-                     truth_menu, uploads_only)
-from .language import language, page, say, spoken
+from .common import (allowed, classified, message_line, model_classes, refused_already, refused_here, truth_menu,
+                     uploads_only)
+from .language import language, page, say
 from .your_classes import own_token
 
 STRIP = 10           # the newest pictures the strip shows: a thumb's swipe on a phone
@@ -106,21 +105,7 @@ class StudentActions:
 
     def classify(self, pictures: list[str | ImageError | None]) -> tuple[list, list, list]:
         """Photos that arrive together share one forward pass, as on the teacher's page."""
-        given = [picture for picture in pictures if picture is not None]
-        try:
-            outcomes = iter(self.lab.classify_many(given, k=3))
-        except NoModel as error:
-            outcomes = iter([error] * len(given))
-        answers = [self._answer(next(outcomes)) if picture is not None else (None, None, "") for picture in pictures]
-        tops, seen, said = map(list, zip(*answers))
-        classes = model_classes(self.lab)
-        return [translated_top(top, classes, language) for top, language in zip(tops, spoken())], seen, said
-
-    @staticmethod
-    def _answer(outcome: Prediction | Exception) -> tuple:
-        if isinstance(outcome, Prediction):
-            return outcome.as_dict(), as_file(enlarge(outcome.seen, 128)), ""
-        return None, None, refused_here("student classify", outcome)
+        return classified(self.lab, pictures, "student classify", k=3, seen_size=128)
 
     def share(self, picture: str | ImageError | None, truth: str, last: dict, token: str, request: gr.Request):
         """Put the picture on the wall with what it really is; the same picture shared again only changes that."""
