@@ -9,25 +9,45 @@ import pytest
 from gradio_client import Client
 from playwright.sync_api import Page, expect
 
+from app import build_app, serve
 from chromium import LIMIT_S as PAGE_LIMIT_S, browser, open_page  # noqa: F401 (a fixture)
-from test_challenge import LONG, drained, served, wait_for  # noqa: F401 (a fixture: this module's own server)
+from cifar_demo.challenge import Challenge
+from cifar_demo.lab import Lab
+from cifar_demo.store import Store
+from test_app import free_port
+from test_challenge import LONG, drained, wait_for
 
 BUDGET_SECONDS = "3"  # long enough that the page's one-second timer sees the others wait their turn
 MARKUP = "<b>bo</b><img src=x>"  # 20 characters: within the 30 a nickname has
 NICKNAMES = ["ada", MARKUP, "cy"]
 
 
+@pytest.fixture(scope="module")
+def served(tiny_tree, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("challenge-browser")
+    lab = Lab(data_path=tiny_tree, checkpoint_dir=folder / "checkpoints", download=False, device="cpu")
+    store = Store(folder / "class.sqlite3")
+    challenge = Challenge(lab, store)
+    port = free_port()
+    app = build_app(lab, challenge=challenge)
+    serve(app, server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    yield challenge, f"http://127.0.0.1:{port}/"
+    challenge.close_down()
+    app.close()
+    store.close()
+
+
 @pytest.fixture
 def page(browser, served):
     """The page on the app's own machine: the teacher's, whose Teacher controls show."""
-    page = open_page(browser, served[2])
+    page = open_page(browser, served[1])
     yield page
     page.context.close()
 
 
 def test_the_teacher_opens_students_enter_by_api_the_page_shows_queue_board_and_the_revealed_scores(
         page: Page, served):
-    _, challenge, url = served
+    challenge, url = served
     page.get_by_role("tab", name="Challenge", exact=True).click()
     panel = page.get_by_role("tabpanel")
     header, board, queue = (panel.locator(f"#challenge-{name}") for name in ("header", "board", "queue"))
