@@ -41,6 +41,7 @@ from cifar_demo.store import MEMORY, Store, StoreError
 from cifar_demo.trainer import server_threads
 from cifar_demo.training import default_model_for, preset
 from cifar_demo import words
+from cifar_demo.ui.budget import Sizer, budget_controls, sizable
 from cifar_demo.ui.challenge import build_challenge_tab
 from cifar_demo.ui.common import (LOCAL_HOSTS, SharedChart, as_file, caller, classified, escape_markdown,
                                   message_line, model_classes, random_test_picture, recipe_controls, refusal,
@@ -144,6 +145,7 @@ def build_train_tab(lab: Lab, app: gr.Blocks, challenge: Challenge) -> TrainTab:
             with gr.Column(scale=2, min_width=360):
                 net = gr.Dropdown(net_choices(), value=defaults.model, label=page("net"))
                 described = gr.Markdown(page(f"about.{defaults.model}"), elem_classes="net-about")
+                budget = budget_controls(defaults)
                 recipe = recipe_controls(defaults)
                 with gr.Row():
                     train = gr.Button(page("train"), variant="primary", size="lg")
@@ -160,12 +162,13 @@ def build_train_tab(lab: Lab, app: gr.Blocks, challenge: Challenge) -> TrainTab:
             compared = gr.Image(show_label=False, interactive=False, format="png", buttons=["fullscreen"])
 
     def start(net: str, epochs: int, batch_size: int, lr: float, optimizer: str, augment: bool, seed: int,
-              request: gr.Request) -> str:
+              width: int | None = None, request: gr.Request = None) -> str:
         """Start training in the background and return at once; follow it with /status, end it with /stop. While the
-        class challenge's queue runs, the teacher's run goes first and a student's waits."""
+        class challenge's queue runs, the teacher's run goes first and a student's waits. width: fastnet's (none:
+        its preset's)."""
         try:  # the settings go in as they came: validate() names what is wrong with any of them, whatever its type
             config = preset(net, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, augment=augment,
-                            seed=seed)
+                            seed=seed, width=width)
             challenge.start_training(config, caller(request))
         except (JobRunning, ValueError) as error:
             raise refusal("train", error, title="not_started") from None
@@ -176,8 +179,20 @@ def build_train_tab(lab: Lab, app: gr.Blocks, challenge: Challenge) -> TrainTab:
         return stop_training(lab)
 
     def fill_preset(name: str):
-        config = preset(name)
-        return about(name), config.epochs, config.batch_size, config.lr, config.optimizer, config.augment
+        config, shown = preset(name), sizable(name)
+        return (about(name), gr.update(visible=shown, value=0), gr.update(visible=shown, value=config.width), "",
+                config.epochs, config.batch_size, config.lr, config.optimizer, config.augment)
+
+    def size(net: str, minutes: int, batch_size: int, progress=gr.Progress()):
+        """fastnet's width and epochs for the minutes chosen, timed on this machine, and when a run would end."""
+        if not minutes or not sizable(net):
+            return gr.skip(), gr.skip(), ""
+        progress(0, desc=say("text.sizing"))
+        try:
+            config, line = sizer.size(minutes, batch_size=batch_size)
+        except ValueError as error:
+            raise refusal("size", error) from None
+        return config.width, config.epochs, line
 
     def compare(keys: list[str]) -> str:
         """Loss and accuracy curves of the chosen runs on one chart: checkpoint names from /models, or 'running'; a
@@ -193,15 +208,19 @@ def build_train_tab(lab: Lab, app: gr.Blocks, challenge: Challenge) -> TrainTab:
         """A page opened during a run shows that run's settings, not the preset's."""
         status = lab.status()
         if status["state"] != "running":
-            return [gr.skip()] * 8
+            return [gr.skip()] * 9
         c = status["config"]
-        return (c["model"], about(c["model"]), c["epochs"], c["batch_size"], c["lr"], c["optimizer"],
-                c["augment"], c["seed"])
+        return (c["model"], about(c["model"]), c.get("width"), c["epochs"], c["batch_size"], c["lr"],
+                c["optimizer"], c["augment"], c["seed"])
 
-    filled = [described, *recipe.settings[:-1]]  # a preset keeps the seed
+    sizer = Sizer(lab)
+    filled = [described, budget.length, budget.width, budget.sized, *recipe.settings[:-1]]  # a preset keeps the seed
     net.input(fill_preset, net, filled, api_visibility="private")
-    app.load(running_settings, None, [net, *filled, recipe.seed], api_visibility="private", show_progress="hidden")
-    train.click(start, [net, *recipe.settings], status, api_name="train")
+    budget.length.input(size, [net, budget.length, recipe.batch_size], [budget.width, recipe.epochs, budget.sized],
+                        api_visibility="private")
+    app.load(running_settings, None, [net, described, budget.width, *recipe.settings], api_visibility="private",
+             show_progress="hidden")
+    train.click(start, [net, *recipe.settings, budget.width], status, api_name="train")
     stop.click(halt, None, status, api_name="stop", concurrency_limit=None)
     runs.change(compare, runs, compared, api_visibility="private", show_progress="hidden")
     return TrainTab(status, loss, accuracy, runs, compare)

@@ -19,7 +19,7 @@ from torch import nn
 
 from . import names
 from .files import written_whole
-from .models import NETS, create_model
+from .models import NETS, allowed_width, create_model
 from .words import Say
 
 CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
@@ -303,6 +303,9 @@ def _check_meta(path: Path, meta: dict) -> None:
             problem = problem_of(meta.get(key, _MISSING))
             if problem:
                 raise _failure(path, f"cannot be used: its {what} {problem}.")
+    if not allowed_width(meta["model"], meta.get("config", {}).get("width")):
+        raise _failure(path, f"cannot be used: its training settings ('config') name a 'width' that {meta['model']} "
+                             "does not come in.")
 
 
 # ------------------------------------------------------------------ weights
@@ -362,7 +365,7 @@ def load_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> Che
     if not path.is_file():
         raise _failure(path, "does not exist or is not a file.")
     state, meta = _check_contents(path, _read(path))
-    model = create_model(meta["model"], len(meta["classes"]))
+    model = create_model(meta["model"], len(meta["classes"]), meta.get("config", {}).get("width"))
     _check_weights(path, meta["model"], state, model.state_dict())
     model.load_state_dict(state)  # copies into the net's own float32 tensors: no converted copy of the file's
     return Checkpoint(path, model.to(device).eval(), meta)

@@ -23,6 +23,11 @@ class EvalViews:
         get = config.get if isinstance(config, dict) else lambda key, default: getattr(config, key, default)
         return cls(bool(get("test_time_flip", False)), bool(get("test_time_shift", False)))
 
+    @property
+    def passes(self) -> int:
+        """Passes of the net over each picture: what a test with these views costs against a plain one."""
+        return (2 if self.flip else 1) * (3 if self.shift else 1)
+
 
 @dataclass
 class EvalResult:

@@ -164,7 +164,17 @@ class WhitenedNet(nn.Module):
 class NetSpec:
     name: str
     description: str
-    build: Callable[[int], nn.Module]
+    build: Callable[..., nn.Module]  # (num_classes), and for a net that comes in widths (num_classes, width)
+    width: int | None = None  # a net that comes in widths: its default; None: one size only
+
+
+FASTNET_WIDTH = 192  # fastnet's default: 48-192-192 (why: training.PRESETS' comment)
+
+
+def fastnet(num_classes: int, width: int = FASTNET_WIDTH) -> WhitenedNet:
+    """fastnet at a width: its last two groups have `width` channels and its first a quarter (airbench94's
+    proportions, 64-256-256), so one number sizes the net to the machine's speed (see sizing.py)."""
+    return WhitenedNet((width // 4, width, width), num_classes=num_classes)
 
 
 NETS: dict[str, NetSpec] = {spec.name: spec for spec in [
@@ -173,16 +183,30 @@ NETS: dict[str, NetSpec] = {spec.name: spec for spec in [
     NetSpec("smallcnn", "Two 3x3 convs with padding, then three linear layers",
             lambda n: SmallCNN(n)),
     NetSpec("fastnet", "CPU preset: a fixed whitening layer, then three conv-pool-BatchNorm-GELU groups (48-192-192)",
-            lambda n: WhitenedNet((48, 192, 192), num_classes=n)),
+            fastnet, width=FASTNET_WIDTH),
     NetSpec("resnet", "ResNet-9 (64-128-256-512 channels) with BatchNorm: 94% on a GPU",
             lambda n: ResNet9((64, 128, 256, 512), num_classes=n)),
 ]}
 
 
-def create_model(name: str, num_classes: int = 10) -> nn.Module:
+MIN_WIDTH, MAX_WIDTH = 16, 512  # fastnet's widths: 16 trains on any laptop, 512 is twice airbench94's
+
+
+def allowed_width(model: object, width: object) -> bool:
+    """None (the net's own size), or for a net that comes in widths a multiple of 4 (its first group has a
+    quarter) from MIN_WIDTH to MAX_WIDTH: what a run's settings and a checkpoint's may say."""
+    if width is None:
+        return True
+    spec = NETS.get(model) if isinstance(model, str) else None
+    return (spec is not None and spec.width is not None and type(width) is int
+            and MIN_WIDTH <= width <= MAX_WIDTH and width % 4 == 0)
+
+
+def create_model(name: str, num_classes: int = 10, width: int | None = None) -> nn.Module:
+    """A fresh net; width (for a net that comes in widths) None means its default."""
     if name not in NETS:
         raise ValueError(Say("training.unknown_net", name=name, nets=", ".join(NETS)))
-    return NETS[name].build(num_classes)
+    return NETS[name].build(num_classes) if width is None else NETS[name].build(num_classes, width)
 
 
 def replace_head(model: nn.Module, num_classes: int) -> nn.Module:

@@ -18,7 +18,7 @@ from .device import autocast, pick_device, seed_everything
 from .evaluation import EvalViews, evaluate
 from .job import JobRecord
 from .meter import Meter
-from .models import NETS, create_model, head_layer, replace_head
+from .models import MAX_WIDTH, MIN_WIDTH, NETS, allowed_width, create_model, head_layer, replace_head
 from .settings import Rule, one_of, problems, real, setting, switch, whole
 from .words import Say
 
@@ -35,6 +35,8 @@ BASE_CHECKPOINT = Rule(Say("rule.base_checkpoint", most=f"{MAX_PATH:,}"),
 LAYERS_TO_TRAIN = Rule(Say("rule.train_layers"),
                        lambda value, config: one_of(*TRAIN_LAYERS).check(value, config)
                        and (value == "all" or bool(config.init_from)), str, TRAIN_LAYERS)
+NET_WIDTH = Rule(Say("rule.width", low=MIN_WIDTH, high=MAX_WIDTH),
+                 lambda value, config: allowed_width(config.model, value), int)
 DEVICE_NAME = Rule(Say("rule.device_name"), lambda value, _: isinstance(value, str) and len(value) <= 20)
 
 
@@ -43,6 +45,8 @@ class TrainConfig:
     """Every setting of a run, each with its label, help and rule written once: the command line's `train` flags,
     validate() (which every run and the /train API call) and the README's table are made from these fields."""
     model: str = setting("lenet", "the net to train (default lenet); the settings not given take its preset", one_of(*NETS))
+    width: int | None = setting(None, "fastnet's channels in its last two groups (its first has a quarter): "
+                                "narrower trains faster, wider learns more; none: 192", NET_WIDTH)
     epochs: int = setting(2, "passes over the training pictures", whole(1, MAX_EPOCHS))
     batch_size: int = setting(64, "pictures a step", whole(1, MAX_BATCH_SIZE))
     lr: float = setting(0.02, "the peak learning rate", real(0, MAX_LR, above_low=True))
@@ -373,7 +377,7 @@ def initial_model(config: TrainConfig, num_classes: int) -> tuple[nn.Module, Che
     """A fresh net, or the base checkpoint's with a new last layer (and the base); with train_layers="head" only
     that last layer learns."""
     if not config.init_from:
-        return create_model(config.model, num_classes), None
+        return create_model(config.model, num_classes, config.width), None
     name = Path(config.init_from).name
     try:
         base = load_checkpoint(config.init_from)

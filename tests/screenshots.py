@@ -192,7 +192,7 @@ def train(shoot: Shoot) -> None:
     panel = open_tab(page, words.page("tab.train"))
     page.get_by_role("button", name=words.page("train"), exact=True).click()
     finished = words.said("status.ended_result_active", state=words.said("status.finished"))
-    expect(panel.get_by_role("textbox")).to_have_value(finished, timeout=TRAINING_LIMIT_S * 1000)
+    expect(panel.locator("#train-status").get_by_role("textbox")).to_have_value(finished, timeout=TRAINING_LIMIT_S * 1000)
     expect(page.locator("#header")).to_contain_text(words.said("status.header", model=re.compile("lenet ")))
     shoot.snap("train")
 

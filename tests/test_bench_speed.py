@@ -11,8 +11,9 @@ import pytest
 import torch
 
 from cifar_demo.__main__ import EXIT_BAD_INPUT, main
-from cifar_demo.bench.speed import (TUTORIAL_EPOCHS, TUTORIAL_TRAIN_IMAGES, RunCost, median_time, picture_folder,
-                                    seconds_per_image, seed_figures, seeds_summary, seeds_table, tutorial_train_set)
+from cifar_demo.bench.speed import (TUTORIAL_EPOCHS, TUTORIAL_TRAIN_IMAGES, median_time, picture_folder, seed_figures,
+                                    seeds_summary, seeds_table, tutorial_train_set)
+from cifar_demo.sizing import WIDTHS, RunCost
 
 REQUIRED_KEYS = {"tutorial_images_per_second", "lenet_images_per_second", "lenet_seconds_to_tutorial_accuracy",
                  "speedup_to_tutorial_accuracy", "preset", "preset_budget_minutes", "preset_test_accuracy",
@@ -61,6 +62,9 @@ def test_quick_bench_reports_every_figure(tiny_tree, capsys):
     cost = RunCost(**result["preset_cost"])
     assert cost.first_epochs == 3  # the preset's whitening bias learns for 3 epochs
     assert result["preset_estimated_seconds"] == cost.seconds(result["preset_config"]["epochs"]) > 0
+    tried = result["preset_widths_tried"]
+    assert tried[0]["width"] == WIDTHS[-1][0] and result["preset_config"]["width"] in [row["width"] for row in tried]
+    assert f"at width {result['preset_config']['width']}" in err and "mirrored and shifted test views" in err
     assert result["cached_load_seconds"] >= 0
     assert result["peak_rss_mb"] > 50  # torch alone takes more than this: a unit slip (KiB vs bytes) would show
     machine = result["machine"]
@@ -71,27 +75,6 @@ def test_quick_bench_reports_every_figure(tiny_tree, capsys):
     assert "tutorial pipeline" in err and "speed-up" in err  # the readable table, for a person
     assert ("(median of 3 seeds;" in err) == (result["lenet_seconds_to_tutorial_accuracy"] is not None)
     assert ("/3 seeds reached it)" in err) == (result["lenet_seconds_to_tutorial_accuracy"] is None)
-
-
-def test_the_run_estimate_pays_the_first_epochs_extra_and_the_final_test_once():
-    cost = RunCost(steady_epoch_seconds=40, first_epoch_extra_seconds=8, first_epochs=3, warmup_seconds=2,
-                   plain_test_seconds=3, final_test_seconds=9)
-    assert cost.seconds(1) == 2 + 40 + 8 + 9  # one epoch: its steps, the bias's extra, the final test only
-    assert cost.seconds(5) == 2 + 5 * 40 + 3 * 8 + 4 * 3 + 9  # the extra for the first 3 epochs, 4 plain tests
-    assert cost.epochs_within(cost.seconds(5)) == 5
-    assert cost.epochs_within(cost.seconds(5) - 0.1) == 4
-    assert cost.epochs_within(cost.seconds(6) - 0.1) == 5
-    assert cost.epochs_within(10) == 1  # nothing fits: one epoch, which the budget's backstop stops
-    always = RunCost(40, 8, first_epochs=10**6, warmup_seconds=0, plain_test_seconds=0, final_test_seconds=0)
-    assert always.seconds(5) == 5 * 48  # a bias that never stops learning: every epoch pays the extra
-
-
-def test_the_probe_rate_is_each_epochs_second_half_median():
-    slow, fast = 1000.0, 4000.0
-    steps = [{"epoch": step / 6, "images_per_second": rate}
-             for step, rate in enumerate([10, 900, slow, slow, 1100, slow, 50, 3000, fast, 5000, fast, fast], 1)]
-    assert seconds_per_image(steps, 0) == 1 / slow  # the kernel-building first steps left out
-    assert seconds_per_image(steps, 1) == 1 / fast  # the bias fixed: the steady steps
 
 
 def test_tutorial_reads_the_archive_unpacked(tiny_archive):

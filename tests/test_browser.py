@@ -223,7 +223,7 @@ def test_training_one_epoch_moves_the_status_line_and_the_loss_plot(page, served
     choose_net(page, SMALLEST_NET)
     for field, value in ONE_EPOCH.items():
         page.get_by_label(field, exact=True).fill(value)
-    status, loss = panel.get_by_role("textbox"), loss_plot(panel)
+    status, loss = panel.locator("#train-status").get_by_role("textbox"), loss_plot(panel)
     expect(loss).to_have_attribute("src", re.compile("."))  # the page's first tick drew the empty plot
     readers = {"status": status.input_value, "loss": lambda: loss.get_attribute("src")}
     seen = {name: [read()] for name, read in readers.items()}
@@ -251,7 +251,7 @@ def test_a_reloaded_page_follows_the_running_job_and_stop_stops_it(page, served)
     page.get_by_label("Epochs", exact=True).fill("1000")  # far longer than the test: only Stop ends it
     page.get_by_label("Batch size", exact=True).fill("1")
     page.get_by_role("button", name="Train", exact=True).click()
-    status, loss = panel.get_by_role("textbox"), loss_plot(panel)
+    status, loss = panel.locator("#train-status").get_by_role("textbox"), loss_plot(panel)
     running = re.compile(r"^epoch \d+/1000 · step ")
     expect(status).to_have_value(running)
 
@@ -267,3 +267,31 @@ def test_a_reloaded_page_follows_the_running_job_and_stop_stops_it(page, served)
     expect(status).to_have_value(re.compile(r"^Stopped · test accuracy"))
     assert served.lab.status()["state"] == "stopped"
     snap(page, "train-stopped")
+
+
+def test_fastnet_sized_to_a_budget_shows_its_width_epochs_and_end_before_the_click(page, served):
+    open_tab(page, "Train")
+    status = page.locator("#train-status").get_by_role("textbox")
+    choose_net(page, "fastnet")
+    page.get_by_label("Batch size", exact=True).fill("16")  # the probe times steps of this batch: quick here
+    page.get_by_role("combobox", name="How long", exact=True).click()
+    page.get_by_role("option", name="Best in 5 minutes", exact=True).click()
+    sized = page.locator("#train-sized").get_by_role("textbox")
+    line = re.compile(r"^Sized to this machine: width (\d+) \((\d+)-(\d+)-\3 channels\), (\d+) epochs in (fp32|bf16), "
+                      r"about \d+ min of training: a click now ends about \d\d:\d\d\.$")
+    expect(sized).to_have_value(line, timeout=PAGE_LIMIT_S * 1000 * 4)  # the probe trains a few steps of each width
+    width, first, last, epochs, _ = line.match(sized.input_value()).groups()
+    assert int(first) * 4 == int(last) == int(width)
+    expect(page.get_by_label("Epochs", exact=True)).to_have_value(epochs)
+    expect(page.get_by_label(re.compile("^Width"))).to_have_value(width)
+
+    page.get_by_role("button", name="Train", exact=True).click()
+    expect(status).to_have_value(re.compile(r"^epoch \d+/" + epochs + " · step "))
+    config = served.lab.status()["config"]
+    assert (config["model"], config["width"], config["epochs"]) == ("fastnet", int(width), int(epochs))
+    page.get_by_role("button", name="Stop", exact=True).click()
+    expect(status).to_have_value(re.compile(r"^Stopped"))
+
+    choose_net(page, "lenet")  # a net of one size: no length, no width
+    expect(page.get_by_role("combobox", name="How long", exact=True)).to_be_hidden()
+    expect(page.get_by_label(re.compile("^Width"))).to_be_hidden()

@@ -48,6 +48,15 @@ def test_full_precision_round_trip_gives_identical_predictions(trained_checkpoin
     assert loaded.meta["mean"] == trained_checkpoint.meta["mean"] and loaded.meta["model"] == "smallcnn"
 
 
+def test_a_fastnet_of_another_width_loads_at_its_own_width(tiny_data, tmp_path):
+    model = create_model("fastnet", len(tiny_data.classes), width=32).eval()
+    meta = {"model": "fastnet", "classes": tiny_data.classes, "mean": list(tiny_data.mean), "std": list(tiny_data.std),
+            "config": {"model": "fastnet", "width": 32}}
+    loaded = load_checkpoint(save_checkpoint(tmp_path / "narrow.pt", model, meta, half=False))
+    assert loaded.model.group3.conv2.out_channels == 32 and loaded.model.group1.conv1.out_channels == 8
+    assert torch.equal(logits(loaded.model, tiny_data, meta), logits(model, tiny_data, meta))
+
+
 def test_half_precision_storage_keeps_the_predictions(trained_checkpoint, tiny_data, tmp_path):
     model = copy.deepcopy(trained_checkpoint.model)
     generator = torch.Generator().manual_seed(0)
@@ -298,6 +307,8 @@ BAD_META = {  # case: (field, value)
     "epochs_done text": ("epochs_done", "3"),
     "config text": ("config", "x"),
     "config test_time_flip text": ("config", {"test_time_flip": "no"}),
+    "config width for a net of one size": ("config", {"width": 64}),
+    "config width text": ("config", {"width": "64"}),
     "per_class text values": ("per_class", {"circle": "x"}),
     "per_class number keys": ("per_class", {1: 0.5}),
     "model a number": ("model", 7),

@@ -39,13 +39,15 @@ def machine(device=None) -> dict:
 
 def machine_kind() -> str:
     """The kind of machine, which decides the speeds a bench reports: whether the CPU computes bf16 natively
-    (AVX512-BF16 or AMX) or trains in fp32 on its widest vectors (AVX2, AVX512), and the GPU if there is one."""
+    (AVX512-BF16 or AMX) and faster than fp32, or trains in fp32 on its widest vectors (AVX2, AVX512), and the GPU
+    if there is one."""
     import torch
 
-    from ..device import cpu_has_bf16
+    from ..device import bf16_is_faster, cpu_has_bf16
 
-    cpu = ("CPU with AVX512-BF16 (bf16 training)" if cpu_has_bf16()
-           else f"CPU with {torch.backends.cpu.get_cpu_capability()} only (fp32 training)")
+    cpu = (f"CPU with {torch.backends.cpu.get_cpu_capability()} only (fp32 training)" if not cpu_has_bf16()
+           else "CPU with AVX512-BF16 (bf16 training)" if bf16_is_faster()
+           else "CPU with AVX512-BF16, slower than its fp32 here (fp32 training)")
     return cpu + (f", GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else "")
 
 

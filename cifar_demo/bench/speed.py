@@ -17,16 +17,16 @@ import torch
 from torch import nn
 
 from ..data import Dataset, ImageSet, _find_batches_dir, _find_image_tree, load_dataset
-from ..device import device_name, pick_device
-from ..evaluation import EvalViews, evaluate
+from ..device import cpu_bf16_used, device_name, pick_device
+from ..evaluation import EvalViews
 from ..models import create_model
-from ..training import MAX_EPOCHS, TrainConfig, TrainingJob, default_model_for, preset
+from ..sizing import Probe, best_in
+from ..training import TrainConfig, TrainingJob, default_model_for, preset
 from .common import BenchError, columns, machine, peak_rss_mb, say
 
 TUTORIAL_ACCURACY = 0.545  # the tutorial's test accuracy after its 2 epochs (issue 4)
 TUTORIAL_EPOCHS = 2
 TUTORIAL_TRAIN_IMAGES = 50_000  # the tutorial's 2 epochs are over CIFAR-10's 50,000 training pictures
-BUDGET_SAFETY = 0.95  # epochs are sized to this share of the budget: the shared machine's speed wanders
 GPU_SEEDS = 5  # seeds the GPU recipe is run with unless --seeds says otherwise
 TARGET_ACCURACY = 0.94  # the bar of the ResNet-9 speed runs on CIFAR-10 (issue 9)
 LENET_EVALS_PER_EPOCH = 20  # lenet's time to the tutorial's accuracy to a twentieth of an epoch (test passes not counted)
@@ -39,8 +39,7 @@ SEEDS_ONLY_OPTIONS = ("target_accuracy", "epochs", "batch_size", "evals_per_epoc
 class BenchSettings:
     warmup_batches: int = 20        # tutorial batches run before the clock starts (worker start-up, first allocations)
     timed_batches: int = 300        # tutorial batches timed
-    probe_steps: int = 30           # preset steps timed to size the epoch count to the budget
-    probe_test_images: int = 2000   # test pictures evaluated to time the per-epoch evaluation
+    probe: Probe = Probe()          # the steps and test pictures timed to size fastnet to the budget
     train_subset: int | None = None  # quick mode trains on a slice, only to prove the pipeline runs
     test_subset: int | None = None
     budget_minutes: float = 10.0
@@ -48,7 +47,7 @@ class BenchSettings:
 
 def settings_for(args) -> BenchSettings:
     if args.quick:
-        return BenchSettings(warmup_batches=2, timed_batches=10, probe_steps=3, probe_test_images=64,
+        return BenchSettings(warmup_batches=2, timed_batches=10, probe=Probe(1, 1, 64),
                              train_subset=512, test_subset=256, budget_minutes=min(args.budget_minutes, 0.05))
     return BenchSettings(budget_minutes=args.budget_minutes)
 
@@ -167,80 +166,27 @@ def lenet_to_tutorial_accuracy(data: Dataset, device: str, seeds: int = LENET_SE
             "images_per_second": statistics.median(run["images_per_second"] for run in runs)}
 
 
-@dataclass(frozen=True)
-class RunCost:
-    """What a budget run of the preset costs here, measured by the probe: the steps of an epoch once the whitening
-    bias is fixed, what each of the first epochs (the bias still learning) costs on top, and the parts paid once."""
-    steady_epoch_seconds: float  # an epoch's steps with the whitening bias fixed
-    first_epoch_extra_seconds: float  # what an epoch with the bias learning costs beyond a steady one
-    first_epochs: int  # epochs the bias learns: the preset's whiten_bias_epochs (every epoch when it has none)
-    warmup_seconds: float  # the first steps' one-off cost beyond their share (bf16 builds its kernels)
-    plain_test_seconds: float  # the plain test pass after each epoch but the last
-    final_test_seconds: float  # the last epoch's test, with the preset's test-time views
-
-    def seconds(self, epochs: int) -> float:
-        """The run's length on its own clock: each epoch's steps and its test (the last one with the views)."""
-        return (self.warmup_seconds + epochs * self.steady_epoch_seconds
-                + min(epochs, self.first_epochs) * self.first_epoch_extra_seconds
-                + (epochs - 1) * self.plain_test_seconds + self.final_test_seconds)
-
-    def epochs_within(self, seconds: float) -> int:
-        """The most epochs whose run fits these seconds; one when none fits."""
-        epochs = 1
-        while epochs < MAX_EPOCHS and self.seconds(epochs + 1) <= seconds:
-            epochs += 1
-        return epochs
-
-
-def seconds_per_image(steps: list[dict], epoch: int) -> float:
-    """A picture's training seconds in one epoch of the probe: the median of its second half's loss windows (bf16's
-    first steps build their kernels, and a mean over the 30 steps once sized a 10-minute run to 197 s)."""
-    windows = [w for w in steps if epoch < w["epoch"] <= epoch + 1]
-    return 1 / statistics.median(w["images_per_second"] for w in windows[len(windows) // 2:])
-
-
-def probe_cost(model: str, data: Dataset, settings: BenchSettings, device: str) -> RunCost:
-    """The preset's cost here, from a probe of two short epochs: the first with the whitening bias learning, the
-    second with it fixed (its first epochs run slower steps: timing only those once sized 8 epochs where 18
-    fitted), and test passes on a slice of the test pictures."""
-    config = preset(model, device=device)
-    probe = subset(data, config.batch_size * settings.probe_steps, settings.probe_test_images, seed=1)
-    job = finished(TrainingJob(replace(config, epochs=2, whiten_bias_epochs=1), probe, run_name="bench-probe").run(),
-                   f"{model} probe")
-    first, steady = (seconds_per_image(job.history.steps, epoch) for epoch in (0, 1))
-    first_epoch_train_seconds = job.history.epochs[0]["train_seconds"]
-
-    def test_seconds(views: EvalViews) -> float:
-        started = time.perf_counter()
-        evaluate(job.model, probe.test, probe.classes, probe.mean, probe.std, views=views, cpu_bf16=config.cpu_bf16)
-        return (time.perf_counter() - started) / len(probe.test) * len(data.test)
-
-    test_seconds(EvalViews())  # the first pass builds the test batch's kernels
-    return RunCost(steady_epoch_seconds=len(data.train) * steady,
-                   first_epoch_extra_seconds=len(data.train) * (first - steady),
-                   first_epochs=MAX_EPOCHS if config.whiten_bias_epochs is None else config.whiten_bias_epochs,
-                   warmup_seconds=max(0.0, first_epoch_train_seconds - len(probe.train) * first),
-                   plain_test_seconds=test_seconds(EvalViews()), final_test_seconds=test_seconds(EvalViews.of(config)))
-
-
 def preset_within_budget(data: Dataset, settings: BenchSettings, device: str) -> dict:
-    """The device's preset, its epochs sized so its one-cycle schedule and final test complete within the budget."""
-    model = default_model_for(pick_device(device))
+    """fastnet sized to the budget here (sizing.py: its width, epochs and precision), its one-cycle schedule and
+    final test completing within the budget."""
     budget = settings.budget_minutes * 60
-    cost = probe_cost(model, data, settings, device)
-    epochs = cost.epochs_within(budget * BUDGET_SAFETY)
+    sized = best_in(settings.budget_minutes, len(data.train), len(data.test), settings.probe, say=say, device=device)
+    config, cost = sized.config, sized.cost
 
     def stop_at_budget(event: str, job: TrainingJob) -> None:
         if event == "step" and job.progress["elapsed_seconds"] > budget - cost.final_test_seconds:
             job.stop()  # a backstop for a machine that slowed down: the final test then ends about at the budget
 
-    config = preset(model, device=device, epochs=epochs)
-    job = finished(TrainingJob(config, data, on_event=stop_at_budget, run_name=f"bench-{model}").run(),
-                   f"{model} training")
-    return {"model": model, "config": asdict(config), "epochs": job.history.epochs, "cost": asdict(cost),
-            "estimated_seconds": cost.seconds(epochs), "stopped_at_budget": job.state == "stopped",
-            "test_accuracy": job.result["test_accuracy"], "seconds": job.result["seconds"],
-            "images_per_second": job.result["images_per_second"]}
+    bf16 = cpu_bf16_used(config.cpu_bf16)
+    say(f"fastnet at width {config.width}, {config.epochs} epochs in {'bf16' if bf16 else 'fp32'}: "
+        f"about {sized.seconds:,.0f} s")
+    job = finished(TrainingJob(config, data, on_event=stop_at_budget, run_name="bench-fastnet").run(),
+                   "fastnet training")
+    return {"model": config.model, "config": asdict(config), "bf16": bf16, "epochs": job.history.epochs,
+            "cost": asdict(cost),
+            "widths_tried": list(sized.tried), "estimated_seconds": sized.seconds,
+            "stopped_at_budget": job.state == "stopped", "test_accuracy": job.result["test_accuracy"],
+            "seconds": job.result["seconds"], "images_per_second": job.result["images_per_second"]}
 
 
 def seed_configs(args, device: torch.device) -> list[TrainConfig]:
@@ -326,9 +272,17 @@ def _seconds(value: float | None) -> str:
     return f"{value:,.1f} s" if value is not None else "not reached"
 
 
+def views_said(config: dict) -> str:
+    """Which test-time views the final accuracy averaged over, as the issue asks the output to say."""
+    views = EvalViews.of(config)
+    return ("mirrored and shifted test views" if views.flip and views.shift else "mirrored test views" if views.flip
+            else "shifted test views" if views.shift else "plain test pictures")
+
+
 def report_table(result: dict) -> str:
     """The figures side by side, for a person; the JSON line carries the same numbers for a program."""
-    m, seeds = result["machine"], len(result["lenet_runs"])
+    m, seeds, config = result["machine"], len(result["lenet_runs"]), result["preset_config"]
+    used = result["preset_training_seconds"] / (result["preset_budget_minutes"] * 60)
     lenet_time = (f"{_seconds(result['lenet_seconds_to_tutorial_accuracy'])} (median of {seeds} seeds; "
                   f"{_seconds(result['lenet_seconds_to_tutorial_accuracy_with_tests'])} with the test passes)"
                   if result["lenet_seconds_to_tutorial_accuracy"] is not None
@@ -343,9 +297,10 @@ def report_table(result: dict) -> str:
     lines = columns(rows)
     lines += [
         f"CPU preset '{result['preset']}' within {result['preset_budget_minutes']:g} min: "
-        f"{result['preset_test_accuracy']:.1%} test accuracy after {result['preset_epochs_done']:.3g} epochs "
-        f"in {result['preset_training_seconds']:,.1f} s (the probe estimated {result['preset_estimated_seconds']:,.1f} s; "
-        f"{result['preset_images_per_second']:,.0f} images/s)"
+        f"{result['preset_test_accuracy']:.1%} test accuracy ({views_said(config)}) at width "
+        f"{config['width']} in {'bf16' if result['preset_bf16'] else 'fp32'}, after {result['preset_epochs_done']:.3g} "
+        f"epochs in {result['preset_training_seconds']:,.1f} s, {used:.0%} of the budget (the probe estimated "
+        f"{result['preset_estimated_seconds']:,.1f} s; {result['preset_images_per_second']:,.0f} images/s)"
         + (", stopped at the budget" if result["preset_stopped_at_budget"] else ""),
         f"data set load from the cache: {result['cached_load_seconds']:.2f} s; peak memory (RSS): {result['peak_rss_mb']:,.0f} MB",
         f"machine: {m['kind']}; {m['cpu']}, {m['cores']} cores, {m['torch_threads']} torch threads, torch {m['torch']}, "
@@ -436,6 +391,8 @@ def tutorial_comparison(args) -> dict:
         "preset_epochs_done": best["epochs"][-1]["epoch"],
         "preset_estimated_seconds": best["estimated_seconds"],
         "preset_cost": best["cost"],
+        "preset_bf16": best["bf16"],
+        "preset_widths_tried": best["widths_tried"],
         "preset_stopped_at_budget": best["stopped_at_budget"],
         "preset_epochs": best["epochs"],
         "first_load_seconds": first_load,

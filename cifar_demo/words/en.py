@@ -14,6 +14,9 @@ PAGE = {
     "net": "Net", "epochs": "Epochs", "batch_size": "Batch size", "lr": "Learning rate", "seed": "Seed",
     "optimizer": "Optimizer", "sgd": "SGD with momentum", "adam": "Adam",
     "augment": "Augment (random crops and mirror images)",
+    "width": "Width (channels of the last two groups)",
+    "length": "How long", "length.epochs": "The epochs set here", "length.5": "Best in 5 minutes",
+    "length.10": "Best in 10 minutes", "length.20": "Best in 20 minutes",
     "train": "Train", "stop": "Stop", "compare": "Compare runs",
     "runs": "Runs to show: this session's and the checkpoints' recorded histories",
     "per_page": "Pictures per page", "true_class": "True class", "only_mistakes": "Only mistakes",
@@ -86,6 +89,9 @@ TEXT = {
     "title.error": "Error", "title.not_started": "Training not started", "title.not_shared": "Not shared",
     "title.not_allowed": "Not allowed", "title.not_entered": "Not entered", "title.not_cancelled": "Not cancelled",
     "title.not_opened": "Not opened",
+    "sized": "Sized to this machine: width {width} ({widths} channels), {epochs} epochs in {precision}, about "
+             "{minutes} min of training: a click now ends about {clock}.",
+    "sizing": "Timing each width on this machine",
     "per_page_choices": "Pictures per page: one of {choices}.",
     "browse_summary": "{correct}/{count} correct in this batch · pictures {first}-{last} of {total}",
     "browse_summary_held_out": "{correct}/{count} correct in this batch · held-out pictures {first}-{last} of {total}",
@@ -574,6 +580,7 @@ TRAINING = {  # a run that cannot start or failed (training.py, trainer.py, mode
 
 SETTING = {  # a training setting's name, as refusals and the README's settings table call it (settings.py)
     "model": "net",
+    "width": "width",
     "epochs": "epochs",
     "batch_size": "batch size",
     "lr": "learning rate",
@@ -613,6 +620,7 @@ RULE = {  # what a setting's value must be (settings.py, training.py); a refusal
     "switch": "true or false",
     "base_checkpoint": "none or a path of at most {most} characters",
     "train_layers": "'all', or 'head' with a base checkpoint to start from",
+    "width": "none, or with fastnet a multiple of 4 from {low} to {high}",
     "device_name": "a device name",
 }
 

@@ -13,6 +13,9 @@ PAGE = {
     "net": "신경망", "epochs": "에포크", "batch_size": "배치 크기", "lr": "학습률", "seed": "시드",
     "optimizer": "최적화 방법", "sgd": "모멘텀 SGD", "adam": "아담(Adam)",
     "augment": "데이터 늘리기 (무작위 자르기와 좌우 뒤집기)",
+    "width": "너비 (마지막 두 묶음의 채널 수)",
+    "length": "학습 길이", "length.epochs": "여기서 정한 에포크", "length.5": "5분 안에 가장 좋게",
+    "length.10": "10분 안에 가장 좋게", "length.20": "20분 안에 가장 좋게",
     "train": "학습", "stop": "멈춤", "compare": "학습 기록 비교",
     "runs": "보여 줄 학습: 이번 세션과 체크포인트에 기록된 기록",
     "per_page": "한 쪽의 그림 수", "true_class": "정답 클래스", "only_mistakes": "틀린 것만",
@@ -86,6 +89,9 @@ TEXT = {
     "title.error": "오류", "title.not_started": "학습을 시작하지 않았습니다", "title.not_shared": "올리지 않았습니다",
     "title.not_allowed": "허용되지 않습니다", "title.not_entered": "제출하지 않았습니다",
     "title.not_cancelled": "취소하지 않았습니다", "title.not_opened": "열지 않았습니다",
+    "sized": "이 컴퓨터에 맞췄습니다: 너비 {width} (채널 {widths}), {precision}로 {epochs} 에포크, 학습 약 {minutes}분: "
+             "지금 누르면 {clock}쯤 끝납니다.",
+    "sizing": "이 컴퓨터에서 너비마다 시간을 재는 중",
     "per_page_choices": "한 쪽의 그림 수는 {choices} 중 하나여야 합니다.",
     "browse_summary": "이 묶음에서 {count}장 중 {correct}장 맞음 · 그림 {first}-{last} / {total}",
     "browse_summary_held_out": "이 묶음에서 {count}장 중 {correct}장 맞음 · 떼어 둔 그림 {first}-{last} / {total}",
@@ -570,6 +576,7 @@ TRAINING = {
 
 SETTING = {  # a training setting's name, as refusals and the README's settings table call it (settings.py)
     "model": "신경망",
+    "width": "너비",
     "epochs": "에포크",
     "batch_size": "배치 크기",
     "lr": "학습률",
@@ -609,6 +616,7 @@ RULE = {  # what a setting's value must be (settings.py, training.py); a refusal
     "switch": "참 또는 거짓",
     "base_checkpoint": "없음 또는 {most}자 이하의 경로",
     "train_layers": "'all', 또는 시작할 기본 체크포인트가 있을 때 'head'",
+    "width": "없음 또는, fastnet이면 {low}부터 {high}까지의 4의 배수",
     "device_name": "장치 이름",
 }
 
