@@ -12,7 +12,8 @@ from .settings import add_flags, flag
 from .training import TrainConfig
 
 EXIT_BAD_INPUT = 2
-CLASSROOM_OPTIONS = ("students", "every", "seconds", "profile", "students_nice", "action", "store")  # bench --classroom's own
+CLASSROOM_OPTIONS = ("students", "every", "seconds", "profile", "students_nice", "action", "store",
+                     "during")  # bench --classroom's own
 CHALLENGE_OPTIONS = ("entries", "entry_seconds")  # bench --challenge's own
 
 
@@ -244,6 +245,9 @@ def _add_bench_parser(commands) -> None:
     classroom.add_argument("--store", choices=["file", "memory", "both"],
                            help="the app's store: a new file (default), memory, or both in alternating rounds, "
                                 "to compare")
+    classroom.add_argument("--during", choices=["train", "challenge"],
+                           help="what trains meanwhile: lenet through /train (default), or a lenet entry of a class "
+                                "challenge the bench opens, run by the challenge's queue")
     challenge = bench.add_argument_group("challenge mode", "--challenge: entries of the class challenge run in turn "
                                          "through its queue; the time each takes beyond its budget")
     challenge.add_argument("--challenge", action="store_true", help="run the challenge benchmark")

@@ -116,10 +116,16 @@ def recipe_config(recipe: dict) -> TrainConfig:
     return preset(recipe["model"], **{key: recipe[key] for key in RECIPE})
 
 
+def validation_count(train_pictures: int) -> int:
+    """How many of a data set's training pictures the entries are ranked on, not trained on (the classroom bench
+    counts an entry's images a step from it)."""
+    return max(1, min(VALIDATION_PICTURES, train_pictures // VALIDATION_SHARE))
+
+
 def validation_split(data: Dataset) -> Dataset:
     """The entries' data: every training picture but a fixed, seeded share (5,000 of CIFAR-10's 50,000) to train
     on, and that share as the pictures they are tested and ranked on. The test set stays out of sight."""
-    count = max(1, min(VALIDATION_PICTURES, len(data.train) // VALIDATION_SHARE))
+    count = validation_count(len(data.train))
     order = torch.randperm(len(data.train), generator=torch.Generator().manual_seed(VALIDATION_SEED))
     held, kept = order[:count].sort().values, order[count:].sort().values
     images, labels = data.train.images, data.train.labels

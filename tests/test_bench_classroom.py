@@ -1,6 +1,7 @@
-"""The classroom benchmark end to end on the tiny data set: the real app, three students, lenet training.
+"""The classroom benchmark end to end on the tiny data set: the real app, a few students, lenet training through
+/train or as the challenge queue's entry.
 
-A short real run (one app subprocess, one student process): the report has its figures, the students got answers
+Short real runs (one app subprocess, one student process each): the report has its figures, the students got answers
 without errors and the training moved both alone and during the load. No time is asserted.
 """
 from __future__ import annotations
@@ -9,9 +10,13 @@ import dataclasses
 
 import pytest
 
+from gradio_client import Client
+
 from cifar_demo.__main__ import EXIT_BAD_INPUT, build_parser, main
 from cifar_demo.bench.classroom import (STORES, ClassroomConfig, ClassroomError, classroom_benchmark,
-                                       config_from_args, report_table, schedule)
+                                       config_from_args, figures, measure, report_table, running_app, schedule,
+                                       status, write_pictures)
+from cifar_demo.checkpoints import CHECKPOINT_DIR
 
 
 def test_a_short_classroom_run_reports_answers_and_training_speeds(tiny_tree):
@@ -33,6 +38,35 @@ def test_a_short_classroom_run_reports_answers_and_training_speeds(tiny_tree):
     assert "requests (errors)" in table and "training during the load" in table
 
 
+def saved_files() -> set:
+    return {path for folder in ("runs", "challenge") for path in (CHECKPOINT_DIR / folder).glob("*")}
+
+
+def test_the_challenge_queue_trains_through_the_load_and_is_ended_after(tiny_tree, tiny_data, tmp_path):
+    # The bench's own steps on one real app: the queue's entry trains alone, then under two students' load; after,
+    # the app itself says nothing trains or waits, and no checkpoint of the entries is left in the repository.
+    config = ClassroomConfig(students=2, every=0.5, seconds=4.0, alone_seconds=2.0, data=str(tiny_tree),
+                             device="cpu", download=False, batch_size=4, during="challenge")
+    config.validate()
+    before = saved_files()
+    pictures = write_pictures(tiny_data.test, tmp_path / "pictures", 5, config.seed)
+    (tmp_path / "app").mkdir()
+    with running_app(config, tmp_path / "app") as url:
+        client = Client(url, verbose=False, analytics_enabled=False)
+        reports, alone, during = measure(client, url, config, pictures, tmp_path / "app", len(tiny_data.train))
+        after, queue = status(client), client.predict(api_name="/challenge_queue")
+        board = client.predict(api_name="/challenge_board")
+    result = figures(config, [reports], alone, during, 0.0)
+    assert result.requests > 0 and result.errors == 0, result.first_errors
+    assert result.training_alone_images_per_second > 0 and result.training_during_images_per_second > 0
+    assert result.during == "challenge" and "trains as the challenge queue's entry" in report_table(result)
+    assert after["run"].startswith("challenge") and after["state"] != "running"
+    assert queue["running"] is None and queue["waiting"] == []
+    assert board["challenge"]["state"] == "ended" and board["ranked"] == []
+    assert [entry["state"] for entry in board["not_ranked"]] == ["lost"]  # cut by the end, its model deleted
+    assert saved_files() == before
+
+
 def test_the_command_line_takes_the_profile_and_overrides_it():
     parse = build_parser().parse_args
     steady = config_from_args(parse(["bench", "--classroom", "--profile", "steady", "--seconds", "20"]))
@@ -43,6 +77,11 @@ def test_the_command_line_takes_the_profile_and_overrides_it():
         config_from_args(parse(["bench", "--classroom", "--students", "0"])).validate()
     stores = config_from_args(parse(["bench", "--classroom", "--profile", "burst", "--action", "add", "--store", "both"]))
     assert (stores.action, stores.store, stores.every) == ("add", "both", 2.0)
+    assert (stores.during, steady.during) == ("train", "train")
+    queue = config_from_args(parse(["bench", "--classroom", "--profile", "steady", "--during", "challenge"]))
+    assert queue.during == "challenge" and queue.entry_budget >= queue.alone_seconds + queue.seconds
+    with pytest.raises(ClassroomError, match="fewer --seconds"):  # an entry's budget is at most an hour
+        dataclasses.replace(queue, seconds=3600.0).validate()
 
 
 def test_both_stores_take_turns_each_first_as_often_as_second():

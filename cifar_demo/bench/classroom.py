@@ -6,6 +6,9 @@
 --action share or add puts each student's picture on the wall or into Your classes instead of classifying it;
 --store both starts two apps, the store in memory and in a file, and measures them in alternating rounds (memory,
 file, file, memory, ...), so that a load that comes and goes on the machine falls on both alike.
+--during challenge trains lenet as the class challenge's queue runs it instead of through /train: the bench opens a
+challenge as the teacher (its client is on the app's machine) with a budget that outlasts the run, enters lenet
+(and a second entry that waits its turn), and ends the challenge after.
 
 The bench starts `app.py` as a subprocess on 127.0.0.1, trains lenet through the API, measures its speed alone,
 then lets the students upload real test pictures to /classify, each at its own jittered pace, and measures the
@@ -64,6 +67,8 @@ ERRORS_LISTED = 5
 ACTIONS = ("classify", "share", "add")
 STORES = {"file": ("file",), "memory": ("memory",), "both": ("memory", "file")}
 ROUNDS_EACH = 2                  # --store both: each store's window and training alone cut into this many rounds
+DURING = {"train": "through /train", "challenge": "as the challenge queue's entry"}  # what trains meanwhile
+CHALLENGE_MARGIN = STUDENTS_READY_TIMEOUT + HANG_GUARD  # an entry's budget covers the windows and every wait around
 SHARES_A_PAGE = 10               # the wall's cap for one page: a sharing student opens a new page (not timed) then
 ADD_CLASSES = 10                 # classes the bench makes for --action add: 30 students' adds fit in 200 a class
 
@@ -89,13 +94,28 @@ class ClassroomConfig:
     students_nice: int = 0
     action: str = "classify"                # what each student's picture goes to: /classify, /share or an add
     store: str = "file"                     # the app's store: a file in the bench's folder, memory, or both in turn
+    during: str = "train"                   # what trains: a run started with /train, or the challenge queue's entry
 
     def validate(self) -> None:
-        """Bounded load: a positive count of students, pace and window."""
+        """Bounded load: a positive count of students, pace and window; a challenge entry's budget the app takes."""
         if self.students < 1 or self.every <= 0 or self.seconds <= 0 or self.alone_seconds <= 0:
             raise ClassroomError("--students must be at least 1, and --every and --seconds above 0.")
-        if self.action not in ACTIONS or self.store not in STORES:
-            raise ClassroomError(f"--action is one of {', '.join(ACTIONS)}; --store one of {', '.join(STORES)}.")
+        if self.action not in ACTIONS or self.store not in STORES or self.during not in DURING:
+            raise ClassroomError(f"--action is one of {', '.join(ACTIONS)}; --store one of {', '.join(STORES)}; "
+                                 f"--during one of {', '.join(DURING)}.")
+        if self.during == "challenge":
+            from ..challenge import BUDGET_SECONDS
+
+            if not BUDGET_SECONDS.check(self.entry_budget, None):
+                raise ClassroomError(f"With --during challenge one entry trains through the whole run, and its budget "
+                                     f"(--seconds + {self.entry_budget - self.seconds:g} s) must be "
+                                     f"{BUDGET_SECONDS.must}: ask for fewer --seconds.")
+
+    @property
+    def entry_budget(self) -> float:
+        """--during challenge: the entry's seconds of training, counted from its first step, outlast the alone
+        window, the students' window and every wait the bench allows around them."""
+        return self.alone_seconds + self.seconds + CHALLENGE_MARGIN
 
     @property
     def processes(self) -> int:
@@ -132,6 +152,7 @@ class ClassroomFigures:
     first_errors: list[str] = field(default_factory=list)
     action: str = "classify"
     store: str = "file"
+    during: str = "train"
 
 
 # ---------------------------------------------------------------- the students (their own processes, no torch)
@@ -331,15 +352,18 @@ def status(client: Client) -> dict:
     return client.predict(api_name="/status")
 
 
-def wait_for_steps(client: Client) -> dict:
-    """The first /status with a logged training step: the data set is loaded and the job is under way."""
+def wait_for_steps(client: Client, earlier: str | None) -> dict:
+    """The first /status of a new run (not `earlier`, the one /status showed before it was asked for) with a
+    logged training step: the data set is loaded and the job is under way. The challenge's queue starts its entry
+    a moment after the submission, so until then /status may still show the last run."""
     deadline = time.monotonic() + FIRST_STEP_TIMEOUT
     while time.monotonic() < deadline:
         now = status(client)
-        if now["state"] not in ("running", "idle"):
-            raise ClassroomError(f"the training run is {now['state']}: {now['message']}")
-        if now["progress"].get("step"):
-            return now
+        if now["run"] is not None and now["run"] != earlier:
+            if now["state"] != "running":
+                raise ClassroomError(f"the training run is {now['state']}: {now['message']}")
+            if now["progress"].get("step"):
+                return now
         time.sleep(0.2)
     raise ClassroomError(f"training made no step within {FIRST_STEP_TIMEOUT:.0f} s")
 
@@ -412,23 +436,85 @@ def run_students(client: Client, url: str, config: ClassroomConfig, pictures: Pa
             stop_process(process)
 
 
-def stop_training(client: Client) -> None:
-    """/stop, wait for the run to end, and remove the checkpoint it saved: the bench leaves no run behind."""
+def same_run(first: dict, later: dict) -> None:
+    """Two /status readings of one run still training: a speed between readings of two runs, or of one that has
+    ended, measures nothing."""
+    if later["state"] != "running" or later["run"] != first["run"]:
+        raise ClassroomError(f"the training run {first['run']} did not last the measurement (/status then: "
+                             f"{later['run']}, {later['state']}: {later['message']!r}): its speed is not measured")
+
+
+def ended(client: Client, api_name: str) -> dict | None:
+    """Ask the app to end the training run (api_name) and wait until /status says it has; None when the app could
+    not be asked (it may be gone already; it is stopped next either way)."""
     try:
-        client.predict(api_name="/stop")
+        client.predict(api_name=api_name)
         deadline = time.monotonic() + STOP_TIMEOUT
         final = status(client)
         while final["state"] == "running" and time.monotonic() < deadline:
             time.sleep(0.2)
             final = status(client)
-    except Exception as error:  # the app may be gone already; it is stopped next either way
-        say(f"could not stop the training run: {describe(error)}")
-        return
-    from ..checkpoints import CHECKPOINT_DIR, runs_folder
+        return final
+    except Exception as error:  # reported, never raised: the bench's own error (if any) is the one to show
+        say(f"could not end the training run ({api_name}): {describe(error)}")
+        return None
 
-    saved = CHECKPOINT_DIR / final["checkpoint"] if final.get("checkpoint") else None  # relative to it, or absolute
+
+def saved_file(final: dict | None) -> Path | None:
+    """The checkpoint an ended run saved, as /status names it (relative to the checkpoint folder, or absolute)."""
+    from ..checkpoints import CHECKPOINT_DIR
+
+    return CHECKPOINT_DIR / final["checkpoint"] if final and final.get("checkpoint") else None
+
+
+def stop_training(client: Client) -> None:
+    """/stop, wait for the run to end, and remove the checkpoint it saved: the bench leaves no run behind."""
+    from ..checkpoints import runs_folder
+
+    saved = saved_file(ended(client, "/stop"))
     if saved and saved.parent == runs_folder():
         saved.unlink(missing_ok=True)
+
+
+def end_challenge(client: Client) -> None:
+    """challenge_end as the teacher: the app cuts the training entry, drops the waiting one and deletes the cut
+    entry's checkpoint itself (an entry that ran no full turn leaves no model); the bench waits until it is gone."""
+    saved = saved_file(ended(client, "/challenge_end"))
+    deadline = time.monotonic() + STOP_TIMEOUT
+    while saved and saved.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if saved and saved.exists():
+        say(f"the challenge's cut entry left its checkpoint behind: {saved}")
+
+
+def enter_challenge(client: Client, url: str, config: ClassroomConfig, arguments: list) -> None:
+    """The teacher (the bench's client, on the app's machine) opens a challenge for lenet with a budget that
+    outlasts the run and enters lenet; a second page enters it again, to wait its turn as a class's entries do."""
+    client.predict(config.entry_budget, "seconds", [NET], api_name="/challenge_open")
+    client.predict("bench", *arguments, api_name="/challenge_submit")
+    waiting = Client(url, verbose=False, analytics_enabled=False)  # a client has one waiting entry: another page
+    waiting.predict("bench, waiting", *arguments, api_name="/challenge_submit")
+
+
+def start_run(client: Client, url: str, config: ClassroomConfig, train_images: int) -> float:
+    """Lenet training as config.during asks, through /train or the challenge's queue; the images of its steps."""
+    arguments, batch_size = train_arguments(config)
+    say(f"training {NET} (batch {batch_size}) {DURING[config.during]}; {config.alone_seconds:g} s alone")
+    if config.during == "challenge":
+        from ..challenge import validation_count
+
+        enter_challenge(client, url, config, arguments)
+        return images_per_step(train_images - validation_count(train_images), batch_size)  # the rest rank it
+    client.predict(*arguments, api_name="/train")
+    return images_per_step(train_images, batch_size)
+
+
+def end_run(client: Client, config: ClassroomConfig) -> None:
+    """The run ended as it was started; nothing of it is left running or saved."""
+    if config.during == "challenge":
+        end_challenge(client)
+    else:
+        stop_training(client)
 
 
 def train_arguments(config: ClassroomConfig) -> tuple[list, int]:
@@ -460,28 +546,27 @@ def figures(config: ClassroomConfig, rounds: list[list[dict]], alone: float, dur
         config.students, config.every, config.seconds, config.processes, config.students_nice, window, len(calls),
         len(errors), len(calls) / window, percentile(answered, 0.5), percentile(answered, 0.95),
         percentile(answered, 1.0), alone, during, alone / during if during else None, cpu_name(), os.cpu_count(),
-        load_average, errors[:ERRORS_LISTED], config.action, store)
+        load_average, errors[:ERRORS_LISTED], config.action, store, config.during)
 
 
 def measure(client: Client, url: str, config: ClassroomConfig, pictures: Path, folder: Path,
             train_images: int) -> tuple[list[dict], float, float]:
-    """Train lenet; its speed alone, then the students' load and its speed during it; the run is stopped after."""
-    arguments, batch_size = train_arguments(config)
-    per_step = images_per_step(train_images, batch_size)
-    say(f"training {NET} (batch {batch_size}); {config.alone_seconds:g} s alone")
-    client.predict(*arguments, api_name="/train")
+    """Train lenet (config.during: through /train or the challenge's queue); its speed alone, then the students'
+    load and its speed during it, all of one run; the run is ended after."""
+    earlier = status(client)["run"]
     try:
-        alone_from = wait_for_steps(client)
+        per_step = start_run(client, url, config, train_images)
+        alone_from = wait_for_steps(client, earlier)
         time.sleep(config.alone_seconds)
         alone_to = status(client)
+        same_run(alone_from, alone_to)
         say(f"{plural(config.students, 'student', 'students')} in {plural(config.processes, 'process', 'processes')}"
             f", a picture every {config.every:g} s each, for {config.seconds:g} s")
         reports, load_from, load_to = run_students(client, url, config, pictures, folder)
-        if load_to["state"] != "running":
-            raise ClassroomError(f"the training run ended during the load ({load_to['state']}: "
-                                 f"{load_to['message']}): its speed under load is not measured")
+        same_run(alone_from, load_from)
+        same_run(alone_from, load_to)
     finally:
-        stop_training(client)
+        end_run(client, config)
     return reports, training_speed(alone_from, alone_to, per_step), training_speed(load_from, load_to, per_step)
 
 
@@ -544,7 +629,8 @@ def config_from_args(args) -> ClassroomConfig:
               **{name: getattr(args, name) for name in DEFAULTS if getattr(args, name) is not None}}
     nice = {} if args.students_nice is None else {"students_nice": args.students_nice}
     return ClassroomConfig(**chosen, **nice, data=args.data, device=args.device, download=not args.no_download,
-                           action=args.action or "classify", store=args.store or "file")
+                           action=args.action or "classify", store=args.store or "file",
+                           during=args.during or "train")
 
 
 def plural(count: int, one: str, many: str) -> str:
@@ -571,7 +657,8 @@ def report_table(f: ClassroomFigures) -> str:
         ("machine", f"{f.cpu}, {f.cores} cores, load average {f.load_average_before:.2f} before"),
     ]
     width = max(len(name) for name, _ in rows)
-    lines = [f"classroom: /{f.action} under load while {NET} trains"] + [f"  {n:<{width}}  {v}" for n, v in rows]
+    lines = [f"classroom: /{f.action} under load while {NET} trains {DURING[f.during]}"]
+    lines += [f"  {n:<{width}}  {v}" for n, v in rows]
     return "\n".join(lines + [f"  error: {error}" for error in f.first_errors])
 
 
