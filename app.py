@@ -368,8 +368,8 @@ def build_evaluate_tab(lab: Lab) -> None:
                      net=checkpoint.meta["model"], file=checkpoint.path.name)]
         pairs = most_confused_pairs(result.confusion, shown_names)
         if pairs:
-            lines.append(say("text.most_confused", pairs=say("text.list_separator").join(
-                say("text.taken_for", truth=t, guess=p, count=f"{n:,}") for t, p, n in pairs)))
+            lines.append(say("text.most_confused", pairs=words.listed(
+                (Say("text.taken_for", truth=t, guess=p, count=f"{n:,}") for t, p, n in pairs), "text.semicolon")))
         return (result.accuracy, "\n".join(lines),
                 render("evaluate", lambda: per_class_figure(result.per_class, shown_names, language=language())),
                 render("evaluate", lambda: confusion_figure(result.confusion, shown_names, language=language())))
