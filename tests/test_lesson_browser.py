@@ -10,7 +10,6 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 import numpy as np
-import pytest
 from gradio_client import Client, handle_file
 from playwright.sync_api import Browser, Locator, Page, expect
 
