@@ -507,7 +507,8 @@ def build_app(lab: Lab, class_wall: bool = False, wall: Wall | None = None, chal
             return tuple(gr.Timer(active=opened is tab) for tab in (wall_tab, yours.tab, contest.tab))
 
         tabs.select(follow_the_tab, None, [wall_timer, yours.timer, contest.timer], api_visibility="private")
-        seen = gr.State({"header": header.value, "models": (tuple(model.choices), model.value),  # as it is built
+        # The lines each page shows before its first refresh, read from the page as built: refresh sends what differs.
+        seen = gr.State({"header": header.value, "models": (tuple(model.choices), model.value),
                          "status": train.status.value, "your_status": yours.status.value})
         ticked = [header, model, train.status, train.loss, train.accuracy, yours.status, yours.loss, yours.accuracy,
                   train.runs]
