@@ -12,6 +12,7 @@ import os
 import random
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -387,8 +388,8 @@ def build_evaluate_tab(lab: Lab) -> None:
                      net=checkpoint.meta["model"], file=checkpoint.path.name)]
         pairs = most_confused_pairs(result.confusion, shown_names)
         if pairs:
-            lines.append(say("text.most_confused", pairs=say("text.list_separator").join(
-                say("text.taken_for", truth=t, guess=p, count=f"{n:,}") for t, p, n in pairs)))
+            lines.append(say("text.most_confused", pairs=words.listed(
+                (Say("text.taken_for", truth=t, guess=p, count=f"{n:,}") for t, p, n in pairs), "text.semicolon")))
         return (result.accuracy, "\n".join(lines),
                 render("evaluate", lambda: per_class_figure(result.per_class, shown_names, language=language())),
                 render("evaluate", lambda: confusion_figure(result.confusion, shown_names, language=language())))
@@ -525,9 +526,11 @@ def build_app(lab: Lab, class_wall: bool = False, wall: Wall | None = None, chal
             return tuple(gr.Timer(active=opened is tab) for tab in (wall_tab, yours.tab, contest.tab))
 
         tabs.select(follow_the_tab, None, [wall_timer, yours.timer, contest.timer], api_visibility="private")
-        seen = gr.State({})
+        # The lines each page shows before its first refresh, read from the page as built: refresh sends what differs.
+        seen = gr.State({"header": header.value, "models": (tuple(model.choices), model.value),
+                         "status": train.status.value, "your_status": yours.status.value})
         ticked = [header, model, train.status, train.loss, train.accuracy, yours.status, yours.loss, yours.accuracy,
-                  train.runs, seen]
+                  train.runs]
         refresh = make_refresh(lab)
         gr.Timer(1.0).tick(refresh, [seen, train.runs], ticked, api_visibility="private", concurrency_limit=None,
                            show_progress="hidden")
@@ -552,9 +555,11 @@ def make_refresh(lab: Lab) -> Callable:
     folder = Path(tempfile.mkdtemp(prefix="cifar-demo-charts-"))
     loss_charts = {lang: SharedChart(folder, f"loss-{lang}") for lang in words.LANGUAGES}
     accuracy_charts = {lang: SharedChart(folder, f"accuracy-{lang}") for lang in words.LANGUAGES}
+    claiming = threading.Lock()
 
     def refresh(last: dict, picked: list[str] | None):
-        """Send each page only what changed since its last tick: most ticks send nothing."""
+        """Send each page only what differs from what it shows (`last`, which starts as the page is built): most
+        ticks send nothing. A line sent twice could land after another answer to that line (Stop's) and hide it."""
         status = lab.status()
         history, run = status["history"], status["run"]
         runs = {key: shown(label) for key, (label, _) in lab.runs(status).items()}
@@ -564,21 +569,24 @@ def make_refresh(lab: Lab) -> Callable:
                "status": status_line(status, lab.shelf.active_key), "your_status": your_status_line(lab, status),
                "loss": (run, len(history["steps"]), spoken), "accuracy": (run, len(history["epochs"]), spoken),
                "runs": tuple(runs.items())}
-        changed = {key: now[key] != last.get(key) for key in now}
+        # The charts before the claim (each drawn once a change, for every page): one that fails claims no line.
+        loss_chart = loss_charts[spoken].get(now["loss"], lambda: loss_figure(history, language=spoken))
+        accuracy_chart = accuracy_charts[spoken].get(now["accuracy"], lambda: accuracy_figure(history, language=spoken))
+        with claiming:  # the page's load and its first tick overlap: a line goes in one of them, never both
+            before = dict(last)
+            last.update(now)
+        changed = {key: now[key] != before.get(key) for key in now}
         choices, active = now["models"]
-        new_runs = [key for key in runs if key not in dict(last.get("runs", ()))]  # shown until unticked
+        new_runs = [key for key in runs if key not in dict(before.get("runs", ()))]  # shown until unticked
         picks = [key for key in picked or [] if key in runs] + new_runs
-        loss = (loss_charts[spoken].get(now["loss"], lambda: loss_figure(history, language=spoken))
-                if changed["loss"] else gr.skip())
-        accuracy = (accuracy_charts[spoken].get(now["accuracy"], lambda: accuracy_figure(history, language=spoken))
-                    if changed["accuracy"] else gr.skip())
+        loss = loss_chart if changed["loss"] else gr.skip()
+        accuracy = accuracy_chart if changed["accuracy"] else gr.skip()
         return (
             now["header"] if changed["header"] else gr.skip(),
             gr.update(choices=list(choices), value=active) if changed["models"] else gr.skip(),
             now["status"] if changed["status"] else gr.skip(), loss, accuracy,
             now["your_status"] if changed["your_status"] else gr.skip(), loss, accuracy,  # the same job, both tabs
             gr.update(choices=[(label, key) for key, label in runs.items()], value=picks) if changed["runs"] else gr.skip(),
-            now,
         )
 
     return refresh

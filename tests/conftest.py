@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from cifar_demo.network import network_address
+
 # Tests never touch the user's cache or try the network for CIFAR-10.
 os.environ["CIFAR_DEMO_CACHE"] = tempfile.mkdtemp(prefix="cifar-demo-test-cache-")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -108,3 +110,11 @@ def shared_archive_or_skip() -> Path:
     if not SHARED_ARCHIVE.is_file():
         pytest.skip(f"integration test: {SHARED_ARCHIVE} is not present")
     return SHARED_ARCHIVE
+
+
+def network_address_or_skip() -> str:
+    """This machine's address on its network, as another computer or a phone in the class reaches the app."""
+    address = network_address()
+    if address is None:
+        pytest.skip("this machine has no network address besides the loopback one")
+    return address

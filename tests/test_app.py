@@ -1,6 +1,7 @@
 """The page driven the way a script or a second browser would: gradio_client against an app in this process."""
 from __future__ import annotations
 
+import copy
 import gc
 import logging
 import os
@@ -364,6 +365,19 @@ def test_status_line_reads_like_the_issue_says():
         "Stopped · test accuracy 57.9% · saved as lenet-1.pt")
     early = {**finished, "state": "stopped", "checkpoint": None, "message": "stopped before the first step"}
     assert status_line(early) == "Stopped before the first step"
+
+
+def test_a_page_is_sent_each_line_once_and_not_what_it_was_built_showing(served):
+    """The page's load and its first timer tick run together, before either answers: a line sent by both could land
+    after another answer to it (Stop's) and write over it."""
+    lab, _, _ = served
+    app = build_app(lab)
+    refresh = next(f for f in app.fns.values() if f.name == "refresh")
+    last = copy.deepcopy(refresh.inputs[0].value)  # the page's own state, copied per page as gradio does
+    first, second = refresh.fn(last, None), refresh.fn(last, None)
+    assert first[:2] == (gr.skip(), gr.skip()), "the page was built showing this header and this model list"
+    assert first[-1] != gr.skip(), "the runs are not built into the page: its first refresh sends them"
+    assert all(line == gr.skip() for line in second), "every line went to the page once"
 
 
 def test_auth_parsing():

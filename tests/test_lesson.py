@@ -21,9 +21,9 @@ from app import build_app, main, serve
 from app_process import APP_START_TIMEOUT, Server, launch
 from cifar_demo.lab import Lab
 from cifar_demo.store import Store
-from conftest import TINY_CLASSES
+from conftest import TINY_CLASSES, network_address_or_skip
 from test_app import free_port
-from test_wall import network_addresses, saved_photos
+from test_wall import saved_photos
 
 STUDENTS = 30
 CALL_TIMEOUT = 30.0
@@ -242,9 +242,7 @@ def plain_sqlite(path: Path, sql: str) -> list[tuple]:
 
 
 def test_kill_9_while_30_students_share_and_add_loses_no_answered_write(server, tmp_path):
-    address = next((a for a in network_addresses() if not a.startswith("127.")), None)
-    if address is None:
-        pytest.skip("this machine has no network address besides the loopback one")
+    address = network_address_or_skip()
     teacher = Client(server.url, verbose=False)
     for name in TINY_CLASSES:
         teacher.predict(name, api_name="/your_classes_add_class")

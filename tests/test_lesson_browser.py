@@ -10,27 +10,19 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 import numpy as np
-import pytest
 from gradio_client import Client, handle_file
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from app_process import Server
+from conftest import network_address_or_skip
 from screenshots import open_tab  # a narrow page folds the later tabs, the Lesson tab among them, into a menu
 from test_browser import PAGE_LIMIT_S, browser, fetch_image, snap  # noqa: F401 (a fixture)
 from test_student import choose, phone
-from test_wall import network_addresses, saved_photos
+from test_wall import saved_photos
 
 PROJECTOR = {"width": 1400, "height": 900}
 SHARED = 3                                 # pictures a student's page shares in lesson 1
 OUR_CLASSES = {"mug": 2, "pen": 3}         # the class's own classes in lesson 1, and their pictures
-
-
-def student_address() -> str:
-    """This machine's address on its network, as a phone in the class reaches the app."""
-    address = next((a for a in network_addresses() if not a.startswith("127.")), None)
-    if address is None:
-        pytest.skip("this machine has no network address besides the loopback one")
-    return address
 
 
 def share_from_a_students_page(page: Page, photos: list[tuple[Path, str]]) -> list[int]:
@@ -98,7 +90,7 @@ def wall_entries(url: str) -> list[tuple]:
 
 def test_two_lessons_a_kill_9_between_a_new_lesson_and_another_laptop(browser, tiny_tree,  # noqa: F811
                                                                       trained_checkpoint, tmp_path):
-    address = student_address()
+    address = network_address_or_skip()
     photos = saved_photos(tmp_path, SHARED + sum(OUR_CLASSES.values()))
     (tmp_path / "laptop").mkdir()
     (tmp_path / "other-laptop").mkdir()

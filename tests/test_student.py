@@ -24,9 +24,8 @@ from cifar_demo.lab import Lab
 from cifar_demo.network import EVERY_ADDRESS, Reach, join_address
 from cifar_demo.ui.join import join_html
 from cifar_demo.words import CATALOG, KOREAN, text
-from conftest import TINY_CLASSES
+from conftest import TINY_CLASSES, network_address_or_skip
 from test_app import AUTH, free_port
-from test_wall import network_addresses
 from test_words import english_words
 
 LIMIT_S = 180                 # a give-up limit for anything the page does, not a timing
@@ -37,10 +36,7 @@ LENET_CLASSES = load_checkpoint(CHECKPOINT_DIR / "lenet.pt").classes
 
 @pytest.fixture(scope="module")
 def address() -> str:
-    found = next((a for a in network_addresses() if not a.startswith("127.")), None)
-    if found is None:
-        pytest.skip("this machine has no network address besides the loopback one")
-    return found
+    return network_address_or_skip()
 
 
 @pytest.fixture(scope="module")

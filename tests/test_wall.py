@@ -7,7 +7,6 @@ import json
 import random
 import re
 import shutil
-import socket
 import statistics
 import threading
 import time
@@ -39,7 +38,7 @@ from cifar_demo.ui.language import page
 from cifar_demo.words import CATALOG
 from cifar_demo.wall import (CAPACITY, NOT_LISTED, PER_ADDRESS, PER_SESSION, PLACEHOLDER, SCALE, UNKNOWN, Wall,
                              WallRefusal, draw, export_zip, guesses, summarize)
-from conftest import REPO, TINY_CLASSES, tiny_picture
+from conftest import REPO, TINY_CLASSES, network_address_or_skip, tiny_picture
 from test_app import free_port
 
 SHIPPED = ["lenet", "smallcnn", "fastnet", "resnet"]
@@ -420,9 +419,7 @@ def test_the_teachers_controls_work_here_and_are_refused_from_other_computers(se
 
 def test_another_computer_on_the_class_network_is_refused_the_teachers_controls(served, teacher):
     _, _, url = served
-    address = next((a for a in network_addresses() if not a.startswith("127.")), None)
-    if address is None:
-        pytest.skip("this machine has no network address besides the loopback one")
+    address = network_address_or_skip()
     student = Client(url.replace("127.0.0.1", address), verbose=False)
     with pytest.raises(AppError, match="Only the teacher can do this"):
         student.predict(api_name="/wall_clear")
@@ -455,9 +452,7 @@ def test_the_readme_table_of_who_may_call_what_holds_for_another_computer_and_th
     named = {name.lstrip("/") for name in teacher.view_api(return_format="dict", print_info=False)["named_endpoints"]}
     assert set(table) == named, "the README's table lists every named endpoint, and only those"
     assert table == {name: RULES[name].who.value for name in table}, "the README says what access.RULES says"
-    address = next((a for a in network_addresses() if not a.startswith("127.")), None)
-    if address is None:
-        pytest.skip("this machine has no network address besides the loopback one")
+    address = network_address_or_skip()
     student = Client(url.replace("127.0.0.1", address), verbose=False)
     (path, truth), = saved_photos(tmp_path, 1)
     picture = handle_file(str(path))
@@ -501,16 +496,6 @@ def test_the_readme_table_of_who_may_call_what_holds_for_another_computer_and_th
             words = outcome(client, name, arguments[name](who))
             may = table[name] == Who.ANYONE.value or who == "teacher"  # the owner's own pictures: checked above
             assert refused_by_rule(name, words) != may, f"/{name} called by the {who}: {words or 'answered'}"
-
-
-def network_addresses() -> list[str]:
-    """The address this machine has on its network, if any: connecting a UDP socket sends nothing."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.connect(("10.255.255.255", 1))
-        except OSError:  # no network at all
-            return []
-        return [probe.getsockname()[0]]
 
 
 def test_switching_the_model_remakes_every_guess_and_says_which_truths_it_lacks(served, teacher, tmp_path):

@@ -9,7 +9,7 @@ import gradio as gr
 from ..lab import Lab, NoModel
 from ..wall import Summary, Wall, WallRefusal, export_zip, summarize
 from ..wall import draw as draw_wall
-from ..words import LANGUAGES, Say
+from ..words import LANGUAGES, Say, listed
 from .common import SharedChart, allowed, escape_markdown, message_line, refusal, teacher_controls
 from .language import language, names, page, say
 
@@ -107,8 +107,8 @@ def wall_words(summary: Summary, classes: list[str]) -> str:
                   f"{'–' if c.test_accuracy is None else format(c.test_accuracy, '.0%')} |"
                   for c in summary.per_class]
     if summary.confusions:
-        mixups = (say("text.taken_for", truth=named(t), guess=named(g), count=n) for t, g, n in summary.confusions)
-        lines += ["", say("text.wall_confused", pairs=say("text.list_separator").join(mixups))]
+        mixups = (Say("text.taken_for", truth=named(t), guess=named(g), count=n) for t, g, n in summary.confusions)
+        lines += ["", say("text.wall_confused", pairs=listed(mixups, "text.semicolon"))]
     notes = [say("text.wall_shown", count=summary.shown)]
     if summary.unknown or summary.not_listed:
         notes.append(say("text.wall_unknown", unknown=summary.unknown, not_listed=summary.not_listed))

@@ -106,7 +106,7 @@ TEXT = {
     "evaluated_held_out": "Held-out accuracy {accuracy}: {right} of {total} pictures right ({net}, {file})",
     "most_confused": "Most confused: {pairs}",
     "taken_for": "{truth} taken for {guess} ({count}×)",
-    "list_separator": "; ", "comma": "{first}, {second}", "semicolon": "{first}; {second}",
+    "comma": "{first}, {second}", "semicolon": "{first}; {second}",
     "no_model_wall": "No trained model yet, so no guesses: train one in the Train tab.",
     "wall_hidden": "Picture #{number} is hidden from the wall, its summary and its download.",
     "wall_cleared": "The wall is empty: {count} pictures taken off. Every page may share again.",

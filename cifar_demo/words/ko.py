@@ -107,7 +107,7 @@ TEXT = {
     "evaluated_held_out": "떼어 둔 그림의 정확도 {accuracy}: {total}장 중 {right}장 맞음 ({net}, {file})",
     "most_confused": "가장 많이 헷갈린 것: {pairs}",
     "taken_for": "{truth}을(를) {guess}(으)로 ({count}번)",
-    "list_separator": "; ", "comma": "{first}, {second}", "semicolon": "{first}; {second}",
+    "comma": "{first}, {second}", "semicolon": "{first}; {second}",
     "no_model_wall": "아직 학습된 모델이 없어 추측도 없습니다: 학습 탭에서 모델을 학습하세요.",
     "wall_hidden": "#{number} 그림을 게시판, 요약, 내려받기에서 숨겼습니다.",
     "wall_cleared": "게시판을 비웠습니다: 그림 {count}장을 내렸습니다. 모든 페이지가 다시 올릴 수 있습니다.",
