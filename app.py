@@ -152,7 +152,7 @@ def build_train_tab(lab: Lab, app: gr.Blocks, challenge: Challenge) -> TrainTab:
                     train = gr.Button(page("train"), variant="primary", size="lg")
                     stop = gr.Button(page("stop"), variant="stop", size="lg")
             with gr.Column(scale=5):
-                status = gr.Textbox(status_line(lab.status()), show_label=False, interactive=False,
+                status = gr.Textbox(status_line(lab.status(), lab.shelf.active_key), show_label=False, interactive=False,
                                     elem_classes="big", container=False, elem_id="train-status", label=page("status"))
                 loss = gr.Image(show_label=False, interactive=False, format="png",
                                 buttons=["fullscreen"])

@@ -64,7 +64,7 @@ class Sized:
     """A recipe sized to the budget: its settings, what the probe measured, and every width tried."""
     config: TrainConfig
     cost: RunCost
-    tried: tuple[dict, ...]  # each width probed: width, bf16, epochs that fit, seconds those take
+    tried: tuple[dict, ...]  # each width probed: width, epochs that fit, seconds those take, a steady epoch
 
     @property
     def seconds(self) -> float:
@@ -85,13 +85,15 @@ def probe_data(config: TrainConfig, probe: Probe, classes: int = 10) -> Dataset:
                    classes=[str(n) for n in range(classes)], source="probe")
 
 
-def step_times(setup: Setup, count: int, epoch: int = 0) -> list[float]:
-    """Seconds of each of the next `count` steps, making its batch included."""
-    times, batches = [], setup.batches(epoch)
-    for _ in range(count):
+def step_times(setup: Setup, count: int) -> list[float]:
+    """Seconds of each of `count` steps as a run takes them: its batch made, the step, the weight averaging."""
+    times, batches = [], setup.batches(0)
+    for step in range(1, count + 1):
         started = time.perf_counter()
         images, labels = next(batches)
         train_step(setup, images, labels)
+        if setup.lookahead:
+            setup.lookahead.step(setup.model, step)
         times.append(time.perf_counter() - started)
     return times
 

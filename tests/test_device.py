@@ -1,10 +1,11 @@
-"""Device choice and mixed precision: bf16 on a CPU only where asked for and where the CPU computes it natively."""
+"""Device choice and mixed precision: bf16 on a CPU only where asked for, where the CPU computes it natively and
+where it is faster."""
 from __future__ import annotations
 
 import pytest
 import torch
 
-from cifar_demo.device import autocast, cpu_has_bf16, pick_device
+from cifar_demo.device import autocast, bf16_is_faster, cpu_bf16_used, cpu_has_bf16, pick_device
 
 
 def conv_output_dtype(cpu_bf16: bool) -> torch.dtype:
@@ -17,9 +18,11 @@ def test_the_cpu_stays_in_full_precision_unless_bf16_is_asked_for():
     assert conv_output_dtype(cpu_bf16=False) == torch.float32
 
 
-def test_bf16_on_the_cpu_follows_what_the_cpu_can_do():
-    expected = torch.bfloat16 if cpu_has_bf16() else torch.float32  # a CPU without native bf16 falls back
+def test_bf16_on_the_cpu_follows_what_the_cpu_can_do_and_what_pays():
+    # a CPU without native bf16 falls back, and so does one whose bf16 measures slower than its fp32
+    expected = torch.bfloat16 if cpu_has_bf16() and bf16_is_faster() else torch.float32
     assert conv_output_dtype(cpu_bf16=True) == expected
+    assert cpu_bf16_used(True) == (expected == torch.bfloat16) and not cpu_bf16_used(False)
 
 
 def test_a_device_that_is_not_here_is_refused_in_words():
