@@ -26,6 +26,13 @@ class JoinAddress:
     host: str        # what the app listens on, as given
 
 
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on at this address now: where a bench or a test starts an app of its own."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
 def network_address() -> str | None:
     """This machine's address on the network its traffic leaves by; None with no network (loopback only)."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:

@@ -3,7 +3,6 @@ never in this tree's checkpoints/runs/."""
 from __future__ import annotations
 
 import shutil
-import socket
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -19,8 +18,3 @@ def copy_of_the_app(folder: Path) -> Path:
         (folder / "checkpoints" / shipped.name).symlink_to(shipped)
     return folder
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

@@ -37,11 +37,12 @@ from gradio_client import Client
 from PIL import Image
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
-from app_copy import copy_of_the_app, free_port
+from app_copy import copy_of_the_app
 from chromium import launch
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # the catalog, read from this tree (run as a script, tests/ alone is on the path)
+from cifar_demo.network import free_port  # noqa: E402
 from cifar_demo.words import CATALOG, ENGLISH, KOREAN, LANGUAGES, text  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data" / "cifar10-jpg.tar.gz"

@@ -7,7 +7,6 @@ import logging
 import os
 import re
 import shutil
-import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +30,7 @@ from cifar_demo.lab import Lab
 from cifar_demo.plots import per_class_figure
 from cifar_demo.ui.common import render
 from conftest import TINY_CLASSES
+from cifar_demo.network import free_port
 
 ENDPOINTS = {"/train", "/stop", "/status", "/browse", "/classify", "/evaluate", "/select_model", "/models",
              "/layer_shapes", "/filters", "/feature_maps", "/gradcam"}
@@ -41,11 +41,6 @@ MB = 2**20
 MEMORY_BOUND = 1536 * MB  # the server's growth allowed over the whole awkward-file corpus
 MEASURES_MEMORY = can_measure_peak_memory()  # Linux: /proc/self tells this process's resident and peak memory
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start(lab: Lab, **options):

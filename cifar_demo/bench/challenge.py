@@ -12,7 +12,6 @@ import importlib
 import json
 import math
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,7 +25,7 @@ from ..challenge import Challenge, EntryBudget
 from ..challenge_store import RUNNING, WAITING
 from ..device import cpu_has_bf16
 from ..lab import Lab
-from ..network import network_address
+from ..network import free_port, network_address
 from ..store import Store
 from .common import BenchError, columns, machine, say
 
@@ -57,9 +56,7 @@ def run_challenge_benchmark(args) -> dict:
         challenge = Challenge(lab, store)
         page = page_module()
         app, host = page.build_app(lab, challenge=challenge), network_address() or "127.0.0.1"
-        with socket.socket() as free:
-            free.bind((host, 0))
-            port = free.getsockname()[1]
+        port = free_port(host)
         page.serve(app, server_name=host, server_port=port, prevent_thread_lock=True, quiet=True)
         url = f"http://{host}:{port}/"
         acks: dict[str, dict[str, list[float]]] = {}

@@ -26,7 +26,6 @@ import math
 import os
 import random
 import select
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,6 +41,7 @@ from typing import Iterator
 
 from gradio_client import Client, handle_file
 
+from ..network import free_port
 from .common import BenchError, say
 
 REPO = Path(__file__).resolve().parents[2]
@@ -287,11 +287,6 @@ def write_pictures(test, folder: Path, count: int, seed: int) -> Path:
         picture.resize((PICTURE_SIZE, PICTURE_SIZE), Image.BICUBIC).save(folder / f"{n:03d}.jpg", quality=JPEG_QUALITY)
     return folder
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def log_tail(log: Path, lines: int = 15) -> str:
