@@ -191,7 +191,7 @@ def build_train_tab(lab: Lab, app: gr.Blocks, challenge: Challenge) -> TrainTab:
         progress(0, desc=say("text.sizing"))
         try:
             config, line = sizer.size(minutes, batch_size=batch_size)
-        except ValueError as error:
+        except (ValueError, DataNotFoundError) as error:
             raise refusal("size", error) from None
         return config.width, config.epochs, line
 
@@ -218,7 +218,7 @@ def build_train_tab(lab: Lab, app: gr.Blocks, challenge: Challenge) -> TrainTab:
     filled = [described, budget.length, budget.width, budget.sized, *recipe.settings[:-1]]  # a preset keeps the seed
     net.input(fill_preset, net, filled, api_visibility="private")
     budget.length.input(size, [net, budget.length, recipe.batch_size], [budget.width, recipe.epochs, budget.sized],
-                        api_visibility="private")
+                        api_visibility="private", show_progress_on=budget.sized)
     app.load(running_settings, None, [net, described, budget.width, *recipe.settings], api_visibility="private",
              show_progress="hidden")
     train.click(start, [net, *recipe.settings, budget.width], status, api_name="train")
@@ -501,7 +501,8 @@ def build_app(lab: Lab, class_wall: bool = False, wall: Wall | None = None, chal
     with gr.Blocks(title="CIFAR-10 classroom lab", analytics_enabled=False, delete_cache=(3600, 3600)) as app:
         languages.listen(app)
         with gr.Row(equal_height=True):
-            gr.Markdown(page("intro"), min_width=320)  # on a phone the switch goes under it, not beside a narrow column
+            with gr.Column(scale=4, min_width=320):  # on a phone the switch wraps under it, not beside a sliver
+                gr.Markdown(page("intro"))
             languages.switch(app)
         with gr.Row(equal_height=True):
             header = gr.Markdown(header_text(lab), elem_id="header")
@@ -641,6 +642,7 @@ def serve(app: gr.Blocks, auth: tuple[str, str] | None = None, proxy: str | None
     refuse_quietly(app)
     theme = gr.themes.Soft(text_size=gr.themes.sizes.text_lg)
     theme.font = page_font(theme.font)  # a browser with no Korean font of its own still draws Hangul
+    theme.font_mono = page_font(theme.font_mono)  # and in a progress line, which gradio writes in the mono font
     settings = dict(theme=theme, css=CSS, show_error=True, i18n=catalog(), allowed_paths=[str(web_font().parent)],
                     max_file_size=MAX_UPLOAD_BYTES, footer_links=["api"], run_history=False,
                     enable_monitoring=False, auth=slow_failed_logins(*auth) if auth else None,
