@@ -147,7 +147,8 @@ def test_page_serves_and_names_every_endpoint_with_plain_parameters(served):
     api = client.view_api(return_format="dict", print_info=False)
     assert ENDPOINTS <= set(api["named_endpoints"])
     train = api["named_endpoints"]["/train"]["parameters"]
-    assert [p["parameter_name"] for p in train] == list(TRAIN)
+    assert [p["parameter_name"] for p in train] == [*TRAIN, "width"]
+    assert train[-1]["parameter_has_default"] and train[-1]["parameter_default"] is None  # a call without it works
     assert "lenet" in train[0]["python_type"]["type"]
 
 
@@ -182,6 +183,8 @@ def test_second_train_is_refused_classify_answers_and_stop_ends_the_run(served, 
     with pytest.raises(AppError, match="already in progress"):
         client.predict(*TRAIN.values(), api_name="/train")
     assert client.predict(api_name="/status")["run"] == running["run"], "the refused call started nothing"
+    with pytest.raises(AppError, match="width must be none, or with fastnet a multiple of 4 from 16 to 512"):
+        client.predict(*TRAIN.values(), 64, api_name="/train")  # lenet comes in one size
     assert "Stopping" in client.predict(api_name="/stop")
     final, _ = wait_until_done(client, timeout=300)
     assert final["state"] == "stopped"
