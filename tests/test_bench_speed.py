@@ -65,6 +65,8 @@ def test_quick_bench_reports_every_figure(tiny_tree, capsys):
     tried = result["preset_widths_tried"]
     assert tried[0]["width"] == WIDTHS[-1][0] and result["preset_config"]["width"] in [row["width"] for row in tried]
     assert f"at width {result['preset_config']['width']}" in err and "mirrored and shifted test views" in err
+    assert 0 < result["preset_gflops_per_second"] and 0 < result["peak_gflops_per_second"]
+    assert "GFLOP/s" in err and "of this machine's peak" in err
     assert result["cached_load_seconds"] >= 0
     assert result["peak_rss_mb"] > 50  # torch alone takes more than this: a unit slip (KiB vs bytes) would show
     machine = result["machine"]

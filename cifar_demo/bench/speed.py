@@ -20,8 +20,8 @@ from ..data import Dataset, ImageSet, _find_batches_dir, _find_image_tree, load_
 from ..device import cpu_bf16_used, device_name, pick_device
 from ..evaluation import EvalViews
 from ..models import create_model
-from ..sizing import Probe, best_in
-from ..training import TrainConfig, TrainingJob, default_model_for, preset
+from ..sizing import Probe, best_in, probe_data
+from ..training import TrainConfig, TrainingJob, default_model_for, prepare, preset, train_step
 from .common import BenchError, columns, machine, peak_rss_mb, say
 
 TUTORIAL_ACCURACY = 0.545  # the tutorial's test accuracy after its 2 epochs (issue 4)
@@ -182,11 +182,41 @@ def preset_within_budget(data: Dataset, settings: BenchSettings, device: str) ->
         f"about {sized.seconds:,.0f} s")
     job = finished(TrainingJob(config, data, on_event=stop_at_budget, run_name="bench-fastnet").run(),
                    "fastnet training")
+    last = job.history.epochs[-1]
+    gflops = flops_per_picture(config) * len(data.train) * last["epoch"] / last["train_seconds"] / 1e9  # steps only
     return {"model": config.model, "config": asdict(config), "bf16": bf16, "epochs": job.history.epochs,
             "cost": asdict(cost),
             "widths_tried": list(sized.tried), "estimated_seconds": sized.seconds,
             "stopped_at_budget": job.state == "stopped", "test_accuracy": job.result["test_accuracy"],
-            "seconds": job.result["seconds"], "images_per_second": job.result["images_per_second"]}
+            "seconds": job.result["seconds"], "images_per_second": job.result["images_per_second"],
+            "gflops_per_second": gflops, "peak_gflops_per_second": matmul_peak_gflops(bf16)}
+
+
+def flops_per_picture(config: TrainConfig) -> float:
+    """A training picture's FLOPs in a steady step, by torch's FLOP counter over one step of a batch."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    setup = prepare(TrainingJob(config, probe_data(config, Probe()), run_name="bench-flops"))
+    if hasattr(setup.model, "freeze_whitening"):
+        setup.model.freeze_whitening()
+    images, labels = next(setup.batches(0))
+    with FlopCounterMode(display=False) as counter:
+        train_step(setup, images, labels)
+    return counter.get_total_flops() / len(labels)
+
+
+def matmul_peak_gflops(bf16: bool, size: int = 2048, repeats: int = 5) -> float:
+    """The peak this machine reaches in torch: the fastest of a few products of two square matrices, in the
+    precision the run trains in (a vendor's peak assumes every core at full clock, which a shared VM never sees)."""
+    dtype = torch.bfloat16 if bf16 else torch.float32
+    a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
+    a @ b  # builds the kernel
+    fastest = math.inf
+    for _ in range(repeats):
+        started = time.perf_counter()
+        a @ b
+        fastest = min(fastest, time.perf_counter() - started)
+    return 2 * size**3 / fastest / 1e9
 
 
 def seed_configs(args, device: torch.device) -> list[TrainConfig]:
@@ -302,6 +332,10 @@ def report_table(result: dict) -> str:
         f"epochs in {result['preset_training_seconds']:,.1f} s, {used:.0%} of the budget (the probe estimated "
         f"{result['preset_estimated_seconds']:,.1f} s; {result['preset_images_per_second']:,.0f} images/s)"
         + (", stopped at the budget" if result["preset_stopped_at_budget"] else ""),
+        f"its steps reached {result['preset_gflops_per_second']:,.0f} GFLOP/s, "
+        f"{result['preset_gflops_per_second'] / result['peak_gflops_per_second']:.0%} of this machine's peak in "
+        f"torch ({result['peak_gflops_per_second']:,.0f} GFLOP/s: the fastest of 5 products of two 2048x2048 "
+        f"matrices in {'bf16' if result['preset_bf16'] else 'fp32'})",
         f"data set load from the cache: {result['cached_load_seconds']:.2f} s; peak memory (RSS): {result['peak_rss_mb']:,.0f} MB",
         f"machine: {m['kind']}; {m['cpu']}, {m['cores']} cores, {m['torch_threads']} torch threads, torch {m['torch']}, "
         f"torchvision {m['torchvision']}, Python {m['python']}",
@@ -392,6 +426,8 @@ def tutorial_comparison(args) -> dict:
         "preset_estimated_seconds": best["estimated_seconds"],
         "preset_cost": best["cost"],
         "preset_bf16": best["bf16"],
+        "preset_gflops_per_second": best["gflops_per_second"],
+        "peak_gflops_per_second": best["peak_gflops_per_second"],
         "preset_widths_tried": best["widths_tried"],
         "preset_stopped_at_budget": best["stopped_at_budget"],
         "preset_epochs": best["epochs"],
