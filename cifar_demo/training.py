@@ -124,8 +124,10 @@ PRESETS: dict[str, dict] = {
     # 0.0153 per 1024 examples, over 1 + 1/(1 - momentum)); BatchNorm shifts learn at 64x; translate 2 and label
     # smoothing 0.2 suit a short run; a 23% warm-up, alternating flips and a whitening bias fixed after 3 epochs
     # as airbench's (the fixed bias spares the first conv its input gradient: 1.16x the images/s at 48-128-128).
-    # bf16 autocast: 1.37x the images/s of fp32 at the same accuracy (the old net, 4 epochs); a CPU without native
-    # bf16 trains in fp32. The shifted test views: +0.03 to +0.4 points; the mirrored ones +0.9 to +1.3.
+    # bf16 autocast: 1.37x the images/s of fp32 at the same accuracy on that EPYC (the old net, 4 epochs), but 0.7x
+    # on a Xeon VM with AVX512-BF16 and no AMX (330 against 462 img/s at 48-192-192), so cpu_bf16 takes bf16 only
+    # where device.bf16_is_faster measures it faster. The shifted test views: +0.03 to +0.4 points; the mirrored
+    # ones +0.9 to +1.3. The widths for a budget on a slower machine: sizing.WIDTHS.
     # torch.compile: 0.5x the images/s here (its CPU convs lose oneDNN's bf16 kernels), so the preset leaves it off.
     "fastnet": dict(batch_size=256, lr=0.375, momentum=0.85, weight_decay=1.33e-3, norm_lr_scale=64,
                     label_smoothing=0.2, warmup=0.23, translate=2, lookahead=True, alternate_flip=True,
