@@ -16,8 +16,10 @@ from gradio_client.exceptions import AppError
 
 from app import build_app, serve
 from cifar_demo.access import RULES, THIS_MACHINE, AccessError, Caller
-from cifar_demo.challenge import (Challenge, ChallengeError, EntryBudget, clean_nickname, entry_dict, make_recipe,
-                                  note, said, validation_split)
+from cifar_demo.challenge import Challenge
+from cifar_demo.challenge_board import entry_dict
+from cifar_demo.challenge_rules import (ChallengeError, EntryBudget, clean_nickname, make_recipe, note, said,
+                                        validation_split)
 from cifar_demo.challenge_store import CANCELLED, DONE, LOST, RUNNING, WAITING, ChallengeRow
 from cifar_demo.data import Dataset, ImageSet
 from cifar_demo.lab import JobRunning, Lab

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from ..access import THIS_MACHINE, Caller
-from ..challenge import Challenge, EntryBudget
+from ..challenge import Challenge
+from ..challenge_rules import EntryBudget
 from ..challenge_store import RUNNING, WAITING
 from ..device import cpu_has_bf16
 from ..lab import Lab

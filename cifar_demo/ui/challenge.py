@@ -12,8 +12,9 @@ from typing import Callable
 import gradio as gr
 
 from ..access import AccessError, Caller
-from ..challenge import (RECIPE, Board, Challenge, ChallengeError, EntryBudget, QueueView, Standing,
-                         entry_dict, note)
+from ..challenge import Challenge
+from ..challenge_board import Board, QueueView, Standing, entry_dict
+from ..challenge_rules import RECIPE, ChallengeError, EntryBudget, note
 from ..challenge_store import EntryRow
 from ..models import NETS
 from ..plots import accuracy_figure, loss_figure, runs_figure

@@ -16,7 +16,7 @@ from fontTools.ttLib import TTFont
 from gradio.i18n import I18nData
 
 from .. import words
-from ..challenge import MAX_COMPARED
+from ..challenge_rules import MAX_COMPARED
 from ..collection import HELD_OUT, MAX_CLASSES
 from ..models import describe_nets
 from ..plots import KOREAN_FONT
