@@ -15,16 +15,14 @@ import time
 from .access import Caller, check
 from .challenge_board import Board, QueueView, compare_label, queue_view, rank, winner
 from .challenge_queue import PREEMPT_SECONDS, STOPPED_BY_END, STOPPED_BY_OWNER, PrivateScores, QueueRunner
-from .challenge_rules import (BUDGET_SECONDS, MAX_WAITING, ChallengeError, EntryBudget, chosen_nets, clean_nickname,
-                              compared_numbers, entry_number, make_recipe, said, stored, validation_count)
+from .challenge_rules import (MAX_WAITING, ChallengeError, EntryBudget, chosen_nets, clean_nickname, compared_numbers,
+                              entry_number, make_recipe, said, stored)
 from .challenge_store import CANCELLED, RUNNING, WAITING, ChallengeRecords, ChallengeRow, EntryRow
 from .lab import Lab
 from .serving import quote
 from .store import Store
 from .trainer import WorkerJob
 from .training import TrainConfig
-
-__all__ = ["Challenge", "BUDGET_SECONDS", "validation_count"]  # bench/classroom.py reads the two rules here
 
 
 class Challenge:

@@ -104,7 +104,7 @@ class ClassroomConfig:
             raise ClassroomError(f"--action is one of {', '.join(ACTIONS)}; --store one of {', '.join(STORES)}; "
                                  f"--during one of {', '.join(DURING)}.")
         if self.during == "challenge":
-            from ..challenge import BUDGET_SECONDS
+            from ..challenge_rules import BUDGET_SECONDS
 
             if not BUDGET_SECONDS.check(self.entry_budget, None):
                 raise ClassroomError(f"With --during challenge one entry trains through the whole run, and its budget "
@@ -496,7 +496,7 @@ def start_run(client: Client, url: str, config: ClassroomConfig, train_images: i
     arguments, batch_size = train_arguments(config)
     say(f"training {NET} (batch {batch_size}) {DURING[config.during]}; {config.alone_seconds:g} s alone")
     if config.during == "challenge":
-        from ..challenge import validation_count
+        from ..challenge_rules import validation_count
 
         enter_challenge(client, url, config, arguments)
         return images_per_step(train_images - validation_count(train_images), batch_size)  # the rest rank it
