@@ -25,6 +25,8 @@ BUDGET_SAFETY = 0.95  # runs are sized to this share of the budget: a machine's 
 # shifted views), at equal time on a 2-core AVX2-only CPU's ten minutes (its speeds, timed on a Xeon with oneDNN
 # held to AVX2: 16-64-64 1,513 img/s, 24-96-96 811, 32-128-128 505, 48-192-192 244):
 #   64 x 15 epochs 85.8%, 96 x 8 86.4%, 128 x 5 86.2%: 96 beats 64 at 8 epochs, 128 ties 96 at 5;
+# on that Xeon's own ten minutes in fp32 (AVX-512; 32-128-128 about 900 img/s, 48-192-192 about 460):
+#   128 x 9 epochs 88.0%, 192 x 4 86.6%: 128 wins where 192 fits 4;
 # and on a 2-core EPYC with fast bf16, 48-192-192 x 11 epochs 90.3% against 48-128-128 x 19 89.6% (issue 15).
 # The accuracy at equal time is flat across widths within a point: the thresholds only keep a wide net from
 # being chosen for too few epochs to learn in.
@@ -59,8 +61,9 @@ class RunCost:
 @dataclass(frozen=True)
 class Probe:
     """How many timed steps and test pictures size a run: more costs more seconds before the run, and wanders less."""
-    warmup_steps: int = 2  # steps that build the kernels, left out of the step times
-    timed_steps: int = 4  # steps timed with the bias learning, and again with it fixed; the median counts
+    warmup_steps: int = 3  # steps that build the kernels, left out of the step times
+    timed_steps: int = 8  # steps timed with the bias learning, and again with it fixed; the median counts. With 4,
+    # three probes of width 128 in a row here said 67.5, 71.7 and 78.3 s an epoch (the run: 57-72 s an epoch)
     test_pictures: int = 1000  # one test batch: the per-picture cost of a whole test pass
 
 
