@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 
 from conftest import REPO
-from test_app import free_port
+from cifar_demo.network import free_port
 
 APP_START_TIMEOUT = 300.0  # torch and gradio import in 5-60 s on a busy machine
 

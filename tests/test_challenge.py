@@ -28,7 +28,8 @@ from cifar_demo.trainer import TRAINER_DIED
 from cifar_demo.training import preset
 from cifar_demo.ui.challenge import board_text, queue_text
 from cifar_demo.words import Say
-from test_app import assert_reads_as_a_sentence, free_port
+from test_app import assert_reads_as_a_sentence
+from cifar_demo.network import free_port
 
 LONG = {"epochs": 1000, "batch_size": 8}  # outlasts any budget here: every entry is cut
 STUDENTS = 30

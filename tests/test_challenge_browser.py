@@ -14,7 +14,7 @@ from chromium import LIMIT_S as PAGE_LIMIT_S, browser, open_page  # noqa: F401 (
 from cifar_demo.challenge import Challenge
 from cifar_demo.lab import Lab
 from cifar_demo.store import Store
-from test_app import free_port
+from cifar_demo.network import free_port
 from test_challenge import LONG, drained, wait_for
 
 BUDGET_SECONDS = "3"  # long enough that the page's one-second timer sees the others wait their turn
@@ -53,7 +53,11 @@ def test_the_teacher_opens_students_enter_by_api_the_page_shows_queue_board_and_
     header, board, queue = (panel.locator(f"#challenge-{name}") for name in ("header", "board", "queue"))
     expect(header).to_contain_text("No challenge yet")
     panel.get_by_text("Teacher", exact=True).click()
-    panel.get_by_label("Budget per entry").fill(BUDGET_SECONDS)
+    budget = panel.get_by_label("Budget per entry")
+    expect(budget).to_have_value("20")  # the Teacher controls are drawn with their first value: a fill sooner was lost
+    budget.fill(BUDGET_SECONDS)
+    budget.press("Tab")
+    expect(budget).to_have_value(BUDGET_SECONDS)
     panel.get_by_role("button", name="Open a challenge").click()
     expect(panel.locator("#challenge-told textarea")).to_have_value(re.compile(r"^Challenge #1 is open: 3 s of"))
     expect(header).to_contain_text("Challenge #1 · open")

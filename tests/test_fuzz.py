@@ -35,9 +35,10 @@ from gradio_client.exceptions import AppError
 from hypothesis import HealthCheck, Phase, example, given, settings, strategies as st
 from PIL import Image
 
-from app_copy import copy_of_the_app, free_port
+from app_copy import copy_of_the_app
 from cifar_demo.collection import PIXELS_PER_ADD
 from cifar_demo.images import MAX_WHOLE_DECODE_PIXELS
+from cifar_demo.network import free_port
 from cifar_demo.serving import MAX_BODY_BYTES, MAX_FILE_REFERENCES, MAX_FILES_PER_REQUEST
 from conftest import TINY_CLASSES
 
@@ -333,7 +334,7 @@ def endpoints(known: Known) -> dict[str, Endpoint]:
     return {
         "train": Endpoint((st.sampled_from(NETS), st.integers(1, 3), st.sampled_from([8, 16, 64]),
                            st.floats(0.001, 0.1), st.sampled_from(["sgd", "adam"]), st.booleans(),
-                           st.integers(0, 100)), trains=True),
+                           st.integers(0, 100), st.sampled_from([None, 16, 64, 66, 0, 10**12])), trains=True),
         "stop": Endpoint(),
         "status": Endpoint(),
         "browse": Endpoint((st.integers(-100, 10**6), st.sampled_from([16, 32, 64]),
@@ -738,9 +739,10 @@ def non_finite(value, where: str = "status") -> list[str]:
     return []
 
 
-HOSTILE_TRAINING = [["lenet", 1, 16, 1e999, "sgd", False, 0], ["lenet", 1, 16, 1e-300, "adam", False, 0],
-                    ["lenet", 1, 16, 0.01, "sgd", False, 2**70], ["lenet", 1e30, 16, 0.01, "sgd", False, 0],
-                    ["lenet", True, True, True, "sgd", True, True], ["lenet", 1, 16, NAN, "sgd", False, -1]]
+HOSTILE_TRAINING = [["lenet", 1, 16, 1e999, "sgd", False, 0, None], ["lenet", 1, 16, 1e-300, "adam", False, 0, None],
+                    ["lenet", 1, 16, 0.01, "sgd", False, 2**70, None], ["lenet", 1e30, 16, 0.01, "sgd", False, 0, None],
+                    ["lenet", True, True, True, "sgd", True, True, True], ["lenet", 1, 16, NAN, "sgd", False, -1, None],
+                    ["fastnet", 1, 16, 0.01, "sgd", False, 0, 10**12], ["lenet", 1, 16, 0.01, "sgd", False, 0, 64]]
 
 
 @pytest.mark.parametrize("arguments", HOSTILE_TRAINING, ids=lambda a: abbreviate(a, 80))
@@ -768,7 +770,7 @@ def test_status_stays_plain_json_with_finite_numbers(server, arguments):
 
 def test_training_still_starts_and_stop_still_stops_it(server):
     before = call(server, "status", []).outputs[0].get("run")
-    started = call(server, "train", ["lenet", 1, 16, 0.01, "sgd", False, 0])
+    started = call(server, "train", ["lenet", 1, 16, 0.01, "sgd", False, 0, None])
     assert started.kind == "complete" and isinstance(started.outputs[0], str), f"/train failed: {started!r}"
     status = call(server, "status", []).outputs[0]
     assert status["run"] and status["run"] != before, f"no new run started: {abbreviate(status)}"

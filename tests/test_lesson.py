@@ -22,7 +22,7 @@ from app_process import APP_START_TIMEOUT, Server, launch
 from cifar_demo.lab import Lab
 from cifar_demo.store import Store
 from conftest import TINY_CLASSES, network_address_or_skip
-from test_app import free_port
+from cifar_demo.network import free_port
 from test_wall import saved_photos
 
 STUDENTS = 30

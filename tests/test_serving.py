@@ -13,7 +13,7 @@ from PIL import Image
 from cifar_demo.images import UNREADABLE, ImageError
 from cifar_demo.serving import (MAX_FILE_REFERENCES, MAX_FILES_PER_REQUEST, MAX_VALUES, QUOTE_CHARS, AnswerPictures, forwarded_only_from, named_files,
                                 quote, refuse_oversized, slow_failed_logins, trusted_proxy, uploaded_file)
-from test_app import free_port
+from cifar_demo.network import free_port
 
 
 def test_a_quote_is_one_short_line_whatever_comes_in():

@@ -25,7 +25,8 @@ from cifar_demo.network import EVERY_ADDRESS, Reach, join_address
 from cifar_demo.ui.join import join_html
 from cifar_demo.words import CATALOG, KOREAN, text
 from conftest import TINY_CLASSES, network_address_or_skip
-from test_app import AUTH, free_port
+from test_app import AUTH
+from cifar_demo.network import free_port
 from test_words import english_words
 
 LIMIT_S = 180                 # a give-up limit for anything the page does, not a timing

@@ -39,7 +39,7 @@ from cifar_demo.words import CATALOG
 from cifar_demo.wall import (CAPACITY, NOT_LISTED, PER_ADDRESS, PER_SESSION, PLACEHOLDER, SCALE, UNKNOWN, Wall,
                              WallRefusal, draw, export_zip, guesses, summarize)
 from conftest import REPO, TINY_CLASSES, network_address_or_skip, tiny_picture
-from test_app import free_port
+from cifar_demo.network import free_port
 
 SHIPPED = ["lenet", "smallcnn", "fastnet", "resnet"]
 STUDENTS = 30

@@ -19,7 +19,8 @@ from cifar_demo.checkpoints import CHECKPOINT_DIR
 from cifar_demo.lab import Lab
 from cifar_demo.wall import CAPACITY, UNKNOWN, Wall
 from conftest import TINY_CLASSES, shared_archive_or_skip
-from test_app import free_port, sample_picture
+from test_app import sample_picture
+from cifar_demo.network import free_port
 from test_browser import fetch_image, open_tab, snap
 
 PROJECTOR = {"width": 1920, "height": 1080}

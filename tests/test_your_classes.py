@@ -20,7 +20,7 @@ from cifar_demo.checkpoints import CHECKPOINT_DIR, load_checkpoint
 from cifar_demo.collection import MAX_CLASSES
 from cifar_demo.data import load_dataset
 from cifar_demo.lab import Lab
-from test_app import free_port
+from cifar_demo.network import free_port
 from test_browser import PAGE_LIMIT_S, browser, header, open_tab, snap  # noqa: F401 (a fixture)
 
 KINDS = ("sun", "stripes", "leaf")  # three kinds a net tells apart at a glance: colours and shapes of their own
