@@ -34,7 +34,7 @@ from cifar_demo.device import usable_cores
 from cifar_demo.evaluation import most_confused_pairs
 from cifar_demo.images import MAX_UPLOAD_BYTES, ImageError
 from cifar_demo.lab import DataNotFoundError, JobRunning, Lab, NoModel
-from cifar_demo.models import describe_nets
+from cifar_demo.models import describe_nets, has_widths
 from cifar_demo.plots import accuracy_figure, confusion_figure, loss_figure, per_class_figure, runs_figure
 from cifar_demo.serving import (BodyLimit, forwarded_only_from, quote, refuse_oversized, short_refusal,
                                 slow_failed_logins, trusted_proxy)
@@ -42,7 +42,7 @@ from cifar_demo.store import MEMORY, Store, StoreError
 from cifar_demo.trainer import server_threads
 from cifar_demo.training import default_model_for, preset
 from cifar_demo import words
-from cifar_demo.ui.budget import Sizer, budget_controls, sizable
+from cifar_demo.ui.budget import Sizer, budget_controls
 from cifar_demo.ui.challenge import build_challenge_tab
 from cifar_demo.ui.common import (LOCAL_HOSTS, SharedChart, as_file, caller, classified, escape_markdown,
                                   message_line, model_classes, random_test_picture, recipe_controls, refusal,
@@ -180,13 +180,13 @@ def build_train_tab(lab: Lab, app: gr.Blocks, challenge: Challenge) -> TrainTab:
         return stop_training(lab)
 
     def fill_preset(name: str):
-        config, shown = preset(name), sizable(name)
+        config, shown = preset(name), has_widths(name)
         return (about(name), gr.update(visible=shown, value=0), gr.update(visible=shown, value=config.width), "",
                 config.epochs, config.batch_size, config.lr, config.optimizer, config.augment)
 
     def size(net: str, minutes: int, batch_size: int, progress=gr.Progress()):
         """fastnet's width and epochs for the minutes chosen, timed on this machine, and when a run would end."""
-        if not minutes or not sizable(net):
+        if not minutes or not has_widths(net):
             return gr.skip(), gr.skip(), ""
         progress(0, desc=say("text.sizing"))
         try:
@@ -211,7 +211,7 @@ def build_train_tab(lab: Lab, app: gr.Blocks, challenge: Challenge) -> TrainTab:
         if status["state"] != "running":
             return [gr.skip()] * 9
         c = status["config"]
-        return (c["model"], about(c["model"]), c.get("width"), c["epochs"], c["batch_size"], c["lr"],
+        return (c["model"], about(c["model"]), c["width"], c["epochs"], c["batch_size"], c["lr"],
                 c["optimizer"], c["augment"], c["seed"])
 
     sizer = Sizer(lab)

@@ -87,7 +87,8 @@ def cpu_bf16_used(cpu_bf16: bool) -> bool:
 
 @functools.cache
 def bf16_is_faster() -> bool:
-    """Whether a conv learns faster in bf16 than in fp32 here, timed once a process (about half a second). Native
+    """Whether a conv learns faster in bf16 than in fp32 here, timed once a process (a second or a few: the first
+    bf16 passes build their kernels; 7.5 s once on a loaded 2-core Xeon). Native
     bf16 is not always faster: a Xeon VM with AVX512-BF16 and no AMX ran fastnet's steps at 0.7x its fp32 speed,
     an EPYC with AVX512-BF16 at 1.37x."""
     conv = torch.nn.Conv2d(48, 192, 3, padding=1, bias=False).to(memory_format=torch.channels_last)

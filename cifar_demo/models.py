@@ -171,10 +171,14 @@ class NetSpec:
 FASTNET_WIDTH = 192  # fastnet's default: 48-192-192 (why: training.PRESETS' comment)
 
 
-def fastnet(num_classes: int, width: int = FASTNET_WIDTH) -> WhitenedNet:
-    """fastnet at a width: its last two groups have `width` channels and its first a quarter (airbench94's
+def fastnet_widths(width: int) -> tuple[int, int, int]:
+    """fastnet's groups at a width: its last two have `width` channels and its first a quarter (airbench94's
     proportions, 64-256-256), so one number sizes the net to the machine's speed (see sizing.py)."""
-    return WhitenedNet((width // 4, width, width), num_classes=num_classes)
+    return width // 4, width, width
+
+
+def fastnet(num_classes: int, width: int = FASTNET_WIDTH) -> WhitenedNet:
+    return WhitenedNet(fastnet_widths(width), num_classes=num_classes)
 
 
 NETS: dict[str, NetSpec] = {spec.name: spec for spec in [
@@ -197,9 +201,13 @@ def allowed_width(model: object, width: object) -> bool:
     quarter) from MIN_WIDTH to MAX_WIDTH: what a run's settings and a checkpoint's may say."""
     if width is None:
         return True
+    return has_widths(model) and type(width) is int and MIN_WIDTH <= width <= MAX_WIDTH and width % 4 == 0
+
+
+def has_widths(model: object) -> bool:
+    """Whether a net by this name comes in widths, so that a width, or a budget, can size it."""
     spec = NETS.get(model) if isinstance(model, str) else None
-    return (spec is not None and spec.width is not None and type(width) is int
-            and MIN_WIDTH <= width <= MAX_WIDTH and width % 4 == 0)
+    return spec is not None and spec.width is not None
 
 
 def create_model(name: str, num_classes: int = 10, width: int | None = None) -> nn.Module:

@@ -93,6 +93,11 @@ def probe_data(config: TrainConfig, probe: Probe, classes: int = 10) -> Dataset:
                    classes=[str(n) for n in range(classes)], source="probe")
 
 
+def noise_setup(config: TrainConfig, probe: Probe = Probe()) -> Setup:
+    """The recipe ready for its first step, on noise pictures: what the probe and a FLOP count time or count."""
+    return prepare(TrainingJob(config, probe_data(config, probe), run_name="probe"))
+
+
 def step_times(setup: Setup, count: int) -> list[float]:
     """Seconds of each of `count` steps as a run takes them: its batch made, the step, the weight averaging."""
     times, batches = [], setup.batches(0)
@@ -108,7 +113,7 @@ def step_times(setup: Setup, count: int) -> list[float]:
 
 def measure(config: TrainConfig, train_pictures: int, test_pictures: int, probe: Probe = Probe()) -> RunCost:
     """This recipe's cost here for a data set of this size, from a few steps on noise and one test batch."""
-    setup = prepare(TrainingJob(config, probe_data(config, probe), run_name="probe"))
+    setup = noise_setup(config, probe)
     warm = step_times(setup, probe.warmup_steps)
     learning = statistics.median(step_times(setup, probe.timed_steps))
     if hasattr(setup.model, "freeze_whitening"):

@@ -20,8 +20,8 @@ from ..data import Dataset, ImageSet, _find_batches_dir, _find_image_tree, load_
 from ..device import cpu_bf16_used, device_name, pick_device
 from ..evaluation import EvalViews
 from ..models import create_model
-from ..sizing import Probe, best_in, probe_data
-from ..training import TrainConfig, TrainingJob, default_model_for, prepare, preset, train_step
+from ..sizing import Probe, best_in, noise_setup
+from ..training import TrainConfig, TrainingJob, default_model_for, preset, train_step
 from .common import BenchError, columns, machine, peak_rss_mb, say
 
 TUTORIAL_ACCURACY = 0.545  # the tutorial's test accuracy after its 2 epochs (issue 4)
@@ -196,7 +196,7 @@ def flops_per_picture(config: TrainConfig) -> float:
     """A training picture's FLOPs in a steady step, by torch's FLOP counter over one step of a batch."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    setup = prepare(TrainingJob(config, probe_data(config, Probe()), run_name="bench-flops"))
+    setup = noise_setup(config)
     if hasattr(setup.model, "freeze_whitening"):
         setup.model.freeze_whitening()
     images, labels = next(setup.batches(0))

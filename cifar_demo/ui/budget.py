@@ -10,7 +10,7 @@ import gradio as gr
 
 from ..device import cpu_bf16_used
 from ..lab import Lab
-from ..models import NETS
+from ..models import fastnet_widths, has_widths
 from ..sizing import best_in
 from ..training import MAX_WIDTH, MIN_WIDTH, TrainConfig
 from .common import message_line
@@ -26,14 +26,9 @@ class BudgetControls:
     sized: gr.Textbox  # what the sizing chose, in words
 
 
-def sizable(net: str) -> bool:
-    """Whether a net comes in widths, so that a budget can size it."""
-    return NETS.get(net) is not None and NETS[net].width is not None
-
-
 def budget_controls(defaults: TrainConfig) -> BudgetControls:
     """Built inside the Train tab's column, below the net; shown for a net that comes in widths."""
-    shown = sizable(defaults.model)
+    shown = has_widths(defaults.model)
     with gr.Row():
         length = gr.Dropdown([(page("length.epochs"), 0)] + [(page(f"length.{m}"), m) for m in MINUTES], value=0,
                              label=page("length"), visible=shown)
@@ -55,6 +50,6 @@ class Sizer:
             sized = best_in(minutes, len(data.train), len(data.test), **overrides)
         config = sized.config
         clock = time.strftime("%H:%M", time.localtime(time.time() + sized.seconds))
-        return config, say("text.sized", width=config.width, widths=f"{config.width // 4}-{config.width}-{config.width}",
+        return config, say("text.sized", width=config.width, widths="-".join(map(str, fastnet_widths(config.width))),
                            epochs=config.epochs, precision="bf16" if cpu_bf16_used(config.cpu_bf16) else "fp32",
                            minutes=f"{sized.seconds / 60:.0f}", clock=clock)
