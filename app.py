@@ -81,6 +81,7 @@ CSS = """
 #wall-summary { font-size: 22px; }
 #wall-summary h2 { font-size: 34px; margin: 6px 0; }
 #challenge-board th, #challenge-board td { word-break: keep-all; overflow-wrap: normal; }  /* "rank", not "ran|k" */
+.progress-text { display: none !important; }  /* gradio writes "queue: 1/3 | 0.4s" in English only: the spinner says it */
 """ + YOUR_CLASSES_CSS + JOIN_CSS + STUDENT_CSS + language_css()
 
 

@@ -35,8 +35,8 @@ def english_words(text: str) -> set[str]:
 
 
 def settled_english(page: Page, tries: int = 60) -> set[str]:
-    """The English words the page shows once its answers have arrived: gradio's progress line ('queue: 1/1',
-    hard-coded in English by gradio) shows while a tab's answer is on its way, and goes."""
+    """The English words the page shows once its answers have arrived: a tab's values come by events after it is
+    drawn. (gradio's progress line, 'queue: 1/1' in English only, is hidden by the page's CSS.)"""
     for _ in range(tries):
         page.wait_for_timeout(500)
         found = english_words(page.locator("body").inner_text() + "\n" + page.evaluate(VALUES_JS))
