@@ -27,6 +27,7 @@ class Meter:
         self.smooth_loss: float | None = None
         self.started = time.perf_counter()
         self.test_seconds = 0.0  # spent in test passes: left out of the training time and images/s
+        self.test_passes = 0
         self.first_step_seconds: float | None = None  # it pays for compilation and warm-up: timed on its own
         self._window_loss = torch.zeros((), device=device)  # summed on the device: no sync until it is read
         self._window_steps = self._window_pictures = 0
@@ -71,6 +72,7 @@ class Meter:
         started = time.perf_counter()
         yield
         self.test_seconds += time.perf_counter() - started
+        self.test_passes += 1
 
     def record_test(self, epochs_done: float, loss: float, accuracy: float, **about) -> None:
         """A test point, and the run's result as of it: the accuracy, `about` (what was tested) and the times."""

@@ -44,12 +44,14 @@ def whole(low: int, high: int, optional: bool = False) -> Rule:
                 int)
 
 
-def real(low: float, high: float, above_low: bool = False, below_high: bool = False) -> Rule:
-    """A finite number from low to high, either end left out where asked."""
+def real(low: float, high: float, above_low: bool = False, below_high: bool = False, optional: bool = False) -> Rule:
+    """A finite number from low to high, either end left out where asked; with optional, None as well."""
     key = "rule.above_to" if above_low else "rule.from_below" if below_high else "rule.from_to"
     must = Say(key, low=f"{low:g}", high=f"{high:g}")
-    return Rule(must, lambda value, _: (_is_number(value, False) and low <= value <= high
-                                        and not (above_low and value == low) and not (below_high and value == high)),
+    return Rule(Say("rule.none_or", must=must) if optional else must,
+                lambda value, _: (optional and value is None) or (
+                    _is_number(value, False) and low <= value <= high
+                    and not (above_low and value == low) and not (below_high and value == high)),
                 float)
 
 

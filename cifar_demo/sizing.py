@@ -135,7 +135,8 @@ def measure(config: TrainConfig, train_pictures: int, test_pictures: int, probe:
 def best_in(minutes: float, train_pictures: int, test_pictures: int, probe: Probe = Probe(),
             say: Callable[[str], None] = lambda line: None, **overrides) -> Sized:
     """fastnet sized to the budget here: each width measured in turn, from the narrowest up, until one no longer
-    fits enough epochs (the probe of a wider one would cost more and could only fit fewer)."""
+    fits enough epochs (the probe of a wider one would cost more and could only fit fewer). Its epochs are a first
+    plan: the run itself plans again after each epoch to end within the minutes."""
     def measured() -> Iterator[tuple[int, TrainConfig, RunCost]]:
         for width, _ in reversed(WIDTHS):
             config = replace(preset("fastnet", **overrides), width=width)
@@ -143,7 +144,8 @@ def best_in(minutes: float, train_pictures: int, test_pictures: int, probe: Prob
             say(f"  width {width}: an epoch {cost.steady_epoch_seconds:,.1f} s")
             yield width, config, cost
 
-    return widest_that_fits(measured(), minutes * 60 * BUDGET_SAFETY)
+    sized = widest_that_fits(measured(), minutes * 60 * BUDGET_SAFETY)
+    return replace(sized, config=replace(sized.config, minutes=minutes))  # the run keeps to them (deadline.py)
 
 
 def widest_that_fits(measured: Iterable[tuple[int, TrainConfig, RunCost]], seconds: float) -> Sized:

@@ -14,6 +14,7 @@ from torch import nn
 
 from .checkpoints import MAX_HISTORY, Checkpoint, CheckpointError, load_checkpoint, new_run_name, save_checkpoint
 from .data import Dataset, DataNotFoundError, ImageSet, normalize, train_batches
+from .deadline import Deadline, EvalPoints
 from .device import autocast, pick_device, seed_everything
 from .evaluation import EvalViews, evaluate
 from .job import JobRecord
@@ -23,6 +24,7 @@ from .settings import Rule, one_of, problems, real, setting, switch, whole
 from .words import Say
 
 MAX_EPOCHS = 1000
+MAX_MINUTES = 24 * 60
 MAX_BATCH_SIZE = 8192
 MAX_LR = 1e6  # far past any that trains: the bound only keeps the value finite
 MAX_SEED = 2**31 - 1  # what every random generator a run seeds accepts
@@ -48,6 +50,9 @@ class TrainConfig:
     width: int | None = setting(None, "fastnet's channels in its last two groups (its first has a quarter): "
                                 "narrower trains faster, wider learns more; none: 192", NET_WIDTH)
     epochs: int = setting(2, "passes over the training pictures", whole(1, MAX_EPOCHS))
+    minutes: float | None = setting(None, "the run and its final test end within these minutes: after each epoch "
+                                    "its steps are planned again from that epoch's pace (epochs: the first plan)",
+                                    real(0, MAX_MINUTES, above_low=True, optional=True))
     batch_size: int = setting(64, "pictures a step", whole(1, MAX_BATCH_SIZE))
     lr: float = setting(0.02, "the peak learning rate", real(0, MAX_LR, above_low=True))
     momentum: float = setting(0.9, "SGD's Nesterov momentum", real(0, 0.999))
@@ -208,7 +213,11 @@ class Lookahead:
         if step % self.every == 0:
             self._pull(model, keep=0.95 ** self.every * (step / self.total_steps) ** 3)
         if step == self.total_steps:
-            self._pull(model, keep=1.0)
+            self.hand_over(model)
+
+    def hand_over(self, model: nn.Module) -> None:
+        """The weights become the average: the run's last step."""
+        self._pull(model, keep=1.0)
 
     def _pull(self, model: nn.Module, keep: float) -> None:
         """The average keeps this share of itself and takes the rest from the weights; the weights become it."""
@@ -324,6 +333,7 @@ class Setup:
     first_flips: torch.Tensor | None  # alternate flip: which pictures the first epoch mirrors
     steps_per_epoch: int
     total_steps: int
+    test_points: EvalPoints
 
     def batches(self, epoch: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """One epoch of shuffled, augmented, normalized batches; alternate flip mirrors the other pictures each epoch."""
@@ -334,18 +344,31 @@ class Setup:
 
 
 def train(job: TrainingJob) -> None:
-    """The whole run: set up, then for each epoch its steps and a test pass."""
+    """The whole run: set up, then for each epoch its steps and a test pass; a run given minutes plans its
+    steps again after each epoch."""
     config = job.config
     setup = prepare(job)
     job.update(progress={**job.progress, "steps": setup.total_steps}, message="training")
     job.on_event("start", job)
     job.meter = Meter(job, setup.device, setup.steps_per_epoch, setup.total_steps, len(setup.data.train))
-    for epoch in range(config.epochs):
+    deadline = deadline_of(setup) if config.minutes else None
+    epoch = 0
+    while job.meter.step < setup.total_steps:
         if epoch == config.whiten_bias_epochs and hasattr(setup.model, "freeze_whitening"):
             setup.model.freeze_whitening()
         train_one_epoch(job, setup, epoch)
-        test_point(job, job.meter.step / setup.steps_per_epoch, final=epoch == config.epochs - 1)
+        if deadline and job.meter.step % setup.steps_per_epoch == 0:  # a plan at each whole epoch's end
+            plan_steps(job, setup, deadline.total_steps(job.meter, most=MAX_EPOCHS * setup.steps_per_epoch))
+        test_point(job, job.meter.step / setup.steps_per_epoch, final=job.meter.step == setup.total_steps)
         job.on_event("epoch", job)
+        epoch += 1
+
+
+def deadline_of(setup: Setup) -> Deadline:
+    """The plan of a run given minutes: its test points, its final test's views, a test pass's cost at first."""
+    config = setup.config
+    return Deadline(config.minutes, setup.test_points, EvalViews.of(config).passes,
+                    test_steps=len(setup.data.test) / config.batch_size)
 
 
 def prepare(job: TrainingJob) -> Setup:
@@ -372,7 +395,18 @@ def prepare(job: TrainingJob) -> Setup:
         train_images=data.train if device.type == "cpu" else _to_device(data.train, device),
         # alternating flip (airbench): a coin per picture in the first epoch, then the other side each epoch after
         first_flips=torch.rand(len(data.train), generator=generator) < 0.5 if config.alternate_flip else None,
-        steps_per_epoch=steps_per_epoch, total_steps=total_steps)
+        steps_per_epoch=steps_per_epoch, total_steps=total_steps,
+        test_points=EvalPoints(steps_per_epoch, every=math.ceil(steps_per_epoch / config.evals_per_epoch)))
+
+
+def plan_steps(job: TrainingJob, setup: Setup, total_steps: int) -> None:
+    """The run's length planned anew: the schedule, the weight averaging, the meter and the progress follow it."""
+    setup.total_steps = job.meter.total_steps = total_steps
+    if setup.lookahead:
+        setup.lookahead.total_steps = total_steps
+        if total_steps == job.meter.step:  # the run ends here: its last step did not know it was the last
+            setup.lookahead.hand_over(setup.model)
+    job.update(progress={**job.progress, "steps": total_steps})
 
 
 def initial_model(config: TrainConfig, num_classes: int) -> tuple[nn.Module, Checkpoint | None]:
@@ -397,7 +431,6 @@ def initial_model(config: TrainConfig, num_classes: int) -> tuple[nn.Module, Che
 def train_one_epoch(job: TrainingJob, setup: Setup, epoch: int) -> None:
     """One pass over the training pictures; a loss point every few steps, test points inside it if asked for."""
     config, meter = setup.config, job.meter
-    test_every = math.ceil(setup.steps_per_epoch / config.evals_per_epoch)
     set_train_mode(setup.model, config)
     for images, labels in setup.batches(epoch):
         if job.stopping():
@@ -408,10 +441,12 @@ def train_one_epoch(job: TrainingJob, setup: Setup, epoch: int) -> None:
             setup.lookahead.step(setup.model, meter.step + 1)
         if meter.count(loss, len(labels)):
             record_loss(job, setup, epoch)
-        if (meter.step - epoch * setup.steps_per_epoch) % test_every == 0 and meter.step % setup.steps_per_epoch:
+        if setup.test_points.inside(meter.step) and meter.step < setup.total_steps:
             test_point(job, meter.step / setup.steps_per_epoch, final=False)  # a point inside the epoch
             set_train_mode(setup.model, config)  # evaluation put every layer back in training mode
             job.on_event("epoch", job)
+        if meter.step == setup.total_steps:
+            break  # a run planned to its minutes may end inside an epoch
 
 
 def set_learning_rate(optimizer: torch.optim.Optimizer, factor: float) -> None:

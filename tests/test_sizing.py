@@ -77,5 +77,6 @@ def test_best_in_returns_a_run_that_validates_and_fits():
     sized = best_in(0.2, train_pictures=256, test_pictures=100, probe=Probe(1, 1, 50), batch_size=32)
     sized.config.validate()
     assert sized.config.width in dict(WIDTHS) and sized.config.batch_size == 32
+    assert sized.config.minutes == 0.2  # the run keeps to them, whatever the probe said
     assert sized.seconds <= 0.2 * 60 or sized.config.epochs == 1
     assert [row["width"] for row in sized.tried][0] == WIDTHS[-1][0]

@@ -27,6 +27,22 @@ def test_short_run_loss_falls_and_beats_chance(tiny_data, tmp_path):
     assert all(s["images_per_second"] > 0 and s["lr"] >= 0 for s in steps)
 
 
+def test_a_run_given_minutes_plans_its_steps_again_from_its_pace_and_may_end_inside_an_epoch(tiny_data):
+    longer = TrainingJob(tiny_config(epochs=1, minutes=0.05, evals_per_epoch=2, test_time_flip=True), tiny_data).run()
+    assert longer.state == "finished", longer.message
+    steps_per_epoch = longer.meter.steps_per_epoch
+    done = longer.history.steps[-1]["step"]
+    assert done > steps_per_epoch  # a first plan of one epoch grew to fill three seconds
+    assert longer.progress["steps"] == longer.meter.total_steps == done
+    assert longer.result_views == EvalViews(flip=True)  # the last point, at the last step, has the final views
+    assert longer.history.epochs[-1]["epoch"] == pytest.approx(done / steps_per_epoch)
+    shorter = TrainingJob(tiny_config(epochs=200, minutes=0.001, test_time_flip=True), tiny_data).run()
+    assert shorter.state == "finished", shorter.message
+    assert shorter.result_views == EvalViews(flip=True)
+    assert shorter.history.steps[-1]["step"] == shorter.meter.steps_per_epoch  # no time left after an epoch
+    assert [point["epoch"] for point in shorter.history.epochs] == [1]  # its one test, with the final views
+
+
 def test_evals_per_epoch_adds_accuracy_points_inside_each_epoch(tiny_data):
     job = TrainingJob(tiny_config(epochs=2, evals_per_epoch=4), tiny_data).run()
     assert job.state == "finished", job.message
@@ -218,7 +234,8 @@ def test_a_long_history_is_thinned_to_what_a_checkpoint_may_hold_keeping_its_end
     ("optimizer", None, "optimizer"), ("augment", "yes", "augment"), ("weight_decay", float("-inf"), "weight decay"),
     ("translate", 9, "translate"), ("norm_lr_scale", 0, "BatchNorm"), ("lookahead", 1, "lookahead"),
     ("alternate_flip", "yes", "alternate flip"), ("whiten_bias_epochs", -1, "whitening bias"),
-    ("whiten_bias_epochs", 1.5, "whitening bias")])
+    ("whiten_bias_epochs", 1.5, "whitening bias"), ("minutes", 0, "minutes"), ("minutes", -1.0, "minutes"),
+    ("minutes", float("nan"), "minutes"), ("minutes", 10**6, "minutes"), ("minutes", "10", "minutes")])
 def test_no_setting_outside_its_finite_range_is_accepted(setting, value, words):
     with pytest.raises(ValueError, match=words):
         replace(tiny_config(), **{setting: value}).validate()

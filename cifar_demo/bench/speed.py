@@ -178,8 +178,8 @@ def preset_within_budget(data: Dataset, settings: BenchSettings, device: str) ->
             job.stop()  # a backstop for a machine that slowed down: the final test then ends about at the budget
 
     bf16 = cpu_bf16_used(config.cpu_bf16)
-    say(f"fastnet at width {config.width}, {config.epochs} epochs in {'bf16' if bf16 else 'fp32'}: "
-        f"about {sized.seconds:,.0f} s")
+    say(f"fastnet at width {config.width} in {'bf16' if bf16 else 'fp32'}, a first plan of {config.epochs} epochs: "
+        f"about {sized.seconds:,.0f} s; its steps planned again after each epoch to end within the budget")
     job = finished(TrainingJob(config, data, on_event=stop_at_budget, run_name="bench-fastnet").run(),
                    "fastnet training")
     last = job.history.epochs[-1]
@@ -329,8 +329,9 @@ def report_table(result: dict) -> str:
         f"CPU preset '{result['preset']}' within {result['preset_budget_minutes']:g} min: "
         f"{result['preset_test_accuracy']:.1%} test accuracy ({views_said(config)}) at width "
         f"{config['width']} in {'bf16' if result['preset_bf16'] else 'fp32'}, after {result['preset_epochs_done']:.3g} "
-        f"epochs in {result['preset_training_seconds']:,.1f} s, {used:.0%} of the budget (the probe estimated "
-        f"{result['preset_estimated_seconds']:,.1f} s; {result['preset_images_per_second']:,.0f} images/s)"
+        f"epochs in {result['preset_training_seconds']:,.1f} s, {used:.0%} of the budget (the probe's first plan: "
+        f"{config['epochs']} epochs in {result['preset_estimated_seconds']:,.1f} s; "
+        f"{result['preset_images_per_second']:,.0f} images/s)"
         + (", stopped at the budget" if result["preset_stopped_at_budget"] else ""),
         f"its steps reached {result['preset_gflops_per_second']:,.0f} GFLOP/s, "
         f"{result['preset_gflops_per_second'] / result['peak_gflops_per_second']:.0%} of this machine's peak in "

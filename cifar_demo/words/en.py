@@ -582,6 +582,7 @@ SETTING = {  # a training setting's name, as refusals and the README's settings 
     "model": "net",
     "width": "width",
     "epochs": "epochs",
+    "minutes": "minutes",
     "batch_size": "batch size",
     "lr": "learning rate",
     "momentum": "momentum",

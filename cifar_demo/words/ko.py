@@ -578,6 +578,7 @@ SETTING = {  # a training setting's name, as refusals and the README's settings 
     "model": "신경망",
     "width": "너비",
     "epochs": "에포크",
+    "minutes": "제한 시간(분)",
     "batch_size": "배치 크기",
     "lr": "학습률",
     "momentum": "모멘텀",
