@@ -164,13 +164,13 @@ def build_train_tab(lab: Lab, app: gr.Blocks, challenge: Challenge) -> TrainTab:
             compared = gr.Image(show_label=False, interactive=False, format="png", buttons=["fullscreen"])
 
     def start(net: str, epochs: int, batch_size: int, lr: float, optimizer: str, augment: bool, seed: int,
-              width: int | None = None, request: gr.Request = None) -> str:
+              width: int | None = None, minutes: float | None = None, request: gr.Request = None) -> str:
         """Start training in the background and return at once; follow it with /status, end it with /stop. While the
         class challenge's queue runs, the teacher's run goes first and a student's waits. width: fastnet's (none:
-        its preset's)."""
+        its preset's); minutes: the run ends within them, its epochs a first plan (none or 0: the epochs as set)."""
         try:  # the settings go in as they came: validate() names what is wrong with any of them, whatever its type
             config = preset(net, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, augment=augment,
-                            seed=seed, width=width)
+                            seed=seed, width=width, minutes=None if minutes == 0 else minutes)
             challenge.start_training(config, caller(request))
         except (JobRunning, ValueError) as error:
             raise refusal("train", error, title="not_started") from None
@@ -222,7 +222,7 @@ def build_train_tab(lab: Lab, app: gr.Blocks, challenge: Challenge) -> TrainTab:
                         api_visibility="private", show_progress_on=budget.sized)
     app.load(running_settings, None, [net, described, budget.width, *recipe.settings], api_visibility="private",
              show_progress="hidden")
-    train.click(start, [net, *recipe.settings, budget.width], status, api_name="train")
+    train.click(start, [net, *recipe.settings, budget.width, budget.length], status, api_name="train")
     stop.click(halt, None, status, api_name="stop", concurrency_limit=None)
     runs.change(compare, runs, compared, api_visibility="private", show_progress="hidden")
     return TrainTab(status, loss, accuracy, runs, compare)

@@ -36,11 +36,13 @@ class Deadline:
     """Plans a run's steps so that they, the plain tests among them and the final test end within the minutes."""
 
     def __init__(self, minutes: float, points: EvalPoints, final_passes: int, test_steps: float):
-        self.seconds = minutes * 60 * DEADLINE_SHARE
+        self.limit = minutes * 60
+        self.seconds = self.limit * DEADLINE_SHARE
         self.points, self.final_passes = points, final_passes
         self.test_steps = test_steps  # a test pass's cost in steps' time until one is measured: a forward pass
         # over a picture costs about a third of a step's, so this errs long, and only at a first plan
         self._since = (0, 0.0, 0.0, 0)  # at the last plan: steps, seconds, test seconds, test passes
+        self.test_pass: float | None = None  # a plain test pass's seconds, as the last plan measured it
 
     def total_steps(self, meter, most: int) -> int:
         """The run's steps in all: as many more as fit the seconds left at the last epoch's pace, at most `most`."""
@@ -48,7 +50,7 @@ class Deadline:
         steps, seconds, test_seconds, tests = (a - b for a, b in zip(now, self._since))
         self._since = now
         step_seconds = (seconds - test_seconds) / max(1, steps)
-        test_pass = test_seconds / tests if tests else step_seconds * self.test_steps
+        test_pass = self.test_pass = test_seconds / tests if tests else step_seconds * self.test_steps
         left = self.seconds - now[1] - self.final_passes * test_pass
 
         def cost(more: int) -> float:  # with more steps, the test due now is a plain one, and the final comes later
@@ -60,3 +62,9 @@ class Deadline:
             middle = (fits + could + 1) // 2
             fits, could = (middle, could) if cost(middle) <= left else (fits, middle - 1)
         return min(most, meter.step + fits)
+
+    def overdue(self, meter) -> bool:
+        """Whether the final test, started now, would end past the minutes: a machine that slowed down since the
+        last plan ends its run at once. Never before a first plan (the minutes then hold less than an epoch)."""
+        return (self.test_pass is not None
+                and time.perf_counter() - meter.started + self.final_passes * self.test_pass > self.limit)

@@ -334,6 +334,7 @@ class Setup:
     steps_per_epoch: int
     total_steps: int
     test_points: EvalPoints
+    deadline: Deadline | None  # a run given minutes: its plan
 
     def batches(self, epoch: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """One epoch of shuffled, augmented, normalized batches; alternate flip mirrors the other pictures each epoch."""
@@ -351,24 +352,18 @@ def train(job: TrainingJob) -> None:
     job.update(progress={**job.progress, "steps": setup.total_steps}, message="training")
     job.on_event("start", job)
     job.meter = Meter(job, setup.device, setup.steps_per_epoch, setup.total_steps, len(setup.data.train))
-    deadline = deadline_of(setup) if config.minutes else None
     epoch = 0
     while job.meter.step < setup.total_steps:
         if epoch == config.whiten_bias_epochs and hasattr(setup.model, "freeze_whitening"):
             setup.model.freeze_whitening()
         train_one_epoch(job, setup, epoch)
-        if deadline and job.meter.step % setup.steps_per_epoch == 0:  # a plan at each whole epoch's end
-            plan_steps(job, setup, deadline.total_steps(job.meter, most=MAX_EPOCHS * setup.steps_per_epoch))
+        if setup.deadline and job.meter.step % setup.steps_per_epoch == 0:  # a plan at each whole epoch's end
+            plan_steps(job, setup, setup.deadline.total_steps(job.meter, most=MAX_EPOCHS * setup.steps_per_epoch))
         test_point(job, job.meter.step / setup.steps_per_epoch, final=job.meter.step == setup.total_steps)
         job.on_event("epoch", job)
         epoch += 1
 
 
-def deadline_of(setup: Setup) -> Deadline:
-    """The plan of a run given minutes: its test points, its final test's views, a test pass's cost at first."""
-    config = setup.config
-    return Deadline(config.minutes, setup.test_points, EvalViews.of(config).passes,
-                    test_steps=len(setup.data.test) / config.batch_size)
 
 
 def prepare(job: TrainingJob) -> Setup:
@@ -387,6 +382,7 @@ def prepare(job: TrainingJob) -> Setup:
     model = job.model = model.to(device, memory_format=torch.channels_last)
     steps_per_epoch = math.ceil(len(data.train) / config.batch_size)
     total_steps = steps_per_epoch * config.epochs
+    test_points = EvalPoints(steps_per_epoch, every=math.ceil(steps_per_epoch / config.evals_per_epoch))
     return Setup(
         config=config, data=data, device=device, model=model,
         step_model=torch.compile(model) if config.compile else model,
@@ -395,8 +391,9 @@ def prepare(job: TrainingJob) -> Setup:
         train_images=data.train if device.type == "cpu" else _to_device(data.train, device),
         # alternating flip (airbench): a coin per picture in the first epoch, then the other side each epoch after
         first_flips=torch.rand(len(data.train), generator=generator) < 0.5 if config.alternate_flip else None,
-        steps_per_epoch=steps_per_epoch, total_steps=total_steps,
-        test_points=EvalPoints(steps_per_epoch, every=math.ceil(steps_per_epoch / config.evals_per_epoch)))
+        steps_per_epoch=steps_per_epoch, total_steps=total_steps, test_points=test_points,
+        deadline=Deadline(config.minutes, test_points, EvalViews.of(config).passes,
+                          test_steps=len(data.test) / config.batch_size) if config.minutes else None)
 
 
 def plan_steps(job: TrainingJob, setup: Setup, total_steps: int) -> None:
@@ -445,6 +442,8 @@ def train_one_epoch(job: TrainingJob, setup: Setup, epoch: int) -> None:
             test_point(job, meter.step / setup.steps_per_epoch, final=False)  # a point inside the epoch
             set_train_mode(setup.model, config)  # evaluation put every layer back in training mode
             job.on_event("epoch", job)
+        if setup.deadline and setup.deadline.overdue(meter):
+            plan_steps(job, setup, meter.step)  # slower than planned: the final test now still ends in time
         if meter.step == setup.total_steps:
             break  # a run planned to its minutes may end inside an epoch
 

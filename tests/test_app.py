@@ -147,8 +147,10 @@ def test_page_serves_and_names_every_endpoint_with_plain_parameters(served):
     api = client.view_api(return_format="dict", print_info=False)
     assert ENDPOINTS <= set(api["named_endpoints"])
     train = api["named_endpoints"]["/train"]["parameters"]
-    assert [p["parameter_name"] for p in train] == [*TRAIN, "width"]
-    assert train[-1]["parameter_has_default"] and train[-1]["parameter_default"] is None  # a call without it works
+    assert [p["parameter_name"] for p in train] == [*TRAIN, "width", "minutes"]
+    width, minutes = train[-2:]  # a call may leave them out: the preset's width, the epochs as set
+    assert width["parameter_has_default"] and width["parameter_default"] is None
+    assert minutes["parameter_has_default"] and minutes["parameter_default"] == 0
     assert "lenet" in train[0]["python_type"]["type"]
 
 

@@ -60,3 +60,11 @@ def test_a_plan_with_no_time_left_ends_the_run_now_and_one_never_passes_the_most
     assert late.total_steps(meter_at(100, 120.0, 1.0, 1), most=100_000) == 100
     early = Deadline(60, EvalPoints(100, 100), final_passes=1, test_steps=40)
     assert early.total_steps(meter_at(100, 1.0, 0.1, 1), most=1000) == 1000
+
+
+def test_a_run_slower_than_its_last_plan_is_overdue_once_its_final_test_would_pass_the_minutes():
+    deadline = Deadline(1, EvalPoints(100, 100), final_passes=6, test_steps=40)
+    assert not deadline.overdue(meter_at(50, 59.0, 0.0, 0))  # before a first plan: no test pass measured yet
+    deadline.total_steps(meter_at(100, 20.5, 0.5, 1), most=100_000)  # a plain test pass: 0.5 s, the final 3 s
+    assert not deadline.overdue(meter_at(150, 56.5, 0.5, 1))
+    assert deadline.overdue(meter_at(150, 57.5, 0.5, 1))

@@ -334,7 +334,8 @@ def endpoints(known: Known) -> dict[str, Endpoint]:
     return {
         "train": Endpoint((st.sampled_from(NETS), st.integers(1, 3), st.sampled_from([8, 16, 64]),
                            st.floats(0.001, 0.1), st.sampled_from(["sgd", "adam"]), st.booleans(),
-                           st.integers(0, 100), st.sampled_from([None, 16, 64, 66, 0, 10**12])), trains=True),
+                           st.integers(0, 100), st.sampled_from([None, 16, 64, 66, 0, 10**12]),
+                           st.sampled_from([None, 0, 0.05, -1, 1e999, 10**9])), trains=True),
         "stop": Endpoint(),
         "status": Endpoint(),
         "browse": Endpoint((st.integers(-100, 10**6), st.sampled_from([16, 32, 64]),
@@ -739,10 +740,18 @@ def non_finite(value, where: str = "status") -> list[str]:
     return []
 
 
-HOSTILE_TRAINING = [["lenet", 1, 16, 1e999, "sgd", False, 0, None], ["lenet", 1, 16, 1e-300, "adam", False, 0, None],
-                    ["lenet", 1, 16, 0.01, "sgd", False, 2**70, None], ["lenet", 1e30, 16, 0.01, "sgd", False, 0, None],
-                    ["lenet", True, True, True, "sgd", True, True, True], ["lenet", 1, 16, NAN, "sgd", False, -1, None],
-                    ["fastnet", 1, 16, 0.01, "sgd", False, 0, 10**12], ["lenet", 1, 16, 0.01, "sgd", False, 0, 64]]
+HOSTILE_TRAINING = [["lenet", 1, 16, 1e999, "sgd", False, 0, None, None],
+                    ["lenet", 1, 16, 1e-300, "adam", False, 0, None, None],
+                    ["lenet", 1, 16, 0.01, "sgd", False, 2**70, None, None],
+                    ["lenet", 1e30, 16, 0.01, "sgd", False, 0, None, None],
+                    ["lenet", True, True, True, "sgd", True, True, True, True],
+                    ["lenet", 1, 16, NAN, "sgd", False, -1, None, None],
+                    ["fastnet", 1, 16, 0.01, "sgd", False, 0, 10**12, None],
+                    ["lenet", 1, 16, 0.01, "sgd", False, 0, 64, None],
+                    ["lenet", 1, 16, 0.01, "sgd", False, 0, None, 1e999],
+                    ["lenet", 1, 16, 0.01, "sgd", False, 0, None, -5],
+                    ["lenet", 1, 16, 0.01, "sgd", False, 0, None, "10"],
+                    ["lenet", 1, 16, 0.01, "sgd", False, 0, None, 1e-300]]
 
 
 @pytest.mark.parametrize("arguments", HOSTILE_TRAINING, ids=lambda a: abbreviate(a, 80))
@@ -770,7 +779,7 @@ def test_status_stays_plain_json_with_finite_numbers(server, arguments):
 
 def test_training_still_starts_and_stop_still_stops_it(server):
     before = call(server, "status", []).outputs[0].get("run")
-    started = call(server, "train", ["lenet", 1, 16, 0.01, "sgd", False, 0, None])
+    started = call(server, "train", ["lenet", 1, 16, 0.01, "sgd", False, 0, None, None])
     assert started.kind == "complete" and isinstance(started.outputs[0], str), f"/train failed: {started!r}"
     status = call(server, "status", []).outputs[0]
     assert status["run"] and status["run"] != before, f"no new run started: {abbreviate(status)}"

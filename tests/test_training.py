@@ -36,7 +36,7 @@ def test_a_run_given_minutes_plans_its_steps_again_from_its_pace_and_may_end_ins
     assert longer.progress["steps"] == longer.meter.total_steps == done
     assert longer.result_views == EvalViews(flip=True)  # the last point, at the last step, has the final views
     assert longer.history.epochs[-1]["epoch"] == pytest.approx(done / steps_per_epoch)
-    shorter = TrainingJob(tiny_config(epochs=200, minutes=0.001, test_time_flip=True), tiny_data).run()
+    shorter = TrainingJob(tiny_config(epochs=200, minutes=1e-6, test_time_flip=True), tiny_data).run()
     assert shorter.state == "finished", shorter.message
     assert shorter.result_views == EvalViews(flip=True)
     assert shorter.history.steps[-1]["step"] == shorter.meter.steps_per_epoch  # no time left after an epoch

@@ -167,27 +167,20 @@ def lenet_to_tutorial_accuracy(data: Dataset, device: str, seeds: int = LENET_SE
 
 
 def preset_within_budget(data: Dataset, settings: BenchSettings, device: str) -> dict:
-    """fastnet sized to the budget here (sizing.py: its width, epochs and precision), its one-cycle schedule and
-    final test completing within the budget."""
-    budget = settings.budget_minutes * 60
+    """fastnet sized to the budget here (sizing.py: its width, a first plan of epochs, its precision), the run
+    planning its steps again after each epoch so that its final test ends within the budget (deadline.py)."""
     sized = best_in(settings.budget_minutes, len(data.train), len(data.test), settings.probe, say=say, device=device)
     config, cost = sized.config, sized.cost
-
-    def stop_at_budget(event: str, job: TrainingJob) -> None:
-        if event == "step" and job.progress["elapsed_seconds"] > budget - cost.final_test_seconds:
-            job.stop()  # a backstop for a machine that slowed down: the final test then ends about at the budget
-
     bf16 = cpu_bf16_used(config.cpu_bf16)
     say(f"fastnet at width {config.width} in {'bf16' if bf16 else 'fp32'}, a first plan of {config.epochs} epochs: "
         f"about {sized.seconds:,.0f} s; its steps planned again after each epoch to end within the budget")
-    job = finished(TrainingJob(config, data, on_event=stop_at_budget, run_name="bench-fastnet").run(),
-                   "fastnet training")
+    job = finished(TrainingJob(config, data, run_name="bench-fastnet").run(), "fastnet training")
     last = job.history.epochs[-1]
     gflops = flops_per_picture(config) * len(data.train) * last["epoch"] / last["train_seconds"] / 1e9  # steps only
     return {"model": config.model, "config": asdict(config), "bf16": bf16, "epochs": job.history.epochs,
             "cost": asdict(cost),
             "widths_tried": list(sized.tried), "estimated_seconds": sized.seconds,
-            "stopped_at_budget": job.state == "stopped", "test_accuracy": job.result["test_accuracy"],
+            "test_accuracy": job.result["test_accuracy"],
             "seconds": job.result["seconds"], "images_per_second": job.result["images_per_second"],
             "gflops_per_second": gflops, "peak_gflops_per_second": matmul_peak_gflops(bf16)}
 
@@ -331,8 +324,7 @@ def report_table(result: dict) -> str:
         f"{config['width']} in {'bf16' if result['preset_bf16'] else 'fp32'}, after {result['preset_epochs_done']:.3g} "
         f"epochs in {result['preset_training_seconds']:,.1f} s, {used:.0%} of the budget (the probe's first plan: "
         f"{config['epochs']} epochs in {result['preset_estimated_seconds']:,.1f} s; "
-        f"{result['preset_images_per_second']:,.0f} images/s)"
-        + (", stopped at the budget" if result["preset_stopped_at_budget"] else ""),
+        f"{result['preset_images_per_second']:,.0f} images/s)",
         f"its steps reached {result['preset_gflops_per_second']:,.0f} GFLOP/s, "
         f"{result['preset_gflops_per_second'] / result['peak_gflops_per_second']:.0%} of this machine's peak in "
         f"torch ({result['peak_gflops_per_second']:,.0f} GFLOP/s: the fastest of 5 products of two 2048x2048 "
@@ -430,7 +422,6 @@ def tutorial_comparison(args) -> dict:
         "preset_gflops_per_second": best["gflops_per_second"],
         "peak_gflops_per_second": best["peak_gflops_per_second"],
         "preset_widths_tried": best["widths_tried"],
-        "preset_stopped_at_budget": best["stopped_at_budget"],
         "preset_epochs": best["epochs"],
         "first_load_seconds": first_load,
         "cached_load_seconds": cached_load,
