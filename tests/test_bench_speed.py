@@ -75,7 +75,9 @@ def test_quick_bench_reports_every_figure(tiny_tree, capsys):
     assert machine["kind"] in err  # a person reads which kind of machine the figures are from
 
     assert "tutorial pipeline" in err and "speed-up" in err  # the readable table, for a person
-    assert ("(median of 3 seeds;" in err) == (result["lenet_seconds_to_tutorial_accuracy"] is not None)
+    reached = result["lenet_seconds_to_tutorial_accuracy"] is not None
+    assert ("(median of 3 seeds, " in err) == reached
+    assert ("the last point with mirrored test views" in err) == reached  # lenet's preset: its final test's views
     assert ("/3 seeds reached it)" in err) == (result["lenet_seconds_to_tutorial_accuracy"] is None)
 
 

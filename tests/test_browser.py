@@ -277,8 +277,9 @@ def test_fastnet_sized_to_a_budget_shows_its_width_epochs_and_end_before_the_cli
     page.get_by_role("combobox", name="How long", exact=True).click()
     page.get_by_role("option", name="Best in 5 minutes", exact=True).click()
     sized = page.locator("#train-sized").get_by_role("textbox")
-    line = re.compile(r"^Sized to this machine: width (\d+) \((\d+)-(\d+)-\3 channels\), (\d+) epochs in (fp32|bf16), "
-                      r"about \d+ min of training: a click now ends about \d\d:\d\d\.$")
+    line = re.compile(r"^Sized to this machine: width (\d+) \((\d+)-(\d+)-\3 channels\), (\d+) epochs in (fp32|bf16) at "
+                      r"first; the run plans its steps again after each epoch to end within 5 min: a click now ends "
+                      r"by \d\d:\d\d\.$")
     expect(sized).to_have_value(line, timeout=PAGE_LIMIT_S * 1000 * 4)  # the probe trains a few steps of each width
     width, first, last, epochs, _ = line.match(sized.input_value()).groups()
     assert int(first) * 4 == int(last) == int(width)
@@ -288,7 +289,8 @@ def test_fastnet_sized_to_a_budget_shows_its_width_epochs_and_end_before_the_cli
     page.get_by_role("button", name="Train", exact=True).click()
     expect(status).to_have_value(re.compile(r"^epoch \d+/" + epochs + " · step "))
     config = served.lab.status()["config"]
-    assert (config["model"], config["width"], config["epochs"]) == ("fastnet", int(width), int(epochs))
+    assert (config["model"], config["width"], config["epochs"], config["minutes"]) == ("fastnet", int(width),
+                                                                                       int(epochs), 5)
     page.get_by_role("button", name="Stop", exact=True).click()
     expect(status).to_have_value(re.compile(r"^Stopped"))
 

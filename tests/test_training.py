@@ -34,6 +34,7 @@ def test_a_run_given_minutes_plans_its_steps_again_from_its_pace_and_may_end_ins
     done = longer.history.steps[-1]["step"]
     assert done > steps_per_epoch  # a first plan of one epoch grew to fill three seconds
     assert longer.progress["steps"] == longer.meter.total_steps == done
+    assert longer.progress["epochs"] == -(-done // steps_per_epoch)  # what the status line counts epochs out of
     assert longer.result_views == EvalViews(flip=True)  # the last point, at the last step, has the final views
     assert longer.history.epochs[-1]["epoch"] == pytest.approx(done / steps_per_epoch)
     shorter = TrainingJob(tiny_config(epochs=200, minutes=1e-6, test_time_flip=True), tiny_data).run()

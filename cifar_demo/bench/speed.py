@@ -306,7 +306,9 @@ def report_table(result: dict) -> str:
     """The figures side by side, for a person; the JSON line carries the same numbers for a program."""
     m, seeds, config = result["machine"], len(result["lenet_runs"]), result["preset_config"]
     used = result["preset_training_seconds"] / (result["preset_budget_minutes"] * 60)
-    lenet_time = (f"{_seconds(result['lenet_seconds_to_tutorial_accuracy'])} (median of {seeds} seeds; "
+    lenet_time = (f"{_seconds(result['lenet_seconds_to_tutorial_accuracy'])} (median of {seeds} seeds, "
+                  f"{result['lenet_seeds_reaching_accuracy']} reaching it, the last point with "
+                  f"{views_said(result['lenet_config'])}; "
                   f"{_seconds(result['lenet_seconds_to_tutorial_accuracy_with_tests'])} with the test passes)"
                   if result["lenet_seconds_to_tutorial_accuracy"] is not None
                   else f"not reached ({result['lenet_seeds_reaching_accuracy']}/{seeds} seeds reached it)")

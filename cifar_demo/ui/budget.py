@@ -1,5 +1,6 @@
-"""The Train tab's "best in N minutes": fastnet's width and epochs sized to this machine before the click
-(cifar_demo/sizing.py), and said in a line: the width, the epochs and when a run started now would end."""
+"""The Train tab's "best in N minutes": fastnet's width and a first plan of epochs sized to this machine before the
+click (cifar_demo/sizing.py), and said in a line: the width, the epochs and when a run started now ends (the run
+keeps to the minutes: cifar_demo/deadline.py)."""
 from __future__ import annotations
 
 import threading
@@ -49,7 +50,7 @@ class Sizer:
         with self._lock:
             sized = best_in(minutes, len(data.train), len(data.test), **overrides)
         config = sized.config
-        clock = time.strftime("%H:%M", time.localtime(time.time() + sized.seconds))
+        clock = time.strftime("%H:%M", time.localtime(time.time() + minutes * 60))  # the run keeps to the minutes
         return config, say("text.sized", width=config.width, widths="-".join(map(str, fastnet_widths(config.width))),
                            epochs=config.epochs, precision="bf16" if cpu_bf16_used(config.cpu_bf16) else "fp32",
-                           minutes=f"{sized.seconds / 60:.0f}", clock=clock)
+                           minutes=f"{minutes:g}", clock=clock)

@@ -89,8 +89,8 @@ TEXT = {
     "title.error": "Error", "title.not_started": "Training not started", "title.not_shared": "Not shared",
     "title.not_allowed": "Not allowed", "title.not_entered": "Not entered", "title.not_cancelled": "Not cancelled",
     "title.not_opened": "Not opened",
-    "sized": "Sized to this machine: width {width} ({widths} channels), {epochs} epochs in {precision}, about "
-             "{minutes} min of training: a click now ends about {clock}.",
+    "sized": "Sized to this machine: width {width} ({widths} channels), {epochs} epochs in {precision} at first; "
+             "the run plans its steps again after each epoch to end within {minutes} min: a click now ends by {clock}.",
     "sizing": "Timing each width on this machine",
     "per_page_choices": "Pictures per page: one of {choices}.",
     "browse_summary": "{correct}/{count} correct in this batch · pictures {first}-{last} of {total}",

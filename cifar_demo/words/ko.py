@@ -89,8 +89,8 @@ TEXT = {
     "title.error": "오류", "title.not_started": "학습을 시작하지 않았습니다", "title.not_shared": "올리지 않았습니다",
     "title.not_allowed": "허용되지 않습니다", "title.not_entered": "제출하지 않았습니다",
     "title.not_cancelled": "취소하지 않았습니다", "title.not_opened": "열지 않았습니다",
-    "sized": "이 컴퓨터에 맞췄습니다: 너비 {width} (채널 {widths}), {precision}로 {epochs} 에포크, 학습 약 {minutes}분: "
-             "지금 누르면 {clock}쯤 끝납니다.",
+    "sized": "이 컴퓨터에 맞췄습니다: 너비 {width} (채널 {widths}), {precision}로 처음 계획은 {epochs} 에포크입니다. "
+             "에포크마다 남은 단계를 다시 계획해 {minutes}분 안에 끝냅니다: 지금 누르면 {clock}까지 끝납니다.",
     "sizing": "이 컴퓨터에서 너비마다 시간을 재는 중",
     "per_page_choices": "한 쪽의 그림 수는 {choices} 중 하나여야 합니다.",
     "browse_summary": "이 묶음에서 {count}장 중 {correct}장 맞음 · 그림 {first}-{last} / {total}",
