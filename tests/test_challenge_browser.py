@@ -48,6 +48,10 @@ def page(browser, served):
 def test_the_teacher_opens_students_enter_by_api_the_page_shows_queue_board_and_the_revealed_scores(
         page: Page, served):
     challenge, url = served
+    # each student's notebook, on another machine behind a proxy, connected before the lesson's challenge opens (a
+    # connection made while an entry trains and Chromium draws the page waited past httpx's 5 s on a busy CI machine)
+    students = [Client(url, verbose=False, headers={"X-Forwarded-For": f"10.0.0.{n + 2}"},
+                       httpx_kwargs={"timeout": PAGE_LIMIT_S}) for n in range(len(NICKNAMES))]
     page.get_by_role("tab", name="Challenge", exact=True).click()
     panel = page.get_by_role("tabpanel")
     header, board, queue = (panel.locator(f"#challenge-{name}") for name in ("header", "board", "queue"))
@@ -62,8 +66,7 @@ def test_the_teacher_opens_students_enter_by_api_the_page_shows_queue_board_and_
     expect(panel.locator("#challenge-told textarea")).to_have_value(re.compile(r"^Challenge #1 is open: 3 s of"))
     expect(header).to_contain_text("Challenge #1 · open")
 
-    for n, nickname in enumerate(NICKNAMES):  # each a student's notebook, on another machine behind a proxy
-        student = Client(url, verbose=False, headers={"X-Forwarded-For": f"10.0.0.{n + 2}"})
+    for student, nickname in zip(students, NICKNAMES):
         answer = student.predict(nickname, "lenet", LONG["epochs"], LONG["batch_size"], api_name="/challenge_submit")
         assert answer["nickname"] == nickname
     expect(queue).to_contain_text("cy")  # the last waits while the first trains
