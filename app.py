@@ -185,11 +185,14 @@ def build_train_tab(lab: Lab, app: gr.Blocks, challenge: Challenge) -> TrainTab:
         return (about(name), gr.update(visible=shown, value=0), gr.update(visible=shown, value=config.width), "",
                 config.epochs, config.batch_size, config.lr, config.optimizer, config.augment)
 
-    def size(net: str, minutes: int, batch_size: int, progress=gr.Progress()):
+    def sizing(net: str, minutes: int) -> str:
+        """The line while the sizing runs (seconds to a minute)."""
+        return say("text.sizing") + "…" if minutes and has_widths(net) else ""
+
+    def size(net: str, minutes: int, batch_size: int):
         """fastnet's width and epochs for the minutes chosen, timed on this machine, and when a run would end."""
         if not minutes or not has_widths(net):
             return gr.skip(), gr.skip(), ""
-        progress(0, desc=say("text.sizing"))
         try:
             config, line = sizer.size(minutes, batch_size=batch_size)
         except (ValueError, DataNotFoundError) as error:
@@ -218,8 +221,10 @@ def build_train_tab(lab: Lab, app: gr.Blocks, challenge: Challenge) -> TrainTab:
     sizer = Sizer(lab)
     filled = [described, budget.length, budget.width, budget.sized, *recipe.settings[:-1]]  # a preset keeps the seed
     net.input(fill_preset, net, filled, api_visibility="private")
-    budget.length.input(size, [net, budget.length, recipe.batch_size], [budget.width, recipe.epochs, budget.sized],
-                        api_visibility="private", show_progress_on=budget.sized)
+    budget.length.input(sizing, [net, budget.length], budget.sized, api_visibility="private",
+                        show_progress="hidden").then(
+        size, [net, budget.length, recipe.batch_size], [budget.width, recipe.epochs, budget.sized],
+        api_visibility="private", show_progress="hidden")  # the line says it is timing: gradio's overlay stayed on it
     app.load(running_settings, None, [net, described, budget.width, *recipe.settings], api_visibility="private",
              show_progress="hidden")
     train.click(start, [net, *recipe.settings, budget.width, budget.length], status, api_name="train")

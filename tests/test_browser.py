@@ -281,6 +281,7 @@ def test_fastnet_sized_to_a_budget_shows_its_width_epochs_and_end_before_the_cli
                       r"first; the run plans its steps again after each epoch to end within 5 min: a click now ends "
                       r"by \d\d:\d\d\.$")
     expect(sized).to_have_value(line, timeout=PAGE_LIMIT_S * 1000 * 4)  # the probe trains a few steps of each width
+    expect(page.locator("#train-sized .wrap:not(.hide)")).to_have_count(0)  # no overlay left over the line
     width, first, last, epochs, _ = line.match(sized.input_value()).groups()
     assert int(first) * 4 == int(last) == int(width)
     expect(page.get_by_label("Epochs", exact=True)).to_have_value(epochs)
