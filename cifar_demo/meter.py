@@ -44,6 +44,11 @@ class Meter:
             self.first_step_seconds = time.perf_counter() - self.started
         return self._window_steps == self.steps_per_point or self.step == self.total_steps
 
+    @property
+    def pending(self) -> bool:
+        """Whether steps were taken since the last loss point."""
+        return self._window_steps > 0
+
     def window_loss(self) -> float:
         """The mean loss of the steps since the last point (this waits for the device)."""
         return self._window_loss.item() / self._window_steps

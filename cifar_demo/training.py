@@ -367,8 +367,6 @@ def train(job: TrainingJob) -> None:
         epoch += 1
 
 
-
-
 def prepare(job: TrainingJob) -> Setup:
     """The data, the seeded net on its device, its optimizer and loss: everything the first step needs."""
     config = job.config
@@ -404,8 +402,11 @@ def plan_steps(job: TrainingJob, setup: Setup, total_steps: int) -> None:
     setup.total_steps = job.meter.total_steps = total_steps
     if setup.lookahead:
         setup.lookahead.total_steps = total_steps
-        if total_steps == job.meter.step:  # the run ends here: its last step did not know it was the last
+    if total_steps == job.meter.step:  # the run ends here: its last step did not know it was the last
+        if setup.lookahead:
             setup.lookahead.hand_over(setup.model)
+        if job.meter.pending:  # the last loss point, at the last step: finish() reads the run's end from it
+            record_loss(job, setup, epoch=(total_steps - 1) // setup.steps_per_epoch)
     job.update(progress={**job.progress, "steps": total_steps,
                          "epochs": math.ceil(total_steps / setup.steps_per_epoch)})
 
