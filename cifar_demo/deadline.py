@@ -6,6 +6,10 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .meter import Meter
 
 DEADLINE_SHARE = 0.97  # a plan aims at this share of the minutes: an epoch's pace is the last one's within a few
 # per cent, and the final test and the save come after the last plan
@@ -44,7 +48,7 @@ class Deadline:
         self._since = (0, 0.0, 0.0, 0)  # at the last plan: steps, seconds, test seconds, test passes
         self.test_pass: float | None = None  # a plain test pass's seconds, as the last plan measured it
 
-    def total_steps(self, meter, most: int) -> int:
+    def total_steps(self, meter: Meter, most: int) -> int:
         """The run's steps in all: as many more as fit the seconds left at the last epoch's pace, at most `most`."""
         now = (meter.step, time.perf_counter() - meter.started, meter.test_seconds, meter.test_passes)
         steps, seconds, test_seconds, tests = (a - b for a, b in zip(now, self._since))
@@ -63,8 +67,8 @@ class Deadline:
             fits, could = (middle, could) if cost(middle) <= left else (fits, middle - 1)
         return min(most, meter.step + fits)
 
-    def overdue(self, meter) -> bool:
+    def overdue(self, meter: Meter) -> bool:
         """Whether the final test, started now, would end past the minutes: a machine that slowed down since the
-        last plan ends its run at once. Never before a first plan (the minutes then hold less than an epoch)."""
+        last plan ends its run at once. Never before a first plan: no test pass is timed until then."""
         return (self.test_pass is not None
                 and time.perf_counter() - meter.started + self.final_passes * self.test_pass > self.limit)
