@@ -185,13 +185,17 @@ def build_train_tab(lab: Lab, app: gr.Blocks, challenge: Challenge) -> TrainTab:
         return (about(name), gr.update(visible=shown, value=0), gr.update(visible=shown, value=config.width), "",
                 config.epochs, config.batch_size, config.lr, config.optimizer, config.augment)
 
+    def sized(net: str, minutes: int) -> bool:
+        """Whether a length was chosen for a net that comes in widths: the case the page sizes."""
+        return bool(minutes) and has_widths(net)
+
     def sizing(net: str, minutes: int) -> str:
         """The line while the sizing runs (seconds to a minute)."""
-        return say("text.sizing") + "…" if minutes and has_widths(net) else ""
+        return say("text.sizing") + "…" if sized(net, minutes) else ""
 
     def size(net: str, minutes: int, batch_size: int):
         """fastnet's width and epochs for the minutes chosen, timed on this machine, and when a run would end."""
-        if not minutes or not has_widths(net):
+        if not sized(net, minutes):
             return gr.skip(), gr.skip(), ""
         try:
             config, line = sizer.size(minutes, batch_size=batch_size)

@@ -36,23 +36,25 @@ def _is_number(value: Any, integer: bool) -> bool:
             and (isinstance(value, int) or math.isfinite(value)))
 
 
+def number(must: Say, check: Callable[[Any], bool], kind: type, optional: bool) -> Rule:
+    """A number's rule; with optional, None as well (and the words say so)."""
+    return Rule(Say("rule.none_or", must=must) if optional else must,
+                lambda value, _: (optional and value is None) or check(value), kind)
+
+
 def whole(low: int, high: int, optional: bool = False) -> Rule:
     """A whole number in [low, high]; with optional, None as well."""
-    must = Say("rule.whole", low=f"{low:,}", high=f"{high:,}")
-    return Rule(Say("rule.none_or", must=must) if optional else must,
-                lambda value, _: (optional and value is None) or (_is_number(value, True) and low <= value <= high),
-                int)
+    return number(Say("rule.whole", low=f"{low:,}", high=f"{high:,}"),
+                  lambda value: _is_number(value, True) and low <= value <= high, int, optional)
 
 
 def real(low: float, high: float, above_low: bool = False, below_high: bool = False, optional: bool = False) -> Rule:
     """A finite number from low to high, either end left out where asked; with optional, None as well."""
     key = "rule.above_to" if above_low else "rule.from_below" if below_high else "rule.from_to"
-    must = Say(key, low=f"{low:g}", high=f"{high:g}")
-    return Rule(Say("rule.none_or", must=must) if optional else must,
-                lambda value, _: (optional and value is None) or (
-                    _is_number(value, False) and low <= value <= high
-                    and not (above_low and value == low) and not (below_high and value == high)),
-                float)
+    return number(Say(key, low=f"{low:g}", high=f"{high:g}"),
+                  lambda value: (_is_number(value, False) and low <= value <= high
+                                 and not (above_low and value == low) and not (below_high and value == high)),
+                  float, optional)
 
 
 def one_of(*choices: str) -> Rule:
