@@ -99,8 +99,8 @@ def test_a_recipe_takes_the_nets_preset_and_is_validated_as_train_is():
                 ("lenet", {"epochs": 0}, "Invalid training settings: epochs must be a whole number from 1 to 1,000."),
                 ("lenet", {"lr": float("nan")}, "Invalid training settings: learning rate must be above 0 and at "
                                                 "most 1e+06."),
-                ("lenet", {"optimizer": "rmsprop", "seed": -1}, "Invalid training settings: optimizer must be 'sgd' "
-                                                                "or 'adam'; seed must be a whole number from 0 to "
+                ("lenet", {"optimizer": "rmsprop", "seed": -1}, "Invalid training settings: optimizer must be one of "
+                                                                "sgd, adam, muon; seed must be a whole number from 0 to "
                                                                 "2,147,483,647.")]
     for net, settings, words in refusals:
         with pytest.raises(ChallengeError) as refused:

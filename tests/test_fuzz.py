@@ -333,7 +333,7 @@ def endpoints(known: Known) -> dict[str, Endpoint]:
     checkpoint = st.sampled_from(known.checkpoints or ("",))
     return {
         "train": Endpoint((st.sampled_from(NETS), st.integers(1, 3), st.sampled_from([8, 16, 64]),
-                           st.floats(0.001, 0.1), st.sampled_from(["sgd", "adam"]), st.booleans(),
+                           st.floats(0.001, 0.1), st.sampled_from(["sgd", "adam", "muon"]), st.booleans(),
                            st.integers(0, 100), st.sampled_from([None, 16, 64, 66, 0, 10**12]),
                            st.sampled_from([None, 0, 0.05, -1, 1e999, 10**9])), trains=True),
         "stop": Endpoint(),
@@ -378,7 +378,7 @@ def endpoints(known: Known) -> dict[str, Endpoint]:
         "challenge_activate_winner": Endpoint(),
         "challenge_submit": Endpoint((st.sampled_from(["ada", "", "<b>bo</b>", "x" * 40]), st.sampled_from(NETS),
                                       st.sampled_from([None, 1, 2]), st.sampled_from([None, 16]),
-                                      st.sampled_from([None, 0.05]), st.sampled_from([None, "sgd", "adam"]),
+                                      st.sampled_from([None, 0.05]), st.sampled_from([None, "sgd", "adam", "muon"]),
                                       st.sampled_from([None, True]), st.sampled_from([None, 0, 7]))),
         "challenge_cancel": Endpoint((st.integers(-5, 50),)),
         "challenge_board": Endpoint(),

@@ -19,7 +19,7 @@ TABS = ["tab.train", "tab.browse", "tab.classify", "tab.evaluate", "tab.inside",
         "challenge.tab"]
 # What may stay in Latin letters on a Korean page: names of nets, files, formats and the data set, gradio's own
 # product name and the units; the tiny data set's class names, as they were typed.
-NAMES = {"lenet", "smallcnn", "fastnet", "resnet", "cifar", "sgd", "adam", "grad-cam", "gradio", "api", "cpu", "gpu",
+NAMES = {"lenet", "smallcnn", "fastnet", "resnet", "cifar", "sgd", "adam", "muon", "grad-cam", "gradio", "api", "cpu", "gpu",
          "zip", "pt", "png", "data", "tiny", "img", "s", "x", "k", "m", "eta", "lenet-5", "resnet-9", "pytorch", "gelu",
          "english", "relu", "conv", "linear", "batchnorm", "flatten", *TINY_CLASSES}
 

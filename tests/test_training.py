@@ -299,7 +299,7 @@ def test_lookahead_pulls_the_weights_to_their_average_every_fifth_step_and_hands
 
 def test_batchnorm_shifts_learn_at_their_own_scale_of_the_schedule():
     model = create_model("fastnet")
-    groups = make_optimizer(model, preset("fastnet", lr=0.5, norm_lr_scale=64)).param_groups
+    groups = make_optimizer(model, preset("fastnet", optimizer="sgd", lr=0.5, norm_lr_scale=64)).param_groups
     assert [g["peak_lr"] for g in groups] == [0.5, 32.0]
     assert {p.ndim for p in groups[1]["params"]} == {1}  # biases and BatchNorm shifts only
 

@@ -20,7 +20,7 @@ from cifar_demo.words import CATALOG, CIFAR10, Say, choose, class_names, placeho
 
 KOREAN = class_names(CIFAR10, "ko")
 # Words that stay as they are on a Korean page: names of nets, formats, the data set, units.
-NAMES = {"lenet", "smallcnn", "fastnet", "resnet", "cifar", "sgd", "adam", "relu", "gelu", "grad", "cam", "cpu",
+NAMES = {"lenet", "smallcnn", "fastnet", "resnet", "cifar", "sgd", "adam", "muon", "relu", "gelu", "grad", "cam", "cpu",
          "gpu", "zip", "pt", "data", "running", "models", "eta", "img", "s", "x", "pytorch", "batchnorm", "net",
          "conv", "resnet-9", "lenet-5", "grad-cam",
          "torchvision", "nfc", "linux", "macos", "windows", "mb", "gb", "png", "jpeg", "svg", "webp", "gif", "bmp",

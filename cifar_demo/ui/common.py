@@ -21,7 +21,7 @@ from ..inference import Prediction, enlarge
 from ..lab import JobRunning, Lab, NoModel
 from ..plots import ChartError, chart_picture
 from ..serving import AnswerPictures, refused, uploaded_file
-from ..training import MAX_BATCH_SIZE, MAX_EPOCHS, TrainConfig
+from ..training import MAX_BATCH_SIZE, MAX_EPOCHS, OPTIMIZERS, TrainConfig
 from ..wall import NOT_LISTED, UNKNOWN, truth_choices
 from ..words import CATALOG, ENGLISH, Say, class_names, from_plain
 from ..words import render as in_language
@@ -309,7 +309,7 @@ def recipe_controls(defaults: TrainConfig) -> RecipeControls:
     with gr.Row():
         lr = gr.Number(defaults.lr, label=page("lr"), minimum=0, step=0.001)
         seed = gr.Number(defaults.seed, label=page("seed"), precision=0, minimum=0)
-    optimizer = gr.Radio([(page("sgd"), "sgd"), (page("adam"), "adam")], value=defaults.optimizer,
+    optimizer = gr.Radio([(page(name), name) for name in OPTIMIZERS], value=defaults.optimizer,
                          label=page("optimizer"))
     augment = gr.Checkbox(defaults.augment, label=page("augment"))
     return RecipeControls(epochs, batch_size, lr, seed, optimizer, augment)
