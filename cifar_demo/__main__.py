@@ -216,6 +216,8 @@ def _add_bench_parser(commands) -> None:
     bench.add_argument("--budget-minutes", type=float, default=10.0, dest="budget_minutes",
                        help="the CPU preset's time budget in the comparison with the tutorial")
     bench.add_argument("--quick", action="store_true", help="a tiny run that only proves the benchmark works")
+    bench.add_argument("--out", default=None, help="where the CPU preset's net is saved "
+                       "(default: checkpoints/runs/fastnet-bench-DATE-TIME.pt)")
     bench.add_argument("--your-classes", action="store_true", dest="your_classes",
                        help="fine-tuning the shipped fastnet and lenet on 20 photos each of 3 classes (head, all "
                             "layers) against training from scratch; --seeds N runs (default 3)")

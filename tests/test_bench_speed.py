@@ -13,6 +13,7 @@ import torch
 from cifar_demo.__main__ import EXIT_BAD_INPUT, main
 from cifar_demo.bench.speed import (TUTORIAL_EPOCHS, TUTORIAL_TRAIN_IMAGES, median_time, picture_folder, seed_figures,
                                     seeds_summary, seeds_table, tutorial_train_set)
+from cifar_demo.checkpoints import load_checkpoint
 from cifar_demo.sizing import WIDTHS, RunCost
 
 REQUIRED_KEYS = {"tutorial_images_per_second", "lenet_images_per_second", "lenet_seconds_to_tutorial_accuracy",
@@ -20,8 +21,9 @@ REQUIRED_KEYS = {"tutorial_images_per_second", "lenet_images_per_second", "lenet
                  "cached_load_seconds", "peak_rss_mb", "machine"}
 
 
-def test_quick_bench_reports_every_figure(tiny_tree, capsys):
-    code = main(["bench", "--data", str(tiny_tree), "--quick", "--json", "--no-download"])
+def test_quick_bench_reports_every_figure(tiny_tree, tmp_path, capsys):
+    saved = tmp_path / "bench.pt"
+    code = main(["bench", "--data", str(tiny_tree), "--quick", "--json", "--no-download", "--out", str(saved)])
     out, err = capsys.readouterr()
     assert code == 0, err
     result = json.loads(out.strip().splitlines()[-1])
@@ -59,6 +61,10 @@ def test_quick_bench_reports_every_figure(tiny_tree, capsys):
     assert 0 <= result["preset_test_accuracy"] <= 1
     assert result["preset_test_accuracy"] == result["preset_epochs"][-1]["test_accuracy"]
     assert result["preset_training_seconds"] > 0
+    assert result["preset_checkpoint"] == str(saved) and str(saved) in err  # the net to test again apart from it
+    checkpoint = load_checkpoint(saved)
+    assert checkpoint.meta["test_accuracy"] == result["preset_test_accuracy"]
+    assert checkpoint.meta["config"] == result["preset_config"]
     cost = RunCost(**result["preset_cost"])
     assert cost.first_epochs == 3  # the preset's whitening bias learns for 3 epochs
     assert result["preset_estimated_seconds"] == cost.seconds(result["preset_config"]["epochs"]) > 0

@@ -16,6 +16,7 @@ from typing import Iterator
 import torch
 from torch import nn
 
+from ..checkpoints import checkpoint_path, new_run_name, runs_folder
 from ..data import Dataset, ImageSet, _find_batches_dir, _find_image_tree, load_dataset
 from ..device import cpu_bf16_used, device_name, pick_device
 from ..evaluation import EvalViews
@@ -166,21 +167,24 @@ def lenet_to_tutorial_accuracy(data: Dataset, device: str, seeds: int = LENET_SE
             "images_per_second": statistics.median(run["images_per_second"] for run in runs)}
 
 
-def preset_within_budget(data: Dataset, settings: BenchSettings, device: str) -> dict:
+def preset_within_budget(data: Dataset, settings: BenchSettings, device: str, out: Path | None = None) -> dict:
     """fastnet sized to the budget here (sizing.py: its width, a first plan of epochs, its precision), the run
-    planning its steps again after each epoch so that its final test ends within the budget (deadline.py)."""
+    planning its steps again after each epoch so that its final test ends within the budget (deadline.py); saved,
+    so that its accuracy can be tested again apart from the bench (default: a new run in checkpoints/runs/)."""
     sized = best_in(settings.budget_minutes, len(data.train), len(data.test), settings.probe, say=say, device=device)
     config, cost = sized.config, sized.cost
     bf16 = cpu_bf16_used(config.cpu_bf16)
     say(f"fastnet at width {config.width} in {'bf16' if bf16 else 'fp32'}, a first plan of {config.epochs} epochs: "
         f"about {sized.seconds:,.0f} s; its steps planned again after each epoch to end within the budget")
-    job = finished(TrainingJob(config, data, run_name="bench-fastnet").run(), "fastnet training")
+    run_name = new_run_name(config.model, "bench")
+    out = out or checkpoint_path(run_name, runs_folder())
+    job = finished(TrainingJob(config, data, out=out, run_name=run_name).run(), "fastnet training")
     last = job.history.epochs[-1]
     gflops = flops_per_picture(config) * len(data.train) * last["epoch"] / last["train_seconds"] / 1e9  # steps only
     return {"model": config.model, "config": asdict(config), "bf16": bf16, "epochs": job.history.epochs,
             "cost": asdict(cost),
             "widths_tried": list(sized.tried), "estimated_seconds": sized.seconds,
-            "test_accuracy": job.result["test_accuracy"],
+            "test_accuracy": job.result["test_accuracy"], "checkpoint": str(job.checkpoint_path),
             "seconds": job.result["seconds"], "images_per_second": job.result["images_per_second"],
             "gflops_per_second": gflops, "peak_gflops_per_second": matmul_peak_gflops(bf16)}
 
@@ -331,6 +335,7 @@ def report_table(result: dict) -> str:
         f"{result['preset_gflops_per_second'] / result['peak_gflops_per_second']:.0%} of this machine's peak in "
         f"torch ({result['peak_gflops_per_second']:,.0f} GFLOP/s: the fastest of 5 products of two 2048x2048 "
         f"matrices in {'bf16' if result['preset_bf16'] else 'fp32'})",
+        f"saved as {result['preset_checkpoint']} (python3 -m cifar_demo eval --checkpoint ... tests it again)",
         f"data set load from the cache: {result['cached_load_seconds']:.2f} s; peak memory (RSS): {result['peak_rss_mb']:,.0f} MB",
         f"machine: {m['kind']}; {m['cpu']}, {m['cores']} cores, {m['torch_threads']} torch threads, torch {m['torch']}, "
         f"torchvision {m['torchvision']}, Python {m['python']}",
@@ -399,7 +404,7 @@ def tutorial_comparison(args) -> dict:
     lenet = lenet_to_tutorial_accuracy(data, args.device)
 
     say(f"CPU preset within {settings.budget_minutes:g} minutes")
-    best = preset_within_budget(data, settings, args.device)
+    best = preset_within_budget(data, settings, args.device, Path(args.out) if args.out else None)
     seconds_to = lenet["seconds_to_accuracy"]
     result = {
         "tutorial_images_per_second": tutorial_rate,
@@ -415,6 +420,7 @@ def tutorial_comparison(args) -> dict:
         "preset_config": best["config"],
         "preset_budget_minutes": settings.budget_minutes,
         "preset_test_accuracy": best["test_accuracy"],
+        "preset_checkpoint": best["checkpoint"],
         "preset_training_seconds": best["seconds"],
         "preset_images_per_second": best["images_per_second"],
         "preset_epochs_done": best["epochs"][-1]["epoch"],
