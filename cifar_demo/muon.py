@@ -30,7 +30,7 @@ class FilterMuon(torch.optim.Optimizer):
     """Muon with Nesterov momentum for conv filters that a BatchNorm follows: each bank is kept at a fixed norm
     (BatchNorm undoes its scale), so a step of lr moves it by about the same share all run."""
 
-    def __init__(self, filters: Iterable[torch.Tensor], lr: float, momentum: float):
+    def __init__(self, filters: Iterable[torch.Tensor] | Iterable[dict], lr: float, momentum: float):
         super().__init__(filters, dict(lr=lr, momentum=momentum))
 
     @torch.no_grad()
@@ -39,7 +39,10 @@ class FilterMuon(torch.optim.Optimizer):
             for weight in group["params"]:
                 if weight.grad is None:
                     continue
-                velocity = self.state[weight].setdefault("velocity", torch.zeros_like(weight.grad))
+                state = self.state[weight]
+                if "velocity" not in state:  # setdefault would allocate a zero tensor every step
+                    state["velocity"] = torch.zeros_like(weight.grad)
+                velocity = state["velocity"]
                 velocity.mul_(group["momentum"]).add_(weight.grad)
                 nesterov = weight.grad.add(velocity, alpha=group["momentum"])
                 weight.mul_(math.sqrt(len(weight)) / weight.norm())

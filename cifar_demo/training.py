@@ -194,12 +194,11 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimiz
         fused = next(model.parameters()).device.type in ("cpu", "cuda")
         return torch.optim.AdamW(parameter_groups(trainable, config), lr=config.lr, fused=fused)
     filters = [p for p in trainable if p.ndim == 4] if config.optimizer == "muon" else []
-    sgd = sgd_optimizer([p for p in trainable if p.ndim != 4 or not filters], config)
-    if not filters:
-        return sgd
-    muon = FilterMuon(filters, lr=config.filter_lr, momentum=config.momentum)
-    muon.param_groups[0]["peak_lr"] = config.filter_lr
-    return Optimizers(sgd, muon)
+    if not filters:  # sgd, or muon with no conv filter to learn (a head-only fine-tune)
+        return sgd_optimizer(trainable, config)
+    muon = FilterMuon([{"params": filters, "peak_lr": config.filter_lr}], lr=config.filter_lr,
+                      momentum=config.momentum)
+    return Optimizers(sgd_optimizer([p for p in trainable if p.ndim != 4], config), muon)
 
 
 def sgd_optimizer(parameters: list[nn.Parameter], config: TrainConfig) -> torch.optim.SGD:
