@@ -57,8 +57,14 @@ def test_the_teacher_opens_students_enter_by_api_the_page_shows_queue_board_and_
     header, board, queue = (panel.locator(f"#challenge-{name}") for name in ("header", "board", "queue"))
     expect(header).to_contain_text("No challenge yet")
     panel.get_by_text("Teacher", exact=True).click()
+    # The Teacher controls mount when the accordion first opens, and Gradio's page keeps the value each was built
+    # with until an event reads it: a redraw in the moments while the accordion's controls are still being drawn
+    # puts 20 back over a number typed in that moment (seen once in about 60 tries on a loaded machine). A teacher
+    # types once the panel is there: wait for all of it, down to its message line, before typing.
     budget = panel.get_by_label("Budget per entry")
-    expect(budget).to_have_value("20")  # the Teacher controls are drawn with their first value: a fill sooner was lost
+    expect(budget).to_have_value("20")
+    expect(panel.get_by_role("button", name="Make the winner the active model")).to_be_visible()
+    expect(panel.locator("#challenge-told textarea")).to_be_attached()
     budget.fill(BUDGET_SECONDS)
     budget.press("Tab")
     expect(budget).to_have_value(BUDGET_SECONDS)

@@ -21,7 +21,7 @@ from ..plots import accuracy_figure, loss_figure, runs_figure
 from ..training import preset
 from ..words import Say
 from .common import (SharedChart, allowed, caller, clock, escape_markdown, message_line, recipe_controls, refusal,
-                     render)
+                     render, teacher_controls)
 from .language import language, page, say, shown
 from .your_classes import own_token
 
@@ -178,7 +178,7 @@ def build_challenge_tab(challenge: Challenge) -> ChallengeTab:
     for trigger in (tab.select, timer.tick):
         trigger(view.tick, seen, shown, api_visibility="private", show_progress="hidden", concurrency_limit=None)
     tab.select(own_token, token, token, api_visibility="private")
-    tab.select(teacher_controls, None, teacher, api_visibility="private")
+    tab.select(teacher_controls(1), None, teacher, api_visibility="private")
     net.input(fill_preset, net, recipe.settings[:-1], api_visibility="private")  # a preset keeps the seed
     submit.click(api.submit_from_page, [nickname, net, *recipe.settings, token], said, api_visibility="private")
     cancel.click(api.cancel_own, token, said, api_visibility="private")
@@ -188,10 +188,6 @@ def build_challenge_tab(challenge: Challenge) -> ChallengeTab:
     end.click(api.end, None, told, api_name="challenge_end")
     winner.click(api.activate_winner, None, told, api_name="challenge_activate_winner")
     return ChallengeTab(tab, timer, api.register)
-
-
-def teacher_controls(request: gr.Request) -> gr.Accordion:
-    return gr.Accordion(visible=caller(request).teacher)
 
 
 def fill_preset(net: str):
