@@ -141,7 +141,8 @@ PRESETS: dict[str, dict] = {
     # on a Xeon VM with AVX512-BF16 and no AMX (330 against 462 img/s at 48-192-192), so cpu_bf16 takes bf16 only
     # where device.bf16_is_faster measures it faster. The shifted test views: +0.03 to +0.4 points; the mirrored
     # ones +0.9 to +1.3. The widths for a budget on a slower machine: sizing.WIDTHS.
-    # torch.compile: 0.5x the images/s here (its CPU convs lose oneDNN's bf16 kernels), so the preset leaves it off.
+    # torch.compile: 0.5x the images/s here (its CPU convs lose oneDNN's bf16 kernels); in fp32 on an AVX2-only EPYC
+    # 0.74x and 0.93x in two tries (32-128-128, 25 s to build), so the preset leaves it off.
     # Muon for the conv filters (issue 32; airbench94_muon's idea, muon.FilterMuon): a Xeon with AVX512-BF16, fp32,
     # seed 0, the final views. 16-64-64 x 5 epochs: SGD 81.9%; Muon filter_lr 0.06 at momentum 0.6 82.5%, 0.85 83.4%;
     # 0.12 at 0.6 83.3%, at 0.85 82.7%; 0.24 at 0.6 81.9%. 24-96-96 x 8: 87.1% (SGD 86.4%); 16-64-64 x 15: 86.1% (SGD
@@ -149,6 +150,9 @@ PRESETS: dict[str, dict] = {
     # The bench on a 2-core EPYC with AVX2 only: 87.5% in 10 minutes (96 x 9.47), against 86.8% with SGD
     # on the Xeon held to AVX2. filter_lr at a lesson's length (that EPYC, 24-96-96 x 10 epochs, 1,960 steps, one
     # run each): 0.09 86.8%, 0.06 87.5%, 0.04 87.8%, 0.03 87.7%: a longer run wants smaller moves, so 0.04.
+    # Tried there at 0.04 and not kept: Muon's momentum 0.9 87.7%, 0.7 87.5%; no lookahead 87.9% (within a run's
+    # wander, so it stays); BatchNorm's statistics re-estimated on 20-100 training batches after the bench's last
+    # step: 87.5-87.8% against its 87.8% (the lookahead's averaged statistics are as good).
     "fastnet": dict(batch_size=256, lr=0.375, momentum=0.85, weight_decay=1.33e-3, norm_lr_scale=64, optimizer="muon",
                     label_smoothing=0.2, warmup=0.23, translate=2, lookahead=True, alternate_flip=True,
                     whiten_bias_epochs=3, test_time_flip=True, test_time_shift=True, epochs=11, cpu_bf16=True),
@@ -432,7 +436,7 @@ def plan_steps(job: TrainingJob, setup: Setup, total_steps: int) -> None:
     if total_steps == job.meter.step:  # the run ends here: its last step did not know it was the last
         if setup.lookahead:
             setup.lookahead.hand_over(setup.model)
-        if job.meter.pending:  # the last loss point, at the last step: finish() reads the run's end from it
+        if job.meter.pending:  # the loss curve's last point, at the run's last step
             record_loss(job, setup, epoch=(total_steps - 1) // setup.steps_per_epoch)
     job.update(progress={**job.progress, "steps": total_steps,
                          "epochs": math.ceil(total_steps / setup.steps_per_epoch)})
@@ -534,12 +538,12 @@ def finish(job: TrainingJob, state: str) -> None:
     if job.model is None or not job.history.steps:
         job.update(state=state, message="stopped before the first step; nothing was saved")
         return
-    last_step = job.history.steps[-1]["epoch"]
-    measured_last = job.history.epochs and job.history.epochs[-1]["epoch"] == last_step
+    ended_at = job.meter.step / job.meter.steps_per_epoch  # the last step's, which may fall between loss points
+    measured_last = job.history.epochs and job.history.epochs[-1]["epoch"] == ended_at
     if not measured_last or job.result_views != EvalViews.of(job.config):
         job.update(message="measuring test accuracy")
         # a run stopped mid-epoch, or after a plain point: the accuracy saved is the last weights' with the views
-        test_point(job, last_step, final=True, stoppable=False)
+        test_point(job, ended_at, final=True, stoppable=False)
     if job.out:
         job.update(message="saving checkpoint")
         save_checkpoint(job.out, job.model, checkpoint_metadata(job))

@@ -280,6 +280,22 @@ def test_a_run_stopped_after_a_plain_point_saves_its_accuracy_with_the_test_time
     assert job.history.epochs[-1]["test_loss"] == pytest.approx(mirrored)
     assert load_checkpoint(out).meta["test_accuracy"] == pytest.approx(job.result["test_accuracy"])
 
+def test_a_run_stopped_between_two_loss_points_ends_its_history_where_it_stopped(tiny_data):
+    def stop_at_the_first_point(event, job):
+        if event == "epoch":
+            job.stop()  # as the bench stops lenet at its first point past the tutorial's accuracy
+
+    # batch 2: 60 steps an epoch, a loss point every 3 steps, a test point every 10
+    job = TrainingJob(tiny_config(batch_size=2, evals_per_epoch=6, test_time_flip=True), tiny_data,
+                      on_event=stop_at_the_first_point).run()
+    assert job.state == "stopped", job.message
+    stopped_at = job.meter.step / job.meter.steps_per_epoch
+    assert job.history.steps[-1]["epoch"] < stopped_at  # the case: the last loss point came before the stop
+    # the plain point, then the one with the views, both at the stop (not back at the last loss point)
+    assert [e["epoch"] for e in job.history.epochs] == [stopped_at, stopped_at]
+    assert job.result["epochs_done"] == stopped_at
+
+
 def test_lookahead_pulls_the_weights_to_their_average_every_fifth_step_and_hands_it_over_at_the_end():
     model = torch.nn.Linear(2, 1)
     lookahead = Lookahead(model, total_steps=12)
