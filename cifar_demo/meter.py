@@ -53,6 +53,11 @@ class Meter:
         """The mean loss of the steps since the last point (this waits for the device)."""
         return self._window_loss.item() / self._window_steps
 
+    @property
+    def epochs_done(self) -> float:
+        """Where the run is, in epochs: a point's place on the charts, which may fall inside an epoch."""
+        return self.step / self.steps_per_epoch
+
     def record_step(self, loss: float, epoch: int, lr: float) -> None:
         """A loss point with its speed, and the progress it brings; a new window opens."""
         # each point already averages up to 25 steps: a light touch keeps the curve on the raw one
@@ -62,7 +67,7 @@ class Meter:
         speed = self._window_pictures / max(training_seconds, 1e-9)
         elapsed = now - self.started
         self.record.add_step(
-            {"step": self.step, "epoch": self.step / self.steps_per_epoch, "loss": loss,
+            {"step": self.step, "epoch": self.epochs_done, "loss": loss,
              "smooth_loss": self.smooth_loss, "lr": lr, "images_per_second": speed},
             epoch=epoch + 1, step=self.step, fraction=self.step / self.total_steps, images_per_second=speed,
             elapsed_seconds=elapsed, eta_seconds=elapsed / self.step * (self.total_steps - self.step))
@@ -79,9 +84,9 @@ class Meter:
         self.test_seconds += time.perf_counter() - started
         self.test_passes += 1
 
-    def record_test(self, epochs_done: float, loss: float, accuracy: float, **about) -> None:
+    def record_test(self, loss: float, accuracy: float, **about) -> None:
         """A test point, and the run's result as of it: the accuracy, `about` (what was tested) and the times."""
-        seconds = time.perf_counter() - self.started
+        seconds, epochs_done = time.perf_counter() - self.started, self.epochs_done
         self.record.add_test(
             {"epoch": epochs_done, "test_loss": loss, "test_accuracy": accuracy, "seconds": seconds,
              "train_seconds": seconds - self.test_seconds},

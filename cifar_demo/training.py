@@ -393,7 +393,7 @@ def train(job: TrainingJob) -> None:
         train_one_epoch(job, setup, epoch)
         if setup.deadline and job.meter.step % setup.steps_per_epoch == 0:  # a plan at each whole epoch's end
             plan_steps(job, setup, setup.deadline.total_steps(job.meter, most=MAX_EPOCHS * setup.steps_per_epoch))
-        test_point(job, job.meter.step / setup.steps_per_epoch, final=job.meter.step == setup.total_steps)
+        test_point(job, final=job.meter.step == setup.total_steps)
         job.on_event("epoch", job)
         epoch += 1
 
@@ -475,7 +475,7 @@ def train_one_epoch(job: TrainingJob, setup: Setup, epoch: int) -> None:
         if meter.count(loss, len(labels)):
             record_loss(job, setup, epoch)
         if setup.test_points.inside(meter.step) and meter.step < setup.total_steps:
-            test_point(job, meter.step / setup.steps_per_epoch, final=False)  # a point inside the epoch
+            test_point(job, final=False)  # a point inside the epoch
             set_train_mode(setup.model, config)  # evaluation put every layer back in training mode
             job.on_event("epoch", job)
         if setup.deadline and setup.deadline.overdue(meter):
@@ -517,15 +517,15 @@ def set_train_mode(model: nn.Module, config: TrainConfig) -> None:
     head_layer(model).train()
 
 
-def test_point(job: TrainingJob, epochs_done: float, final: bool, stoppable: bool = True) -> None:
-    """Test accuracy of the current weights, recorded in the history and the result. Points during the run test
+def test_point(job: TrainingJob, final: bool, stoppable: bool = True) -> None:
+    """Test accuracy of the current weights, recorded at the meter's step in the history and the result. Points during the run test
     the plain pictures; the final test adds the config's test-time views (they cost a test pass each)."""
     data, config = job.data, job.config
     views = EvalViews.of(config) if final else EvalViews()
     with job.meter.test_pass():
         result = evaluate(job.model, data.test, data.classes, data.mean, data.std, device=job.meter.device,
                           views=views, cpu_bf16=config.cpu_bf16, should_stop=job.stopping if stoppable else None)
-    job.meter.record_test(epochs_done, result.loss, result.accuracy, test_pictures=len(data.test),
+    job.meter.record_test(result.loss, result.accuracy, test_pictures=len(data.test),
                           per_class=dict(zip(data.classes, result.per_class)))
     job.result_views = views
 
@@ -538,12 +538,12 @@ def finish(job: TrainingJob, state: str) -> None:
     if job.model is None or not job.history.steps:
         job.update(state=state, message="stopped before the first step; nothing was saved")
         return
-    ended_at = job.meter.step / job.meter.steps_per_epoch  # the last step's, which may fall between loss points
-    measured_last = job.history.epochs and job.history.epochs[-1]["epoch"] == ended_at
+    # was the last step (which may fall between two loss points) tested already?
+    measured_last = job.history.epochs and job.history.epochs[-1]["epoch"] == job.meter.epochs_done
     if not measured_last or job.result_views != EvalViews.of(job.config):
         job.update(message="measuring test accuracy")
         # a run stopped mid-epoch, or after a plain point: the accuracy saved is the last weights' with the views
-        test_point(job, ended_at, final=True, stoppable=False)
+        test_point(job, final=True, stoppable=False)
     if job.out:
         job.update(message="saving checkpoint")
         save_checkpoint(job.out, job.model, checkpoint_metadata(job))

@@ -280,6 +280,7 @@ def test_a_run_stopped_after_a_plain_point_saves_its_accuracy_with_the_test_time
     assert job.history.epochs[-1]["test_loss"] == pytest.approx(mirrored)
     assert load_checkpoint(out).meta["test_accuracy"] == pytest.approx(job.result["test_accuracy"])
 
+
 def test_a_run_stopped_between_two_loss_points_ends_its_history_where_it_stopped(tiny_data):
     def stop_at_the_first_point(event, job):
         if event == "epoch":
@@ -289,7 +290,7 @@ def test_a_run_stopped_between_two_loss_points_ends_its_history_where_it_stopped
     job = TrainingJob(tiny_config(batch_size=2, evals_per_epoch=6, test_time_flip=True), tiny_data,
                       on_event=stop_at_the_first_point).run()
     assert job.state == "stopped", job.message
-    stopped_at = job.meter.step / job.meter.steps_per_epoch
+    stopped_at = job.meter.step / job.meter.steps_per_epoch  # worked out here, not by the meter under test
     assert job.history.steps[-1]["epoch"] < stopped_at  # the case: the last loss point came before the stop
     # the plain point, then the one with the views, both at the stop (not back at the last loss point)
     assert [e["epoch"] for e in job.history.epochs] == [stopped_at, stopped_at]
