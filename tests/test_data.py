@@ -170,6 +170,7 @@ def test_translate_bounds_how_far_a_training_crop_moves():
                       for dy in reach for dx in reach for flip in (False, True)]
             assert any(torch.allclose(picture, w, atol=1e-3) for w in windows)
 
+
 def test_normalize_uses_the_given_statistics():
     images = torch.full((2, 3, 4, 4), 255, dtype=torch.uint8)
     out = normalize(images, (0.5, 0.5, 0.5), (0.25, 0.5, 1.0))
