@@ -30,6 +30,7 @@ from cifar_demo.access import AccessError
 from cifar_demo.challenge import Challenge
 from cifar_demo.checkpoints import CHECKPOINT_DIR
 from cifar_demo.collection import SOURCE as YOUR_CLASSES
+from cifar_demo.database import MEMORY, StoreError
 from cifar_demo.device import usable_cores
 from cifar_demo.evaluation import most_confused_pairs
 from cifar_demo.images import MAX_UPLOAD_BYTES, ImageError
@@ -38,7 +39,7 @@ from cifar_demo.models import describe_nets, has_widths
 from cifar_demo.plots import accuracy_figure, confusion_figure, loss_figure, per_class_figure, runs_figure
 from cifar_demo.serving import (BodyLimit, forwarded_only_from, quote, refuse_oversized, short_refusal,
                                 slow_failed_logins, trusted_proxy)
-from cifar_demo.store import MEMORY, Store, StoreError
+from cifar_demo.store import Store
 from cifar_demo.trainer import server_threads
 from cifar_demo.training import default_model_for, preset
 from cifar_demo import words

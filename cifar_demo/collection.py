@@ -17,11 +17,12 @@ from . import names
 from .access import Budget, Caller, check
 from .checkpoints import Checkpoint
 from .data import Dataset, ImageSet
+from .database import MEMORY, StoreError
 from .files import written_whole
 from .images import MAX_WHOLE_DECODE_PIXELS, ImageError, as_picture, decoding_cost, png_bytes, read_header, square_pixels
 from .plots import padded_grid
 from .serving import MAX_FILES_PER_REQUEST, quote
-from .store import MEMORY, Store, StoreError
+from .store import Store
 from .words import Say
 
 MIN_CLASSES, MAX_CLASSES = 2, 10

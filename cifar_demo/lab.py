@@ -17,6 +17,7 @@ from PIL import Image
 from .checkpoints import CHECKPOINT_DIR, Checkpoint, CheckpointError, checkpoint_path, new_run_name, runs_folder
 from .collection import SOURCE, Collection, CollectionError
 from .data import Dataset, DataNotFoundError, ImageSet, load_dataset
+from .database import MEMORY, StoreError
 from .device import device_name, device_words, pick_device
 from .evaluation import EvalResult, EvalViews, evaluate, predict_logits
 from .images import ImageError, as_picture
@@ -24,7 +25,7 @@ from .inference import Prediction, classify_many
 from .plots import labelled_grid, run_label
 from .trainer import Trainer, WorkerJob, shared_trainer
 from .shelf import NoModel, Shelf
-from .store import MEMORY, Lesson, Store, StoreError
+from .store import Lesson, Store
 from .training import TrainConfig, preset_for_your_classes
 from .wall import Wall
 from .words import ENGLISH, Say, class_names, class_words, listed, text

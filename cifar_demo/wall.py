@@ -17,12 +17,13 @@ from PIL import Image, ImageDraw
 from . import names
 from .access import Budget, Caller, check
 from .checkpoints import Checkpoint
+from .database import MEMORY, StoreError
 from .evaluation import confusion_matrix, most_confused_pairs, predict_logits
 from .images import png_bytes
 from .inference import picture_tensor
 from .plots import CORRECT, GAP, WRONG, Caption, captioned_grid, write
 from .serving import quote
-from .store import MEMORY, Store, StoreError
+from .store import Store
 from .words import ENGLISH, Say, class_names, class_words, listed, text
 
 CAPACITY = 300       # pictures on the wall: a class of 30 sharing ten each; beyond it the oldest drop off

@@ -23,7 +23,8 @@ from PIL import Image
 from cifar_demo.access import THIS_MACHINE
 from cifar_demo.collection import Collection, held_out_count
 from cifar_demo.data import load_dataset
-from cifar_demo.store import MEMORY, Store, StoreError, measure
+from cifar_demo.database import MEMORY, StoreError
+from cifar_demo.store import Store, measure
 from cifar_demo.wall import CAPACITY
 
 from conftest import REPO

@@ -10,10 +10,11 @@ from pathlib import Path
 import gradio as gr
 from gradio.utils import get_upload_folder
 
+from ..database import StoreError
 from ..images import ImageError
 from ..lab import Lab
 from ..serving import uploaded_file
-from ..store import Lesson, StoreError
+from ..store import Lesson
 from ..words import Say
 from .common import allowed, caller, message_line, refusal
 from .language import page, say
