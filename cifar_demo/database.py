@@ -119,7 +119,7 @@ class Database:
 
     def integrity(self) -> str:
         """SQLite's own check of every page and index: 'ok' for a whole file, else what is wrong."""
-        return "\n".join(row[0] for row in self._read("PRAGMA integrity_check"))
+        return "\n".join(row[0] for row in self.query("PRAGMA integrity_check"))
 
     def close(self) -> None:
         with self._lock:
@@ -127,8 +127,9 @@ class Database:
             self._release()
 
     @contextmanager
-    def _write(self):
-        """One transaction: committed when the block ends, rolled back and a StoreError when it cannot be saved."""
+    def transaction(self):
+        """One write (the store's, or a companion module's to its own tables, as challenge_store.py's): committed when
+        the block ends, rolled back and a StoreError when it cannot be saved."""
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
@@ -145,14 +146,7 @@ class Database:
                 # by name only: a student's refusal shows no server path
                 raise StoreError(Say("store.not_saved", name=self.path.name, why=why)) from None
 
-    def _read(self, sql: str, *args) -> list[tuple]:
+    def query(self, sql: str, *args) -> list[tuple]:
+        """One read, under the lock the writes take."""
         with self._lock:
             return self._db.execute(sql, args).fetchall()
-
-    def transaction(self):
-        """A companion module's write to its own tables (challenge_store.py), under these rules."""
-        return self._write()
-
-    def query(self, sql: str, *args) -> list[tuple]:
-        """A companion module's read of its own tables."""
-        return self._read(sql, *args)

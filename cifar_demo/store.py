@@ -111,10 +111,10 @@ class Store(Database):
             raise
 
     def _current_lesson(self) -> int:
-        row = self._read("SELECT id FROM lessons WHERE archived IS NULL")
+        row = self.query("SELECT id FROM lessons WHERE archived IS NULL")
         if row:
             return row[0][0]
-        with self._write() as db:
+        with self.transaction() as db:
             return db.execute("INSERT INTO lessons (started) VALUES (?)", (_now(),)).lastrowid
 
     # ------------------------------------------------------------ the wall
@@ -123,7 +123,7 @@ class Store(Database):
                        capacity: int) -> int:
         """A shared picture and its page's and computer's counts; the oldest beyond capacity drop. Returns its id."""
         png = png_bytes(picture)
-        with self._write() as db:
+        with self.transaction() as db:
             entry = db.execute("INSERT INTO wall_entries (lesson, png, truth, session, address) VALUES (?, ?, ?, ?, ?)",
                                (self._lesson, png, truth, session, address)).lastrowid
             for kind, who in (("session", session), ("address", address)):
@@ -136,28 +136,28 @@ class Store(Database):
         return entry
 
     def set_truth(self, entry_id: int, truth: str | None) -> None:
-        with self._write() as db:
+        with self.transaction() as db:
             db.execute("UPDATE wall_entries SET truth = ? WHERE id = ?", (truth, entry_id))
 
     def hide(self, entry_id: int) -> None:
-        with self._write() as db:
+        with self.transaction() as db:
             db.execute("UPDATE wall_entries SET hidden = 1 WHERE id = ?", (entry_id,))
 
     def clear_wall(self) -> None:
-        with self._write() as db:
+        with self.transaction() as db:
             db.execute("DELETE FROM wall_entries WHERE lesson = ?", (self._lesson,))
             db.execute("DELETE FROM wall_shares WHERE lesson = ?", (self._lesson,))
             db.execute("UPDATE lessons SET wall_dropped = 0 WHERE id = ?", (self._lesson,))
 
     def _wall_rows(self, lesson: int) -> list[tuple]:
-        return self._read("SELECT id, png, truth, hidden, session, address FROM wall_entries WHERE lesson = ? "
+        return self.query("SELECT id, png, truth, hidden, session, address FROM wall_entries WHERE lesson = ? "
                           "ORDER BY id", lesson)
 
     def wall(self) -> WallState:
         """The current lesson's wall as the Wall holds it."""
         rows = self._wall_rows(self._lesson)
-        shares = self._read("SELECT kind, who, shares FROM wall_shares WHERE lesson = ?", self._lesson)
-        ((dropped,),) = self._read("SELECT wall_dropped FROM lessons WHERE id = ?", self._lesson)
+        shares = self.query("SELECT kind, who, shares FROM wall_shares WHERE lesson = ?", self._lesson)
+        ((dropped,),) = self.query("SELECT wall_dropped FROM lessons WHERE id = ?", self._lesson)
         return WallState([WallRow(i, square_pixels(png), truth, bool(hidden), s, a)
                           for i, png, truth, hidden, s, a in rows],
                          {who: n for kind, who, n in shares if kind == "session"},
@@ -166,21 +166,21 @@ class Store(Database):
     # ------------------------------------------------------------ your classes
 
     def add_class(self, name: str) -> None:
-        with self._write() as db:
+        with self.transaction() as db:
             db.execute("INSERT INTO classes (lesson, name) VALUES (?, ?)", (self._lesson, name))
 
     def remove_class(self, name: str) -> None:
-        with self._write() as db:
+        with self.transaction() as db:
             db.execute("DELETE FROM classes WHERE lesson = ? AND name = ?", (self._lesson, name))
 
     def clear_classes(self) -> None:
-        with self._write() as db:
+        with self.transaction() as db:
             db.execute("DELETE FROM classes WHERE lesson = ?", (self._lesson,))
 
     def add_picture(self, class_name: str, pixels: torch.Tensor, owner: str | None = None, address: str = "") -> int:
         """Returns the picture's id: never given to another picture, not even after a removal or a new lesson."""
         png = png_bytes(pixels)
-        with self._write() as db:
+        with self.transaction() as db:
             added = db.execute("INSERT INTO pictures (class, png, owner, address) SELECT id, ?, ?, ? FROM classes "
                                "WHERE lesson = ? AND name = ?", (png, owner, address, self._lesson, class_name))
             if not added.rowcount:
@@ -188,15 +188,15 @@ class Store(Database):
             return added.lastrowid
 
     def remove_picture(self, picture_id: int) -> None:
-        with self._write() as db:
+        with self.transaction() as db:
             db.execute("DELETE FROM pictures WHERE id = ?", (picture_id,))
 
     def set_seed(self, seed: int) -> None:
-        with self._write() as db:
+        with self.transaction() as db:
             db.execute("UPDATE lessons SET seed = ? WHERE id = ?", (seed, self._lesson))
 
     def seed(self) -> int:
-        return self._read("SELECT seed FROM lessons WHERE id = ?", self._lesson)[0][0]
+        return self.query("SELECT seed FROM lessons WHERE id = ?", self._lesson)[0][0]
 
     def classes(self, lesson: int | None = None) -> dict[str, list[ClassPicture]]:
         """Every class in the order it was made, its pictures oldest first."""
@@ -205,7 +205,7 @@ class Store(Database):
 
     def _class_rows(self, lesson: int) -> dict[str, list[tuple[int, bytes, str | None, str]]]:
         found: dict[str, list[tuple]] = {}
-        for name, picture, png, owner, address in self._read(
+        for name, picture, png, owner, address in self.query(
                 "SELECT c.name, p.id, p.png, p.owner, p.address FROM classes c LEFT JOIN pictures p ON p.class = c.id "
                 "WHERE c.lesson = ? ORDER BY c.id, p.id", lesson):
             found.setdefault(name, []).extend([(picture, png, owner, address)] if picture is not None else [])
@@ -214,7 +214,7 @@ class Store(Database):
     def record_fine_tune(self, checkpoint: str, classes: list[str], images: torch.Tensor, labels: torch.Tensor) -> None:
         """A fine-tuned model's held-out pictures, kept apart from the collection, which may change after training."""
         rows = [(png_bytes(image), int(label)) for image, label in zip(images, labels)]
-        with self._write() as db:
+        with self.transaction() as db:
             db.execute("DELETE FROM fine_tunes WHERE checkpoint = ?", (checkpoint,))
             run = db.execute("INSERT INTO fine_tunes (checkpoint, classes) VALUES (?, ?)",
                              (checkpoint, json.dumps(classes))).lastrowid
@@ -222,10 +222,10 @@ class Store(Database):
 
     def fine_tune(self, checkpoint: str) -> tuple[list[str], torch.Tensor, torch.Tensor] | None:
         """(classes, images, labels) of a fine-tuned model's held-out pictures, or None when none were recorded."""
-        run = self._read("SELECT id, classes FROM fine_tunes WHERE checkpoint = ?", checkpoint)
+        run = self.query("SELECT id, classes FROM fine_tunes WHERE checkpoint = ?", checkpoint)
         if not run:
             return None
-        rows = self._read("SELECT png, label FROM fine_tune_pictures WHERE fine_tune = ? ORDER BY rowid", run[0][0])
+        rows = self.query("SELECT png, label FROM fine_tune_pictures WHERE fine_tune = ? ORDER BY rowid", run[0][0])
         images = torch.stack([square_pixels(png) for png, _ in rows]) if rows else torch.zeros((0, 3, 32, 32), torch.uint8)
         return json.loads(run[0][1]), images, torch.tensor([label for _, label in rows], dtype=torch.int64)
 
@@ -233,7 +233,7 @@ class Store(Database):
 
     def lessons(self) -> list[Lesson]:
         """Every lesson, oldest first; the current one has archived None."""
-        return [Lesson(*row) for row in self._read(
+        return [Lesson(*row) for row in self.query(
             "SELECT l.id, l.started, l.archived, (SELECT count(*) FROM wall_entries w WHERE w.lesson = l.id), "
             "(SELECT count(*) FROM classes c WHERE c.lesson = l.id), (SELECT count(*) FROM pictures p JOIN classes c "
             "ON p.class = c.id WHERE c.lesson = l.id) FROM lessons l ORDER BY l.id")]
@@ -250,7 +250,7 @@ class Store(Database):
 
     def new_lesson(self) -> int:
         """Archive the current wall and classes and start empty; returns the new lesson's id."""
-        with self._write() as db:
+        with self.transaction() as db:
             self._archive_current(db)
             lesson = db.execute("INSERT INTO lessons (started) VALUES (?)", (_now(),)).lastrowid
         self._lesson = lesson
@@ -258,7 +258,7 @@ class Store(Database):
 
     def restore_lesson(self, lesson: int) -> None:
         """Make an archived lesson current again; the current one is archived in its place."""
-        with self._write() as db:
+        with self.transaction() as db:
             if not db.execute("SELECT 1 FROM lessons WHERE id = ? AND archived IS NOT NULL", (lesson,)).fetchone():
                 raise StoreError(Say("store.no_lesson", lesson=quote(lesson)))
             self._archive_current(db)
@@ -270,7 +270,7 @@ class Store(Database):
         from .lesson_zip import write_lesson  # it reads the wall's and the collection's limits, which import this
 
         lesson = lesson or self._lesson
-        ((started, seed),) = self._read("SELECT started, seed FROM lessons WHERE id = ?", lesson)
+        ((started, seed),) = self.query("SELECT started, seed FROM lessons WHERE id = ?", lesson)
         classes = {name: [row[1] for row in rows] for name, rows in self._class_rows(lesson).items()}
         wall = [(entry, png, truth) for entry, png, truth, hidden, _, _ in self._wall_rows(lesson) if not hidden]
         return write_lesson(Path(path), started, seed, classes, wall)
@@ -289,7 +289,7 @@ class Store(Database):
                             Say("store.bad_zip", reason=error) if isinstance(error, zipfile.BadZipFile) else str(error),
                             capital=True)
             raise StoreError(Say("store.lesson_refused", name=quote(path.name), reason=reason)) from None
-        with self._write() as db:
+        with self.transaction() as db:
             self._archive_current(db)
             lesson = db.execute("INSERT INTO lessons (started, seed) VALUES (?, ?)", (_now(), seed)).lastrowid
             for name, pictures in classes:

@@ -124,8 +124,8 @@ def test_a_full_disk_refuses_a_share_and_an_add_in_words_and_the_page_goes_on(la
     app, teacher = served(lab)
     try:
         shared, added = collect(teacher, saved_photos(tmp_path, 3))
-        pages = lab.store._read("PRAGMA page_count")[0][0]
-        lab.store._read(f"PRAGMA max_page_count = {pages}")  # SQLite's own cap stands in for a full disk
+        pages = lab.store.query("PRAGMA page_count")[0][0]
+        lab.store.query(f"PRAGMA max_page_count = {pages}")  # SQLite's own cap stands in for a full disk
         (path, truth), = saved_photos(tmp_path, 1, seed=5)
         picture = handle_file(str(path))
         for _ in range(20):  # the last page's free room fills first

@@ -275,7 +275,7 @@ def test_a_full_disk_refuses_the_write_and_keeps_what_was_saved(small_disk, tmp_
     path = (small_disk or tmp_path) / "class.sqlite3"
     store = Store(path)
     if small_disk is None:
-        store._read("PRAGMA max_page_count = 100")  # SQLite's own cap stands in for a full disk
+        store.query("PRAGMA max_page_count = 100")  # SQLite's own cap stands in for a full disk
     store.add_class("cat")
     saved = []
     with pytest.raises(StoreError) as refusal:
