@@ -14,6 +14,10 @@ from cifar_demo.network import network_address
 
 # Tests never touch the user's cache or try the network for CIFAR-10.
 os.environ["CIFAR_DEMO_CACHE"] = tempfile.mkdtemp(prefix="cifar-demo-test-cache-")
+# Each test process's servers upload to a folder of its own. gradio names an upload by its content and a server that
+# stops deletes the uploads it made: in a folder shared with another test process (both send test_wall's photos),
+# one closing took the other's photo away between its upload and its read ("The file could not be read.").
+os.environ["GRADIO_TEMP_DIR"] = tempfile.mkdtemp(prefix="cifar-demo-test-uploads-")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 REPO = Path(__file__).resolve().parent.parent
