@@ -10,12 +10,14 @@ import argparse
 import logging
 import os
 import random
+import shutil
 import sys
 import tempfile
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no telemetry: set before gradio is imported
 
@@ -668,6 +670,26 @@ def serve(app: gr.Blocks, auth: tuple[str, str] | None = None, proxy: str | None
                                                                                      **options})
 
 
+@contextmanager
+def own_upload_folder() -> Iterator[Path]:
+    """The uploads of this app in a folder of its own (inside $GRADIO_TEMP_DIR when set), removed when it stops.
+    gradio names an upload by its content and a server that stops deletes the uploads it made: in the one /tmp/gradio
+    of a user's apps, stopping one took another's copy of the same photo away before that one read it."""
+    before = os.environ.get("GRADIO_TEMP_DIR")
+    if before:
+        os.makedirs(before, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="cifar-demo-uploads-", dir=before or None))
+    os.environ["GRADIO_TEMP_DIR"] = str(folder)  # gradio reads it as the page and its server are made
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        if before is None:
+            del os.environ["GRADIO_TEMP_DIR"]
+        else:
+            os.environ["GRADIO_TEMP_DIR"] = before
+
+
 # ---------------------------------------------------------------- command line
 
 
@@ -746,8 +768,9 @@ def main(argv: list[str] | None = None) -> int:
     lab.trainer.start()  # warm before the first Train: torch imports there while the page comes up
     print(f"training runs in its own process ({lab.trainer.threads} torch threads, pid {lab.trainer.pid}); "
           f"the web server uses {torch.get_num_threads()}", file=sys.stderr)
-    serve(build_app(lab, class_wall=args.class_wall, challenge=challenge, language=args.lang), server_name=args.host,
-          server_port=args.port, share=args.share, auth=auth, proxy=proxy)
+    with own_upload_folder():
+        serve(build_app(lab, class_wall=args.class_wall, challenge=challenge, language=args.lang),
+              server_name=args.host, server_port=args.port, share=args.share, auth=auth, proxy=proxy)
     return 0
 
 

@@ -7,6 +7,7 @@ import json
 import os
 import sqlite3
 import secrets
+import signal
 import threading
 import time
 from contextlib import closing
@@ -18,7 +19,7 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
 from app import build_app, main, serve
-from app_process import APP_START_TIMEOUT, Server, launch
+from app_process import APP_START_TIMEOUT, Server, launch, wait_for_page
 from cifar_demo.lab import Lab
 from cifar_demo.store import Store
 from conftest import TINY_CLASSES, network_address_or_skip
@@ -234,6 +235,26 @@ class Student:
     def add(self) -> None:
         (answer,) = self.call("your_classes_add_pictures", self.truth, [self.picture])
         self.added += answer["added"]
+
+
+def test_an_app_stopped_on_the_machine_leaves_the_other_apps_copy_of_the_same_photo(server, tmp_path):
+    """Two apps of one user on one machine (each its own --store) are sent the same photo: the one stopped with
+    Ctrl-C deletes the uploads it made, and only those; the other still reads its copy."""
+    ((photo, truth),) = saved_photos(tmp_path, 1)
+    student = Student(server.url, photo, truth)
+    log = server.folder / "other.log"  # beside the first app's log: the same GRADIO_TEMP_DIR, as /tmp is for one user
+    port = free_port()
+    other = launch(tmp_path / "other.sqlite3", server.data, server.checkpoint, port, log)
+    try:
+        wait_for_page(f"http://127.0.0.1:{port}/", other, log)
+        Student(f"http://127.0.0.1:{port}/", photo, truth)  # the same bytes, from another student's page
+    finally:
+        other.send_signal(signal.SIGINT)
+        other.wait(APP_START_TIMEOUT)
+    student.share()
+    assert student.shared, "the first app read the photo its student sent"
+    assert other.returncode == 0
+    assert len(list((log.parent / "uploads").glob("cifar-demo-uploads-*"))) == 1, "the stopped app's folder went"
 
 
 def plain_sqlite(path: Path, sql: str) -> list[tuple]:
