@@ -139,8 +139,10 @@ PRESETS: dict[str, dict] = {
     # as airbench's (the fixed bias spares the first conv its input gradient: 1.16x the images/s at 48-128-128).
     # bf16 autocast: 1.37x the images/s of fp32 at the same accuracy on that EPYC (the old net, 4 epochs), but 0.7x
     # on a Xeon VM with AVX512-BF16 and no AMX (330 against 462 img/s at 48-192-192), so cpu_bf16 takes bf16 only
-    # where device.bf16_is_faster measures it faster. The shifted test views: +0.03 to +0.4 points; the mirrored
-    # ones +0.9 to +1.3. The widths for a budget on a slower machine: sizing.WIDTHS.
+    # where device.bf16_is_faster measures it faster. On a Xeon with AMX (a GPU machine's host, 2 torch threads): the
+    # bench chose 48-192-192 and reached 90.3% in 10.3 epochs, though its probe timed 192's epoch 3.2x 128's.
+    # The shifted test views: +0.03 to +0.4 points; the mirrored ones +0.9 to +1.3. The widths for a budget on a
+    # slower machine: sizing.WIDTHS.
     # torch.compile: 0.5x the images/s here (its CPU convs lose oneDNN's bf16 kernels); in fp32 on an AVX2-only EPYC
     # 0.74x and 0.93x in two tries (32-128-128, 25 s to build), so the preset leaves it off.
     # Muon for the conv filters (issue 32; airbench94_muon's idea, muon.FilterMuon): a Xeon with AVX512-BF16, fp32,
