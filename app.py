@@ -244,8 +244,8 @@ def build_browse_tab(lab: Lab) -> None:
     with gr.Tab(page("tab.browse"), id="browse") as tab:
         with gr.Row():
             count = gr.Radio(GRID_SIZES, value=GRID_SIZES[0], label=page("per_page"))
-            true_class = gr.Dropdown(class_menu(lab.test_classes()), value=ALL_CLASSES, label=page("true_class"),
-                                     allow_custom_value=True)
+            true_class = gr.Dropdown(class_menu(lab.pictures.test_classes()), value=ALL_CLASSES,
+                                     label=page("true_class"), allow_custom_value=True)
             only_mistakes = gr.Checkbox(False, label=page("only_mistakes"))
         with gr.Row():
             previous = gr.Button(page("previous"))
@@ -262,8 +262,8 @@ def build_browse_tab(lab: Lab) -> None:
         if count not in GRID_SIZES:  # the page's choices bound the picture drawn, whatever a raw call sends
             return None, say("text.per_page_choices", choices=", ".join(map(str, GRID_SIZES))), offset
         try:
-            lab.data(progress=progress)
-            found = lab.browse(int(offset or 0), int(count), chosen, bool(only_mistakes), language())
+            lab.pictures.data(progress=progress)
+            found = lab.pictures.browse(int(offset or 0), int(count), chosen, bool(only_mistakes), language())
         except (DataNotFoundError, OverflowError, ValueError) as error:  # OverflowError: an offset of infinity
             return None, shown(error), offset
         return as_file(found.grid), found.summary, found.offset
@@ -274,7 +274,7 @@ def build_browse_tab(lab: Lab) -> None:
         return handler
 
     def refresh_classes():
-        return gr.update(choices=class_menu(lab.test_classes()))
+        return gr.update(choices=class_menu(lab.pictures.test_classes()))
 
     controls = [offset, count, true_class, only_mistakes]
     outputs = [grid, summary, offset]
@@ -326,7 +326,7 @@ def build_classify_tab(lab: Lab, wall: Wall, class_wall: bool) -> None:
 
     def random_picture():
         picture, label = random_test_picture(lab, "classify")
-        return picture, say("text.true_class_is", name=class_name(label, lab.test_classes(), language()))
+        return picture, say("text.true_class_is", name=class_name(label, lab.pictures.test_classes(), language()))
 
     def share(picture: str | ImageError | None, truth: str = UNKNOWN, request: gr.Request = None) -> dict:
         """Put a picture on the class wall as the 32x32 the net sees (the upload itself is never kept), with what it
@@ -389,9 +389,9 @@ def build_evaluate_tab(lab: Lab) -> None:
     def evaluate(progress=gr.Progress()):
         """Overall test accuracy (0 to 1), a summary, the per-class bar chart and the confusion matrix."""
         try:
-            data = lab.data_for(lab.shelf.active, progress=progress)
+            data = lab.pictures.for_model(lab.shelf.active, progress=progress)
             progress(0.5, desc=say("text.classifying", count=f"{len(data.test):,}"))
-            checkpoint, data, result = lab.evaluate()
+            checkpoint, data, result = lab.pictures.evaluate()
         except (DataNotFoundError, NoModel, ValueError) as error:
             return None, shown(error), None, None
         shown_names = names(data.classes)

@@ -67,7 +67,7 @@ class PrivateScores:
             return
         try:
             checkpoint = load_checkpoint(self.folder / entry.checkpoint, self.lab.device)
-            data = self.lab.data()
+            data = self.lab.pictures.data()
         except (CheckpointError, DataNotFoundError) as error:
             self.records.update(number, message=stored(said("unscored", why=Clause(error, capital=True))))
             self.changed()
@@ -259,7 +259,7 @@ class QueueRunner:
         """The entries' split of the Lab's data, made once: the trainer is handed the same pictures every time."""
         with self._split_lock:
             if self._split is None:
-                self._split = validation_split(self.lab.data())
+                self._split = validation_split(self.lab.pictures.data())
             return self._split
 
     def _run(self, running: Running) -> None:

@@ -1,58 +1,41 @@
-"""The app's shared state in one place: the data, the shelf of models, the training job, the class's collection,
-the wall, and the store that keeps the class's own work across restarts."""
+"""The app's shared state in one place: the shelf of models, the training job, the pictures (the data set and each
+model's tests), the class's collection, the wall, and the store that keeps the class's own work across restarts."""
 from __future__ import annotations
 
 import itertools
-import logging
 import os
-import random
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, TypeVar
 
-import torch
-from PIL import Image
-
-from .checkpoints import CHECKPOINT_DIR, Checkpoint, CheckpointError, checkpoint_path, new_run_name, runs_folder
+from .checkpoints import CHECKPOINT_DIR, Checkpoint, checkpoint_path, new_run_name, runs_folder
 from .collection import SOURCE, Collection, CollectionError
-from .data import Dataset, DataNotFoundError, ImageSet, load_dataset
-from .database import MEMORY, StoreError
+from .data import Dataset, DataNotFoundError
+from .database import MEMORY
 from .device import device_name, device_words, pick_device
-from .evaluation import EvalResult, EvalViews, evaluate, predict_logits
-from .images import ImageError, as_picture
+from .images import ImageError
 from .inference import Prediction, classify_many
-from .plots import labelled_grid, run_label
+from .pictures import Pictures
+from .plots import run_label
 from .trainer import Trainer, WorkerJob, shared_trainer
 from .shelf import NoModel, Shelf
 from .store import Lesson, Store
 from .training import TrainConfig, preset_for_your_classes
 from .wall import Wall
-from .words import ENGLISH, Say, class_names, class_words, listed, text
+from .words import Say
 
 RUNNING = "running"  # the key of the job still training among the runs to compare
 T = TypeVar("T")
-log = logging.getLogger(__name__)
 
 
 class JobRunning(Exception):
     """A second Train while one runs: one job per server."""
 
 
-@dataclass
-class BrowsePage:
-    grid: "object"  # PIL image
-    summary: str
-    offset: int
-    total: int
-
-
 class Lab:
     def __init__(self, data_path: str | Path | None = None, checkpoint: str | Path | None = None,
                  device: str = "auto", checkpoint_dir: str | Path = CHECKPOINT_DIR, download: bool = True,
                  trainer: Trainer | None = None, store: Store | None = None):
-        self.data_path = data_path
-        self.download = download
         self.device = pick_device(device)
         self.device_label = device_name(self.device)
         self.checkpoint_dir = Path(checkpoint_dir)
@@ -61,53 +44,14 @@ class Lab:
         self.store = store or Store(MEMORY)  # the app passes a file; a library user or a test keeps it in memory
         self.collection = Collection(store=self.store)  # the class's own classes, shared by every page
         self.wall = Wall(store=self.store)  # the class's shared photos
+        self.pictures = Pictures(data_path, download, self.shelf, self.store)  # the data set, each model's tests
         self._lock = threading.RLock()      # guards the fields below
-        self._data_lock = threading.Lock()  # one loader at a time; others wait for its result
-        self._data: Dataset | None = None
         self.trainer = trainer or shared_trainer()
         self.job: WorkerJob | None = None
         self._guard: str | Say | None = None  # what a Stop is told instead of stopping the job (a challenge's entry)
         self._job_data: Dataset | None = None  # the running job's own data set (a collection's), None for the main one
-        self._held_out: dict[str, Dataset] = {}  # per fine-tuned model's key: the collection it was trained on
-        self._predictions: dict[str, torch.Tensor] = {}  # test-set predictions per model key
 
-    # ------------------------------------------------------------ data
-
-    def data(self, progress=None) -> Dataset:
-        """Loaded on first use, once; raises DataNotFoundError with a paragraph a teacher can act on."""
-        with self._data_lock:
-            if self._data is None:
-                self._data = load_dataset(self.data_path, download=self.download, progress=progress)
-            return self._data
-
-    def data_for(self, checkpoint: Checkpoint | None, progress=None) -> Dataset:
-        """The pictures a model is browsed and evaluated on: a fine-tuned model's own held-out collection, else the
-        main data set."""
-        held_out = self._held_out_for(checkpoint)
-        return held_out if held_out is not None else self.data(progress)
-
-    def _held_out_for(self, checkpoint: Checkpoint | None) -> Dataset | None:
-        """A fine-tuned model's held-out collection: held since it trained, or read once from the store."""
-        if checkpoint is None:
-            return None
-        key = self.shelf.key(checkpoint.path)
-        with self._lock:
-            if key not in self._held_out and checkpoint.meta.get("data_source") == SOURCE:
-                recorded = self.store.fine_tune(key)
-                if recorded is not None:
-                    classes, images, labels = recorded
-                    empty = ImageSet(images[:0], labels[:0])
-                    self._held_out[key] = Dataset(empty, ImageSet(images, labels), classes, SOURCE,
-                                                  mean=tuple(checkpoint.meta["mean"]), std=tuple(checkpoint.meta["std"]))
-            return self._held_out.get(key)
-
-    def test_classes(self) -> list[str]:
-        """The classes of the pictures the active model is browsed on, for the pages' menus; loads nothing."""
-        active = self.shelf.active
-        held_out = self._held_out_for(active)
-        if held_out is not None or self._data is not None:
-            return list((held_out or self._data).classes)
-        return list(active.classes) if active else []
+    # ------------------------------------------------------------ the page's header
 
     def header(self) -> Say:
         """The page's header line: the device and the active model."""
@@ -138,8 +82,8 @@ class Lab:
                 out = checkpoint_path(f"{run_name}-{n}", folder or self.runs_dir)
             config.device = str(self.device)
             self._job_data, self._guard = data, guard
-            self.job = WorkerJob(self.trainer, config, self.data if data is None else lambda: data, out, out.stem,
-                                 on_end=on_end or self._on_job_end)
+            load = self.pictures.data if data is None else lambda: data
+            self.job = WorkerJob(self.trainer, config, load, out, out.stem, on_end=on_end or self._on_job_end)
             return self.job.start()
 
     def train_your_classes(self, train_layers: str = "head") -> WorkerJob:
@@ -178,14 +122,8 @@ class Lab:
         if job.checkpoint_path and (checkpoint := self.shelf.load(job.checkpoint_path)) is not None:
             with self._lock:
                 data = self._job_data
-                if data is not None:
-                    self._held_out[self.shelf.key(checkpoint.path)] = data
-            if data is not None:  # kept apart from the collection, which may change after training
-                try:
-                    self.store.record_fine_tune(self.shelf.key(checkpoint.path), data.classes, data.test.images,
-                                                data.test.labels)
-                except StoreError as error:  # held in memory still: Browse and Evaluate work until a restart
-                    log.warning("%s", error)
+            if data is not None:  # a fine-tune: tested on its held-out pictures from now on
+                self.pictures.keep_held_out(checkpoint, data)
 
     def runs(self, status: dict | None = None) -> dict[str, tuple[Say, dict]]:
         """Every run with a recorded history, by key (a checkpoint path, or RUNNING): its legend label and history.
@@ -234,77 +172,10 @@ class Lab:
     def export_lesson(self, path: str | os.PathLike) -> Path:
         return self.store.export_lesson(path)
 
-    # ------------------------------------------------------------ actions on the active model
+    # ------------------------------------------------------------ the active model
 
     def classify_many(self, images: list, k: int = 5) -> list[Prediction | ImageError]:
         return classify_many(self.shelf.require(), images, k=k)
 
-    def test_predictions(self, checkpoint: Checkpoint, data: Dataset) -> torch.Tensor:
-        """Predictions of a model on its whole test set, computed once per model."""
-        key = self.shelf.key(checkpoint.path)
-        with self._lock:
-            cached = self._predictions.get(key)
-        if cached is None:
-            logits = predict_logits(checkpoint.model, data.test.images, checkpoint.meta["mean"], checkpoint.meta["std"])
-            cached = logits.argmax(dim=1)
-            with self._lock:
-                self._predictions[key] = cached
-        return cached
 
-    def browse(self, offset: int = 0, count: int = 16, true_class: str | None = None,
-               only_mistakes: bool = False, language: str = ENGLISH) -> BrowsePage:
-        """A page of the test set, each picture labelled with the truth and the active model's guess, in
-        `language` (CIFAR-10's class names translated)."""
-        checkpoint = self.shelf.active
-        data = self.data_for(checkpoint)
-        fits = checkpoint is not None and list(checkpoint.classes) == list(data.classes)
-        predicted = self.test_predictions(checkpoint, data) if fits else None
-        keep = torch.ones(len(data.test), dtype=torch.bool)
-        if true_class:
-            if true_class not in data.classes:
-                raise ValueError(Say("lab.unknown_class", name=str(true_class)[:80], classes=", ".join(data.classes)))
-            keep &= data.test.labels == data.classes.index(true_class)
-        if only_mistakes and predicted is not None:
-            keep &= predicted != data.test.labels
-        index = keep.nonzero().flatten()
-        total = len(index)
-        if total == 0:
-            raise ValueError(Say("lab.no_match"))
-        offset = offset % total
-        page = index[offset:offset + count]
-        truth = data.test.labels[page].tolist()
-        guesses = predicted[page].tolist() if predicted is not None else None
-        grid = labelled_grid(data.test.images[page], truth, guesses, class_names(data.classes, language))
-        shown = dict(first=offset + 1, last=offset + len(page), total=f"{total:,}")
-        if guesses is None:
-            why = "text.browse_truth_only" if checkpoint is None else "text.browse_other_classes"
-            return BrowsePage(grid, text(why, language, **shown), offset, total)
-        correct = sum(t == g for t, g in zip(truth, guesses))
-        summary = "text.browse_summary_held_out" if data.source == SOURCE else "text.browse_summary"
-        return BrowsePage(grid, text(summary, language, correct=correct, count=len(page), **shown), offset, total)
-
-    def random_test_picture(self) -> tuple[Image.Image, str]:
-        """A test picture of the active model's data and its true class, for the "random test picture" buttons."""
-        data = self.data_for(self.shelf.active)
-        index = random.randrange(len(data.test))
-        picture = as_picture(data.test.images[index])
-        return picture, data.classes[int(data.test.labels[index])]
-
-    def evaluate(self, progress=None) -> tuple[Checkpoint, Dataset, EvalResult]:
-        """The active model on every picture of its test set (a fine-tuned model's: the held-out ones)."""
-        checkpoint = self.shelf.require()
-        data = self.data_for(checkpoint, progress)
-        if list(data.classes) != list(checkpoint.classes):
-            if checkpoint.meta.get("data_source") == SOURCE:
-                raise ValueError(Say("models.held_out_gone", file=checkpoint.path.name))
-            raise ValueError(Say("models.other_classes", known=listed(class_words(checkpoint.classes)),
-                                 classes=listed(class_words(data.classes))))
-        result = evaluate(checkpoint.model, data.test, data.classes, checkpoint.meta["mean"], checkpoint.meta["std"],
-                          views=EvalViews.of(checkpoint.meta.get("config", {})))
-        with self._lock:
-            self._predictions[self.shelf.key(checkpoint.path)] = result.predictions
-        return checkpoint, data, result
-
-
-__all__ = ["Lab", "JobRunning", "NoModel", "BrowsePage", "DataNotFoundError", "CheckpointError", "CollectionError",
-           "StoreError"]
+__all__ = ["Lab", "JobRunning", "NoModel", "DataNotFoundError", "CollectionError"]

@@ -214,7 +214,7 @@ def test_browse_returns_a_grid_of_the_requested_size(served):
     for count in (16, 32):
         grid, summary, offset = client.predict(0, count, "all classes", False, api_name="/browse")
         sizes[count] = Image.open(grid).size
-        assert sizes[count] == lab.browse(0, count).grid.size
+        assert sizes[count] == lab.pictures.browse(0, count).grid.size
         assert "correct in this batch" in summary and offset == 0
     assert sizes[32][1] > sizes[16][1]
     grid, summary, _ = client.predict(3, 16, TINY_CLASSES[1], True, api_name="/browse")

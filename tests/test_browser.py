@@ -158,7 +158,7 @@ def test_the_page_names_the_device_and_the_active_model(page, served):
 
 
 def test_browse_next_and_only_mistakes_change_the_grid(page, served):
-    mistakes = served.lab.browse(0, 16, only_mistakes=True).total  # raises if the net makes none
+    mistakes = served.lab.pictures.browse(0, 16, only_mistakes=True).total  # raises if the net makes none
     panel = open_tab(page, "Browse")
     grid, summary = panel.locator("img"), panel.get_by_role("textbox")
     expect(summary).to_have_value(re.compile(r"correct in this batch · pictures 1-16 of "))

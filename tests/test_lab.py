@@ -82,55 +82,55 @@ def collected(lab: Lab, per_class: int = 6) -> None:
 
 
 def test_a_fine_tune_on_the_collection_is_browsed_and_evaluated_on_its_held_out_pictures(lab):
-    lab.data()  # the main data set is loaded: the fine-tuned model still finds its own pictures
+    lab.pictures.data()  # the main data set is loaded: the fine-tuned model still finds its own pictures
     collected(lab)
     job = lab.train_your_classes()
     assert job.wait(120) and job.state == "finished", job.message
     assert lab.status()["config"]["init_from"] == "shipped.pt"  # the base by name, not where the server keeps it
     assert lab.shelf.active.path == job.checkpoint_path and lab.shelf.active.classes == ["bars", "spots"]
-    assert lab.test_classes() == ["bars", "spots"]
-    checkpoint, data, result = lab.evaluate()
+    assert lab.pictures.test_classes() == ["bars", "spots"]
+    checkpoint, data, result = lab.pictures.evaluate()
     assert data.source == SOURCE and len(data.test) == 2 * held_out_count(6)
     assert result.accuracy == pytest.approx(job.result["test_accuracy"])
-    assert lab.browse(0, 16).summary.endswith(f"held-out pictures 1-{len(data.test)} of {len(data.test)}")
-    picture, truth = lab.random_test_picture()
+    assert lab.pictures.browse(0, 16).summary.endswith(f"held-out pictures 1-{len(data.test)} of {len(data.test)}")
+    picture, truth = lab.pictures.random_test_picture()
     assert truth in ("bars", "spots") and picture.size == (32, 32)
 
     assert lab.base_for_your_classes().path.name == "shipped.pt"  # a second run starts from the same layers
     lab.shelf.activate("shipped.pt")
-    assert lab.test_classes() == lab.data().classes
-    assert "held-out" not in lab.browse(0, 16).summary
+    assert lab.pictures.test_classes() == lab.pictures.data().classes
+    assert "held-out" not in lab.pictures.browse(0, 16).summary
 
 
 def test_a_fine_tuned_model_whose_pictures_are_gone_says_so_in_evaluate(lab, tmp_path):
     collected(lab)
     job = lab.train_your_classes()
     assert job.wait(120) and job.state == "finished", job.message
-    restarted = Lab(data_path=lab.data_path, checkpoint_dir=tmp_path, device="cpu", download=False,
+    restarted = Lab(data_path=lab.pictures.data_path, checkpoint_dir=tmp_path, device="cpu", download=False,
                     trainer=lab.trainer)  # the server started again: the collection lived in memory
     restarted.shelf.activate(lab.shelf.key(job.checkpoint_path))
     with pytest.raises(ValueError, match="collected before the server last started"):
-        restarted.evaluate()
-    assert "trained on other classes" in restarted.browse(0, 16).summary
+        restarted.pictures.evaluate()
+    assert "trained on other classes" in restarted.pictures.browse(0, 16).summary
 
 
 def test_a_fine_tuned_models_held_out_pictures_come_back_after_a_restart_on_the_same_store(lab, tmp_path):
     store = Store(tmp_path / "class.sqlite3")
-    lab = Lab(data_path=lab.data_path, checkpoint_dir=tmp_path, device="cpu", download=False, trainer=lab.trainer,
-              store=store)
+    lab = Lab(data_path=lab.pictures.data_path, checkpoint_dir=tmp_path, device="cpu", download=False,
+              trainer=lab.trainer, store=store)
     collected(lab)
     job = lab.train_your_classes()
     assert job.wait(120) and job.state == "finished", job.message
-    _, held_out, result = lab.evaluate()
+    _, held_out, result = lab.pictures.evaluate()
     lab.collection.clear()  # the collection may change after training: the model's pictures stay its own
     store.close()
-    restarted = Lab(data_path=lab.data_path, checkpoint_dir=tmp_path, device="cpu", download=False,
+    restarted = Lab(data_path=lab.pictures.data_path, checkpoint_dir=tmp_path, device="cpu", download=False,
                     trainer=lab.trainer, store=Store(store.path))
     restarted.shelf.activate(lab.shelf.key(job.checkpoint_path))
-    _, data, again = restarted.evaluate()
+    _, data, again = restarted.pictures.evaluate()
     assert data.classes == held_out.classes and torch.equal(data.test.images, held_out.test.images)
     assert torch.equal(data.test.labels, held_out.test.labels) and again.accuracy == result.accuracy
-    assert "held-out pictures" in restarted.browse(0, 16).summary and restarted.collection.counts() == {}
+    assert "held-out pictures" in restarted.pictures.browse(0, 16).summary and restarted.collection.counts() == {}
     restarted.store.close()
 
 

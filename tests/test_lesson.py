@@ -75,7 +75,7 @@ def test_a_restart_on_the_same_store_brings_back_the_wall_and_the_classes(lab, t
     app.close()
     lab.store.close()
 
-    restarted = Lab(data_path=lab.data_path, checkpoint=lab.shelf.active.path, device="cpu", download=False,
+    restarted = Lab(data_path=lab.pictures.data_path, checkpoint=lab.shelf.active.path, device="cpu", download=False,
                     checkpoint_dir=lab.checkpoint_dir, store=Store(lab.store.path))
     app, teacher = served(restarted)
     try:

@@ -51,7 +51,7 @@ def run_challenge_benchmark(args) -> dict:
     with tempfile.TemporaryDirectory(prefix="cifar-demo-bench-challenge-") as folder:
         lab = Lab(data_path=args.data, checkpoint_dir=folder, device=args.device, download=not args.no_download)
         say("loading the data (before the clock: a server has it loaded once for the day)")
-        lab.data(progress=lambda fraction, message: say(f"  {message}"))
+        lab.pictures.data(progress=lambda fraction, message: say(f"  {message}"))
         lab.trainer.start()
         store = Store(Path(folder) / "class.sqlite3")
         challenge = Challenge(lab, store)

@@ -46,7 +46,7 @@ class Sizer:
 
     def size(self, minutes: float, **overrides) -> tuple[TrainConfig, str]:
         """The sized recipe (fastnet's preset with these settings) and its line, in the request's language."""
-        data = self.lab.data()
+        data = self.lab.pictures.data()
         with self._lock:
             sized = best_in(minutes, len(data.train), len(data.test), **overrides)
         config = sized.config

@@ -218,7 +218,7 @@ def random_test_picture(lab: Lab, where: str) -> tuple[str, str]:
     """The "Random test picture" buttons' picture file and its true class; without data, the paragraph that says
     how to get it."""
     try:
-        image, label = lab.random_test_picture()
+        image, label = lab.pictures.random_test_picture()
     except DataNotFoundError as error:
         raise refusal(where, error) from None
     return as_file(image), label
