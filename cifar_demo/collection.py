@@ -71,6 +71,14 @@ def held_out_count(pictures: int, share: float = HELD_OUT) -> int:
     return 0 if pictures < MIN_PER_CLASS else min(pictures - 1, max(1, round(pictures * share)))
 
 
+def held_out_positions(counts: dict[str, int], seed: int, share: float = HELD_OUT) -> dict[str, set[int]]:
+    """Each class's held-out pictures by their place in it (from 0), drawn by one generator seeded with the lesson's
+    seed over the classes in sorted order: the same pictures whether the lesson trains, exports or is zipped."""
+    generator = torch.Generator().manual_seed(seed)
+    return {name: set(torch.randperm(counts[name], generator=generator)[:held_out_count(counts[name], share)].tolist())
+            for name in sorted(counts)}
+
+
 class Collection:
     """Named classes of pictures, safe to change from many threads; a refused change leaves everything as it was.
     Held in memory and written through to the store: each change is committed there before it is made here."""
@@ -290,14 +298,11 @@ class Collection:
         problem = readiness({name: len(pictures) for name, pictures in classes.items()})
         if problem:
             raise CollectionError(problem)
-        generator = torch.Generator().manual_seed(seed)
+        chosen = held_out_positions({name: len(pictures) for name, pictures in classes.items()}, seed, held_out)
         train, test = [], []
         for name in sorted(classes):
-            pictures = classes[name]
-            chosen = set(torch.randperm(len(pictures), generator=generator)[:held_out_count(len(pictures), held_out)]
-                         .tolist())
-            for number, picture in enumerate(pictures, 1):
-                (test if number - 1 in chosen else train).append((name, number, picture))
+            for number, picture in enumerate(classes[name], 1):
+                (test if number - 1 in chosen[name] else train).append((name, number, picture))
         return train, test, sorted(classes)
 
 

@@ -3,14 +3,11 @@ keeps the order and the held-out seed; and the checks that refuse a hostile zip 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
-import torch
-
-from .collection import HELD_OUT, MAX_CLASSES, MAX_PER_CLASS, held_out_count
+from .collection import MAX_CLASSES, MAX_PER_CLASS, held_out_positions
+from .files import written_whole
 from .images import png_bytes, read_header, square_pixels
 from .names import clean_name, name_key
 from .serving import quote
@@ -27,30 +24,24 @@ def write_lesson(path: Path, started: str, seed: int, classes: dict[str, list[by
                  wall: list[tuple[int, bytes, str | None]]) -> Path:
     """classes/{train,test}/<class>/ (the held-out share in test/, split as the collection splits it), the wall's
     (id, PNG, truth) in wall/{train,test}/<truth>/ or wall/unlabelled/, and lesson.json. Written whole, renamed."""
-    held = _held_out({name: len(pictures) for name, pictures in classes.items()}, seed)
+    held = held_out_positions({name: len(pictures) for name, pictures in classes.items()}, seed)
     manifest = {"format": "cifar-demo lesson", "version": 1, "started": started, "seed": seed, "classes": [],
                 "wall": []}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as file, zipfile.ZipFile(file, "w", zipfile.ZIP_STORED) as archive:
-            for name, pictures in classes.items():
-                files = [f"classes/{'test' if n in held[name] else 'train'}/{name}/{n + 1:04d}.png"
-                         for n in range(len(pictures))]
-                for where, png in zip(files, pictures):
-                    archive.writestr(where, png)
-                manifest["classes"].append({"name": name, "pictures": files})
-            for entry, png, truth in wall:
-                splits = ("test", "train") if truth not in (None, NOT_LISTED) else ()
-                files = [f"wall/{split}/{truth}/{entry:04d}.png" for split in splits] or [
-                    f"wall/unlabelled/{entry:04d}.png"]
-                for where in files:
-                    archive.writestr(where, png)
-                manifest["wall"].append({"file": files[0], "truth": truth})
-            archive.writestr(MANIFEST, json.dumps(manifest, indent=1))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with written_whole(path) as file, zipfile.ZipFile(file, "w", zipfile.ZIP_STORED) as archive:
+        for name, pictures in classes.items():
+            files = [f"classes/{'test' if n in held[name] else 'train'}/{name}/{n + 1:04d}.png"
+                     for n in range(len(pictures))]
+            for where, png in zip(files, pictures):
+                archive.writestr(where, png)
+            manifest["classes"].append({"name": name, "pictures": files})
+        for entry, png, truth in wall:
+            splits = ("test", "train") if truth not in (None, NOT_LISTED) else ()
+            files = [f"wall/{split}/{truth}/{entry:04d}.png" for split in splits] or [
+                f"wall/unlabelled/{entry:04d}.png"]
+            for where in files:
+                archive.writestr(where, png)
+            manifest["wall"].append({"file": files[0], "truth": truth})
+        archive.writestr(MANIFEST, json.dumps(manifest, indent=1))
     return path
 
 
@@ -58,13 +49,6 @@ def read_lesson(path: Path) -> tuple[int, list[tuple[str, list[bytes]]], list[tu
     """(seed, classes, wall) from a lesson zip; a ValueError (or zipfile's, or an OSError) says what is wrong."""
     with zipfile.ZipFile(path) as archive:
         return _read(archive)
-
-
-def _held_out(counts: dict[str, int], seed: int) -> dict[str, set[int]]:
-    """Each class's held-out positions, drawn as Collection._split draws them: one generator, classes sorted."""
-    generator = torch.Generator().manual_seed(seed)
-    return {name: set(torch.randperm(counts[name], generator=generator)[:held_out_count(counts[name], HELD_OUT)]
-                      .tolist()) for name in sorted(counts)}
 
 
 def _expect(condition: object, why: Say | str) -> None:
