@@ -38,6 +38,7 @@ from cifar_demo.evaluation import most_confused_pairs
 from cifar_demo.images import MAX_UPLOAD_BYTES, ImageError
 from cifar_demo.lab import DataNotFoundError, JobRunning, Lab, NoModel
 from cifar_demo.models import describe_nets, has_widths
+from cifar_demo.network import is_loopback
 from cifar_demo.plots import accuracy_figure, confusion_figure, loss_figure, per_class_figure, runs_figure
 from cifar_demo.serving import (BodyLimit, forwarded_only_from, quote, refuse_oversized, short_refusal,
                                 slow_failed_logins, trusted_proxy)
@@ -47,7 +48,7 @@ from cifar_demo.training import default_model_for, preset
 from cifar_demo import words
 from cifar_demo.ui.budget import Sizer, budget_controls
 from cifar_demo.ui.challenge import build_challenge_tab
-from cifar_demo.ui.common import (LOCAL_HOSTS, SharedChart, as_file, caller, classified, escape_markdown,
+from cifar_demo.ui.common import (SharedChart, as_file, caller, classified, escape_markdown,
                                   message_line, model_classes, random_test_picture, recipe_controls, refusal,
                                   refused_already, refused_here, render, status_line, stop_training, truth_menu,
                                   uploads_only)
@@ -63,7 +64,7 @@ from cifar_demo.ui.wall_tab import build_wall_tab
 from cifar_demo.ui.your_classes import CSS as YOUR_CLASSES_CSS
 from cifar_demo.ui.your_classes import build_your_classes_tab, your_status_line
 from cifar_demo.wall import UNKNOWN, Entry, PageShare, Wall, WallRefusal, summarize
-from cifar_demo.words import Say, class_name
+from cifar_demo.words import Say, class_name, said_by
 
 ALL_CLASSES = "all classes"
 GRID_SIZES = [16, 32, 64]
@@ -124,8 +125,7 @@ def refuse_quietly(app: gr.Blocks) -> None:
             refuse_oversized(inputs)
             return await standard(block_fn, inputs, state, explicit_call)
         except Exception as error:
-            said = error.args[0] if len(error.args) == 1 and isinstance(error.args[0], Say) else None  # ours
-            reason = said or quote(str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__)
+            reason = said_by(error) or quote(str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__)
             raise refusal(block_fn.api_name or block_fn.name, Say("text.refused", reason=reason)) from None
 
     app.preprocess_data = preprocess_data
@@ -705,7 +705,7 @@ def parse_auth(text: str | None) -> tuple[str, str] | None:
 
 def exposure_warning(host: str, auth: tuple[str, str] | None) -> str | None:
     """Said at start-up when the page is reachable from other machines."""
-    if host in LOCAL_HOSTS:
+    if is_loopback(host):
         return None
     if auth:
         return f"listening on {host}: every machine that can reach this one sees the login page."

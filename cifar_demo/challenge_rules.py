@@ -5,7 +5,6 @@ pictures the entries are ranked on, and how an entry's note is kept. The rest of
 from __future__ import annotations
 
 import json
-import unicodedata
 from dataclasses import dataclass, replace
 
 import torch
@@ -13,6 +12,7 @@ import torch
 from .challenge_store import ChallengeRow, EntryRow
 from .data import Dataset, ImageSet
 from .models import NETS
+from .names import hidden
 from .settings import real, whole
 from .training import TrainConfig, preset
 from .words import Say, from_plain, plain
@@ -70,10 +70,9 @@ class EntryBudget:
 
 def clean_nickname(text: object) -> str:
     """A nickname as it will be shown (runs of spaces made one), or a ChallengeError: 1 to 30 characters of text,
-    no control or invisible formatting characters (an emoji's joiner excepted)."""
+    no character that shows nothing (names.hidden: an emoji's joiner and selectors excepted)."""
     name = " ".join(text.split()) if isinstance(text, str) else ""
-    hidden = [c for c in name if unicodedata.category(c).startswith("C") and c != "\u200d"]
-    if not 1 <= len(name) <= NICKNAME_CHARS or hidden:
+    if not 1 <= len(name) <= NICKNAME_CHARS or any(hidden(c, emoji=True) for c in name):
         raise ChallengeError(said("nickname", chars=NICKNAME_CHARS))
     return name
 

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from . import names
+from .device import usable_cores
 from .files import written_whole
 from .words import Say
 from .images import ImageError, read_header, square_pixels
@@ -299,7 +300,7 @@ def _decode(member: Member, budget: Budget) -> torch.Tensor | None:
 def _decode_members(members: Iterable[Member], source: str, budget: Budget, progress: Progress) -> Dataset:
     """Decode by a pool of threads as the members are read (PIL lets go of the GIL while decoding), with only a few
     batches read ahead: a tar's pictures are never all held, and a refusal stops the pool at once."""
-    workers = os.cpu_count() or 2
+    workers = usable_cores()
     decoded: list[tuple[str, str, str, torch.Tensor | None]] = []  # split, class, file name: never the member's bytes
     ahead: deque[tuple[int, float, Future]] = deque()  # each batch handed to the pool: its bytes, the share done
     waiting = 0  # bytes of the batches read ahead

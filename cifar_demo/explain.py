@@ -16,6 +16,7 @@ from .images import as_picture
 from .inference import picture_tensor
 from .models import Residual, create_model
 from .plots import colour_maps, heat_overlay, tile_grid, titled
+from .serving import quote
 from .words import ENGLISH, Say, class_words, render
 
 MAX_MAPS = 16          # feature maps shown per stage
@@ -363,7 +364,7 @@ def gradcam(checkpoint: Checkpoint, picture, class_name: str | None = None) -> G
     """
     classes = checkpoint.classes
     if class_name is not None and class_name not in classes:
-        raise ValueError(Say("explain.unknown_class", name=str(class_name)[:80], classes=", ".join(classes)))
+        raise ValueError(Say("explain.unknown_class", name=quote(class_name), classes=", ".join(classes)))
     model = _private_copy(checkpoint.model)
     tensor, seen = _picture(picture)
     target_layer = _cam_target(model)

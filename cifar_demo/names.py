@@ -20,6 +20,7 @@ HIDDEN_CATEGORIES = {"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"}
 # fillers, the Mongolian selectors and the braille blank; each makes a name that looks like another.
 INVISIBLE = {0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x2800, 0x3164, 0xFFA0, *range(0x180B, 0x1810),
              *range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0)}
+EMOJI_PARTS = {0x200D, 0xFE0E, 0xFE0F}  # the zero-width joiner and the text and emoji presentation selectors
 # Scripts that Unicode's identifier profile lets share a word with each other and with Latin (Japanese writes
 # Han, Hiragana and Katakana in one word, and 'Tシャツ'); letters of any two other scripts in one word are refused.
 SHARES_A_WORD = {"CJK", "HIRAGANA", "KATAKANA", "KATAKANA-HIRAGANA", "HANGUL", "BOPOMOFO", "IDEOGRAPHIC",
@@ -41,7 +42,7 @@ class ClassNameError(ValueError):
 
 def shown(name: str) -> str:
     """A name as a refusal quotes it: invisible and control characters written as their code, at most one line."""
-    return quote("".join(f"\\u{ord(c):04x}" if _hidden(c) else c for c in name))
+    return quote("".join(f"\\u{ord(c):04x}" if hidden(c) else c for c in name))
 
 
 def clean_name(name: object) -> str:
@@ -94,7 +95,11 @@ def check_stored(names: list[object]) -> None:
             raise ClassNameError(Say("names.not_stored", name=shown(name)))
 
 
-def _hidden(c: str) -> bool:
+def hidden(c: str, emoji: bool = False) -> bool:
+    """A character that shows nothing, or changes how others show; with `emoji`, the joiner and the presentation
+    selectors that build one emoji out of several pass (a nickname's, not a class name's)."""
+    if emoji and ord(c) in EMOJI_PARTS:
+        return False
     return unicodedata.category(c) in HIDDEN_CATEGORIES or ord(c) in INVISIBLE
 
 
@@ -102,9 +107,9 @@ def _problem(name: str) -> Say | None:
     """Why a tidied NFC name cannot be used, as one sentence; None when it can."""
     if len(name) > MAX_NAME:
         return Say("names.too_long", name=shown(name), length=len(name), most=MAX_NAME)
-    hidden = next((c for c in name if _hidden(c)), None)
-    if hidden:
-        return Say("names.hidden", name=shown(name), code=f"U+{ord(hidden):04X}")
+    found = next((c for c in name if hidden(c)), None)
+    if found:
+        return Say("names.hidden", name=shown(name), code=f"U+{ord(found):04X}")
     path = next((c for c in unicodedata.normalize("NFKC", name) if c in PATH_CHARACTERS), None)
     if path:
         return Say("names.path", name=shown(name), character=path, characters=" ".join(PATH_CHARACTERS))

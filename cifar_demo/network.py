@@ -45,6 +45,8 @@ def network_address() -> str | None:
 
 
 def is_loopback(host: str) -> bool:
+    """This machine only: 'localhost' or any loopback address (127.0.0.0/8, ::1). The one test of it, for the
+    teacher's rule, the start-up warning and the join address alike."""
     if host.lower() == "localhost":
         return True
     try:

@@ -19,6 +19,7 @@ from .database import StoreError
 from .evaluation import EvalResult, EvalViews, evaluate, predict_logits
 from .images import as_picture
 from .plots import labelled_grid
+from .serving import quote
 from .shelf import Shelf
 from .store import Store
 from .words import ENGLISH, Say, class_names, class_words, listed, text
@@ -115,7 +116,7 @@ class Pictures:
         keep = torch.ones(len(data.test), dtype=torch.bool)
         if true_class:
             if true_class not in data.classes:
-                raise ValueError(Say("lab.unknown_class", name=str(true_class)[:80], classes=", ".join(data.classes)))
+                raise ValueError(Say("lab.unknown_class", name=quote(true_class), classes=", ".join(data.classes)))
             keep &= data.test.labels == data.classes.index(true_class)
         if only_mistakes and predicted is not None:
             keep &= predicted != data.test.labels

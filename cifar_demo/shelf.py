@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 
 from .checkpoints import Checkpoint, CheckpointError, CheckpointSkipped, list_checkpoints, load_checkpoint
+from .serving import quote
 from .words import Say
 
 
@@ -68,7 +69,7 @@ class Shelf:
     def activate(self, key: str) -> Checkpoint:
         with self._lock:
             if not isinstance(key, str) or key not in self.models:
-                shown = key[:80] if isinstance(key, str) else type(key).__name__
+                shown = quote(key) if isinstance(key, str) else type(key).__name__
                 raise NoModel(Say("models.unknown", name=shown))
             self.active = self.models[key]
             return self.active

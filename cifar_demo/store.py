@@ -17,7 +17,7 @@ import torch
 from .database import Database, StoreError
 from .images import png_bytes, square_pixels
 from .serving import quote
-from .words import Clause, Say
+from .words import Clause, Say, said_by
 
 APPLICATION_ID = 0x43494641  # "CIFA" in the file's header: tells our store from another program's SQLite file
 # Step n brings the file from user_version n-1 to n, in one transaction; a shipped step is never changed. The wall
@@ -284,10 +284,10 @@ class Store(Database):
         try:
             seed, classes, wall = read_lesson(path)
         except (ValueError, OSError, zipfile.BadZipFile) as error:
-            reason = Clause(error.args[0] if len(error.args) == 1 and isinstance(error.args[0], Say) else
-                            Say("store.not_zip") if str(error) == "File is not a zip file" else
-                            Say("store.bad_zip", reason=error) if isinstance(error, zipfile.BadZipFile) else str(error),
-                            capital=True)
+            reason = Clause(said_by(error) or (
+                Say("store.not_zip") if str(error) == "File is not a zip file" else
+                Say("store.bad_zip", reason=error) if isinstance(error, zipfile.BadZipFile) else str(error)),
+                capital=True)
             raise StoreError(Say("store.lesson_refused", name=quote(path.name), reason=reason)) from None
         with self.transaction() as db:
             self._archive_current(db)

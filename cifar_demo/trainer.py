@@ -21,7 +21,7 @@ from .data import Dataset, DataNotFoundError
 from .device import usable_cores
 from .job import ENDED, JobRecord
 from .training import TrainConfig, TrainingJob
-from .words import Say
+from .words import Say, said_by
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -74,7 +74,7 @@ class WorkerJob(JobRecord):
         try:
             data = self._data()
         except DataNotFoundError as error:
-            return self.end({"state": "failed", "message": error.args[0] if isinstance(error.args[0], Say) else str(error)})
+            return self.end({"state": "failed", "message": said_by(error) or str(error)})
         if self.stop_asked:
             return self.end({"state": "stopped", "message": "stopped before the first step; nothing was saved"})
         self.trainer.run(self, data)

@@ -22,7 +22,7 @@ from .meter import Meter
 from .models import MAX_WIDTH, MIN_WIDTH, NETS, allowed_width, create_model, head_layer, replace_head
 from .muon import FilterMuon, Optimizers
 from .settings import Rule, one_of, problems, real, setting, switch, whole
-from .words import Say
+from .words import Say, said_by
 
 MAX_EPOCHS = 1000
 MAX_MINUTES = 24 * 60
@@ -346,7 +346,7 @@ class TrainingJob(JobRecord):
 def failure(error: Exception, config: TrainConfig) -> dict:
     """What a failed run tells its readers: a sentence a person can act on, or for a bug its type and traceback."""
     if isinstance(error, (TrainingDiverged, DataNotFoundError, BaseModelError)):  # their messages are for people
-        return {"message": error.args[0] if len(error.args) == 1 and isinstance(error.args[0], Say) else str(error)}
+        return {"message": said_by(error) or str(error)}
     if isinstance(error, torch.OutOfMemoryError) or "can't allocate memory" in str(error):  # CUDA; CPU
         return {"message": Say("training.memory", device=config.device, batch=config.batch_size)}
     if config.compile and _is_compile_failure(error):

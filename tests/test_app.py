@@ -30,7 +30,7 @@ from cifar_demo.lab import Lab
 from cifar_demo.plots import per_class_figure
 from cifar_demo.ui.common import render
 from conftest import TINY_CLASSES
-from cifar_demo.network import free_port
+from cifar_demo.network import Reach, free_port, join_address
 
 ENDPOINTS = {"/train", "/stop", "/status", "/browse", "/classify", "/evaluate", "/select_model", "/models",
              "/layer_shapes", "/filters", "/feature_maps", "/gradcam"}
@@ -389,7 +389,9 @@ def test_auth_parsing():
 
 
 def test_start_up_warns_when_the_page_is_open_to_the_network(capsys):
-    assert exposure_warning("127.0.0.1", None) is None
+    for this_machine_only in ("127.0.0.1", "127.0.1.1", "::1", "localhost"):  # as the Join panel says of them
+        assert exposure_warning(this_machine_only, None) is None
+        assert join_address(this_machine_only, 7860, "/").reach == Reach.THIS_COMPUTER_ONLY
     assert "--auth" in exposure_warning("0.0.0.0", None)
     assert "login page" in exposure_warning("0.0.0.0", AUTH)
     assert main(["--auth", "no-colon-here"]) == 2

@@ -19,6 +19,7 @@ from ..data import DataNotFoundError
 from ..images import ImageError
 from ..inference import Prediction, enlarge
 from ..lab import JobRunning, Lab, NoModel
+from ..network import is_loopback
 from ..plots import ChartError, chart_picture
 from ..serving import AnswerPictures, refused, uploaded_file
 from ..training import MAX_BATCH_SIZE, MAX_EPOCHS, OPTIMIZERS, TrainConfig
@@ -26,8 +27,6 @@ from ..wall import NOT_LISTED, UNKNOWN, truth_choices
 from ..words import CATALOG, ENGLISH, Say, class_names, from_plain
 from ..words import render as in_language
 from .language import names, page, say, shown, spoken
-
-LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
 def render(where: str, make_figure: Callable[[], Figure]) -> str:
@@ -191,7 +190,7 @@ def _from_this_machine(request: gr.Request | None) -> bool:
     --share tunnel arrives from the loopback address too)."""
     headers = getattr(request, "headers", None) or {}
     forwarded = any(name in headers for name in ("x-forwarded-for", "forwarded", "x-real-ip"))
-    return _address(request) in LOCAL_HOSTS and not forwarded
+    return is_loopback(_address(request)) and not forwarded
 
 
 def allowed(action: str, request: gr.Request | None, token: object = None) -> Caller:

@@ -63,11 +63,16 @@ def text(key: str, language: str, **values: object) -> str:
     return template.format(**{name: render(value, language) for name, value in values.items()})
 
 
+def said_by(error: object) -> Say | Clause | None:
+    """The sentence an error carries as its one argument (every refusal of ours does), or None."""
+    if isinstance(error, BaseException) and len(error.args) == 1 and isinstance(error.args[0], (Say, Clause)):
+        return error.args[0]
+    return None
+
+
 def sentence(value: object) -> object:
     """An error carrying a Say or Clause as its one argument stands for that sentence; anything else is itself."""
-    if isinstance(value, BaseException) and len(value.args) == 1 and isinstance(value.args[0], (Say, Clause)):
-        return value.args[0]
-    return value
+    return said_by(value) or value
 
 
 def render(value: object, language: str) -> str:
