@@ -14,7 +14,7 @@ from ..access import AccessError
 from ..collection import CollectionError
 from ..images import ImageError, png_bytes
 from ..lab import Lab, NoModel
-from ..wall import UNKNOWN, Entry, Snapshot, Wall, WallRefusal, truth_choices
+from ..wall import UNKNOWN, Entry, PageShare, Snapshot, Wall, WallRefusal, truth_choices
 from ..words import class_name
 from .common import (allowed, classified, message_line, model_classes, refused_already, refused_here, truth_menu,
                      uploads_only)
@@ -71,7 +71,7 @@ def build_student_page(app: gr.Blocks, lab: Lab, wall: Wall) -> None:
     token = gr.BrowserState("", storage_key="cifar-demo-browser")  # the same browser as on the teacher's page
     secure = gr.Checkbox(True, visible=False)  # whether the browser gives this page a live camera (an https page)
     shown = gr.State({})       # what this page shows of the class: the wall's version, the model, the classes
-    last_share = gr.State({})  # this page's last share: its picture and number, so a new truth relabels it
+    last_share = gr.State(None)  # this page's last share (wall.PageShare), so a new truth relabels it
     actions = StudentActions(lab, wall)
 
     follow = [shown, really, chosen], [model, strip, really, chosen, shown]
@@ -107,22 +107,24 @@ class StudentActions:
         """Photos that arrive together share one forward pass, as on the teacher's page."""
         return classified(self.lab, pictures, "student classify", k=3, seen_size=128)
 
-    def share(self, picture: str | ImageError | None, truth: str, last: dict, token: str, request: gr.Request):
-        """Put the picture on the wall with what it really is; the same picture shared again only changes that."""
+    def share(self, picture: str | ImageError | None, truth: str, last: PageShare | None, token: str,
+              request: gr.Request):
+        """Put the picture on the wall with what it really is; the same picture shared again only changes that
+        (Wall.from_page, as on the teacher's page)."""
         if picture is None:
             return say("student.no_picture"), gr.skip()
         who = allowed("share", request, token)
         try:
             checkpoint = self.lab.shelf.require()
-            if last.get("picture") == picture:
-                entry = self.wall.relabel(checkpoint, last["id"], truth, who)
-                return say("student.relabelled", id=entry.id), gr.skip()
-            entry = self.wall.share(checkpoint, refused_already(picture), truth, who)
+            done = self.wall.from_page(checkpoint, refused_already(picture), truth, who, last)
         except (AccessError, ImageError, NoModel, WallRefusal) as error:
             return refused_here("student share", error), gr.skip()
+        if done is None or (last is not None and done.entry.id == last.entry.id):  # the same picture, its truth said
+            return say("student.relabelled", id=(done or last).entry.id), done or gr.skip()
+        entry = done.entry
         words = say("student.shared", id=entry.id, guess=class_name(entry.guess, checkpoint.classes, language()),
                     confidence=f"{entry.confidence:.0%}")
-        return words, {"picture": picture, "id": entry.id}
+        return words, done
 
     def add(self, picture: str | ImageError | None, class_name: str | None, token: str, request: gr.Request) -> str:
         """The picture into one of the class's own classes (Your classes), as the student's browser's own."""
