@@ -8,6 +8,7 @@ import os
 import sqlite3
 import secrets
 import signal
+import tempfile
 import threading
 import time
 from contextlib import closing
@@ -147,6 +148,25 @@ def test_a_full_disk_refuses_a_share_and_an_add_in_words_and_the_page_goes_on(la
         wall, classes = kept(teacher)  # the page keeps working, with everything saved before
         assert set(shared) <= set(wall) and set(added) <= set(sum(classes.values(), []))
         assert teacher.predict(api_name="/status")["state"] == "idle"
+    finally:
+        app.close()
+
+
+def test_a_failing_temp_folder_refuses_each_download_in_one_sentence_and_the_next_works(lab, tmp_path, monkeypatch):
+    app, teacher = served(lab)
+    try:
+        collect(teacher, saved_photos(tmp_path, 6))  # two classes of three: enough for the pictures' zip
+        broken = tmp_path / "not-a-folder"
+        broken.write_bytes(b"")  # the temp folder is a file: every download's folder fails (as root too)
+        downloads = ("/wall_download", "/lesson_download", "/your_classes_zip")
+        monkeypatch.setattr(tempfile, "tempdir", str(broken))
+        for endpoint in downloads:
+            with pytest.raises(AppError) as refused:
+                teacher.predict(api_name=endpoint)
+            assert str(refused.value) == ("The download could not be written on this computer (the disk or folder is "
+                                          "read-only or failing); everything the class made is kept.")
+        monkeypatch.undo()
+        assert all(Path(teacher.predict(api_name=endpoint)).stat().st_size for endpoint in downloads)
     finally:
         app.close()
 

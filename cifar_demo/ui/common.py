@@ -2,6 +2,7 @@
 and who is asking (the teacher's laptop or a student's browser, as access.Caller)."""
 from __future__ import annotations
 
+import errno
 import functools
 import tempfile
 import threading
@@ -52,6 +53,18 @@ def refusal(where: str, error: Exception | Say | str, title: str = "error") -> g
     without a traceback. title: a key under "text.title."."""
     refused(where, str(error))
     return gr.Error(shown(error), title=say(f"text.title.{title}"), print_exception=False)
+
+
+def download_file(where: str, prefix: str, name: str, write: Callable[[Path], object]) -> str:
+    """A file the browser saves as `name`, written by `write` into a folder of its own (two clicks never share a
+    file); a full or failing disk is refused in one sentence that names no server path."""
+    try:
+        path = Path(tempfile.mkdtemp(prefix=f"cifar-demo-{prefix}-")) / name
+        write(path)
+    except OSError as error:
+        why = Say("store.disk_full") if error.errno == errno.ENOSPC else Say("store.read_only")
+        raise refusal(where, Say("text.download_not_written", why=why)) from None
+    return str(path)
 
 
 def refused_here(where: str, error: Exception | Say | str) -> str:

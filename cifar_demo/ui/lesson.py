@@ -3,7 +3,6 @@ a lesson to another laptop as one zip. Teacher only, from the machine that runs 
 from __future__ import annotations
 
 import dataclasses
-import tempfile
 import time
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from ..lab import Lab
 from ..serving import uploaded_file
 from ..store import Lesson
 from ..words import Say
-from .common import allowed, caller, message_line, refusal
+from .common import allowed, caller, download_file, message_line, refusal
 from .language import page, say
 
 
@@ -94,10 +93,10 @@ class LessonActions:
         """Teacher only, from the machine that runs the app: this lesson as one zip (the pictures in the picture-tree
         layout --data reads, and lesson.json)."""
         allowed("lesson_download", request)
-        folder = Path(tempfile.mkdtemp(prefix="cifar-demo-lesson-"))  # a folder per download
         try:
-            return str(self.lab.export_lesson(folder / f"lesson-{time.strftime('%Y%m%d-%H%M')}.zip"))
-        except (StoreError, OSError) as error:
+            return download_file("lesson_download", "lesson", f"lesson-{time.strftime('%Y%m%d-%H%M')}.zip",
+                                 self.lab.export_lesson)
+        except StoreError as error:
             raise refusal("lesson_download", error) from None
 
     def restore_zip(self, path: str | None, request: gr.Request) -> tuple[str, str]:

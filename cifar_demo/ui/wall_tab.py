@@ -10,7 +10,7 @@ from ..lab import Lab, NoModel
 from ..wall import Summary, Wall, WallRefusal, export_zip, summarize
 from ..wall import draw as draw_wall
 from ..words import LANGUAGES, Say, listed
-from .common import SharedChart, allowed, escape_markdown, message_line, refusal, teacher_controls
+from .common import SharedChart, allowed, download_file, escape_markdown, message_line, refusal, teacher_controls
 from .language import language, names, page, say
 
 NO_MODEL = -1  # the wall version a page shows while there is no model to guess with
@@ -78,9 +78,7 @@ def build_wall_tab(lab: Lab, wall: Wall) -> tuple[gr.Tab, gr.Timer]:
             data, _ = export_zip(wall.snapshot(lab.shelf.require()))
         except (NoModel, WallRefusal) as error:
             raise refusal("wall_download", error) from None
-        path = Path(tempfile.mkdtemp(prefix="cifar-demo-wall-zip-")) / "wall.zip"  # a folder per download
-        path.write_bytes(data)
-        return str(path)
+        return download_file("wall_download", "wall-zip", "wall.zip", lambda path: path.write_bytes(data))
 
     shown = [picture, summary, seen]
     tab.select(tick, seen, shown, api_visibility="private", show_progress="hidden")

@@ -4,6 +4,7 @@ server: every student's laptop adds to the same classes."""
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import shutil
 import tempfile
@@ -20,8 +21,8 @@ from ..images import ImageError, png_bytes
 from ..lab import JobRunning, Lab, NoModel
 from ..serving import uploaded_file
 from ..words import Say
-from .common import (allowed, caller, message_line, refusal, refused_already, refused_here, status_line, stop_training,
-                     teacher_controls, uploads_only)
+from .common import (allowed, caller, download_file, message_line, refusal, refused_already, refused_here,
+                     status_line, stop_training, teacher_controls, uploads_only)
 from .language import page, say, shown
 
 LAYERS = [(page("layers_head"), "head"), (page("layers_all"), "all")]
@@ -322,9 +323,8 @@ class CollectionApi:
         """Teacher only, from the machine that runs the app: the collection as a zip in the picture-tree layout
         (train/<class>/, test/<class>/: the held-out share), which `python -m cifar_demo train --data` reads."""
         allowed("your_classes_zip", request)
-        folder = Path(tempfile.mkdtemp(prefix="cifar-demo-your-zip-"))  # a folder per download
         try:
-            return str(self.collection.export_zip(folder / "your-classes.zip"))
+            return download_file("your_classes_zip", "your-zip", "your-classes.zip", self.collection.export_zip)
         except CollectionError as error:
             raise refusal("your_classes_zip", error) from None
 
@@ -333,8 +333,8 @@ class CollectionApi:
         active = self.lab.shelf.active
         if active is None or active.meta.get("data_source") != SOURCE:
             raise refusal("your_classes_model", Say("text.not_your_model"))
-        folder = Path(tempfile.mkdtemp(prefix="cifar-demo-your-model-"))  # a copy: a later run may replace the file
-        return str(shutil.copy(active.path, folder / active.path.name))
+        copy = functools.partial(shutil.copy, active.path)  # a copy: a later run may replace the file
+        return download_file("your_classes_model", "your-model", active.path.name, copy)
 
 
 def add_uploads(lab: Lab, class_name: str | None, paths: list[str], by: Caller) -> Added:

@@ -142,6 +142,8 @@ TEXT = {
     "class_removed": "Class '{name}' removed with its pictures.",
     "not_your_model": "The active model was not trained on your classes: train on them first, or choose such a "
                       "model in the Active model menu.",
+    "download_not_written": "The download could not be written on this computer ({why}); everything the class made "
+                            "is kept.",
     "name_a_net": "Name a net from the list, or leave it empty for the active model.",
     "compare_list": "Give a list of checkpoint names from /models, or 'running'.",
 }
