@@ -10,6 +10,7 @@ from .collection import MAX_CLASSES, MAX_PER_CLASS, held_out_positions
 from .files import written_whole
 from .images import png_bytes, read_header, square_pixels
 from .names import clean_name, name_key
+from .picture_files import is_link, outside
 from .serving import quote
 from .wall import CAPACITY, NOT_LISTED
 from .words import Say
@@ -64,10 +65,8 @@ def _read(archive: zipfile.ZipFile) -> tuple[int, list[tuple[str, list[bytes]]],
             Say("lesson_zip.members", count=f"{len(members):,}", most=f"{MAX_MEMBERS:,}"))
     names: dict[str, zipfile.ZipInfo] = {}
     for info in members:
-        parts = info.filename.split("/")
-        _expect(not info.filename.startswith("/") and "\\" not in info.filename and ".." not in parts
-                and ":" not in parts[0], Say("lesson_zip.outside", name=quote(info.filename)))
-        _expect((info.external_attr >> 16) & 0o170000 != 0o120000, Say("lesson_zip.link", name=quote(info.filename)))
+        _expect(not outside(info.filename), Say("lesson_zip.outside", name=quote(info.filename)))
+        _expect(not is_link(info), Say("lesson_zip.link", name=quote(info.filename)))
         _expect(info.filename not in names, Say("lesson_zip.twice", name=quote(info.filename)))
         names[info.filename] = info
     manifest = names.get(MANIFEST)

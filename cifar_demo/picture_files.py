@@ -7,6 +7,7 @@ import contextlib
 import gzip
 import lzma
 import os
+import stat
 import struct
 import tarfile
 import threading
@@ -165,10 +166,20 @@ def tree_files(root: Path) -> list[Path]:
 
 def safe_member_name(name: str) -> PurePosixPath:
     """An archive member's path, refused when it could land outside the folder it unpacks to."""
-    path = PurePosixPath(name.replace("\\", "/"))
-    if path.is_absolute() or ".." in path.parts or (path.parts and ":" in path.parts[0]):
+    if outside(name):
         raise DataNotFoundError(Say("files.outside", name=names.shown(name)))
-    return path
+    return PurePosixPath(name.replace("\\", "/"))
+
+
+def outside(name: str) -> bool:
+    """An archive member's name that could land outside the folder it unpacks to: absolute, '..', or a drive."""
+    path = PurePosixPath(name.replace("\\", "/"))
+    return path.is_absolute() or ".." in path.parts or bool(path.parts and ":" in path.parts[0])
+
+
+def is_link(info: zipfile.ZipInfo) -> bool:
+    """A zip member that is a symbolic link, by the Unix file type its attributes carry."""
+    return stat.S_ISLNK(info.external_attr >> 16)
 
 
 def _split_member(path: PurePosixPath) -> tuple[str, str] | None:
@@ -219,7 +230,7 @@ def _zip_members(path: Path, budget: Budget, folders: ClassFolders) -> list[Memb
     listed = []
     for info in archive.infolist():
         member = safe_member_name(info.filename)
-        if (info.external_attr >> 16) & 0o170000 == 0o120000:
+        if is_link(info):
             raise DataNotFoundError(Say("files.symlink", name=names.shown(info.filename)))
         where = None if info.is_dir() else _picture(member, folders)
         if where is None:
