@@ -259,7 +259,8 @@ class Store(Database):
     def restore_lesson(self, lesson: int) -> None:
         """Make an archived lesson current again; the current one is archived in its place."""
         with self.transaction() as db:
-            if not db.execute("SELECT 1 FROM lessons WHERE id = ? AND archived IS NOT NULL", (lesson,)).fetchone():
+            if not 0 < lesson < 2 ** 63 or not db.execute(  # past SQLite's integers no lesson can be
+                    "SELECT 1 FROM lessons WHERE id = ? AND archived IS NOT NULL", (lesson,)).fetchone():
                 raise StoreError(Say("store.no_lesson", lesson=quote(lesson)))
             self._archive_current(db)
             db.execute("UPDATE lessons SET archived = NULL WHERE id = ?", (lesson,))

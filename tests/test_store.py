@@ -134,8 +134,9 @@ def test_a_new_lesson_archives_the_old_one_and_restoring_brings_it_back(store):
     store.new_lesson()
     third = store.new_lesson()  # the empty lesson between is forgotten: nothing of it to keep
     assert [lesson.id for lesson in store.lessons()] == [first, second, third]
-    with pytest.raises(StoreError, match="no archived lesson #99"):
-        store.restore_lesson(99)
+    for missing in (99, 0, -1, 2 ** 63, 2 ** 70):  # past SQLite's integers too (the fuzz test's find)
+        with pytest.raises(StoreError, match=f"no archived lesson #{missing}"):
+            store.restore_lesson(missing)
     store.close()
 
 

@@ -3,6 +3,7 @@ a lesson to another laptop as one zip. Teacher only, from the machine that runs 
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from pathlib import Path
 
@@ -81,7 +82,7 @@ class LessonActions:
     def restore(self, number: float | None, request: gr.Request) -> tuple[str, str]:
         """Teacher only, from the machine that runs the app: make a kept lesson (its number) the current one."""
         allowed("lesson_restore", request)
-        if number is None:
+        if number is None or not math.isfinite(number):
             raise refusal("lesson_restore", Say("lesson.no_number"))
         try:
             self.lab.restore_lesson(int(number))
