@@ -72,7 +72,8 @@ def clean_nickname(text: object) -> str:
     """A nickname as it will be shown (runs of spaces made one), or a ChallengeError: 1 to 30 characters of text,
     no character that shows nothing (names.hidden: an emoji's joiner and selectors excepted)."""
     name = " ".join(text.split()) if isinstance(text, str) else ""
-    if not 1 <= len(name) <= NICKNAME_CHARS or any(hidden(c, emoji=True) for c in name):
+    shows_nothing = any(hidden(c, emoji=True) for c in name) or all(hidden(c) for c in name)  # or joiners alone
+    if not 1 <= len(name) <= NICKNAME_CHARS or shows_nothing:
         raise ChallengeError(said("nickname", chars=NICKNAME_CHARS))
     return name
 

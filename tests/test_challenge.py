@@ -83,7 +83,7 @@ def test_a_nickname_is_kept_as_typed_text_of_one_to_thirty_characters():
     assert clean_nickname("  <b>Ada</b>   &  *Bob*  ") == "<b>Ada</b> & *Bob*"
     assert clean_nickname("🦊 fox\u200dteam") == "🦊 fox\u200dteam"  # an emoji's joiner is text
     assert clean_nickname("\u2764\ufe0f 👩\u200d💻") == "\u2764\ufe0f 👩\u200d💻"  # and so are its selectors
-    blank = ("\u3164", "\u2800", "\u115f\u1160", "\uffa0")  # a Hangul filler, the braille blank: a nickname of nothing
+    blank = ("\u3164", "\u2800", "\u115f\u1160", "\uffa0", "\u200d", "\ufe0f\ufe0f")  # fillers, a blank, joiners alone
     for bad in ("", "   ", "x" * 31, "x" * 200, "a\x00b", "evil\u202etxt.exe", "zero\u200bwidth", None, 5, ["a"], *blank):
         with pytest.raises(ChallengeError) as refused:
             clean_nickname(bad)
