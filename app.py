@@ -125,7 +125,8 @@ def refuse_quietly(app: gr.Blocks) -> None:
             refuse_oversized(inputs)
             return await standard(block_fn, inputs, state, explicit_call)
         except Exception as error:
-            reason = said_by(error) or quote(str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__)
+            text = str(error).strip()
+            reason = said_by(error) or quote(text.splitlines()[0] if text else type(error).__name__)
             raise refusal(block_fn.api_name or block_fn.name, Say("text.refused", reason=reason)) from None
 
     app.preprocess_data = preprocess_data

@@ -81,8 +81,8 @@ class Pictures:
                 if recorded is not None:
                     classes, images, labels = recorded
                     empty = ImageSet(images[:0], labels[:0])
-                    self._held_out[key] = Dataset(empty, ImageSet(images, labels), classes, SOURCE,
-                                                  mean=tuple(checkpoint.meta["mean"]), std=tuple(checkpoint.meta["std"]))
+                    mean, std = tuple(checkpoint.meta["mean"]), tuple(checkpoint.meta["std"])
+                    self._held_out[key] = Dataset(empty, ImageSet(images, labels), classes, SOURCE, mean=mean, std=std)
             return self._held_out.get(key)
 
     def test_classes(self) -> list[str]:
