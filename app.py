@@ -31,7 +31,7 @@ from cifar_demo import explain
 from cifar_demo.access import AccessError
 from cifar_demo.challenge import Challenge
 from cifar_demo.checkpoints import CHECKPOINT_DIR
-from cifar_demo.collection import SOURCE as YOUR_CLASSES
+from cifar_demo.held_out import SOURCE as YOUR_CLASSES
 from cifar_demo.database import MEMORY, StoreError
 from cifar_demo.device import usable_cores
 from cifar_demo.evaluation import most_confused_pairs

@@ -1,13 +1,11 @@
-"""Your own classes: pictures a class collects per name, held as the 32x32 input the net sees, turned into a
-Dataset (with a held-out share to test on) for a fine-tuning run, or exported as a picture-tree zip."""
+"""Your own classes: pictures a class collects per name, held as the 32x32 input the net sees, safe to change from
+many pages at once, each change written through to the store; split for a run by held_out.py."""
 from __future__ import annotations
 
 import os
 import threading
-import zipfile
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable, Iterable, TypeVar
 
 import torch
@@ -15,25 +13,20 @@ from PIL import Image
 
 from . import names
 from .access import Budget, Caller, check
-from .checkpoints import Checkpoint
-from .data import Dataset, ImageSet
 from .database import MEMORY, StoreError
-from .files import written_whole
-from .images import MAX_WHOLE_DECODE_PIXELS, ImageError, as_picture, decoding_cost, png_bytes, read_header, square_pixels
+from .held_out import HELD_OUT, Split, readiness
+from .images import MAX_WHOLE_DECODE_PIXELS, ImageError, as_picture, decoding_cost, read_header, square_pixels
 from .plots import padded_grid
 from .serving import MAX_FILES_PER_REQUEST, quote
 from .store import Store
 from .words import Say
 
-MIN_CLASSES, MAX_CLASSES = 2, 10
+MAX_CLASSES = 10
 MAX_PER_CLASS = 200           # pictures a class holds: enough to learn from, little memory (200 x 3 kB)
-MIN_PER_CLASS = 2             # one to learn from, one to test on
-HELD_OUT = 0.2                # share of each class kept out of training to test the net on
 STRIP_PICTURES = 12           # the newest pictures a class's thumbnail strip shows
 PER_BROWSER = 300             # pictures one browser may hold in the collection: every class of a group's project
 PER_ADDRESS = 600             # pictures one computer may hold: two browsers' worth, a third of the collection's room
 PIXELS_PER_ADD = 2 * MAX_WHOLE_DECODE_PIXELS  # decoding cost of one add (images.decoding_cost): two of the largest pictures, or ten 3 MB phone photos (~0.35 s CPU)
-SOURCE = "your classes"
 T = TypeVar("T")
 
 
@@ -64,19 +57,6 @@ def clean_name(name: object) -> str:
         return names.clean_name(name)
     except names.ClassNameError as error:
         raise CollectionError(*error.args) from None
-
-
-def held_out_count(pictures: int, share: float = HELD_OUT) -> int:
-    """Pictures of a class kept out of training: the share, but at least 1 and never all of them."""
-    return 0 if pictures < MIN_PER_CLASS else min(pictures - 1, max(1, round(pictures * share)))
-
-
-def held_out_positions(counts: dict[str, int], seed: int, share: float = HELD_OUT) -> dict[str, set[int]]:
-    """Each class's held-out pictures by their place in it (from 0), drawn by one generator seeded with the lesson's
-    seed over the classes in sorted order: the same pictures whether the lesson trains, exports or is zipped."""
-    generator = torch.Generator().manual_seed(seed)
-    return {name: set(torch.randperm(counts[name], generator=generator)[:held_out_count(counts[name], share)].tolist())
-            for name in sorted(counts)}
 
 
 class Collection:
@@ -271,39 +251,15 @@ class Collection:
             counts = {name: len(pictures) for name, pictures in self._classes.items()}
         return readiness(counts)
 
-    def dataset(self, base: Checkpoint | None = None, held_out: float = HELD_OUT, seed: int | None = None) -> Dataset:
-        """The pictures as a Dataset: a seeded held-out share of each class in test (the lesson's seed by default),
-        the rest in train. With a base checkpoint, its normalization: the base's layers expect pictures scaled as its
-        own were."""
-        train, test, classes = self._split(held_out, self.seed if seed is None else seed)
-        mean, std = (tuple(base.meta["mean"]), tuple(base.meta["std"])) if base else ((), ())
-        return Dataset(_image_set(train, classes), _image_set(test, classes), classes, SOURCE, mean=mean, std=std)
-
-    def export_zip(self, path: str | os.PathLike, held_out: float = HELD_OUT, seed: int | None = None) -> Path:
-        """train/<class>/*.png and test/<class>/*.png (the held-out share, split as dataset() splits it), so
-        `python -m cifar_demo train --data that.zip` trains on the same pictures. Written whole, then renamed."""
-        train, test, _ = self._split(held_out, self.seed if seed is None else seed)
-        path = Path(path)
-        with written_whole(path) as file, zipfile.ZipFile(file, "w", zipfile.ZIP_STORED) as archive:
-            for split, members in (("train", train), ("test", test)):
-                for name, number, picture in members:
-                    archive.writestr(f"{split}/{name}/{number:04d}.png", png_bytes(picture.pixels))
-        return path
-
-    def _split(self, held_out: float, seed: int) -> tuple[list[tuple], list[tuple], list[str]]:
-        """(class, number, Picture) for train and test, and the classes in sorted order, as load_dataset reads
-        the exported zip; each class's held-out pictures are drawn by a generator seeded with `seed`."""
+    def split(self, held_out: float = HELD_OUT, seed: int | None = None) -> Split:
+        """The pictures split for a run, a zip or a Dataset, each class's held-out share drawn with the lesson's seed
+        by default; a CollectionError says what the collection still needs."""
         with self._lock:
-            classes = {name: list(pictures) for name, pictures in self._classes.items()}
-        problem = readiness({name: len(pictures) for name, pictures in classes.items()})
+            groups = {name: [picture.pixels for picture in pictures] for name, pictures in self._classes.items()}
+        problem = readiness({name: len(group) for name, group in groups.items()})
         if problem:
             raise CollectionError(problem)
-        chosen = held_out_positions({name: len(pictures) for name, pictures in classes.items()}, seed, held_out)
-        train, test = [], []
-        for name in sorted(classes):
-            for number, picture in enumerate(classes[name], 1):
-                (test if number - 1 in chosen[name] else train).append((name, number, picture))
-        return train, test, sorted(classes)
+        return Split.of(groups, self.seed if seed is None else seed, held_out)
 
 
 def _distinct(sources: list) -> tuple[list[tuple[int, object]], list[tuple[int, str]]]:
@@ -319,27 +275,3 @@ def _distinct(sources: list) -> tuple[list[tuple[int, object]], list[tuple[int, 
             first[key] = number
             numbered.append((number, source))
     return numbered, repeats
-
-
-def readiness(counts: dict[str, int]) -> Say | None:
-    """The first reason these class sizes cannot train a net, or None."""
-    filled = [name for name, count in counts.items() if count]
-    empty = [name for name, count in counts.items() if not count]
-    if not filled:
-        return Say("collection.nothing", classes=MIN_CLASSES, pictures=MIN_PER_CLASS)
-    if len(counts) < MIN_CLASSES:
-        return Say("collection.one_class", name=filled[0])
-    if len(filled) < MIN_CLASSES:
-        return Say("collection.one_filled", name=filled[0], empty=empty[0], pictures=MIN_PER_CLASS)
-    if empty:
-        return Say("collection.empty", name=empty[0], pictures=MIN_PER_CLASS)
-    short = [name for name, count in counts.items() if count < MIN_PER_CLASS]
-    if short:
-        return Say("collection.short", name=short[0], pictures=MIN_PER_CLASS)
-    return None
-
-
-def _image_set(members: list[tuple[str, int, Picture]], classes: list[str]) -> ImageSet:
-    """Pictures labelled by their class's place in the class list."""
-    return ImageSet(torch.stack([picture.pixels for _, _, picture in members]),
-                    torch.tensor([classes.index(name) for name, _, _ in members], dtype=torch.int64))

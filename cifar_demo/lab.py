@@ -9,17 +9,18 @@ from pathlib import Path
 from typing import Callable, TypeVar
 
 from .checkpoints import CHECKPOINT_DIR, Checkpoint, checkpoint_path, new_run_name, runs_folder
-from .collection import SOURCE, Collection, CollectionError
+from .collection import Collection, CollectionError
 from .data import Dataset, DataNotFoundError
 from .database import MEMORY
 from .device import device_name, device_words, pick_device
+from .held_out import SOURCE
 from .images import ImageError
 from .inference import Prediction, classify_many
 from .pictures import Pictures
 from .plots import run_label
-from .trainer import Trainer, WorkerJob, shared_trainer
 from .shelf import NoModel, Shelf
 from .store import Lesson, Store
+from .trainer import Trainer, WorkerJob, shared_trainer
 from .training import TrainConfig, preset_for_your_classes
 from .wall import Wall
 from .words import Say
@@ -89,7 +90,7 @@ class Lab:
     def train_your_classes(self, train_layers: str = "head") -> WorkerJob:
         """Fine-tune the active model's trained layers on the collection, its held-out share kept to test on."""
         base = self.base_for_your_classes()
-        data = self.collection.dataset(base)  # a CollectionError says what the collection still needs
+        data = self.collection.split().dataset(base)  # a CollectionError says what the collection still needs
         config = preset_for_your_classes(base, len(data.train), train_layers)
         return self.start_training(config, new_run_name(config.model, "your-classes"), data)
 

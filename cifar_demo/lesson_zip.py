@@ -6,8 +6,9 @@ import json
 import zipfile
 from pathlib import Path
 
-from .collection import MAX_CLASSES, MAX_PER_CLASS, held_out_positions
+from .collection import MAX_CLASSES, MAX_PER_CLASS
 from .files import written_whole
+from .held_out import held_out_positions
 from .images import png_bytes, read_header, square_pixels
 from .names import clean_name, name_key
 from .picture_files import is_link, outside

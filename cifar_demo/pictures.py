@@ -13,10 +13,10 @@ import torch
 from PIL import Image
 
 from .checkpoints import Checkpoint
-from .collection import SOURCE
 from .data import Dataset, ImageSet, load_dataset
 from .database import StoreError
 from .evaluation import EvalResult, EvalViews, evaluate, predict_logits
+from .held_out import SOURCE
 from .images import as_picture
 from .plots import labelled_grid
 from .serving import quote

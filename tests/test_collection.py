@@ -16,7 +16,7 @@ from PIL import Image
 from cifar_demo.__main__ import main
 from cifar_demo.access import THIS_MACHINE, AccessError, Caller
 from cifar_demo.checkpoints import CHECKPOINT_DIR, load_checkpoint
-from cifar_demo.collection import MAX_CLASSES, PIXELS_PER_ADD, Collection, CollectionError, held_out_count
+from cifar_demo.collection import MAX_CLASSES, PIXELS_PER_ADD, Collection, CollectionError
 from cifar_demo.serving import MAX_FILES_PER_REQUEST
 from cifar_demo.data import colour_jitter, load_dataset
 from cifar_demo.images import ImageError
@@ -85,8 +85,8 @@ def test_names_in_any_one_script_are_stored_as_nfc_and_come_back_from_the_zip_as
             collection.add_picture(name, photo(label, rng), THIS_MACHINE)
     with pytest.raises(CollectionError, match="already a class 'café'"):
         collection.add_class("CAFÉ")
-    loaded = load_dataset(collection.export_zip(tmp_path / "ours.zip"), download=False)
-    assert loaded.classes == collection.dataset().classes == sorted(["고양이", "비행기", "café"])
+    loaded = load_dataset(collection.split().write_zip(tmp_path / "ours.zip"), download=False)
+    assert loaded.classes == collection.split().dataset().classes == sorted(["고양이", "비행기", "café"])
 
 
 def test_an_eleventh_class_is_refused():
@@ -254,7 +254,7 @@ def test_an_upload_names_at_most_so_many_files_each_read_once_within_a_decoding_
 def test_refusals_say_what_the_collection_still_needs():
     collection = Collection()
     with pytest.raises(CollectionError, match="Nothing collected yet"):
-        collection.dataset()
+        collection.split().dataset()
     collection.add_class("circle")
     for _ in range(3):
         collection.add_picture("circle", photo(0, np.random.default_rng(0)), THIS_MACHINE)
@@ -266,23 +266,19 @@ def test_refusals_say_what_the_collection_still_needs():
     assert str(collection.not_ready()) == "The class 'stripes' has no pictures: add at least 2, or remove the class."
     collection.add_pictures("stripes", [photo(1, np.random.default_rng(i)) for i in range(2)], THIS_MACHINE)
     with pytest.raises(CollectionError, match="'square' has 1 picture; it needs at least 2"):
-        collection.dataset()
+        collection.split().dataset()
     collection.add_picture("square", photo(2, np.random.default_rng(1)), THIS_MACHINE)
-    assert collection.not_ready() is None and len(collection.dataset().test) == 3
-
-
-@pytest.mark.parametrize("pictures, held", [(2, 1), (3, 1), (10, 2), (20, 4), (200, 40)])
-def test_a_fifth_of_each_class_is_held_out_at_least_one_never_all(pictures, held):
-    assert held_out_count(pictures) == held
+    assert collection.not_ready() is None and len(collection.split().dataset().test) == 3
 
 
 def test_the_dataset_holds_out_a_seeded_share_of_each_class_with_the_bases_normalization(trained_checkpoint):
     collection = shapes_collection(per_class=10)
-    data = collection.dataset(trained_checkpoint, seed=3)
+    data = collection.split(seed=3).dataset(trained_checkpoint)
     assert data.classes == sorted(TINY_CLASSES)  # the order load_dataset gives the exported zip
     assert torch.bincount(data.test.labels).tolist() == [2, 2, 2] and len(data.train) == 24
     assert data.mean == tuple(trained_checkpoint.meta["mean"]) and data.std == tuple(trained_checkpoint.meta["std"])
-    again, other = collection.dataset(trained_checkpoint, seed=3), collection.dataset(trained_checkpoint, seed=4)
+    again = collection.split(seed=3).dataset(trained_checkpoint)
+    other = collection.split(seed=4).dataset(trained_checkpoint)
     assert torch.equal(again.test.images, data.test.images)
     assert not torch.equal(other.test.images, data.test.images)
     everything = torch.cat([data.train.images, data.test.images])
@@ -291,16 +287,16 @@ def test_the_dataset_holds_out_a_seeded_share_of_each_class_with_the_bases_norma
     for images, labels in ((data.train.images, data.train.labels), (data.test.images, data.test.labels)):
         for image, label in zip(images, labels):
             assert any(torch.equal(image, p.pixels) for p in collection.pictures(data.classes[label]))
-    assert collection.dataset(seed=3).mean != data.mean  # without a base: the pictures' own
+    assert collection.split(seed=3).dataset().mean != data.mean  # without a base: the pictures' own
 
 
 def test_the_exported_zip_round_trips_through_load_dataset(tmp_path):
     collection = shapes_collection(per_class=5)
-    path = collection.export_zip(tmp_path / "our-classes.zip", seed=2)
+    path = collection.split(seed=2).write_zip(tmp_path / "our-classes.zip")
     names = zipfile.ZipFile(path).namelist()
     assert "train/circle/0001.png" in names or "test/circle/0001.png" in names
     assert all(n.split("/")[0] in ("train", "test") and n.endswith(".png") for n in names) and len(names) == 15
-    loaded, made = load_dataset(path, download=False), collection.dataset(seed=2)
+    loaded, made = load_dataset(path, download=False), collection.split(seed=2).dataset()
     assert loaded.classes == made.classes and loaded.skipped == 0
     for split in ("train", "test"):
         assert torch.equal(getattr(loaded, split).images, getattr(made, split).images)
@@ -309,7 +305,7 @@ def test_the_exported_zip_round_trips_through_load_dataset(tmp_path):
 
 
 def test_the_command_line_trains_on_the_exported_zip(tmp_path, capsys):
-    path = shapes_collection(per_class=6).export_zip(tmp_path / "ours.zip")
+    path = shapes_collection(per_class=6).split().write_zip(tmp_path / "ours.zip")
     out = tmp_path / "from-zip.pt"
     code = main(["train", "--data", str(path), "--model", "smallcnn", "--epochs", "2", "--batch-size", "8",
                  "--device", "cpu", "--out", str(out), "--json"])
@@ -321,7 +317,7 @@ def test_the_command_line_trains_on_the_exported_zip(tmp_path, capsys):
 
 def test_a_refused_export_writes_nothing(tmp_path):
     with pytest.raises(CollectionError, match="Nothing collected"):
-        Collection().export_zip(tmp_path / "empty.zip")
+        Collection().split().write_zip(tmp_path / "empty.zip")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -374,7 +370,7 @@ def test_the_preset_sizes_epochs_to_the_collection(trained_checkpoint):
 
 def test_fine_tuning_the_head_of_a_cifar_net_learns_three_new_kinds(tmp_path):
     base = load_checkpoint(CHECKPOINT_DIR / "fastnet.pt")  # trained on CIFAR-10: no shapes among its classes
-    data = shapes_collection(per_class=20).dataset(base)
+    data = shapes_collection(per_class=20).split().dataset(base)
     out = tmp_path / "shapes.pt"
     job = TrainingJob(preset_for_your_classes(base, len(data.train), device="cpu"), data, out=out).run()
     assert job.state == "finished", job.message
@@ -392,7 +388,7 @@ def test_fine_tuning_the_head_of_a_cifar_net_learns_three_new_kinds(tmp_path):
 
 def test_fine_tuning_all_layers_moves_the_base_and_keeps_its_normalization(trained_checkpoint, tmp_path):
     collection = shapes_collection(per_class=8)
-    data = collection.dataset()  # the pictures' own normalization: the run still uses the base's
+    data = collection.split().dataset()  # the pictures' own normalization: the run still uses the base's
     config = preset_for_your_classes(trained_checkpoint, len(data.train), "all", epochs=3, device="cpu")
     job = TrainingJob(config, data, out=tmp_path / "all.pt").run()
     assert job.state == "finished", job.message
@@ -402,7 +398,7 @@ def test_fine_tuning_all_layers_moves_the_base_and_keeps_its_normalization(train
 
 
 def test_a_base_that_cannot_be_used_fails_the_run_naming_only_the_file(trained_checkpoint, tmp_path):
-    data = shapes_collection(per_class=3).dataset()
+    data = shapes_collection(per_class=3).split().dataset()
     missing = preset_for_your_classes(trained_checkpoint, 6, init_from=str(tmp_path / "gone.pt"), device="cpu")
     job = TrainingJob(missing, data).run()
     assert job.state == "failed" and "'gone.pt' does not exist" in job.message and str(tmp_path) not in job.message
@@ -414,7 +410,7 @@ def test_a_base_that_cannot_be_used_fails_the_run_naming_only_the_file(trained_c
 
 
 def test_stop_ends_a_fine_tune_mid_run_and_keeps_what_it_learned(trained_checkpoint, tmp_path):
-    data = shapes_collection(per_class=10).dataset(trained_checkpoint)
+    data = shapes_collection(per_class=10).split().dataset(trained_checkpoint)
 
     def stop_at_step_4(event, job):
         if event == "step" and job.progress["step"] == 4:
@@ -429,7 +425,7 @@ def test_stop_ends_a_fine_tune_mid_run_and_keeps_what_it_learned(trained_checkpo
 
 
 def test_a_fine_tune_runs_and_stops_in_the_apps_trainer_process(trained_checkpoint, tmp_path):
-    data = shapes_collection(per_class=10).dataset(trained_checkpoint)
+    data = shapes_collection(per_class=10).split().dataset(trained_checkpoint)
     config = preset_for_your_classes(trained_checkpoint, len(data.train), device="cpu", epochs=1000)
     trainer = Trainer(threads=1).start()
     try:

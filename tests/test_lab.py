@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from cifar_demo.access import THIS_MACHINE
-from cifar_demo.collection import SOURCE, held_out_count
+from cifar_demo.held_out import SOURCE, held_out_count
 from cifar_demo.lab import RUNNING, CollectionError, JobRunning, Lab
 from cifar_demo.store import Store
 from cifar_demo.training import preset

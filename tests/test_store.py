@@ -21,9 +21,10 @@ import torch
 from PIL import Image
 
 from cifar_demo.access import THIS_MACHINE
-from cifar_demo.collection import Collection, held_out_count
+from cifar_demo.collection import Collection
 from cifar_demo.data import load_dataset
 from cifar_demo.database import MEMORY, StoreError
+from cifar_demo.held_out import held_out_count
 from cifar_demo.store import Store, measure
 from cifar_demo.wall import CAPACITY
 
@@ -155,7 +156,7 @@ def test_a_lesson_zip_is_a_picture_tree_and_imports_into_another_store(store, tm
         same.add_class(name)
         for picture in group:
             same.add_picture(name, picture.pixels.permute(1, 2, 0).numpy(), THIS_MACHINE)
-    expected = {f"classes/test/{name}/{number:04d}.png" for name, number, _ in same._split(0.2, 3)[1]}
+    expected = {f"classes/test/{name}/{number:04d}.png" for name, number, _ in same.split(0.2, 3).test}
     assert {n for n in opened.namelist() if n.startswith("classes/test/")} == expected
 
     other = Store(tmp_path / "another laptop" / "class.sqlite3")  # its folder made on first use

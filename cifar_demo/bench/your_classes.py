@@ -12,8 +12,9 @@ from PIL import Image
 
 from ..access import THIS_MACHINE
 from ..checkpoints import CHECKPOINT_DIR, Checkpoint, CheckpointError, load_checkpoint
-from ..collection import HELD_OUT, Collection, CollectionError
+from ..collection import Collection, CollectionError
 from ..data import Dataset, ImageSet, load_dataset
+from ..held_out import HELD_OUT
 from ..evaluation import EvalViews, evaluate
 from ..images import as_picture
 from ..serving import quote
@@ -70,7 +71,7 @@ def way_config(way: str, base: Checkpoint, train_pictures: int, seed: int, devic
 
 def bench_run(way: str, base: Checkpoint, collection: Collection, others: ImageSet, seed: int, device: str) -> dict:
     """One training run through a real TrainingJob: held-out and wider accuracy, and its seconds end to end."""
-    data = collection.dataset(None if way == "scratch" else base, seed=seed)
+    data = collection.split(seed=seed).dataset(None if way == "scratch" else base)
     config = way_config(way, base, len(data.train), seed, device)
     started = time.perf_counter()
     job = TrainingJob(config, data, run_name=f"bench-{config.model}-{way}-seed{seed}").run()

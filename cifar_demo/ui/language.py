@@ -17,7 +17,8 @@ from gradio.i18n import I18nData
 
 from .. import words
 from ..challenge_rules import MAX_COMPARED
-from ..collection import HELD_OUT, MAX_CLASSES
+from ..collection import MAX_CLASSES
+from ..held_out import HELD_OUT
 from ..models import describe_nets
 from ..plots import KOREAN_FONT
 

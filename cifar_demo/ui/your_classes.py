@@ -16,7 +16,8 @@ import gradio as gr
 from gradio.utils import get_upload_folder
 
 from ..access import AccessError, Caller, is_token, new_token
-from ..collection import SOURCE, Added, CollectionError, Picture, held_out_count
+from ..collection import Added, CollectionError, Picture
+from ..held_out import SOURCE, held_out_count
 from ..images import ImageError, png_bytes
 from ..lab import JobRunning, Lab, NoModel
 from ..serving import uploaded_file
@@ -324,7 +325,8 @@ class CollectionApi:
         (train/<class>/, test/<class>/: the held-out share), which `python -m cifar_demo train --data` reads."""
         allowed("your_classes_zip", request)
         try:
-            return download_file("your_classes_zip", "your-zip", "your-classes.zip", self.collection.export_zip)
+            split = self.collection.split()  # a collection not ready to split is refused before a file is made
+            return download_file("your_classes_zip", "your-zip", "your-classes.zip", split.write_zip)
         except CollectionError as error:
             raise refusal("your_classes_zip", error) from None
 
