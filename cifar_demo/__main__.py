@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import shlex
 import sys
 import time
@@ -58,17 +59,18 @@ def cmd_train(args) -> dict:
     run_name = new_run_name(config.model)
     out = args.out or checkpoint_path(run_name, runs_folder())
     data = _load_data(args)
+    per_epoch = math.ceil(len(data.train) / config.batch_size)  # --minutes plans the run's epochs again, not these
     bars: dict = {}
 
     def on_event(event: str, job: TrainingJob) -> None:
         progress = job.progress
         if event == "step":
-            bar = bars.get(progress["epoch"])
+            epoch, before = progress["epoch"], (progress["epoch"] - 1) * per_epoch
+            bar = bars.get(epoch)
             if bar is None:
-                per_epoch = progress["steps"] // config.epochs
-                bar = bars[progress["epoch"]] = tqdm(total=per_epoch, desc=f"epoch {progress['epoch']}/{config.epochs}",
-                                                     unit="step", file=sys.stderr, leave=False)
-            bar.n = progress["step"] - (progress["epoch"] - 1) * (progress["steps"] // config.epochs)
+                bar = bars[epoch] = tqdm(total=min(per_epoch, progress["steps"] - before), unit="step",
+                                         desc=f"epoch {epoch}/{progress['epochs']}", file=sys.stderr, leave=False)
+            bar.n = progress["step"] - before
             bar.set_postfix(loss=f"{job.history.steps[-1]['smooth_loss']:.3f}",
                             img_s=f"{progress['images_per_second']:,.0f}", refresh=True)
         elif event == "epoch":
@@ -76,7 +78,7 @@ def cmd_train(args) -> dict:
                 bar.close()
             bars.clear()
             last = job.history.epochs[-1]
-            print(f"epoch {last['epoch']:g}/{config.epochs}: test accuracy {100 * last['test_accuracy']:.1f}% "
+            print(f"epoch {last['epoch']:g}/{progress['epochs']}: test accuracy {100 * last['test_accuracy']:.1f}% "
                   f"(test loss {last['test_loss']:.3f}, {last['seconds']:.0f} s)", file=sys.stderr, flush=True)
 
     command = "python -m cifar_demo " + " ".join(shlex.quote(a) for a in args.argv)

@@ -1,4 +1,5 @@
 import json
+import re
 import subprocess
 import sys
 from dataclasses import fields
@@ -41,6 +42,19 @@ def test_train_prints_progress_and_ends_with_json(tiny_tree, tmp_path, capsys):
     assert 0 <= payload["test_accuracy"] <= 1 and payload["checkpoint"] == str(out) and out.is_file()
     assert set(payload["per_class"]) == {"circle", "square", "stripes"}
     assert "epoch 2/2: test accuracy" in err and "Accuracy for class: circle" in err
+
+
+def test_a_run_planned_again_by_its_minutes_counts_each_epochs_steps_from_zero(tiny_tree, tmp_path, capsys):
+    """--minutes plans the epochs again at each epoch's end (here more than the first plan's one): each epoch's bar
+    counts that epoch's steps, and names the plan of the moment."""
+    status, payload, err = run_cli(capsys, "train", "--data", str(tiny_tree), "--model", "lenet", "--epochs", "1",
+                                   "--minutes", "0.05", "--batch-size", "16", "--no-download",
+                                   "--out", str(tmp_path / "planned.pt"), "--json")
+    assert status == 0 and payload["epochs_done"] > 1, "three seconds hold more than one epoch of 120 pictures"
+    counts = [(int(done), int(total)) for done, total in re.findall(r"(-?\d+)/(\d+) \[", err)]
+    assert counts and all(0 <= done <= total <= 8 for done, total in counts), counts  # 8 steps of 16 an epoch
+    planned = [(int(epoch), int(total)) for epoch, total in re.findall(r"epoch (\d+)/(\d+)", err)]
+    assert max(epoch for epoch, _ in planned) > 1 and all(epoch <= total for epoch, total in planned)
 
 
 def test_eval_reproduces_the_training_accuracy(cli_checkpoint, tiny_tree, capsys):
