@@ -14,8 +14,8 @@ from ..access import THIS_MACHINE
 from ..checkpoints import CHECKPOINT_DIR, Checkpoint, CheckpointError, load_checkpoint
 from ..collection import Collection, CollectionError
 from ..data import Dataset, ImageSet, load_dataset
-from ..held_out import HELD_OUT
 from ..evaluation import EvalViews, evaluate
+from ..held_out import HELD_OUT
 from ..images import as_picture
 from ..serving import quote
 from ..training import TrainConfig, TrainingJob, preset, preset_for_your_classes
