@@ -38,7 +38,7 @@ from PIL import Image
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
 from app_copy import copy_of_the_app
-from chromium import launch
+from chromium import launch, typed
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # the catalog, read from this tree (run as a script, tests/ alone is on the path)
@@ -350,7 +350,7 @@ def challenge(shoot: Shoot) -> None:
     page, words = shoot.projector, shoot.words
     panel = open_tab(page, words.page("challenge.tab"))
     panel.get_by_text(words.page("challenge.teacher"), exact=True).click()
-    panel.get_by_label(words.page("challenge.budget"), exact=True).fill(str(CHALLENGE_SECONDS))
+    typed(panel.get_by_label(words.page("challenge.budget"), exact=True), str(CHALLENGE_SECONDS))
     told = page.locator("#challenge-told textarea")
     panel.get_by_role("button", name=words.page("challenge.open"), exact=True).click()
     expect(told).to_have_value(words.said("challenge.opened"))

@@ -10,7 +10,7 @@ from gradio_client import Client
 from playwright.sync_api import Page, expect
 
 from app import build_app, serve
-from chromium import LIMIT_S as PAGE_LIMIT_S, browser, open_page  # noqa: F401 (a fixture)
+from chromium import LIMIT_S as PAGE_LIMIT_S, browser, open_page, typed  # noqa: F401 (a fixture)
 from cifar_demo.challenge import Challenge
 from cifar_demo.lab import Lab
 from cifar_demo.store import Store
@@ -56,18 +56,12 @@ def test_the_teacher_opens_students_enter_by_api_the_page_shows_queue_board_and_
     panel = page.get_by_role("tabpanel")
     header, board, queue = (panel.locator(f"#challenge-{name}") for name in ("header", "board", "queue"))
     expect(header).to_contain_text("No challenge yet")
-    panel.get_by_text("Teacher", exact=True).click()
-    # The Teacher controls mount when the accordion first opens, and Gradio's page keeps the value each was built
-    # with until an event reads it: a redraw in the moments while the accordion's controls are still being drawn
-    # puts 20 back over a number typed in that moment (seen once in about 60 tries on a loaded machine). A teacher
-    # types once the panel is there: wait for all of it, down to its message line, before typing.
+    panel.get_by_text("Teacher", exact=True).click()  # its controls mount now: typed() types until the page keeps it
     budget = panel.get_by_label("Budget per entry")
     expect(budget).to_have_value("20")
     expect(panel.get_by_role("button", name="Make the winner the active model")).to_be_visible()
     expect(panel.locator("#challenge-told textarea")).to_be_attached()
-    budget.fill(BUDGET_SECONDS)
-    budget.press("Tab")
-    expect(budget).to_have_value(BUDGET_SECONDS)
+    typed(budget, BUDGET_SECONDS)
     panel.get_by_role("button", name="Open a challenge").click()
     expect(panel.locator("#challenge-told textarea")).to_have_value(re.compile(r"^Challenge #1 is open: 3 s of"))
     expect(header).to_contain_text("Challenge #1 · open")
