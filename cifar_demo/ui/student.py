@@ -119,8 +119,8 @@ class StudentActions:
             done = self.wall.from_page(checkpoint, refused_already(picture), truth, who, last)
         except (AccessError, ImageError, NoModel, WallRefusal) as error:
             return refused_here("student share", error), gr.skip()
-        if done is None or (last is not None and done.entry.id == last.entry.id):  # the same picture, its truth said
-            return say("student.relabelled", id=(done or last).entry.id), done or gr.skip()
+        if last is not None and last.picture == picture:  # the same picture: from_page relabelled it, or kept it
+            return say("student.relabelled", id=last.entry.id), done or gr.skip()
         entry = done.entry
         words = say("student.shared", id=entry.id, guess=class_name(entry.guess, checkpoint.classes, language()),
                     confidence=f"{entry.confidence:.0%}")
